@@ -1,0 +1,124 @@
+"""Load rule files: the built-in `rules/` (shipped in the wheel) and a team's rule dirs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .model import Help, Rule, Severity
+
+
+class CatalogError(RuntimeError):
+    pass
+
+
+def builtin_rules_dir() -> Path:
+    """`cloudlab_lint/rules` in an installed wheel; the top-level `rules/` in a source checkout."""
+    packaged = Path(str(resources.files("cloudlab_lint"))) / "rules"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "rules"
+
+
+def schema_path() -> Path:
+    return builtin_rules_dir() / "schema" / "rule.schema.json"
+
+
+@dataclass(frozen=True)
+class Catalog:
+    rules: tuple[Rule, ...]
+
+    def get(self, rule_id: str) -> Rule | None:
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule
+        return None
+
+    def by_id(self) -> dict[str, Rule]:
+        return {r.id: r for r in self.rules}
+
+
+def _load_yaml(path: Path) -> Any:
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise CatalogError(f"{path}: cannot read rule file: {str(exc).splitlines()[0]}") from None
+
+
+def rule_from_data(data: Mapping[str, Any], source: str, *, builtin: bool) -> Rule:
+    help_ = data["help"]
+    tags = tuple(data.get("tags", ()))
+    return Rule(
+        id=data["id"], name=data["name"], severity=Severity(data["severity"]),
+        short=data["short"].strip(), full=" ".join(data["full"].split()),
+        help=Help(help_["why"].strip(), help_["fix"].strip(), help_.get("example", "").rstrip()),
+        check=data["check"], hook=data.get("hook", "cloudlab-lint"), tags=tags,
+        params=dict(data.get("params") or {}), security_severity=data.get("security_severity"),
+        precision=data.get("precision", "high"), requires=data.get("requires"),
+        fixable=bool(data.get("fixable", False)), source=source, builtin=builtin,
+    )
+
+
+def validate_rule_data(data: Any, path: Path) -> None:
+    """Validate one rule file against rules/schema/rule.schema.json (imports jsonschema)."""
+    import jsonschema
+
+    schema = json.loads(schema_path().read_text(encoding="utf-8"))
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(data))
+    if error is not None:
+        where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+        raise CatalogError(f"{path}: {where}: {error.message}")
+
+
+def _rule_files(folder: Path) -> Iterable[Path]:
+    return sorted(p for p in folder.glob("*.y*ml") if p.is_file())
+
+
+def load_catalog(rule_dirs: Iterable[Path] = (), *, validate_builtin: bool = False) -> Catalog:
+    """The built-in rules plus the team's rules (always schema-validated) from `rule_dirs`."""
+    rules: dict[str, Rule] = {}
+    for path in _rule_files(builtin_rules_dir()):
+        data = _load_yaml(path)
+        if validate_builtin:
+            validate_rule_data(data, path)
+        rule = rule_from_data(data, f"rules/{path.name}", builtin=True)
+        rules[rule.id] = rule
+    for folder in rule_dirs:
+        if not folder.is_dir():
+            raise CatalogError(f"{folder}: rule_dirs entry is not a folder")
+        for path in _rule_files(folder):
+            data = _load_yaml(path)
+            validate_rule_data(data, path)
+            rule = rule_from_data(data, str(path), builtin=False)
+            if rule.id in rules:
+                raise CatalogError(f"{path}: rule id {rule.id} is already used by {rules[rule.id].source}")
+            rules[rule.id] = rule
+    return Catalog(tuple(sorted(rules.values(), key=lambda r: r.id)))
+
+
+def with_overrides(catalog: Catalog, overrides: Mapping[str, Mapping[str, Any]], where: str) -> Catalog:
+    """Apply the config's `rules:` section (enabled, severity, params) by rule id."""
+    by_id = catalog.by_id()
+    out = dict(by_id)
+    for rule_id, change in overrides.items():
+        rule = by_id.get(rule_id)
+        if rule is None:
+            raise CatalogError(f"{where}: rules.{rule_id}: unknown rule id")
+        params = dict(rule.params)
+        for key, value in (change.get("params") or {}).items():
+            if key not in params:
+                known = ", ".join(sorted(params)) or "none"
+                raise CatalogError(f"{where}: rules.{rule_id}.params.{key}: unknown parameter (known: {known})")
+            params[key] = value
+        out[rule_id] = replace(
+            rule, params=params, enabled=change.get("enabled", rule.enabled),
+            severity=Severity(change["severity"]) if "severity" in change else rule.severity,
+        )
+    return Catalog(tuple(sorted(out.values(), key=lambda r: r.id)))

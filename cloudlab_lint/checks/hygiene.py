@@ -1,0 +1,172 @@
+"""CL000 parse-error, CL001 gitignore-coverage, CL002 forbidden-file-tracked."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import PurePosixPath
+
+from ..atomic import write_atomic
+from ..model import Hit, Location
+from ..repo import Repo
+from ..stack.ignores import Verdict, judge
+from ..stack.sops import is_sops_text
+from . import Context, check
+
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+@check("parse-error")
+def parse_error(ctx: Context) -> Iterator[Hit]:
+    """Parse every targeted YAML file (other models parse what they need), then report what failed."""
+    for path in ctx.repo.targets:
+        if path.endswith(YAML_SUFFIXES):
+            ctx.repo.yaml(path)
+    for problem in ctx.repo.problems.values():
+        yield Hit(problem.message, Location(problem.path, problem.line, problem.column), key=problem.message)
+
+
+# -- CL001 ---------------------------------------------------------------------------------
+
+
+def must_commit_paths(repo: Repo, extra: Iterable[str]) -> list[str]:
+    """Paths that ignore rules must never hide: the parameter's examples plus every tracked SOPS file."""
+    tracked = [p for p in repo.files if ".sops." in PurePosixPath(p).name or PurePosixPath(p).name == ".sops.yaml"]
+    return sorted(set(extra) | set(tracked[:500]))
+
+
+def fix_pattern(probe: str) -> str:
+    """The pattern --fix adds for a probe: its file name, unanchored, so it holds at every depth."""
+    return PurePosixPath(probe).name
+
+
+def append_patterns(repo: Repo, patterns: list[str]) -> None:
+    """Append to the root .gitignore atomically, keeping its line endings."""
+    path = repo.root / ".gitignore"
+    old = path.read_bytes() if path.is_file() else b""
+    newline = b"\r\n" if b"\r\n" in old else b"\n"
+    body = old if not old or old.endswith(b"\n") else old + newline
+    lines = [b"# never commit (added by cloudlab-lint --fix, CL001)"] + [p.encode() for p in patterns]
+    write_atomic(path, body + newline.join(lines) + newline)
+    repo.invalidate(".gitignore")
+
+
+def coverage_hits(ctx: Context, probes: list[str], must_commit: list[str]) -> Iterator[Hit]:
+    """Shared by CL001 and the team rule kind `required-ignore`."""
+    repo = ctx.repo
+    verdicts = judge(repo, probes + must_commit)
+    missing = [p for p in probes if not verdicts[p].ignored]
+    if missing and ctx.options.fix:
+        safe = _safe_patterns(repo, missing, must_commit)
+        if safe:
+            append_patterns(repo, safe)
+            ctx.fixes.append(f"{ctx.rule.id}: added to .gitignore: {', '.join(safe)}")
+            verdicts = judge(repo, probes + must_commit)
+            missing = [p for p in probes if not verdicts[p].ignored]
+    for probe in missing:
+        verdict = verdicts[probe]
+        why = (f" (`{verdict.pattern}` in {verdict.source} re-includes it)" if verdict.pattern else "")
+        yield Hit(f"the committed .gitignore files do not ignore `{probe}`{why}; add `{fix_pattern(probe)}` "
+                  f"to .gitignore (or run with --fix)", Location(".gitignore", 1), key=f"probe:{probe}")
+    for path in must_commit:
+        verdict = verdicts[path]
+        if verdict.ignored and verdict.source:
+            yield Hit(f"`{verdict.pattern}` ignores `{path}`, which must be committed (SOPS files, .sops.yaml "
+                      f"and .gitignore belong in git)", Location(verdict.source, verdict.line), key=f"hides:{path}")
+
+
+def _safe_patterns(repo: Repo, missing: list[str], must_commit: list[str]) -> list[str]:
+    candidates = list(dict.fromkeys(fix_pattern(p) for p in missing))
+    # A pattern is safe only if it hides none of the must-commit paths.
+    return [c for c in candidates if not any(_glob_hides(c, m) for m in must_commit)]
+
+
+def _glob_hides(pattern: str, path: str) -> bool:
+    import fnmatch
+
+    return fnmatch.fnmatchcase(PurePosixPath(path).name, pattern)
+
+
+@check("gitignore-coverage")
+def gitignore_coverage(ctx: Context) -> Iterator[Hit]:
+    if not ctx.repo.touched(lambda p: PurePosixPath(p).name == ".gitignore"):
+        return
+    probes = list(ctx.params.get("probes", []))
+    yield from coverage_hits(ctx, probes, must_commit_paths(ctx.repo, ctx.params.get("must_commit", [])))
+
+
+# -- CL002 ---------------------------------------------------------------------------------
+
+AGE_SECRET = re.compile(r"AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}")
+KUBE_CREDENTIAL = re.compile(r"(?m)^\s*(client-key-data|token|password|client-key):\s*\S")
+TALOS_KEY = re.compile(r"(?m)^\s*key:\s*[A-Za-z0-9+/=]{40,}\s*$")
+
+
+def _stem(name: str) -> str:
+    for suffix in (".yaml", ".yml", ".json", ".conf", ".config"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def _line_of(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+def classify(repo: Repo, path: str) -> tuple[str, int] | None:
+    """Why `path` must never be committed, and the line to point at; None if it may be."""
+    name = PurePosixPath(path).name
+    text = repo.read_text(path, strict=False)
+    if text is not None and is_sops_text(text):
+        return None
+    if name == ".age-key.txt" or name.endswith(".agekey"):
+        return "an age private key file", 1
+    if name.endswith(".tfstate") or ".tfstate." in name:
+        return "Terraform state (it holds every secret Terraform knows, in clear)", 1
+    stem = _stem(name)
+    if stem == "kubeconfig" or name.endswith(".kubeconfig"):
+        return "a decrypted kubeconfig", 1
+    if stem == "talosconfig":
+        return "a decrypted talosconfig", 1
+    if text is None:
+        return None
+    match = AGE_SECRET.search(text)
+    if match:
+        return "a file holding an age secret key", _line_of(text, match.start())
+    if '"terraform_version"' in text and '"lineage"' in text and _is_tfstate(repo, path):
+        return "Terraform state JSON", 1
+    if "kind: Config" in text and "clusters:" in text and "users:" in text:
+        cred = KUBE_CREDENTIAL.search(text)
+        if cred:
+            return f"a kubeconfig with a credential in clear (`{cred.group(1)}`)", _line_of(text, cred.start(1))
+    if "contexts:" in text and "crt:" in text:
+        key = TALOS_KEY.search(text)
+        if key:
+            return "a talosconfig with its client key in clear", _line_of(text, key.start())
+    return None
+
+
+def _is_tfstate(repo: Repo, path: str) -> bool:
+    text = repo.read_text(path, strict=False) or ""
+    import json
+
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(data, dict) and "terraform_version" in data and "lineage" in data
+
+
+@check("forbidden-file-tracked")
+def forbidden_file_tracked(ctx: Context) -> Iterator[Hit]:
+    found = {}
+    for path in ctx.repo.targets:
+        verdict = classify(ctx.repo, path)
+        if verdict:
+            found[path] = verdict
+    ignored: dict[str, Verdict] = judge(ctx.repo, found) if found else {}
+    for path, (what, line) in found.items():
+        v = ignored.get(path)
+        tail = (f"; it is ignored by `{v.pattern}` in {v.source} but tracked anyway" if v and v.ignored else "")
+        yield Hit(f"{what} must never be committed{tail}: remove it with `git rm --cached {path}` "
+                  f"(and rotate what it held if it was ever pushed)", Location(path, line), key=what)

@@ -1,0 +1,288 @@
+"""Command line: `cloudlab-lint [PATH ...] | --all`, and the subcommands rules, explain, graph, baseline."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from . import __version__
+
+if TYPE_CHECKING:
+    from .catalog import Catalog
+    from .config import Config
+    from .model import Result
+    from .repo import Repo
+
+SUBCOMMANDS = ("rules", "explain", "graph", "baseline")
+FAIL_ON = ("error", "warning", "note", "never")
+DEFAULT_BASELINE = ".cloudlab-lint-baseline.json"
+
+
+class UsageError(RuntimeError):
+    """Usage, configuration or environment error: one line on stderr, exit 2."""
+
+
+def _ids(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--root", type=Path, help="repository root (default: the git top level of the cwd)")
+    p.add_argument("--config", type=Path, help="config file (default: .cloudlab-lint.yaml at the root, if present)")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+
+
+def _selection(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--select", type=_ids, action="extend", default=[], metavar="IDS",
+                   help="only these rules, by id or id prefix (CL0,CL102)")
+    p.add_argument("--ignore", type=_ids, action="extend", default=[], metavar="IDS",
+                   help="skip these rules, by id or id prefix")
+    p.add_argument("--history", action="store_true", help="also scan every commit (CL006)")
+    p.add_argument("--github", action="store_true", help="also check repository settings through the API (CL301)")
+    p.add_argument("--github-repo", metavar="OWNER/NAME", help="the GitHub repository (default: $GITHUB_REPOSITORY or origin)")
+
+
+def lint_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="cloudlab-lint",
+        description="Policy-as-code checks for a Bootstrap Flux GitOps repository. "
+                    "Subcommands: rules, explain ID, graph, baseline (each has --help).",
+    )
+    p.add_argument("paths", nargs="*", metavar="PATH", help="files to lint (default: what is staged)")
+    p.add_argument("--all", action="store_true", help="lint the whole repository")
+    _selection(p)
+    p.add_argument("--format", choices=("text", "json", "sarif", "github", "markdown"), default="text")
+    p.add_argument("--output", type=Path, metavar="FILE", help="write the report there (atomically) instead of stdout")
+    p.add_argument("--fail-on", choices=FAIL_ON, default="error", help="exit 1 on findings at or above this severity")
+    p.add_argument("--baseline", type=Path, metavar="FILE", help="hide findings already in this baseline")
+    p.add_argument("--fix", action="store_true", help="apply safe fixes (CL001), then report what is left")
+    p.add_argument("--version", action="version", version=f"cloudlab-lint {__version__}")
+    _common(p)
+    return p
+
+
+@dataclass
+class Session:
+    """What every command needs: the repository root, its config and the rule catalog."""
+
+    root: Path
+    is_git: bool
+    config: Config
+    catalog: Catalog
+
+
+def open_session(args: argparse.Namespace) -> Session:
+    from .catalog import load_catalog, with_overrides
+    from .config import CONFIG_NAME, Config, load_config
+    from .repo import locate_root
+
+    root, is_git = locate_root(args.root, Path.cwd())
+    config_path = args.config or (root / CONFIG_NAME)
+    if args.config and not config_path.is_file():
+        raise UsageError(f"{args.config}: config file not found")
+    config = load_config(config_path, root) if config_path.is_file() else Config()
+    catalog = load_catalog(config.rule_dirs)
+    catalog = with_overrides(catalog, config.rules, config.source or CONFIG_NAME)
+    return Session(root, is_git, config, catalog)
+
+
+def open_repo(session: Session, args: argparse.Namespace, *, all_files: bool) -> Repo:
+    from .repo import Repo
+
+    return Repo.open(session.root, is_git=session.is_git, paths=getattr(args, "paths", None) or None,
+                     all_files=all_files, cwd=Path.cwd(), exclude=session.config.exclude,
+                     max_bytes=session.config.max_file_size)
+
+
+def run_lint(session: Session, repo: Repo, args: argparse.Namespace, *, use_baseline: bool = True) -> Result:
+    from .checks import Options
+    from .engine import run, select_rules
+    from .suppress import load_baseline
+
+    for wanted in (*args.select, *args.ignore):
+        if not any(r.id.startswith(wanted) for r in session.catalog.rules):
+            raise UsageError(f"--select/--ignore: no rule id starts with {wanted!r}")
+    rules = select_rules(session.catalog, args.select, args.ignore, history=args.history, github=args.github)
+    baseline = None
+    if use_baseline and getattr(args, "baseline", None):
+        baseline = load_baseline(args.baseline if args.baseline.is_absolute() else Path.cwd() / args.baseline)
+    options = Options(fix=getattr(args, "fix", False), history=args.history, github=args.github,
+                      github_repo=args.github_repo, progress=sys.stderr.isatty())
+    return run(repo, rules, session.config, options, baseline=baseline, debug=args.debug)
+
+
+def emit(text: str, output: Path | None, stream: TextIO) -> None:
+    if output is None:
+        stream.write(text)
+        stream.flush()
+        return
+    from .atomic import write_atomic
+
+    try:
+        write_atomic(output, text)
+    except OSError as exc:
+        raise UsageError(f"{output}: cannot write the report: {exc.strerror or exc}") from None
+
+
+def _report_side_channel(result: Result) -> None:
+    for note in result.notes:
+        print(f"cloudlab-lint: note: {note}", file=sys.stderr)
+    for error in result.errors:
+        print(f"cloudlab-lint: error: {error.message}", file=sys.stderr)
+
+
+def exit_status(result: Result, fail_on: str) -> int:
+    if result.errors:
+        return 2
+    if fail_on == "never":
+        return 0
+    from .model import Severity
+
+    threshold = Severity(fail_on).rank
+    return 1 if any(f.severity.rank >= threshold for f in result.findings) else 0
+
+
+def cmd_lint(argv: list[str]) -> int:
+    args = lint_parser().parse_args(argv)
+    if args.all and args.paths:
+        raise UsageError("give either PATH arguments or --all, not both")
+    session = open_session(args)
+    repo = open_repo(session, args, all_files=args.all)
+    result = run_lint(session, repo, args)
+    from .reporters import ReportEnv, renderer
+
+    graph = None
+    if args.format == "markdown":
+        graph = _mermaid(repo, session.config)
+    color = args.output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    text = renderer(args.format)(result, session.catalog, ReportEnv(color=color, graph_mermaid=graph))
+    emit(text, args.output, sys.stdout)
+    _report_side_channel(result)
+    return exit_status(result, args.fail_on)
+
+
+def _mermaid(repo: Repo, config: Config) -> str | None:
+    try:
+        from .stack.gitops import render_graph
+    except ImportError:
+        return None
+    return render_graph(repo, config, "mermaid") or None
+
+
+def cmd_rules(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="cloudlab-lint rules", description="List the rules.")
+    p.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    _common(p)
+    args = p.parse_args(argv)
+    from .catalog import load_catalog
+    from .ruledocs import rules_json, rules_markdown, rules_text
+
+    catalog = _catalog_for_docs(args) or load_catalog()
+    render = {"text": rules_text, "markdown": rules_markdown, "json": rules_json}[args.format]
+    sys.stdout.write(render(catalog))
+    return 0
+
+
+def _catalog_for_docs(args: argparse.Namespace) -> Catalog | None:
+    """The catalog with the team's rules when run inside a configured repository."""
+    from .repo import RepoError
+
+    try:
+        return open_session(args).catalog
+    except RepoError:
+        return None
+
+
+def cmd_explain(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="cloudlab-lint explain", description="Show one rule's full help.")
+    p.add_argument("rule", metavar="ID", help="a rule id (CL003) or name (sops-ciphertext-only)")
+    _common(p)
+    args = p.parse_args(argv)
+    from .catalog import load_catalog
+    from .ruledocs import explain
+
+    catalog = _catalog_for_docs(args) or load_catalog()
+    wanted = args.rule.strip()
+    for rule in catalog.rules:
+        if wanted.upper() == rule.id or wanted == rule.name:
+            sys.stdout.write(explain(rule))
+            return 0
+    raise UsageError(f"explain: no rule {wanted!r} (see `cloudlab-lint rules`)")
+
+
+def cmd_graph(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="cloudlab-lint graph", description="The Flux Kustomization dependency graph.")
+    p.add_argument("--format", choices=("mermaid", "dot", "text"), default="text")
+    p.add_argument("--output", type=Path, metavar="FILE")
+    _common(p)
+    args = p.parse_args(argv)
+    session = open_session(args)
+    repo = open_repo(session, args, all_files=True)
+    try:
+        from .stack.gitops import render_graph
+    except ImportError:
+        raise UsageError("graph: the Flux model is not available in this version") from None
+    emit(render_graph(repo, session.config, args.format), args.output, sys.stdout)
+    return 0
+
+
+def cmd_baseline(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="cloudlab-lint baseline",
+                                description="Write the current findings as a baseline file (for --baseline).")
+    p.add_argument("--output", type=Path, metavar="FILE", help=f"default: {DEFAULT_BASELINE} at the root")
+    _selection(p)
+    _common(p)
+    args = p.parse_args(argv)
+    session = open_session(args)
+    repo = open_repo(session, args, all_files=True)
+    result = run_lint(session, repo, args, use_baseline=False)
+    import json
+
+    from .suppress import baseline_document
+
+    output = args.output or session.root / DEFAULT_BASELINE
+    emit(json.dumps(baseline_document(result.findings), indent=2) + "\n", output, sys.stdout)
+    _report_side_channel(result)
+    print(f"cloudlab-lint: wrote {len(result.findings)} findings to {output}", file=sys.stderr)
+    return 2 if result.errors else 0
+
+
+COMMANDS = {"rules": cmd_rules, "explain": cmd_explain, "graph": cmd_graph, "baseline": cmd_baseline}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        if argv and argv[0] in COMMANDS:
+            return COMMANDS[argv[0]](argv[1:])
+        return cmd_lint(argv)
+    except SystemExit as exc:  # argparse: --help, --version and usage errors
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 2)
+    except KeyboardInterrupt:
+        print("cloudlab-lint: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - no traceback reaches a user
+        known = _known_error(exc)
+        if known is None and debug:
+            raise
+        message = known or f"internal error ({type(exc).__name__}); rerun with --debug for the traceback"
+        print(f"cloudlab-lint: error: {message}", file=sys.stderr)
+        return 2
+
+
+def _known_error(exc: Exception) -> str | None:
+    from .catalog import CatalogError
+    from .config import ConfigError
+    from .gitcmd import GitError
+    from .repo import RepoError
+    from .suppress import BaselineError
+
+    if isinstance(exc, UsageError | ConfigError | CatalogError | RepoError | BaselineError | GitError):
+        return str(exc)
+    return None

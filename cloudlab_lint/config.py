@@ -1,0 +1,114 @@
+"""`.cloudlab-lint.yaml`: read, validated against a JSON Schema, turned into a Config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CONFIG_NAME = ".cloudlab-lint.yaml"
+
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "gitops_root": {"type": "string", "minLength": 1},
+        "flux": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "clusters": {"type": "array", "items": {"type": "string"}},
+                "chain": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
+                "layout": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {"infrastructure": {"type": "string"}, "apps": {"type": "string"}},
+                },
+            },
+        },
+        "exclude": {"type": "array", "items": {"type": "string"}},
+        "rules": {
+            "type": "object",
+            "propertyNames": {"pattern": "^[A-Z][A-Z0-9]*[0-9]+$"},
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "enabled": {"type": "boolean"},
+                    "severity": {"enum": ["error", "warning", "note"]},
+                    "params": {"type": "object"},
+                },
+            },
+        },
+        "rule_dirs": {"type": "array", "items": {"type": "string"}},
+        "max_file_size": {"type": "integer", "minimum": 1},
+    },
+}
+
+
+class ConfigError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Config:
+    gitops_root: str = "kubernetes"
+    clusters: tuple[str, ...] | None = None  # None: found automatically
+    chain: tuple[str, ...] = ("flux-system", "infrastructure", "apps")
+    layout: dict[str, str] = field(default_factory=lambda: {"infrastructure": "infrastructure", "apps": "apps"})
+    exclude: tuple[str, ...] = ()
+    rules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rule_dirs: tuple[Path, ...] = ()
+    max_file_size: int = 5 * 1024 * 1024
+    source: str | None = None
+
+
+def _where(error: Any) -> str:
+    path = ".".join(str(p) for p in error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = set(error.schema.get("properties", {}))
+        extra = sorted(k for k in error.instance if k not in allowed)
+        if extra:
+            key = f"{path}.{extra[0]}" if path else extra[0]
+            return f"{key}: unknown key"
+    if error.validator == "propertyNames":
+        return f"{path}.{error.instance}: not a rule id"
+    return f"{path or '(top level)'}: {error.message}"
+
+
+def load_config(path: Path, root: Path) -> Config:
+    shown = path.name if path.parent == root else str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{shown}: cannot read config: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{shown}: config is not valid UTF-8") from None
+    from .parsing import ParseError
+    from .parsing.yamlx import load_documents
+
+    try:
+        docs = load_documents(text)
+    except ParseError as exc:
+        raise ConfigError(f"{shown}:{exc.line}: {exc.message}") from None
+    data = docs[0].data if docs else {}
+    if data is None:
+        data = {}
+    import jsonschema
+
+    errors = sorted(jsonschema.Draft202012Validator(SCHEMA).iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        raise ConfigError(f"{shown}: {_where(errors[0])}")
+    flux = data.get("flux", {})
+    layout = {"infrastructure": "infrastructure", "apps": "apps", **flux.get("layout", {})}
+    return Config(
+        gitops_root=data.get("gitops_root", "kubernetes").strip("/") or ".",
+        clusters=tuple(c.strip("/") for c in flux["clusters"]) if "clusters" in flux else None,
+        chain=tuple(flux.get("chain", Config.chain)),
+        layout=layout,
+        exclude=tuple(data.get("exclude", ())),
+        rules={k: dict(v) for k, v in data.get("rules", {}).items()},
+        rule_dirs=tuple((root / d).resolve() for d in data.get("rule_dirs", ())),
+        max_file_size=data.get("max_file_size", Config.max_file_size),
+        source=shown,
+    )

@@ -1,0 +1,100 @@
+"""Select rules, run their checks, stamp findings, apply suppressions, return a Result."""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import traceback
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+from .catalog import Catalog
+from .checks import Context, Options, load_checks
+from .config import Config
+from .model import Finding, Hit, Result, Rule, ToolError
+from .repo import Repo
+from .suppress import is_excluded, is_inline_suppressed
+
+# CL000 reports what every other rule could not read or parse, so it runs last.
+RUNS_LAST = "parse-error"
+
+
+def select_rules(catalog: Catalog, select: Iterable[str] = (), ignore: Iterable[str] = (),
+                 *, history: bool = False, github: bool = False) -> list[Rule]:
+    """Enabled rules matching `select` (ids or id prefixes; all when empty) and not `ignore`.
+
+    Rules that need history or the GitHub API run only when those are asked for.
+    """
+    select, ignore = tuple(select), tuple(ignore)
+    chosen = []
+    for rule in catalog.rules:
+        if not rule.enabled:
+            continue
+        if rule.requires == "history" and not history or rule.requires == "github" and not github:
+            continue
+        if select and not any(rule.id.startswith(s) for s in select):
+            continue
+        if any(rule.id.startswith(s) for s in ignore):
+            continue
+        chosen.append(rule)
+    return sorted(chosen, key=lambda r: (r.check == RUNS_LAST, r.id))
+
+
+def fingerprint_base(rule: Rule, hit: Hit, repo: Repo) -> str:
+    """Stable across unrelated line moves: the rule, the file and the text of the line (not its number)."""
+    key = hit.key
+    if key is None:
+        lines = repo.lines(hit.location.path) if repo.exists(hit.location.path) else []
+        index = hit.location.line - 1
+        key = " ".join(lines[index].split()) if 0 <= index < len(lines) else hit.message
+    digest = hashlib.sha256(f"{rule.id}\0{hit.location.path}\0{key}".encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()[:16]
+
+
+def _crash_message(rule: Rule, exc: BaseException) -> str:
+    # Never the exception's text: it may quote file content, and so a secret.
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = ""
+    if frames:
+        last = frames[-1]
+        where = f" at {Path(last.filename).name}:{last.lineno}"
+    return f"{rule.id} {rule.name}: the check crashed ({type(exc).__name__}{where}); other rules still ran. Rerun with --debug for the traceback."
+
+
+def run(repo: Repo, rules: list[Rule], config: Config, options: Options = Options(), *,
+        baseline: set[tuple[str, str, str]] | None = None, debug: bool = False) -> Result:
+    registry = load_checks()
+    findings: list[Finding] = []
+    errors: list[ToolError] = []
+    notes: list[str] = []
+    suppressed = 0
+    for rule in rules:
+        fn = registry.get(rule.check)
+        if fn is None:
+            errors.append(ToolError(f"{rule.source}: check {rule.check!r} does not exist", rule.id))
+            continue
+        ctx = Context(repo=repo, config=config, rule=rule, options=options)
+        try:
+            hits = list(fn(ctx))
+        except Exception as exc:  # noqa: BLE001 - one crashing rule must not stop the others
+            if debug:
+                traceback.print_exc(file=sys.stderr)
+            errors.append(ToolError(_crash_message(rule, exc), rule.id))
+            continue
+        notes.extend(ctx.fixes)
+        seen: Counter[str] = Counter()
+        for hit in sorted(set(hits), key=lambda h: (h.location, h.message)):
+            base = fingerprint_base(rule, hit, repo)
+            seen[base] += 1
+            finding = Finding(rule.id, rule.name, rule.severity, hit.message, hit.location, f"{base}:{seen[base]}")
+            if is_excluded(finding, config.exclude) or is_inline_suppressed(finding, repo.lines(finding.location.path)):
+                suppressed += 1
+            elif baseline is not None and (finding.rule_id, finding.location.path, finding.fingerprint) in baseline:
+                suppressed += 1
+            else:
+                findings.append(finding)
+    notes.extend(repo.notes)
+    findings.sort(key=lambda f: (f.location.path, f.location.line, f.location.column, f.rule_id, f.message))
+    return Result(tuple(findings), tuple(errors), tuple(dict.fromkeys(notes)), suppressed,
+                  tuple(r.id for r in rules), len(repo.targets))

@@ -1,0 +1,61 @@
+"""Git through one door: every call hardened against a hostile repository."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+# Settings in a repository's own .git/config could run commands (fsmonitor,
+# hooks, pagers, external diff drivers, textconv): switch them all off.
+HARDENING = (
+    "-c", "core.fsmonitor=false",
+    "-c", "core.hooksPath=/dev/null",
+    "-c", "core.pager=cat",
+    "-c", "diff.external=",
+    "-c", "core.untrackedCache=false",
+    "-c", "protocol.allow=never",
+    "--no-pager",
+)
+
+
+class GitError(RuntimeError):
+    pass
+
+
+def git_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_") or k in _KEEP}
+    env.update(GIT_PAGER="cat", PAGER="cat", GIT_TERMINAL_PROMPT="0", GIT_OPTIONAL_LOCKS="0",
+               GIT_ASKPASS="/bin/false", SSH_ASKPASS="/bin/false", LC_ALL="C")
+    return env
+
+
+# Isolation variables a caller (or a test) may set on purpose.
+_KEEP = {"GIT_CONFIG_GLOBAL", "GIT_CONFIG_NOSYSTEM", "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL",
+         "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE"}
+
+
+def git_command(root: Path | str, *args: str) -> list[str]:
+    return ["git", *HARDENING, "-C", str(root), *args]
+
+
+def git(root: Path | str, *args: str, input: bytes | None = None, check: bool = True) -> bytes:
+    """Run git and return stdout; raise GitError with git's own message."""
+    try:
+        proc = subprocess.run(git_command(root, *args), input=input, capture_output=True,
+                              env=git_env(), check=False)
+    except FileNotFoundError:
+        raise GitError("git is not installed or not on PATH") from None
+    if check and proc.returncode != 0:
+        message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise GitError(message[-1] if message else f"git {args[0]} failed")
+    return proc.stdout
+
+
+def toplevel(start: Path) -> Path | None:
+    try:
+        out = git(start, "rev-parse", "--show-toplevel")
+    except GitError:
+        return None
+    text = out.decode("utf-8", "surrogateescape").strip()
+    return Path(text) if text else None

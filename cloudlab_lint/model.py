@@ -1,0 +1,109 @@
+"""The data model: plain frozen values, no I/O."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Severity(enum.Enum):
+    NOTE = "note"
+    WARNING = "warning"
+    ERROR = "error"
+
+    @property
+    def rank(self) -> int:
+        return {"note": 1, "warning": 2, "error": 3}[self.value]
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        return cls(text)
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """A place in the repository; `path` is repository-relative with `/` separators, lines 1-based."""
+
+    path: str
+    line: int = 1
+    column: int = 1
+    end_line: int | None = None
+    end_column: int | None = None
+
+
+@dataclass(frozen=True)
+class Hit:
+    """What a check yields: a message and where. The engine adds everything else.
+
+    `key` optionally names what the hit is about (e.g. "dependsOn:infra") so the
+    fingerprint stays stable when the line's text changes; by default the
+    fingerprint uses the text of the line.
+    """
+
+    message: str
+    location: Location
+    key: str | None = None
+
+
+@dataclass(frozen=True)
+class Help:
+    why: str
+    fix: str
+    example: str = ""
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    name: str
+    severity: Severity
+    short: str
+    full: str
+    help: Help
+    check: str
+    hook: str
+    tags: tuple[str, ...] = ()
+    params: Mapping[str, Any] = field(default_factory=dict)
+    security_severity: str | None = None
+    precision: str = "high"
+    requires: str | None = None  # "history" or "github": runs only when asked for
+    fixable: bool = False
+    source: str = ""  # the rule file it was loaded from
+    builtin: bool = True
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule_id: str
+    rule_name: str
+    severity: Severity
+    message: str
+    location: Location
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class ToolError:
+    """A rule that crashed, or an environment problem found during the run."""
+
+    message: str
+    rule_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Result:
+    findings: tuple[Finding, ...]
+    errors: tuple[ToolError, ...] = ()
+    notes: tuple[str, ...] = ()  # informational lines (files skipped, fixes applied)
+    suppressed: int = 0
+    rules_run: tuple[str, ...] = ()
+    files_checked: int = 0
+
+    def counts(self) -> dict[Severity, int]:
+        out = {s: 0 for s in Severity}
+        for f in self.findings:
+            out[f.severity] += 1
+        return out

@@ -1,0 +1,220 @@
+"""YAML with line marks, through the libyaml C composer when present.
+
+Documents are composed (not constructed) and turned into plain Python values
+by our own walk, so that:
+- every mapping and sequence remembers where it and each of its children start
+  (`YMap.pos`, `YSeq.pos`): any key path maps to a 1-based line and column;
+- legal YAML that PyYAML's constructor rejects (application tags such as
+  `!env_var`, the bare scalar `=`, redefined anchors) still parses;
+- alias bombs and deep nesting end as a ParseError instead of eating memory.
+Keys are kept as their source text (`on:` stays "on", not True).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from . import ParseError
+
+try:
+    from yaml import CSafeLoader as _FastLoader
+except ImportError:  # pragma: no cover - libyaml not installed
+    from yaml import SafeLoader as _FastLoader  # type: ignore[assignment]
+
+MAX_DEPTH = 200
+# Expanded size (aliases counted every time they are used) allowed per file,
+# relative to the file's length: a real 0.6 MB gotk-components.yaml is ~60k nodes.
+MIN_NODE_BUDGET = 200_000
+NODES_PER_BYTE = 2
+
+Pos = tuple[int, int]  # (line, column), both 1-based
+
+
+class YMap(dict):
+    """A mapping that knows where it starts and where each key and value starts."""
+
+    __slots__ = ("line", "col", "keys_pos", "pos")
+
+    def __init__(self, line: int, col: int) -> None:
+        super().__init__()
+        self.line, self.col = line, col
+        self.keys_pos: dict[str, Pos] = {}
+        self.pos: dict[str, Pos] = {}
+
+    def line_of(self, key: str) -> int:
+        return self.pos.get(key, (self.line, self.col))[0]
+
+    def key_line(self, key: str) -> int:
+        return self.keys_pos.get(key, (self.line, self.col))[0]
+
+
+class YSeq(list):
+    """A sequence that knows where it starts and where each item starts."""
+
+    __slots__ = ("line", "col", "pos")
+
+    def __init__(self, line: int, col: int) -> None:
+        super().__init__()
+        self.line, self.col = line, col
+        self.pos: list[Pos] = []
+
+    def line_of(self, index: int) -> int:
+        return self.pos[index][0] if 0 <= index < len(self.pos) else self.line
+
+
+@dataclass(frozen=True)
+class Document:
+    data: Any
+    index: int
+    line: int  # first line of the document's content
+    end_line: int
+
+
+_SCALAR = SafeConstructor()
+_CONSTRUCT = {
+    "tag:yaml.org,2002:int": _SCALAR.construct_yaml_int,
+    "tag:yaml.org,2002:float": _SCALAR.construct_yaml_float,
+    "tag:yaml.org,2002:bool": _SCALAR.construct_yaml_bool,
+    "tag:yaml.org,2002:null": lambda node: None,
+}
+
+
+def _mark(node: Node) -> Pos:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+class _Builder:
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.memo: dict[int, Any] = {}
+
+    def build(self, node: Node, depth: int = 0) -> Any:
+        self.budget -= 1
+        if self.budget < 0:
+            line = node.start_mark.line + 1
+            raise ParseError("YAML expands to too many nodes (alias bomb?)", line)
+        if depth > MAX_DEPTH:
+            raise ParseError(f"YAML nesting deeper than {MAX_DEPTH} levels", node.start_mark.line + 1)
+        if isinstance(node, ScalarNode):
+            conv = _CONSTRUCT.get(node.tag)
+            if conv is not None and node.style is None:
+                try:
+                    return conv(node)
+                except (ValueError, yaml.YAMLError):
+                    return node.value
+            return node.value
+        done = self.memo.get(id(node))
+        if done is not None:
+            # An alias: the same object again, but its size still counts, so
+            # a billion-laughs document is refused rather than walked forever.
+            self.budget -= _size(done)
+            if self.budget < 0:
+                raise ParseError("YAML expands to too many nodes (alias bomb?)", node.start_mark.line + 1)
+            return done
+        line, col = _mark(node)
+        if isinstance(node, SequenceNode):
+            seq = YSeq(line, col)
+            self.memo[id(node)] = seq
+            for item in node.value:
+                seq.append(self.build(item, depth + 1))
+                seq.pos.append(_mark(item))
+            return seq
+        assert isinstance(node, MappingNode)
+        out = YMap(line, col)
+        self.memo[id(node)] = out
+        merges: list[YMap] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                merged = self.build(value_node, depth + 1)
+                merges.extend(m for m in (merged if isinstance(merged, list) else [merged]) if isinstance(m, YMap))
+                continue
+            key = key_node.value if isinstance(key_node, ScalarNode) else str(self.build(key_node, depth + 1))
+            out[key] = self.build(value_node, depth + 1)
+            out.keys_pos[key] = _mark(key_node)
+            out.pos[key] = _mark(value_node)
+        for source in merges:
+            for key, value in source.items():
+                if key not in out:
+                    out[key] = value
+                    out.pos[key] = source.pos.get(key, (line, col))
+                    out.keys_pos[key] = source.keys_pos.get(key, (line, col))
+        return out
+
+
+def _size(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + sum(_size(v) for v in value.values())
+    if isinstance(value, list):
+        return 1 + sum(_size(v) for v in value)
+    return 1
+
+
+class _LenientComposer(yaml.SafeLoader):
+    """Pure-Python fallback that accepts a redefined anchor (legal YAML 1.2)."""
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node:  # type: ignore[override]
+        if self.check_event(yaml.events.AliasEvent):
+            return super().compose_node(parent, index)
+        anchor = self.peek_event().anchor
+        if anchor is not None:
+            self.anchors.pop(anchor, None)  # the later definition wins, as in YAML 1.2
+        return super().compose_node(parent, index)
+
+
+def _compose(text: str, loader: type) -> Iterator[Node]:
+    loader_obj = loader(text)
+    try:
+        while loader_obj.check_node():
+            yield loader_obj.get_node()
+    finally:
+        loader_obj.dispose()
+
+
+def _error(exc: yaml.YAMLError) -> ParseError:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    context = getattr(exc, "context", None)
+    message = f"invalid YAML: {problem}" + (f" ({context})" if context else "")
+    if mark is None:
+        return ParseError(message)
+    return ParseError(message, mark.line + 1, mark.column + 1)
+
+
+def load_documents(text: str) -> list[Document]:
+    """Every document of a YAML stream; raises ParseError with a line."""
+    budget = max(MIN_NODE_BUDGET, len(text) * NODES_PER_BYTE)
+    try:
+        return _build_all(_compose(text, _FastLoader), budget)
+    except yaml.composer.ComposerError as exc:
+        if "duplicate anchor" not in str(exc):
+            raise _error(exc) from None
+    except yaml.YAMLError as exc:
+        raise _error(exc) from None
+    except RecursionError:
+        raise ParseError(f"YAML nesting deeper than {MAX_DEPTH} levels") from None
+    try:
+        return _build_all(_compose(text, _LenientComposer), budget)
+    except yaml.YAMLError as exc:
+        raise _error(exc) from None
+    except RecursionError:
+        raise ParseError(f"YAML nesting deeper than {MAX_DEPTH} levels") from None
+
+
+def _build_all(nodes: Iterator[Node], budget: int) -> list[Document]:
+    builder = _Builder(budget)
+    docs = []
+    for index, node in enumerate(nodes):
+        builder.memo.clear()  # anchors do not cross documents
+        docs.append(Document(builder.build(node), index, node.start_mark.line + 1, node.end_mark.line + 1))
+    return docs
+
+
+def looks_templated(text: str) -> bool:
+    """A Helm/Go template is not YAML until rendered."""
+    return "{{" in text and "}}" in text

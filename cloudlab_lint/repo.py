@@ -1,0 +1,310 @@
+"""The repository: root, tracked and target files, guarded reads, parse-once caches.
+
+The tree is what git tracks (`git ls-files`: the index, so staged files count
+and untracked files never do). File content is read from the working tree:
+pre-commit stashes unstaged changes while hooks run, so there it is the staged
+content; in CI the working tree is the commit.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any, TypeVar
+
+from .gitcmd import GitError, git, toplevel
+from .globs import match_any
+from .parsing import ParseError
+
+DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A file a rule needed but could not read or parse (reported as CL000)."""
+
+    path: str
+    message: str
+    line: int = 1
+    column: int = 1
+
+
+class RepoError(RuntimeError):
+    """The repository cannot be opened at all (exit 2)."""
+
+
+def decode(data: bytes) -> str:
+    """Text from bytes: UTF-8 (BOM stripped) or UTF-16 with BOM; raise UnicodeDecodeError."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    return data.decode("utf-8")
+
+
+def is_binary(data: bytes) -> bool:
+    head = data[:8000]
+    return b"\0" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff"))
+
+
+class Repo:
+    def __init__(self, root: Path, files: Iterable[str], targets: Iterable[str] | None = None,
+                 *, is_git: bool = True, exclude: tuple[str, ...] = (),
+                 max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        self.root = root
+        self.real_root = root.resolve()
+        self.is_git = is_git
+        self.exclude = tuple(exclude)
+        self.max_bytes = max_bytes
+        self.excluded = frozenset(p for p in files if exclude and match_any(p, exclude))
+        self.files: tuple[str, ...] = tuple(sorted(p for p in files if p not in self.excluded))
+        self.file_set = frozenset(self.files)
+        self.all_mode = targets is None
+        self.targets: tuple[str, ...] = self.files if targets is None else tuple(
+            sorted(p for p in targets if p in self.file_set))
+        self.problems: dict[str, Problem] = {}
+        self.notes: list[str] = []
+        self._bytes: dict[str, bytes | None] = {}
+        self._cache: dict[Any, Any] = {}
+        self._dirs: frozenset[str] | None = None
+
+    # -- opening -------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, root: Path, *, is_git: bool, paths: list[str] | None, all_files: bool, cwd: Path,
+             exclude: tuple[str, ...] = (), max_bytes: int = DEFAULT_MAX_BYTES) -> Repo:
+        """The repository at `root` (from `locate_root`), judging `paths`, all files, or what is staged."""
+        if not is_git:
+            files = list(_walk(root))
+            targets = None if all_files or not paths else _expand_dirs(_relative(paths, cwd, root), files)
+            repo = cls(root, files, targets, is_git=False, exclude=exclude, max_bytes=max_bytes)
+            repo.notes.append(f"{root} is not a git work tree: linting every file below it")
+            return repo
+        try:
+            raw = git(root, "ls-files", "-z", "--cached", "--full-name")
+        except GitError as exc:
+            raise RepoError(f"cannot list the files git tracks: {exc}") from None
+        files = [p for p in raw.decode("utf-8", "surrogateescape").split("\0") if p]
+        if all_files:
+            targets = None
+        elif paths:
+            targets = _expand_dirs(_relative(paths, cwd, root), files)
+        else:
+            targets = staged_files(root)
+        return cls(root, files, targets, exclude=exclude, max_bytes=max_bytes)
+
+    # -- queries -------------------------------------------------------------------------
+
+    def exists(self, path: str) -> bool:
+        return path in self.file_set
+
+    def is_dir(self, path: str) -> bool:
+        if self._dirs is None:
+            dirs = set()
+            for f in self.files:
+                parent = PurePosixPath(f).parent
+                while str(parent) != ".":
+                    dirs.add(str(parent))
+                    parent = parent.parent
+            self._dirs = frozenset(dirs)
+        return path.rstrip("/") in self._dirs or path in ("", ".")
+
+    def files_under(self, folder: str) -> list[str]:
+        folder = folder.strip("/")
+        if folder in ("", "."):
+            return list(self.files)
+        prefix = folder + "/"
+        return [f for f in self.files if f.startswith(prefix)]
+
+    def touched(self, predicate: Callable[[str], bool]) -> bool:
+        """In file mode, whether any target matters to a whole-tree rule; always true with --all."""
+        return self.all_mode or any(predicate(p) for p in self.targets)
+
+    def cached(self, key: Any, factory: Callable[[], T]) -> T:
+        if key not in self._cache:
+            self._cache[key] = factory()
+        return self._cache[key]
+
+    def invalidate(self, path: str) -> None:
+        """Forget what was read of `path` (after --fix rewrote it)."""
+        self._bytes.pop(path, None)
+        for key in [k for k in self._cache if isinstance(k, tuple) and len(k) > 1 and k[1] == path]:
+            del self._cache[key]
+
+    def problem(self, path: str, message: str, line: int = 1, column: int = 1) -> None:
+        self.problems.setdefault(path, Problem(path, message, line, column))
+
+    # -- guarded reads -------------------------------------------------------------------
+
+    def read_bytes(self, path: str) -> bytes | None:
+        """The file's bytes, or None when it is missing, a link, too big or binary."""
+        if path in self._bytes:
+            return self._bytes[path]
+        data = self._read_guarded(path)
+        self._bytes[path] = data
+        return data
+
+    def _read_guarded(self, path: str) -> bytes | None:
+        full = self.root / path
+        try:
+            st = os.lstat(full)
+        except OSError:
+            return None
+        if stat.S_ISLNK(st.st_mode):
+            self.notes.append(f"{path}: symbolic link, not followed")
+            return None
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        real = full.resolve()
+        if self.real_root not in real.parents:
+            self.notes.append(f"{path}: lies outside the repository through a link, not read")
+            return None
+        if st.st_size > self.max_bytes:
+            self.notes.append(f"{path}: {st.st_size:,} bytes, over the {self.max_bytes:,}-byte cap, skipped")
+            return None
+        try:
+            fd = os.open(full, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            with os.fdopen(fd, "rb") as fh:
+                data = fh.read(self.max_bytes + 1)
+        except OSError as exc:
+            self.notes.append(f"{path}: cannot be read ({exc.strerror})")
+            return None
+        if is_binary(data):
+            return None
+        return data
+
+    def read_text(self, path: str, *, strict: bool = True) -> str | None:
+        """Decoded text; undecodable bytes are a CL000 problem when `strict`, replaced otherwise."""
+        key = ("text", path, strict)
+        if key in self._cache:
+            return self._cache[key]
+        data = self.read_bytes(path)
+        text = None
+        if data is not None:
+            try:
+                text = decode(data)
+            except UnicodeDecodeError as exc:
+                if strict:
+                    line = data.count(b"\n", 0, exc.start) + 1
+                    self.problem(path, f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8", line)
+                else:
+                    text = data.decode("utf-8", "replace")
+        self._cache[key] = text
+        return text
+
+    def lines(self, path: str) -> list[str]:
+        text = self.read_text(path, strict=False)
+        return text.splitlines() if text is not None else []
+
+    # -- parse once ----------------------------------------------------------------------
+
+    def _parsed(self, kind: str, path: str, parse: Callable[[str], T]) -> T | None:
+        key = (kind, path)
+        if key in self._cache:
+            return self._cache[key]
+        value = None
+        text = self.read_text(path)
+        if text is not None:
+            try:
+                value = parse(text)
+            except ParseError as exc:
+                self.problem(path, exc.message, exc.line, exc.column)
+        self._cache[key] = value
+        return value
+
+    def yaml(self, path: str) -> list[Any] | None:
+        """The documents of a YAML file, or None (unreadable, a Helm template, or a CL000 problem)."""
+        from .parsing.yamlx import load_documents, looks_templated
+
+        if is_helm_template(path):
+            return None
+        key = ("yaml", path)
+        if key in self._cache:
+            return self._cache[key]
+        text = self.read_text(path)
+        docs = None
+        if text is not None:
+            try:
+                docs = load_documents(text)
+            except ParseError as exc:
+                if not looks_templated(text):
+                    self.problem(path, exc.message, exc.line, exc.column)
+        self._cache[key] = docs
+        return docs
+
+    def toml(self, path: str) -> dict[str, Any] | None:
+        from .parsing.structured import load_toml
+
+        return self._parsed("toml", path, load_toml)
+
+    def json(self, path: str) -> Any:
+        from .parsing.structured import load_json
+
+        return self._parsed("json", path, load_json)
+
+
+def locate_root(root: Path | None, cwd: Path) -> tuple[Path, bool]:
+    """The git top level of `root` (or of the cwd); a plain folder only when given with --root."""
+    base = (root if root.is_absolute() else cwd / root) if root else cwd
+    if not base.is_dir():
+        raise RepoError(f"{base}: not a directory")
+    top = toplevel(base)
+    if top is not None:
+        return top.resolve(), True
+    if root is None:
+        raise RepoError(f"{cwd}: not inside a git work tree (use --root DIR to lint a plain folder)")
+    return base.resolve(), False
+
+
+def is_helm_template(path: str) -> bool:
+    return "/templates/" in f"/{path}" and path.endswith((".yaml", ".yml", ".tpl"))
+
+
+def staged_files(top: Path) -> list[str]:
+    """What a commit would add or change (no paths and no --all: the pre-commit default)."""
+    try:
+        raw = git(top, "diff", "--cached", "--name-only", "-z", "--no-renames", "--diff-filter=ACMRT", "--no-ext-diff")
+    except GitError:
+        # No commit yet: everything in the index is staged.
+        raw = git(top, "ls-files", "-z", "--cached")
+    return [p for p in raw.decode("utf-8", "surrogateescape").split("\0") if p]
+
+
+def _relative(paths: list[str], cwd: Path, root: Path) -> list[str]:
+    out = []
+    for p in paths:
+        full = Path(os.path.normpath(cwd / p)) if not os.path.isabs(p) else Path(os.path.normpath(p))
+        try:
+            out.append(full.relative_to(root).as_posix())
+        except ValueError:
+            try:
+                out.append(full.resolve().relative_to(root.resolve()).as_posix())
+            except ValueError:
+                continue  # outside the repository: never read
+    return out
+
+
+def _expand_dirs(targets: list[str], files: list[str]) -> list[str]:
+    tracked = set(files)
+    out = []
+    for t in targets:
+        if t in tracked:
+            out.append(t)
+        elif t in ("", "."):
+            out.extend(files)
+        else:
+            prefix = t.rstrip("/") + "/"
+            out.extend(f for f in files if f.startswith(prefix))
+    return out
+
+
+def _walk(base: Path) -> Iterable[str]:
+    for dirpath, dirnames, filenames in os.walk(base, followlinks=False):
+        dirnames[:] = [d for d in dirnames if d != ".git"]
+        rel = Path(dirpath).relative_to(base)
+        for name in filenames:
+            yield (rel / name).as_posix()

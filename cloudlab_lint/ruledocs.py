@@ -1,0 +1,50 @@
+"""The catalog as text, Markdown (README's rule table) and JSON; one rule's full help."""
+
+from __future__ import annotations
+
+import json
+
+from .catalog import Catalog
+from .model import Rule
+
+
+def rules_text(catalog: Catalog) -> str:
+    width = max((len(r.name) for r in catalog.rules), default=10)
+    lines = [f"{r.id}  {r.name:<{width}}  {r.severity.value:<7}  {r.short}" for r in catalog.rules]
+    return "\n".join(lines) + "\n"
+
+
+def rules_markdown(catalog: Catalog) -> str:
+    out = ["| id | name | severity | hook | what it checks |", "|---|---|---|---|---|"]
+    for r in catalog.rules:
+        extra = f" (only with `--{r.requires}`)" if r.requires else ""
+        out.append(f"| {r.id} | `{r.name}` | {r.severity.value} | `{r.hook}` | {r.short}{extra} |")
+    return "\n".join(out) + "\n"
+
+
+def rules_json(catalog: Catalog) -> str:
+    doc = {
+        "schema_version": 1,
+        "rules": [
+            {
+                "id": r.id, "name": r.name, "severity": r.severity.value, "short": r.short, "full": r.full,
+                "help": {"why": r.help.why, "fix": r.help.fix, "example": r.help.example},
+                "tags": list(r.tags), "hook": r.hook, "requires": r.requires, "fixable": r.fixable,
+                "security_severity": r.security_severity, "params": dict(r.params), "builtin": r.builtin,
+            }
+            for r in catalog.rules
+        ],
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def explain(rule: Rule) -> str:
+    parts = [f"{rule.id} {rule.name} [{rule.severity.value}]", "", rule.full, "", "Why:", rule.help.why,
+             "", "How to fix:", rule.help.fix]
+    if rule.help.example:
+        parts += ["", "Example:", rule.help.example]
+    if rule.params:
+        parts += ["", "Parameters (defaults):"]
+        parts += [f"  {k}: {json.dumps(v)}" for k, v in rule.params.items()]
+    parts += ["", f"Pre-commit hook: {rule.hook}" + (f" (only with --{rule.requires})" if rule.requires else "")]
+    return "\n".join(parts) + "\n"

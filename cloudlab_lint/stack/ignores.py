@@ -1,0 +1,65 @@
+"""The committed ignore rules, judged exactly as git judges them.
+
+Only the tracked `.gitignore` files count: `.git/info/exclude` and a user's
+global excludes file are not shared, and a laptop's global `*.tfstate` must not
+make CI and laptop disagree. So we copy the committed `.gitignore` files into a
+scratch repository (no template, `core.excludesFile` off) and ask git itself.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..gitcmd import git
+from ..repo import Repo
+
+
+@dataclass(frozen=True)
+class Verdict:
+    path: str
+    ignored: bool
+    source: str | None = None  # the .gitignore whose pattern decided, if any
+    line: int = 1
+    pattern: str | None = None
+
+
+def ignore_files(repo: Repo) -> list[str]:
+    return [p for p in repo.files if p == ".gitignore" or p.endswith("/.gitignore")]
+
+
+def judge(repo: Repo, paths: Iterable[str]) -> dict[str, Verdict]:
+    """For each path, whether the committed .gitignore files ignore it (paths need not exist)."""
+    wanted = sorted(set(paths))
+    if not wanted:
+        return {}
+    scratch = Path(tempfile.mkdtemp(prefix="cloudlab-ignores-"))
+    try:
+        git(scratch, "init", "-q", "--template=")
+        for name in ignore_files(repo):
+            data = repo.read_bytes(name)
+            if data is None:
+                continue
+            target = scratch / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        out = git(scratch, "-c", f"core.excludesFile={os.devnull}", "check-ignore", "--no-index", "-v", "-n", "-z",
+                  "--stdin", input=b"\0".join(p.encode("utf-8", "surrogateescape") for p in wanted) + b"\0",
+                  check=False)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    fields = out.decode("utf-8", "surrogateescape").split("\0")
+    verdicts: dict[str, Verdict] = {}
+    for i in range(0, len(fields) - 3, 4):
+        source, line, pattern, path = fields[i:i + 4]
+        if not source:
+            verdicts[path] = Verdict(path, False)
+        else:
+            verdicts[path] = Verdict(path, not pattern.startswith("!"), source, int(line or 1), pattern)
+    for path in wanted:
+        verdicts.setdefault(path, Verdict(path, False))
+    return verdicts
