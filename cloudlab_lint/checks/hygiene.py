@@ -63,11 +63,15 @@ def coverage_hits(ctx: Context, probes: list[str], must_commit: list[str]) -> It
             ctx.fixes.append(f"{ctx.rule.id}: added to .gitignore: {', '.join(safe)}")
             verdicts = judge(repo, probes + must_commit)
             missing = [p for p in probes if not verdicts[p].ignored]
+    by_pattern: dict[str, list[str]] = {}
     for probe in missing:
-        verdict = verdicts[probe]
-        why = (f" (`{verdict.pattern}` in {verdict.source} re-includes it)" if verdict.pattern else "")
-        yield Hit(f"the committed .gitignore files do not ignore `{probe}`{why}; add `{fix_pattern(probe)}` "
-                  f"to .gitignore (or run with --fix)", Location(".gitignore", 1), key=f"probe:{probe}")
+        by_pattern.setdefault(fix_pattern(probe), []).append(probe)
+    for pattern, group in by_pattern.items():
+        listed = ", ".join(f"`{p}`" for p in group)
+        reincluded = [verdicts[p] for p in group if verdicts[p].pattern]
+        why = "".join(f" (`{v.pattern}` in {v.source} re-includes `{v.path}`)" for v in reincluded)
+        yield Hit(f"the committed .gitignore files do not ignore {listed}{why}; add `{pattern}` to .gitignore "
+                  f"(or run with --fix)", Location(".gitignore", 1), key=f"probe:{pattern}")
     for path in must_commit:
         verdict = verdicts[path]
         if verdict.ignored and verdict.source:

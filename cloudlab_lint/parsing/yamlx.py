@@ -103,7 +103,7 @@ class _Builder:
             raise ParseError(f"YAML nesting deeper than {MAX_DEPTH} levels", node.start_mark.line + 1)
         if isinstance(node, ScalarNode):
             conv = _CONSTRUCT.get(node.tag)
-            if conv is not None and node.style is None:
+            if conv is not None and not node.style:  # plain (the C loader says "", Python None)
                 try:
                     return conv(node)
                 except (ValueError, yaml.YAMLError):

@@ -1,0 +1,120 @@
+"""Each output format against a golden file; SARIF against the 2.1.0 schema and GitHub's subset."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from cloudlab_lint import __version__
+
+from .helpers import commit_all, init_repo, run_cli, shared_or_skip, write_files
+
+GOLDEN = Path(__file__).parent / "golden"
+FORMATS = {"text": "txt", "json": "json", "sarif": "sarif", "github": "txt", "markdown": "md"}
+SECRET = "AGE-SECRET-KEY-1" + "Q" * 58
+
+
+@pytest.fixture(scope="module")
+def findings_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = init_repo(tmp_path_factory.mktemp("golden") / "repo")
+    write_files(root, {
+        ".gitignore": "terraform.tfstate\n",
+        "kubernetes/apps/broken.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n name: b\n",
+        "notes/key.md": f"# keys\n{SECRET}\n",
+        "terraform/terraform.tfstate": '{"version": 4, "terraform_version": "1.9.8", "lineage": "x"}\n',
+    })
+    commit_all(root)
+    return root
+
+
+def _render(root: Path, fmt: str) -> str:
+    outcome = run_cli(["--all", "--select", "CL000,CL001,CL002", "--format", fmt], cwd=root)
+    assert outcome.code == 1, outcome.err
+    return outcome.out.replace(__version__, "<version>")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_golden_output(findings_repo: Path, fmt: str) -> None:
+    text = _render(findings_repo, fmt)
+    golden = GOLDEN / f"report.{fmt}.{FORMATS[fmt]}"
+    if os.environ.get("CLOUDLAB_UPDATE_GOLDEN"):
+        golden.write_text(text, encoding="utf-8")
+    assert text == golden.read_text(encoding="utf-8")
+    assert SECRET not in text and SECRET[:20] not in text
+
+
+def test_sarif_validates_against_the_schema(findings_repo: Path) -> None:
+    import jsonschema
+
+    schema = json.loads(shared_or_skip("schemas", "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
+    doc = json.loads(_render(findings_repo, "sarif"))
+    jsonschema.Draft7Validator(schema).validate(doc)
+
+
+def test_sarif_meets_githubs_subset(findings_repo: Path) -> None:
+    doc = json.loads(_render(findings_repo, "sarif"))
+    assert doc["$schema"] and doc["version"] == "2.1.0" and len(doc["runs"]) == 1
+    run = doc["runs"][0]
+    assert run["automationDetails"]["id"] == "cloudlab-lint/"
+    rules = run["tool"]["driver"]["rules"]
+    for rule in rules:
+        assert rule["shortDescription"]["text"] and rule["fullDescription"]["text"]
+        assert rule["help"]["text"] and rule["help"]["markdown"]
+        sev = rule["properties"].get("security-severity")
+        if rule["id"] in ("CL001", "CL002"):
+            assert isinstance(sev, str) and 0 < float(sev) <= 10 and "security" in rule["properties"]["tags"]
+        else:
+            assert sev is None
+    for result in run["results"]:
+        assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
+        loc = result["locations"][0]["physicalLocation"]
+        assert not loc["artifactLocation"]["uri"].startswith("/") and loc["region"]["startLine"] >= 1
+        fingerprint = result["partialFingerprints"]["primaryLocationLineHash"]
+        assert ":" in fingerprint and str(loc["region"]["startLine"]) != fingerprint.split(":")[0]
+
+
+def test_fingerprints_survive_unrelated_line_moves(tmp_path: Path) -> None:
+    root = init_repo(tmp_path / "r")
+    write_files(root, {"notes/key.md": f"{SECRET}\n"})
+    commit_all(root)
+    before = run_cli(["--all", "--select", "CL002", "--format", "json"], cwd=root).json["findings"]
+    write_files(root, {"notes/key.md": f"new line\nanother\n{SECRET}\n"})
+    commit_all(root)
+    after = run_cli(["--all", "--select", "CL002", "--format", "json"], cwd=root).json["findings"]
+    assert before[0]["line"] == 1 and after[0]["line"] == 3
+    assert before[0]["fingerprint"] == after[0]["fingerprint"]
+
+
+def test_colour_only_on_a_terminal_and_never_with_no_color(findings_repo: Path) -> None:
+    from cloudlab_lint.catalog import load_catalog
+    from cloudlab_lint.reporters import ReportEnv, renderer
+
+    outcome = run_cli(["--all", "--select", "CL002", "--format", "json"], cwd=findings_repo)
+    assert "\033[" not in outcome.out
+    from cloudlab_lint.model import Finding, Location, Result, Severity
+
+    result = Result((Finding("CL002", "forbidden-file-tracked", Severity.ERROR, "m", Location("a", 1), "f:1"),))
+    assert "\033[31m[error]" in renderer("text")(result, load_catalog(), ReportEnv(color=True))
+    assert "\033[" not in renderer("text")(result, load_catalog(), ReportEnv(color=False))
+
+
+def test_github_annotations_escape_properties() -> None:
+    from cloudlab_lint.catalog import load_catalog
+    from cloudlab_lint.model import Finding, Location, Result, Severity
+    from cloudlab_lint.reporters import ReportEnv, renderer
+
+    result = Result((Finding("CL002", "n", Severity.WARNING, "50% bad\nnext", Location("a,b:c.yaml", 3, 2), "f:1"),))
+    out = renderer("github")(result, load_catalog(), ReportEnv())
+    assert out == "::warning file=a%2Cb%3Ac.yaml,line=3,col=2,title=CL002 n::50%25 bad%0Anext\n"
+
+
+def test_markdown_embeds_the_flux_graph() -> None:
+    from cloudlab_lint.catalog import load_catalog
+    from cloudlab_lint.model import Result
+    from cloudlab_lint.reporters import ReportEnv, renderer
+
+    out = renderer("markdown")(Result(()), load_catalog(), ReportEnv(graph_mermaid="graph TD\n  a --> b\n"))
+    assert "No findings." in out and "```mermaid\ngraph TD\n  a --> b\n```" in out
