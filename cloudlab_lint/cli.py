@@ -43,7 +43,8 @@ def _selection(p: argparse.ArgumentParser) -> None:
                    help="skip these rules, by id or id prefix")
     p.add_argument("--history", action="store_true", help="also scan every commit (CL006)")
     p.add_argument("--github", action="store_true", help="also check repository settings through the API (CL301)")
-    p.add_argument("--github-repo", metavar="OWNER/NAME", help="the GitHub repository (default: $GITHUB_REPOSITORY or origin)")
+    p.add_argument("--github-repo", metavar="OWNER/NAME",
+                   help="the GitHub repository (default: $GITHUB_REPOSITORY, else the origin remote)")
 
 
 def lint_parser() -> argparse.ArgumentParser:

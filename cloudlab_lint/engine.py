@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .catalog import Catalog
-from .checks import Context, Options, load_checks
+from .checks import IMPORT_ERRORS, Context, Options, load_checks
 from .config import Config
 from .model import Finding, Hit, Result, Rule, ToolError
 from .repo import Repo
@@ -59,11 +59,13 @@ def _crash_message(rule: Rule, exc: BaseException) -> str:
     if frames:
         last = frames[-1]
         where = f" at {Path(last.filename).name}:{last.lineno}"
-    return f"{rule.id} {rule.name}: the check crashed ({type(exc).__name__}{where}); other rules still ran. Rerun with --debug for the traceback."
+    return (f"{rule.id} {rule.name}: the check crashed ({type(exc).__name__}{where}); other rules still ran. "
+            "Rerun with --debug for the traceback.")
 
 
-def run(repo: Repo, rules: list[Rule], config: Config, options: Options = Options(), *,
+def run(repo: Repo, rules: list[Rule], config: Config, options: Options | None = None, *,
         baseline: set[tuple[str, str, str]] | None = None, debug: bool = False) -> Result:
+    options = options or Options()
     registry = load_checks()
     findings: list[Finding] = []
     errors: list[ToolError] = []
@@ -72,7 +74,9 @@ def run(repo: Repo, rules: list[Rule], config: Config, options: Options = Option
     for rule in rules:
         fn = registry.get(rule.check)
         if fn is None:
-            errors.append(ToolError(f"{rule.source}: check {rule.check!r} does not exist", rule.id))
+            broken = "; ".join(f"checks/{m}.py failed to import ({e})" for m, e in IMPORT_ERRORS.items())
+            errors.append(ToolError(f"{rule.source}: check {rule.check!r} does not exist"
+                                    + (f" ({broken})" if broken else ""), rule.id))
             continue
         ctx = Context(repo=repo, config=config, rule=rule, options=options)
         try:

@@ -48,8 +48,10 @@ def render(catalog: Catalog | None = None) -> str:
         rules = [r for r in catalog.rules if r.builtin and r.hook == hook_id]
         if not rules:
             continue  # a family whose rules are not written yet
-        ids = ",".join(r.id for r in rules)
         requires = {r.requires for r in rules if r.requires}
+        # Commit-stage families also report the files they could not parse (CL000), or they would skip them silently.
+        always = [] if requires else [r.id for r in catalog.rules if r.builtin and r.check == "parse-error"]
+        ids = ",".join([*always, *(r.id for r in rules)])
         flags = "".join(f" --{flag}" for flag in sorted(requires))
         manual = bool(requires)
         entry = f"cloudlab-lint{flags} --all --select {ids}" if manual else f"cloudlab-lint --select {ids}"

@@ -55,10 +55,13 @@ def load_baseline(path: Path) -> set[tuple[str, str, str]]:
         raise BaselineError(f"{path}: baseline file not found (create it with `cloudlab-lint baseline`)") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BaselineError(f"{path}: not a cloudlab-lint baseline ({type(exc).__name__})") from None
-    if not isinstance(data, dict) or data.get("version") != BASELINE_VERSION or not isinstance(data.get("findings"), list):
+    if not isinstance(data, dict):
+        data = {}
+    entries = data.get("findings")
+    if data.get("version") != BASELINE_VERSION or not isinstance(entries, list):
         raise BaselineError(f"{path}: not a cloudlab-lint baseline of version {BASELINE_VERSION}")
     out = set()
-    for entry in data["findings"]:
+    for entry in entries:
         if isinstance(entry, dict) and all(isinstance(entry.get(k), str) for k in ("rule", "path", "fingerprint")):
             out.add((entry["rule"], entry["path"], entry["fingerprint"]))
     return out

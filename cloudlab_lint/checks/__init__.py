@@ -60,7 +60,14 @@ def check(name: str) -> Callable[[CheckFn], CheckFn]:
     return register
 
 
+IMPORT_ERRORS: dict[str, str] = {}
+
+
 def load_checks() -> dict[str, CheckFn]:
+    """Import every check module; one that fails to import costs only its own rules."""
     for module in MODULES:
-        importlib.import_module(f"{__name__}.{module}")
+        try:
+            importlib.import_module(f"{__name__}.{module}")
+        except Exception as exc:  # noqa: BLE001 - reported per rule by the engine
+            IMPORT_ERRORS[module] = f"{type(exc).__name__}: {exc}"
     return REGISTRY

@@ -119,8 +119,12 @@ def _line_of(text: str, offset: int) -> int:
 
 def classify(repo: Repo, path: str) -> tuple[str, int] | None:
     """Why `path` must never be committed, and the line to point at; None if it may be."""
+    return classify_text(path, repo.read_text(path, strict=False))
+
+
+def classify_text(path: str, text: str | None) -> tuple[str, int] | None:
+    """`classify` on given content (None: unknown or binary), e.g. a blob from history (CL006)."""
     name = PurePosixPath(path).name
-    text = repo.read_text(path, strict=False)
     if text is not None and is_sops_text(text):
         return None
     if name == ".age-key.txt" or name.endswith(".agekey"):
@@ -137,7 +141,7 @@ def classify(repo: Repo, path: str) -> tuple[str, int] | None:
     match = AGE_SECRET.search(text)
     if match:
         return "a file holding an age secret key", _line_of(text, match.start())
-    if '"terraform_version"' in text and '"lineage"' in text and _is_tfstate(repo, path):
+    if '"terraform_version"' in text and '"lineage"' in text and _is_tfstate_text(text):
         return "Terraform state JSON", 1
     if "kind: Config" in text and "clusters:" in text and "users:" in text:
         cred = KUBE_CREDENTIAL.search(text)
@@ -151,7 +155,10 @@ def classify(repo: Repo, path: str) -> tuple[str, int] | None:
 
 
 def _is_tfstate(repo: Repo, path: str) -> bool:
-    text = repo.read_text(path, strict=False) or ""
+    return _is_tfstate_text(repo.read_text(path, strict=False) or "")
+
+
+def _is_tfstate_text(text: str) -> bool:
     import json
 
     try:

@@ -22,8 +22,8 @@ def render(result: Result, catalog: Catalog, env: ReportEnv) -> str:
     if result.findings:
         out += ["| severity | rule | location | message |", "|---|---|---|---|"]
         for f in result.findings:
-            out.append(f"| {f.severity.value} | `{f.rule_id}` {f.rule_name} | `{_cell(f.location.path)}:{f.location.line}` "
-                       f"| {_cell(f.message)} |")
+            where = f"`{_cell(f.location.path)}:{f.location.line}`"
+            out.append(f"| {f.severity.value} | `{f.rule_id}` {f.rule_name} | {where} | {_cell(f.message)} |")
     else:
         out.append("No findings.")
     for e in result.errors:

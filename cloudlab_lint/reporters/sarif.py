@@ -21,7 +21,8 @@ def help_text(rule: Rule) -> str:
 
 
 def help_markdown(rule: Rule) -> str:
-    parts = [f"**{rule.id} {rule.name}**: {rule.full}", f"### Why\n\n{rule.help.why}", f"### How to fix\n\n{rule.help.fix}"]
+    parts = [f"**{rule.id} {rule.name}**: {rule.full}", f"### Why\n\n{rule.help.why}",
+             f"### How to fix\n\n{rule.help.fix}"]
     if rule.help.example:
         parts.append(f"### Example\n\n```\n{rule.help.example}\n```")
     return "\n\n".join(parts)

@@ -1,0 +1,107 @@
+"""The package as users get it: the wheel carries rules/, hooks and docs are generated from rules/."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from cloudlab_lint import hookgen
+from cloudlab_lint.catalog import builtin_rules_dir, load_catalog
+from cloudlab_lint.ruledocs import rules_markdown
+
+from .helpers import PROJECT, shared_or_skip
+
+RULE_TABLE = re.compile(r"<!-- rules:start -->\n(.*?)<!-- rules:end -->", re.S)
+
+
+def test_every_rule_file_validates_against_the_rule_schema() -> None:
+    catalog = load_catalog(validate_builtin=True)
+    assert catalog.get("CL000") is not None
+    for path in sorted((PROJECT / "rules").glob("CL*.y*ml")):
+        rule_id, _, name = path.stem.partition("-")
+        rule = catalog.get(rule_id)
+        assert rule is not None and rule.name == name, f"{path.name}: file name must be <id>-<name>.yaml"
+
+
+def test_rule_ids_and_names_match_the_public_catalog() -> None:
+    spec = shared_or_skip("spec", "catalog.md").read_text(encoding="utf-8")
+    public = dict(re.findall(r"^\| (CL\d{3}) \| ([a-z0-9-]+) \|", spec, re.M))
+    for rule in load_catalog().rules:
+        assert public.get(rule.id) == rule.name, f"{rule.id} {rule.name} is not in the public catalog"
+
+
+def test_security_rules_carry_security_severity() -> None:
+    security = {"CL001", "CL002", "CL003", "CL004", "CL005", "CL006", "CL007", "CL201", "CL205", "CL301"}
+    for rule in load_catalog().rules:
+        if rule.id in security:
+            assert rule.security_severity and 0 < float(rule.security_severity) <= 10, rule.id
+        else:
+            assert rule.security_severity is None, rule.id
+
+
+def test_pre_commit_hooks_file_is_generated_from_rules() -> None:
+    assert (PROJECT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8") == hookgen.render(), (
+        "stale: run `python -m cloudlab_lint.hookgen > .pre-commit-hooks.yaml`")
+
+
+def test_pre_commit_hooks_cover_every_family_with_its_stage() -> None:
+    import yaml
+
+    hooks = {h["id"]: h for h in yaml.safe_load((PROJECT / ".pre-commit-hooks.yaml").read_text())}
+    catalog = load_catalog()
+    assert hooks["cloudlab-lint"]["entry"] == "cloudlab-lint" and "stages" not in hooks["cloudlab-lint"]
+    for rule in catalog.rules:
+        hook = hooks[rule.hook]
+        assert rule.id in hook["entry"] or rule.hook == "cloudlab-lint"
+        assert (hook.get("stages") == ["manual"]) == bool(rule.requires)
+        assert hook["require_serial"] is True
+    for hook_id, hook in hooks.items():
+        if hook_id != "cloudlab-lint" and "stages" not in hook:
+            assert "--select CL000," in hook["entry"], "commit-stage families report what they cannot parse"
+
+
+def test_readme_rule_table_is_in_sync() -> None:
+    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
+    match = RULE_TABLE.search(readme)
+    assert match, "README.md needs the <!-- rules:start --> ... <!-- rules:end --> table"
+    assert match.group(1) == rules_markdown(load_catalog()), "stale: paste `cloudlab-lint rules --format markdown`"
+
+
+def test_readme_starts_with_the_two_commands() -> None:
+    lines = [line for line in (PROJECT / "README.md").read_text(encoding="utf-8").splitlines() if line.strip()]
+    commands = [line for line in lines[:12] if line.startswith(("pip ", "python"))]
+    assert len(commands) >= 2
+    assert "cloudlab-lint --all" in commands[0] and "pytest" in commands[1]
+
+
+def test_wheel_carries_the_rules_and_finds_them(tmp_path: Path) -> None:
+    pytest.importorskip("hatchling")
+    dist = tmp_path / "dist"
+    subprocess.run([sys.executable, "-m", "hatchling", "build", "-t", "wheel", "-d", str(dist)], cwd=PROJECT,
+                   check=True, capture_output=True)
+    (wheel,) = dist.glob("cloudlab_lint-*.whl")
+    with zipfile.ZipFile(wheel) as zf:
+        names = set(zf.namelist())
+        zf.extractall(tmp_path / "site")
+    rule_files = sorted(p.name for p in (PROJECT / "rules").glob("*.yaml"))
+    for name in rule_files:
+        assert f"cloudlab_lint/rules/{name}" in names
+    assert "cloudlab_lint/rules/schema/rule.schema.json" in names
+    assert not any("tests/" in n or "__pycache__" in n for n in names)
+    entry_points = next(n for n in names if n.endswith("entry_points.txt"))
+    assert "cloudlab-lint = cloudlab_lint.cli:main" in (tmp_path / "site" / entry_points).read_text()
+    # Installed (not editable), the loader reads the packaged copy and finds every rule.
+    probe = ("import json, cloudlab_lint.catalog as c; "
+             "print(json.dumps([str(c.builtin_rules_dir()), [r.id for r in c.load_catalog().rules]]))")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, check=True, capture_output=True, text=True,
+                         env={"PYTHONPATH": str(tmp_path / "site"), "PATH": "/usr/bin:/bin"}).stdout
+    where, ids = json.loads(out)
+    assert where.startswith(str(tmp_path / "site"))
+    assert ids == [r.id for r in load_catalog().rules]
+    assert builtin_rules_dir() == PROJECT / "rules"
