@@ -93,6 +93,7 @@ class _Builder:
     def __init__(self, budget: int) -> None:
         self.budget = budget
         self.memo: dict[int, Any] = {}
+        self.open: set[int] = set()  # collections still being built: an alias to one is a cycle
 
     def build(self, node: Node, depth: int = 0) -> Any:
         self.budget -= 1
@@ -111,6 +112,10 @@ class _Builder:
             return node.value
         done = self.memo.get(id(node))
         if done is not None:
+            if id(node) in self.open:
+                # `a: &a [*a]` composes into a cycle; as data it would send every
+                # recursive walk in every rule into infinite recursion.
+                raise ParseError("YAML alias refers to its own ancestor (recursive alias)", node.start_mark.line + 1)
             # An alias: the same object again, but its size still counts, so
             # a billion-laughs document is refused rather than walked forever.
             self.budget -= _size(done)
@@ -121,13 +126,16 @@ class _Builder:
         if isinstance(node, SequenceNode):
             seq = YSeq(line, col)
             self.memo[id(node)] = seq
+            self.open.add(id(node))
             for item in node.value:
                 seq.append(self.build(item, depth + 1))
                 seq.pos.append(_mark(item))
+            self.open.discard(id(node))
             return seq
         assert isinstance(node, MappingNode)
         out = YMap(line, col)
         self.memo[id(node)] = out
+        self.open.add(id(node))
         merges: list[YMap] = []
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
@@ -144,6 +152,7 @@ class _Builder:
                     out[key] = value
                     out.pos[key] = source.pos.get(key, (line, col))
                     out.keys_pos[key] = source.keys_pos.get(key, (line, col))
+        self.open.discard(id(node))
         return out
 
 
@@ -211,6 +220,7 @@ def _build_all(nodes: Iterator[Node], budget: int) -> list[Document]:
     docs = []
     for index, node in enumerate(nodes):
         builder.memo.clear()  # anchors do not cross documents
+        builder.open.clear()
         docs.append(Document(builder.build(node), index, node.start_mark.line + 1, node.end_mark.line + 1))
     return docs
 
