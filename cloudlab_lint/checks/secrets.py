@@ -1,3 +1,59 @@
-"""Checks of this family (filled in by its issue)."""
+"""CL005 no-plaintext-secrets: tracked or staged files hold no plaintext secret."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from ..model import Hit, Location
+from ..stack.detectors import Detection
+from . import Context, check
+
+FIX = "remove it (rotate it if it was ever pushed) and keep it in a SOPS-encrypted file"
+
+
+def scanner_for(params: Any) -> Any:
+    """The scanner the rule's parameters ask for (shared by CL005 and CL006)."""
+    from ..stack.secrets import Scanner
+
+    detectors = params.get("detectors")
+    return Scanner(detectors=list(detectors) if detectors is not None else None,
+                   plugins=list(params.get("detect_secrets_plugins") or ()))
+
+
+def message(detection: Detection) -> str:
+    """Names the detector, never the value (the location gives the file and line)."""
+    return f"plaintext {detection.title} (detector `{detection.detector}`): {FIX}"
+
+
+def fingerprint_key(detection: Detection) -> str:
+    """Stable when the line moves or is re-indented; the engine hashes it again, the value never shows."""
+    from ..stack.secrets import secret_hash
+
+    return f"{detection.detector}:{secret_hash(detection.value)}"
+
+
+@check("no-plaintext-secrets")
+def no_plaintext_secrets(ctx: Context) -> Iterator[Hit]:
+    from ..stack.secrets import load_baseline
+
+    repo = ctx.repo
+    scanner = scanner_for(ctx.params)
+    baseline_name = str(ctx.params.get("baseline_file") or "")
+    baseline = None
+    for path in repo.targets:
+        if path == baseline_name:
+            continue
+        data = repo.read_bytes(path)  # None: missing, a link, binary or over the size cap
+        if data is None or not scanner.may_hold(data):
+            continue
+        if baseline is None:
+            baseline = load_baseline(repo, baseline_name)
+        if baseline.excluded(path):
+            continue
+        text = repo.read_text(path, strict=False)
+        for detection in scanner.scan(data, text):
+            if baseline.known(path, detection):
+                continue
+            yield Hit(message(detection), Location(path, detection.line, detection.column),
+                      key=fingerprint_key(detection))

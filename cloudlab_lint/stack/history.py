@@ -1,0 +1,177 @@
+"""Every blob reachable from any ref, each read once, with the commit that introduced it at each path.
+
+Two git processes do all the work: one `git log --raw` over every ref lists, in
+`--topo-order --reverse` order (parents before children), what each commit adds
+or changes against its first parent, so each (blob, path) pair appears first at
+the commit that introduced it; one long-lived `git cat-file --batch` then
+streams every distinct blob once. git decompresses in its own process while
+Python scans, which keeps both cores busy without shipping blobs between
+Python processes (that copy costs more than the scan saves).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from ..gitcmd import GitError, git, git_command, git_env
+
+NULL_OID = "0" * 40
+SUBMODULE, SYMLINK = "160000", "120000"
+
+
+@dataclass(frozen=True)
+class Use:
+    """A path at which a blob appeared, and the first commit (topological order) that put it there."""
+
+    path: str
+    commit: str
+
+
+@dataclass
+class History:
+    blobs: dict[str, list[Use]] = field(default_factory=dict)  # oid -> uses, in order of first appearance
+    commits: int = 0
+    shallow: bool = False
+    partial: bool = False
+
+
+def completeness(root: Path) -> tuple[bool, bool]:
+    """(shallow, partial): a history that is not all here cannot pass the gate."""
+    shallow = git(root, "rev-parse", "--is-shallow-repository").strip() == b"true"
+    out = git(root, "config", "--get-regexp", r"^(extensions\.partialclone|remote\..*\.promisor)$", check=False)
+    partial = any(line.split(b" ", 1)[-1].strip() not in (b"false", b"") for line in out.splitlines())
+    return shallow, partial
+
+
+def walk(root: Path) -> History:
+    """Every (blob, path) pair reachable from any ref, with the commit that introduced it."""
+    history = History()
+    history.shallow, history.partial = completeness(root)
+    has_refs = git(root, "for-each-ref", "--count=1", "--format=%(refname)").strip()
+    if not has_refs:
+        return history
+    raw = git(root, "log", "--all", "--topo-order", "--reverse", "--no-renames", "--diff-merges=first-parent",
+              "--root", "--raw", "--no-abbrev", "-z", "--format=%x01%H", "--no-ext-diff", "--no-textconv")
+    blobs = history.blobs
+    seen: set[tuple[str, str]] = set()
+    commit = ""
+    tokens = iter(raw.split(b"\0"))
+    for token in tokens:
+        token = token.lstrip(b"\n")
+        if not token:
+            continue
+        if token[:1] == b"\x01":
+            commit = token[1:].decode("ascii")
+            history.commits += 1
+            continue
+        if token[:1] != b":":
+            continue
+        path = next(tokens, b"").decode("utf-8", "surrogateescape")
+        meta = token[1:].split(b" ")
+        if len(meta) < 5:
+            continue
+        mode, oid = meta[1].decode("ascii"), meta[3].decode("ascii")
+        if oid == NULL_OID or mode in (SUBMODULE, SYMLINK) or not mode.startswith("10"):
+            continue
+        if (oid, path) in seen:
+            continue
+        seen.add((oid, path))
+        blobs.setdefault(oid, []).append(Use(path, commit))
+    return history
+
+
+def local_objects(root: Path) -> set[str]:
+    """Objects present in this clone (a partial clone lacks some; asking for them would fetch)."""
+    out = git(root, "cat-file", "--batch-check=%(objectname)", "--batch-all-objects", "--unordered")
+    return {line.decode("ascii") for line in out.split()}
+
+
+def read_blobs(root: Path, oids: Iterable[str], max_bytes: int) -> Iterator[tuple[str, bytes | None, int]]:
+    """(oid, content or None when over `max_bytes` or missing, size) for each oid, through one `cat-file`."""
+    proc = subprocess.Popen(git_command(root, "cat-file", "--batch"), stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=git_env(), bufsize=1 << 20)
+    assert proc.stdin is not None and proc.stdout is not None
+    oid_list = list(oids)
+    writer = threading.Thread(target=_feed, args=(proc.stdin, oid_list), daemon=True)
+    writer.start()
+    out = proc.stdout
+    try:
+        for _ in oid_list:
+            header = out.readline()
+            if not header:
+                raise GitError("git cat-file stopped early")
+            parts = header.split()
+            if len(parts) != 3:  # "<oid> missing"
+                yield parts[0].decode("ascii", "replace"), None, 0
+                continue
+            oid, size = parts[0].decode("ascii"), int(parts[2])
+            if size > max_bytes:
+                _discard(out, size + 1)
+                yield oid, None, size
+                continue
+            data = out.read(size)
+            out.read(1)  # the newline after the content
+            yield oid, data, size
+    finally:
+        # Closing our end first lets a git still writing stop (and the feeder with it).
+        out.close()
+        proc.wait()
+        writer.join()
+
+
+def _feed(stdin: IO[bytes], oids: list[str]) -> None:
+    try:
+        for start in range(0, len(oids), 4096):
+            stdin.write("".join(f"{o}\n" for o in oids[start:start + 4096]).encode("ascii"))
+        stdin.close()
+    except (BrokenPipeError, ValueError, OSError):
+        pass
+
+
+def _discard(stream: IO[bytes], count: int) -> None:
+    while count > 0:
+        chunk = stream.read(min(count, 1 << 20))
+        if not chunk:
+            return
+        count -= len(chunk)
+
+
+class Progress:
+    """Blobs and MB done, rate and ETA on stderr, at most a few times a second (only on a terminal)."""
+
+    def __init__(self, total: int, enabled: bool, stream: IO[str] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.total, self.enabled, self.clock = total, enabled, clock
+        self.stream = stream or sys.stderr
+        self.start = self.last = clock()
+        self.done = self.bytes = 0
+
+    def step(self, size: int) -> None:
+        self.done += 1
+        self.bytes += size
+        if not self.enabled:
+            return
+        now = self.clock()
+        if now - self.last >= 0.25 or self.done == self.total:
+            self.last = now
+            self.stream.write("\r" + self.line(now))
+            self.stream.flush()
+
+    def line(self, now: float) -> str:
+        elapsed = max(now - self.start, 1e-9)
+        rate = self.bytes / elapsed / 1e6
+        left = (self.total - self.done) * elapsed / self.done if self.done else 0.0
+        return (f"cloudlab-lint: history {self.done:,}/{self.total:,} blobs, {self.bytes / 1e6:,.1f} MB, "
+                f"{rate:,.1f} MB/s, ETA {left:,.0f} s ")
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+            self.stream.flush()
