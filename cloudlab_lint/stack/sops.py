@@ -204,7 +204,8 @@ def sops_config(repo: Repo) -> SopsConfig | None:
 def literal_secret_line(text: str, secret_fields: tuple[str, ...] = SECRET_FIELDS) -> int | None:
     """Line of the first literal value under a Kubernetes Secret's data/stringData; None if there is none.
 
-    Literal = not empty and not only `${VAR}` substitutions (Flux fills those in at apply time).
+    Literal = not empty and not only `${VAR}` substitutions (Flux fills those in at apply time),
+    possibly joined by punctuation.
     """
     if not _SECRET_KIND.search(text):
         return None
@@ -232,7 +233,8 @@ def first_literal(docs: list[Any], secret_fields: tuple[str, ...] = SECRET_FIELD
             for key, value in values.items():
                 if value is None or isinstance(value, (dict, list)):
                     continue
-                if _SUBST.sub("", str(value)).strip():
+                # Punctuation between substitutions (`${SCHEME}://${HOST}`) is not a secret either.
+                if re.search(r"[A-Za-z0-9]", _SUBST.sub("", str(value))):
                     return values.key_line(key) if hasattr(values, "key_line") else 1
     return None
 
