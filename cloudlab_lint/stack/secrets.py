@@ -188,6 +188,11 @@ class Scanner:
                 for value in plugin.analyze_string(line):
                     if not isinstance(value, str) or not value:
                         continue
+                    # Entropy plugins apply their limit in analyze_line, which we avoid (it may verify
+                    # over the network): apply it here.
+                    limit = getattr(plugin, "entropy_limit", None)
+                    if limit is not None and plugin.calculate_shannon_entropy(value) < limit:
+                        continue
                     column = max(line.find(value), 0) + 1
                     if (_NOT_A_VALUE.match(value) or _NOT_SECRET_VALUE.match(value)
                             or _inside_ciphertext(line, column) or "secrets." in value):

@@ -1,0 +1,217 @@
+"""CL006 on real multi-commit repositories: removed secrets, side branches, tags, merges, shallow and partial clones."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from cloudlab_lint.stack.history import Progress, read_blobs, walk
+
+from .helpers import commit_all, git, init_repo, run_cli, write_files
+
+# Built at run time so that no scanner (ours included) finds them in this file.
+TOKEN = "ghp_" + "FAKE" * 9
+OTHER = "gho_" + "TEST" * 9
+SOPS_YAML = ("creation_rules:\n  - path_regex: secrets/.*\\.yaml$\n"
+             "    age: age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p\n")
+ENC = "ENC[AES256_GCM,data:Zm9v,iv:" + "A" * 43 + "=,tag:" + "A" * 22 + "==,type:str]"
+ENCRYPTED = (f"password: {ENC}\nsops:\n    lastmodified: \"2026-01-01T00:00:00Z\"\n    mac: {ENC}\n"
+             "    age:\n        - recipient: age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p\n"
+             "    version: 3.9.4\n")
+
+
+def head(repo: Path, ref: str = "HEAD") -> str:
+    return git(repo, "rev-parse", ref).strip()
+
+
+def history_findings(repo: Path, *extra: str) -> tuple[set[tuple[str, int]], list[dict], str]:
+    outcome = run_cli(["--all", "--history", "--select", "CL006", "--format", "json", *extra], cwd=repo)
+    assert outcome.code in (0, 1), outcome.err
+    findings = outcome.json["findings"]
+    return {(f["path"], f["line"]) for f in findings}, findings, outcome.err
+
+
+def make_repo(tmp_path: Path) -> Path:
+    repo = init_repo(tmp_path / "repo")
+    write_files(repo, {"README.md": "# lab\n"})
+    commit_all(repo, "initial")
+    return repo
+
+
+def test_token_added_then_removed_two_commits_later(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    write_files(repo, {"apps/bot.yaml": f"bot:\n  token: {TOKEN}\n"})
+    commit_all(repo, "add bot")
+    introduced = head(repo)
+    write_files(repo, {"apps/bot.yaml": f"bot:\n  replicas: 2\n  token: {TOKEN}\n"})
+    commit_all(repo, "scale bot")
+    write_files(repo, {"apps/bot.yaml": "bot:\n  replicas: 2\n  token: ${BOT_TOKEN}\n"})
+    commit_all(repo, "remove the token")
+    # Today's tree is clean: CL005 is silent, the history gate is not.
+    assert run_cli(["--all", "--select", "CL005", "--format", "json"], cwd=repo).json["findings"] == []
+    found, findings, _ = history_findings(repo)
+    assert found == {("apps/bot.yaml", 2)}  # once, at the commit that introduced it, not again when edited
+    assert introduced[:12] in findings[0]["message"]
+    assert TOKEN not in findings[0]["message"]
+
+
+def test_near_miss_reference_only_in_history(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    write_files(repo, {"apps/bot.yaml": "bot:\n  token: ${BOT_TOKEN}\n",
+                       ".github/workflows/ci.yaml": "env:\n  GH_TOKEN: ${{ secrets.GH_TOKEN }}\n"})
+    commit_all(repo, "add bot")
+    found, _, err = history_findings(repo)
+    assert found == set()
+    assert "CL006: 2 commits, 3 distinct blobs, 3 scanned" in err
+
+
+def test_secret_only_on_a_side_branch(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    git(repo, "checkout", "-q", "-b", "experiment")
+    write_files(repo, {"notes/todo.md": f"try with {OTHER}\n"})
+    commit_all(repo, "wip")
+    side = head(repo)
+    git(repo, "checkout", "-q", "main")
+    found, findings, _ = history_findings(repo)
+    assert found == {("notes/todo.md", 1)}
+    assert side[:12] in findings[0]["message"]
+
+
+def test_tag_only_commit(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    git(repo, "checkout", "-q", "-b", "release")
+    write_files(repo, {"release/notes.md": f"token {TOKEN}\n"})
+    commit_all(repo, "release")
+    tagged = head(repo)
+    git(repo, "tag", "-a", "v1", "-m", "v1")
+    git(repo, "checkout", "-q", "main")
+    git(repo, "branch", "-q", "-D", "release")  # now only the tag reaches the commit
+    found, findings, _ = history_findings(repo)
+    assert found == {("release/notes.md", 1)}
+    assert tagged[:12] in findings[0]["message"]
+    git(repo, "tag", "-d", "v1")
+    git(repo, "reflog", "expire", "--expire=now", "--all")
+    assert history_findings(repo)[0] == set()  # unreachable objects are not history
+
+
+def test_merge_commit_that_introduces_a_blob(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    write_files(repo, {"conf.yaml": "a: 1\n"})
+    commit_all(repo, "conf")
+    git(repo, "checkout", "-q", "-b", "side")
+    write_files(repo, {"conf.yaml": "a: 2\n"})
+    commit_all(repo, "side")
+    git(repo, "checkout", "-q", "main")
+    write_files(repo, {"conf.yaml": "a: 3\n"})
+    commit_all(repo, "main")
+    git(repo, "merge", "-q", "side", "-m", "merge", check=False)  # conflicts
+    write_files(repo, {"conf.yaml": f"a: 4\ntoken: {TOKEN}\n"})  # the resolution brings a new blob
+    commit_all(repo, "merge side")
+    merge = head(repo)
+    found, findings, _ = history_findings(repo)
+    assert found == {("conf.yaml", 2)}
+    assert merge[:12] in findings[0]["message"]
+
+
+def test_plaintext_then_encrypted(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    write_files(repo, {".sops.yaml": SOPS_YAML, "secrets/db.yaml": "password: not-yet-encrypted\n"})
+    commit_all(repo, "db secret (forgot sops -e)")
+    plaintext = head(repo)
+    write_files(repo, {"secrets/db.yaml": ENCRYPTED})
+    commit_all(repo, "encrypt it")
+    assert run_cli(["--all", "--select", "CL006,CL005", "--format", "json"], cwd=repo).json["findings"] == []
+    found, findings, _ = history_findings(repo)
+    assert found == {("secrets/db.yaml", 1)}
+    assert plaintext[:12] in findings[0]["message"]
+    assert "not-yet-encrypted" not in findings[0]["message"]
+
+
+def test_encrypted_from_the_start_is_clean(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    write_files(repo, {".sops.yaml": SOPS_YAML, "secrets/db.yaml": ENCRYPTED})
+    commit_all(repo, "db secret")
+    write_files(repo, {"secrets/db.yaml": ENCRYPTED.replace("3.9.4", "3.10.0")})
+    commit_all(repo, "re-encrypt")
+    assert history_findings(repo)[0] == set()
+
+
+def test_forbidden_file_removed_later(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    write_files(repo, {"terraform/terraform.tfstate": '{"terraform_version": "1.9.8", "lineage": "x"}\n'})
+    commit_all(repo, "oops")
+    git(repo, "rm", "-q", "--cached", "terraform/terraform.tfstate")
+    git(repo, "commit", "-q", "-m", "untrack")
+    assert history_findings(repo)[0] == {("terraform/terraform.tfstate", 1)}
+
+
+def _source_with_history(tmp_path: Path) -> Path:
+    source = make_repo(tmp_path)
+    write_files(source, {"old.md": f"{TOKEN}\n"})
+    commit_all(source, "leak")
+    git(source, "rm", "-q", "old.md")
+    git(source, "commit", "-q", "-m", "remove")
+    write_files(source, {"new.md": "clean\n"})
+    commit_all(source, "later")
+    return source
+
+
+def test_shallow_clone_cannot_pass(tmp_path: Path) -> None:
+    source = _source_with_history(tmp_path)
+    git(tmp_path, "clone", "-q", "--depth", "1", f"file://{source}", "shallow")
+    found, findings, _ = history_findings(tmp_path / "shallow")
+    assert found == {(".git/shallow", 1)}  # the leak is before the cut: the gate says so rather than passing
+    assert "shallow" in findings[0]["message"]
+    git(tmp_path, "clone", "-q", f"file://{source}", "full")
+    assert history_findings(tmp_path / "full")[0] == {("old.md", 1)}
+
+
+def test_partial_clone_cannot_pass_and_never_fetches(tmp_path: Path) -> None:
+    source = _source_with_history(tmp_path)
+    git(source, "config", "uploadpack.allowFilter", "true")
+    git(tmp_path, "clone", "-q", "--no-checkout", "--filter=blob:none", f"file://{source}", "partial")
+    partial = tmp_path / "partial"
+    git(partial, "checkout", "-q", "main")
+    git(source, "config", "uploadpack.allowFilter", "false")
+    (source / ".git").rename(source / "gone")  # any fetch would now fail loudly
+    found, _, err = history_findings(partial)
+    assert (".git/config", 1) in found
+    assert ("old.md", 1) not in found  # never fetched, so not read: reported as missing
+    assert "missing (partial clone)" in err
+
+
+def test_repository_without_commits(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "empty")
+    write_files(repo, {"a.md": "x\n"})
+    git(repo, "add", "a.md")
+    assert history_findings(repo)[0] == set()
+
+
+def test_walk_and_read_each_blob_once(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    write_files(repo, {"a.txt": "same\n", "b.txt": "same\n", "big.txt": "x" * 5000 + "\n"})
+    commit_all(repo, "two paths, one blob")
+    history = walk(repo)
+    assert history.commits == 2
+    same = [oid for oid, uses in history.blobs.items() if {u.path for u in uses} == {"a.txt", "b.txt"}]
+    assert len(same) == 1
+    read = list(read_blobs(repo, list(history.blobs), max_bytes=1000))
+    assert [oid for oid, _, _ in read] == list(history.blobs)
+    sizes = {oid: (data, size) for oid, data, size in read}
+    big = next(o for o, uses in history.blobs.items() if uses[0].path == "big.txt")
+    assert sizes[big] == (None, 5001)  # over the cap: skipped, size known
+    assert sizes[same[0]] == (b"same\n", 5)
+
+
+def test_progress_line() -> None:
+    ticks = iter([0.0, 0.0, 1.0, 2.0])
+    stream = io.StringIO()
+    progress = Progress(2, True, stream, clock=lambda: next(ticks))
+    progress.step(1_000_000)
+    progress.step(1_000_000)
+    progress.close()
+    text = stream.getvalue()
+    assert "2/2 blobs, 2.0 MB" in text and "MB/s" in text and "ETA" in text
+    quiet = io.StringIO()
+    Progress(1, False, quiet).step(10)
+    assert quiet.getvalue() == ""

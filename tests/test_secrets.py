@@ -1,0 +1,163 @@
+"""CL005 beyond the fixtures: no output format ever shows a secret, lazy detect-secrets, baselines, SOPS corpus."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cloudlab_lint.stack.detectors import detect
+from cloudlab_lint.stack.secrets import Scanner, parse_baseline, sops_metadata_lines
+
+from .helpers import PROJECT, commit_all, init_repo, run_cli, shared_or_skip, write_files
+
+# Every planted value is built at run time: this file itself must stay clean for our own scanners.
+PEM = "-----BEGIN " + "RSA PRIVATE KEY-----\n" + "RkFLRS1LRVktRk9S" * 4 + "\n-----END RSA PRIVATE KEY-----\n"
+SECRETS = {
+    "age": "AGE-SECRET-KEY-1" + "Q" * 58,
+    "ghp": "ghp_" + "Fake" * 9,
+    "pat": "github_pat_" + "F" * 22 + "_" + "K" * 59,
+    "pem": "RkFLRS1LRVktRk9S" * 4,
+    "b64": base64.b64encode(PEM.encode()).decode(),
+    "kube": "fake-bearer-" + "token" * 4,
+    "proxmox": "22222222-3333-4444-5555-666666666666",
+    "aws": "AKIA" + "FAKE" * 4,
+    "talos": "fake00.fakefakefakefake",
+}
+FILES = {
+    "docs/notes.md": f"key:\n{SECRETS['age']}\n",
+    ".github/workflows/ci.yaml": f"env:\n  GH_TOKEN: {SECRETS['ghp']}\n  PAT: {SECRETS['pat']}\n",
+    "keys/id.yaml": ("k: |\n  -----BEGIN " + f"OPENSSH PRIVATE KEY-----\n  {SECRETS['pem']}\n"
+                     "  -----END OPENSSH PRIVATE KEY-----\n"),
+    "kubernetes/tls.yaml": f"apiVersion: v1\nkind: Secret\ndata:\n  tls.key: {SECRETS['b64']}\n",
+    "talos/kc.yaml": (f"kind: Config\nclusters: []\nusers:\n  - name: a\n    user:\n      token: {SECRETS['kube']}\n"),
+    "talos/secrets.yaml": f"secrets:\n  bootstraptoken: {SECRETS['talos']}\n",
+    "terraform/pve.tf": f'api_token = "t@pve!tf={SECRETS["proxmox"]}"\n',
+    "scripts/s3.sh": f"export AWS_ACCESS_KEY_ID={SECRETS['aws']}\n",
+}
+
+
+@pytest.fixture
+def planted(tmp_path: Path) -> Path:
+    repo = init_repo(tmp_path / "repo")
+    write_files(repo, FILES)
+    commit_all(repo, "planted")
+    return repo
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "github", "markdown"])
+def test_no_output_format_prints_a_secret(planted: Path, fmt: str, tmp_path: Path) -> None:
+    args = ["--all", "--history", "--select", "CL002,CL005,CL006", "--format", fmt]
+    outcome = run_cli(args, cwd=planted)
+    assert outcome.code == 1, outcome.err
+    report = tmp_path / f"report.{fmt}"
+    assert run_cli([*args, "--output", str(report)], cwd=planted).code == 1
+    everything = outcome.out + outcome.err + report.read_text(encoding="utf-8")
+    for name, value in SECRETS.items():
+        for start in range(0, len(value) - 11, 6):  # no 12-character piece of any value either
+            assert value[start:start + 12] not in everything, f"{name} leaked in {fmt}"
+    if fmt == "json":
+        found = {(f["rule"], f["path"]) for f in outcome.json["findings"]}
+        assert {p for r, p in found if r == "CL005"} == set(FILES)  # every detector fired: the test can fail
+        assert {p for r, p in found if r == "CL006"} >= set(FILES)
+
+
+def _imports_detect_secrets(repo: Path, *args: str) -> bool:
+    code = ("import sys; from cloudlab_lint.cli import main; main(sys.argv[1:]); "
+            "sys.stderr.write('DS=%s' % ('detect_secrets' in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code, *args], cwd=repo, capture_output=True, text=True,
+                          check=False)
+    assert "DS=" in proc.stderr, proc.stderr
+    return "DS=True" in proc.stderr
+
+
+def test_detect_secrets_is_imported_only_when_needed(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+    write_files(repo, {"kubernetes/app.yaml": "kind: ConfigMap\ndata:\n  token: ${TOKEN}\n", "a.md": "hello\n"})
+    commit_all(repo)
+    assert not _imports_detect_secrets(repo, "--all", "--select", "CL005")
+    assert not _imports_detect_secrets(repo, "a.md", "--select", "CL005")  # the commit-hook path
+    write_files(repo, {"s.sh": "export AWS_ACCESS_KEY_ID=" + SECRETS["aws"] + "\n"})
+    commit_all(repo)
+    assert _imports_detect_secrets(repo, "--all", "--select", "CL005")
+
+
+def test_baseline_by_hash_and_excluded_files(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+    token = SECRETS["ghp"]
+    write_files(repo, {"a.yaml": f"x: 1\ny: 2\ntoken: {token}\n", "vendor/b.yaml": f"t: {token}\n",
+                       "c.yaml": f"t: {token}\n"})
+    baseline = {"version": "1.5.0", "results": {"a.yaml": [
+        {"type": "GitHub Token", "filename": "a.yaml", "line_number": 1,  # moved since: the hash still matches
+         "hashed_secret": hashlib.sha1(token.encode()).hexdigest(), "is_verified": False}]},  # noqa: S324
+        "filters_used": [{"path": "detect_secrets.filters.regex.should_exclude_file", "pattern": ["^vendor/"]}]}
+    write_files(repo, {".secrets.baseline": json.dumps(baseline)})
+    commit_all(repo)
+    outcome = run_cli(["--all", "--select", "CL005", "--format", "json"], cwd=repo)
+    assert outcome.found() == {("CL005", "c.yaml", 1)}
+    history = run_cli(["--all", "--history", "--select", "CL006", "--format", "json"], cwd=repo)
+    assert history.found() == {("CL006", "c.yaml", 1)}
+
+
+def test_invalid_baseline_is_a_note_not_a_crash(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+    write_files(repo, {".secrets.baseline": "{not json", "c.yaml": f"t: {SECRETS['ghp']}\n"})
+    commit_all(repo)
+    outcome = run_cli(["--all", "--select", "CL005", "--format", "json"], cwd=repo)
+    assert outcome.found() == {("CL005", "c.yaml", 1)}
+    assert "not a detect-secrets baseline" in outcome.err
+    assert parse_baseline("[]") is None
+
+
+def test_sops_corpus_is_never_flagged_even_with_every_detect_secrets_plugin() -> None:
+    corpus = shared_or_skip("corpus", "sops")
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+    from detect_secrets.core.scan import scan_file
+    from detect_secrets.settings import default_settings
+
+    every = [cls.__name__ for cls in get_mapping_from_secret_type_to_class().values()]
+    scanner = Scanner(plugins=every)
+    files = [p for p in corpus.rglob("*") if p.is_file() and p.suffix in (".yaml", ".json", ".env", ".ini", ".txt")
+             and "INDEX" not in p.name]
+    assert len(files) > 10
+    raw_hits = 0
+    with default_settings():  # its defaults verify nothing, so no network
+        for path in files:
+            assert scanner.scan(path.read_bytes()) == [], path.name
+            raw_hits += len(list(scan_file(str(path))))
+    assert raw_hits > 20  # detect-secrets on its own flags the ciphertext and recipients; we do not
+
+
+def test_detector_near_misses() -> None:
+    def names(text: str) -> list[str]:
+        return [d.detector for d in detect(text)]
+
+    assert names("t: ghp_" + "a" * 35) == []  # too short
+    assert names("t: xghp_" + "a" * 36) == []  # not at a word start
+    assert names("t: ghp_" + "a" * 36) == ["github-token"]
+    assert names("-----BEGIN PRIVATE KEY-----\n...\n-----END PRIVATE KEY-----") == []
+    cert = base64.b64encode(b"-----BEGIN CERTIFICATE-----\n" + b"A" * 60).decode()
+    assert names(f"ca.crt: {cert}") == []
+    assert names("token: abcdef.0123456789abcdef") == ["talos-machine-secret"]
+    assert names("token: abcdef.0123456789abcdeg-more") == []
+    assert names("kind: Config\nclusters: []\nusers:\n- user:\n    password: ''\n") == []
+    assert names("api_token = \"t@pve!tf\"") == []
+    assert names("x: ENC[AES256_GCM,data:" + "AGE-SECRET-KEY-1" + "Q" * 58 + "]") == []
+
+
+def test_sops_metadata_lines() -> None:
+    yaml_text = "a: ENC[x]\nsops:\n    mac: y\n    age:\n        - recipient: age1x\nb: 1\n"
+    assert sops_metadata_lines(yaml_text) == {2, 3, 4, 5}
+    assert sops_metadata_lines("a=ENC[x]\nsops_mac=ENC[y]\nsops_version=3\n") == {2, 3}
+    assert sops_metadata_lines("[app]\nk = ENC[x]\n[sops]\nmac = y\n") == {3, 4}
+    assert sops_metadata_lines('{\n\t"a": "ENC[x]",\n\t"sops": {\n\t\t"mac": "y"\n\t}\n}\n') == {3, 4, 5, 6}
+
+
+def test_project_itself_is_clean() -> None:
+    outcome = run_cli(["--all", "--select", "CL005", "--format", "json"], cwd=PROJECT)
+    assert outcome.json["findings"] == []
