@@ -1,3 +1,358 @@
-"""Checks of this family (filled in by its issue)."""
+"""CL201-CL205 (the validation pipeline) and the team rule kind `forbidden-command`.
+
+All of them read one model (stack/pipeline.py) that follows commands through
+`run:` scripts, mise tasks, scripts, make targets and lefthook, so a rule
+judges what runs, never the text that mentions it.
+"""
 
 from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from ..globs import match_any
+from ..model import Hit, Location
+from ..repo import Repo
+from ..stack.pipeline import (
+    JobRun,
+    RunCommand,
+    command_matches,
+    job_runs,
+    lefthook_model,
+    mise_model,
+    resolver,
+    uses_name,
+    workflows,
+)
+from ..stack.pipeline_lefthook import CONFIG_FILES as LEFTHOOK_FILES
+from ..stack.pipeline_mise import CONFIG_FILES as MISE_FILES
+from ..stack.pipeline_mise import LOCK_FILES, TASK_DIRS
+from ..stack.pipeline_workflows import MISSING, is_workflow_path
+from . import Context, check
+
+
+def _specs(value: Any) -> list[list[str]]:
+    """A list of commands, each a list of words (a string is split on spaces)."""
+    out = []
+    for item in value or []:
+        if isinstance(item, str):
+            out.append(item.split())
+        elif isinstance(item, list):
+            out.append([str(w) for w in item])
+    return [s for s in out if s]
+
+
+def _show(spec: Iterable[str]) -> str:
+    return " ".join(spec)
+
+
+def pipeline_touched(repo: Repo, involved: Iterable[str] = ()) -> bool:
+    """Whole-tree pipeline rules run in pre-commit mode only when a file they read is staged."""
+    extra = set(involved)
+
+    def matters(path: str) -> bool:
+        return (is_workflow_path(path) or path in MISE_FILES or path in LOCK_FILES or path in LEFTHOOK_FILES
+                or path.startswith(tuple(d + "/" for d in TASK_DIRS)) or path.startswith(".lefthook/")
+                or path.rsplit("/", 1)[-1] in ("Makefile", "makefile", "GNUmakefile") or path.endswith(".sh")
+                or path in extra)
+
+    return repo.touched(matters)
+
+
+def _involved(runs: Iterable[JobRun]) -> set[str]:
+    return {link.path for run in runs for c in run.commands for link in c.chain} | {
+        c.path for run in runs for c in run.commands}
+
+
+# -- CL201 and forbidden-command ------------------------------------------------------------
+
+
+def forbidden_hits(ctx: Context, commands: list[list[str]], actions: list[str], why: str) -> Iterator[Hit]:
+    repo = ctx.repo
+    depth = int(ctx.params.get("max_depth", 8))
+    window = int(ctx.params.get("subcommand_window", 2))
+    triggers = ctx.params.get("triggers")
+    runs = job_runs(repo, depth, triggers=triggers if triggers else None)
+    if not pipeline_touched(repo, _involved(runs)):
+        return
+    wanted_actions = [a.lower().rstrip("/") for a in actions]
+    seen: set[tuple[str, int, str]] = set()
+    for run in runs:
+        for step, path, chain in run.steps:
+            if step.uses and any(uses_name(step.uses) == a or uses_name(step.uses).startswith(a + "/")
+                                 for a in wanted_actions):
+                key = (path, step.uses_line, uses_name(step.uses))
+                if key not in seen:
+                    seen.add(key)
+                    where = " → ".join(str(link) for link in chain)
+                    yield Hit(f"the action `{uses_name(step.uses)}` runs in CI{why}: {where} → {step.label}",
+                              Location(path, step.uses_line), key=f"action:{uses_name(step.uses)}")
+        for cmd in run.commands:
+            spec = next((s for s in commands if command_matches(cmd.words, s, window)), None)
+            if spec is None:
+                continue
+            key = (cmd.path, cmd.line, " ".join(cmd.words))
+            if key in seen:
+                continue
+            seen.add(key)
+            yield Hit(f"`{_show(spec)}` runs in CI{why}: {cmd.describe()}", Location(cmd.path, cmd.line),
+                      key=f"command:{_show(spec)}:{' '.join(cmd.words)}")
+
+
+@check("ci-no-terraform-plan")
+def ci_no_terraform_plan(ctx: Context) -> Iterator[Hit]:
+    yield from forbidden_hits(ctx, _specs(ctx.params.get("commands")), list(ctx.params.get("actions") or []),
+                              " (plan and apply need cluster credentials, which a public repository's CI must "
+                              "never hold)")
+
+
+@check("forbidden-command")
+def forbidden_command(ctx: Context) -> Iterator[Hit]:
+    """A team's own commands that no CI job may run, with the CL201 machinery."""
+    reason = ctx.params.get("reason")
+    yield from forbidden_hits(ctx, _specs(ctx.params.get("commands")), list(ctx.params.get("actions") or []),
+                              f" ({reason})" if reason else "")
+
+
+# -- CL202 -----------------------------------------------------------------------------------
+
+
+def _uses_any(run: JobRun, names: list[str]) -> bool:
+    wanted = [n.lower() for n in names]
+    return any(step.uses and uses_name(step.uses) in wanted for step, _, _ in run.steps)
+
+
+def _runs_any(commands: Iterable[RunCommand], specs: list[list[str]], window: int = 2) -> bool:
+    return any(command_matches(c.words, s, window) for c in commands for s in specs)
+
+
+@check("ci-runs-check")
+def ci_runs_check(ctx: Context) -> Iterator[Hit]:
+    repo = ctx.repo
+    triggers = list(ctx.params.get("triggers") or ["pull_request"])
+    task = str(ctx.params.get("check_task", "check"))
+    mise_actions = list(ctx.params.get("mise_actions") or [])
+    scan_commands = _specs(ctx.params.get("secret_scan_commands"))
+    scan_actions = list(ctx.params.get("secret_scan_actions") or [])
+    runs = job_runs(repo, int(ctx.params.get("max_depth", 8)), triggers=triggers)
+    if not pipeline_touched(repo, _involved(runs)):
+        return
+    flows = [w for w in workflows(repo) if w.triggers & set(triggers)]
+    on = " or ".join(f"`{t}`" for t in triggers)
+    if not flows:
+        anchor = (workflows(repo)[0].path if workflows(repo) else next(iter(mise_model(repo).configs), None))
+        if anchor:
+            yield Hit(f"no workflow is triggered by {on}: CI must run `mise run {task}` and a secret scan on "
+                      "every pull request", Location(anchor, 1), key="no-pr-workflow")
+        return
+    checking = [r for r in runs if any(task in c.mise_tasks for c in r.commands)]
+    if not checking:
+        wf = flows[0]
+        yield Hit(f"no job of a workflow triggered by {on} runs `mise run {task}` (the single source of truth "
+                  "for checks)", Location(wf.path, wf.triggers_line), key=f"no-mise-run:{task}")
+    for run in checking:
+        if mise_actions and not _uses_any(run, mise_actions):
+            yield Hit(f"job `{run.job.id}` runs `mise run {task}` without installing mise through "
+                      f"{' or '.join(f'`{a}`' for a in mise_actions)}, so CI may not use the pinned tool versions",
+                      Location(run.workflow.path, run.job.line), key=f"no-mise-action:{run.job.id}")
+    scanning = [r for r in runs if _uses_any(r, scan_actions) or _runs_any(r.commands, scan_commands)]
+    if not scanning:
+        wf = checking[0].workflow if checking else flows[0]
+        what = ", ".join([f"`{a}`" for a in scan_actions] + [f"`{_show(s)}`" for s in scan_commands])
+        yield Hit(f"no job of a workflow triggered by {on} runs a secret scan over the pull request ({what})",
+                  Location(wf.path, wf.triggers_line), key="no-secret-scan")
+
+
+# -- CL203 -----------------------------------------------------------------------------------
+
+
+def _tool_hit(tool: Any, pattern: re.Pattern[str], locked: dict[str, tuple[str, ...]]) -> str | None:
+    """Why a tool is not pinned, or None."""
+    lock_versions = locked.get(tool.name) or next((v for k, v in locked.items() if k.rsplit("/", 1)[-1].split(
+        ":", 1)[-1] == tool.short), ())
+    if any(pattern.match(v) for v in lock_versions):
+        return None
+    if not tool.versions:
+        return "has no version"
+    for version in tool.versions:
+        if not pattern.match(version):
+            if version in ("latest", "lts", "system") or ":" in version:
+                return f"is `{version}`, which is not a pin"
+            return f"is `{version}`, a partial version (pin all components, e.g. `1.9.8`)"
+    return None
+
+
+@check("mise-check-coverage")
+def mise_check_coverage(ctx: Context) -> Iterator[Hit]:
+    repo = ctx.repo
+    mise = mise_model(repo)
+    task_name = str(ctx.params.get("check_task", "check"))
+    if not mise.configs:
+        return
+    res = resolver(repo, int(ctx.params.get("max_depth", 8)))
+    commands = res.task_closure(task_name)
+    involved = {c.path for c in commands} | {link.path for c in commands for link in c.chain}
+    if not pipeline_touched(repo, involved):
+        return
+    tasks = mise.find(task_name)
+    if not tasks:
+        yield Hit(f"no mise `{task_name}` task: `mise run {task_name}` is the single source of truth that CI and "
+                  "people run", Location(mise.configs[0], 1), key=f"no-task:{task_name}")
+    else:
+        task = tasks[0]
+        window = int(ctx.params.get("subcommand_window", 2))
+        for spec in _specs(ctx.params.get("required_commands")):
+            if not _runs_any(commands, [spec], window):
+                yield Hit(f"the mise `{task_name}` task (with everything it depends on) does not run "
+                          f"`{_show(spec)}`", Location(task.path, task.line), key=f"missing:{_show(spec)}")
+    shorts = {t.short for t in mise.tools}
+    for required in ctx.params.get("required_tools") or []:
+        if str(required) not in shorts:
+            path = mise.configs[0]
+            from ..stack.pipeline_mise import find_line
+
+            line = find_line(repo.lines(path), re.compile(r"^\s*\[\s*tools\s*\]")) or 1
+            yield Hit(f"mise `[tools]` does not list `{required}` (any backend spelling counts, e.g. "
+                      f"`aqua:...{required}`)", Location(path, line), key=f"tool:{required}")
+    pattern = re.compile(str(ctx.params.get("pin_pattern")))
+    for tool in mise.tools:
+        why = _tool_hit(tool, pattern, mise.locked)
+        if why:
+            yield Hit(f"mise tool `{tool.name}` {why}; pin a full version (or commit a `mise.lock` that pins it)",
+                      Location(tool.path, tool.line), key=f"pin:{tool.name}")
+
+
+# -- CL204 -----------------------------------------------------------------------------------
+
+
+def _glob_matches(globs: tuple[str, ...], probe: str) -> bool:
+    if not globs:
+        return True
+    name = probe.rsplit("/", 1)[-1]
+    for glob in globs:
+        for expanded in _braces(glob):
+            if match_any(probe, (expanded,)) or ("/" not in expanded and match_any(name, (expanded,))):
+                return True
+    return False
+
+
+def _braces(glob: str) -> list[str]:
+    match = re.search(r"\{([^{}]*)\}", glob)
+    if not match:
+        return [glob]
+    return [x for alt in match.group(1).split(",") for x in _braces(glob[:match.start()] + alt + glob[match.end():])]
+
+
+@check("lefthook-fast-subset")
+def lefthook_fast_subset(ctx: Context) -> Iterator[Hit]:
+    repo = ctx.repo
+    hook_name = str(ctx.params.get("hook", "pre-commit"))
+    lefthook = lefthook_model(repo)
+    if lefthook.path is None:
+        if mise_model(repo).configs and pipeline_touched(repo):
+            yield Hit(f"no lefthook config: the fast `{hook_name}` checks (staged files only) are missing",
+                      Location(mise_model(repo).configs[0], 1), key="no-lefthook")
+        return
+    res = resolver(repo, int(ctx.params.get("max_depth", 8)))
+    hooks = lefthook.hooks.get(hook_name, ())
+    per_command = [(hc, res.hook_command(hc, (), 0, frozenset())) for hc in hooks]
+    involved = {c.path for _, cmds in per_command for c in cmds}
+    if not pipeline_touched(repo, involved):
+        return
+    window = int(ctx.params.get("subcommand_window", 2))
+    staged_markers = [str(m) for m in ctx.params.get("staged_markers") or []]
+    gitops = ctx.config.gitops_root.strip("/")
+    from ..stack.pipeline_mise import find_line
+
+    hook_line = find_line(repo.lines(lefthook.path), re.compile(rf"^\s*\[?\s*\"?{re.escape(hook_name)}\b")) or 1
+    for req in ctx.params.get("required") or []:
+        if not isinstance(req, dict):
+            continue
+        spec = _specs([req.get("command")])[0] if req.get("command") else None
+        if not spec:
+            continue
+        probe = str(req["probe"]).replace("{gitops_root}", gitops) if req.get("probe") else None
+        staged = bool(req.get("staged"))
+        ok = False
+        for hc, cmds in per_command:
+            for c in cmds:
+                if not command_matches(c.words, spec, window):
+                    continue
+                if probe and not _glob_matches(hc.glob, probe):
+                    continue
+                if staged and not any(m in c.words for m in staged_markers):
+                    continue
+                ok = True
+        if not ok:
+            on = f" on files like `{probe}`" if probe else (" on staged files" if staged else "")
+            yield Hit(f"lefthook `{hook_name}` does not run `{_show(spec)}`{on}", Location(lefthook.path, hook_line),
+                      key=f"missing:{_show(spec)}")
+    slow = _specs(ctx.params.get("slow_commands"))
+    for hc, cmds in per_command:
+        for c in cmds:
+            spec = next((s for s in slow if command_matches(c.words, s, window)), None)
+            if spec and not any(m in c.words for m in staged_markers):
+                yield Hit(f"lefthook `{hook_name}` runs `{_show(spec)}`, which is whole-project and slow: it belongs "
+                          f"in `mise run check`, not in every commit ({c.describe()})", Location(c.path, c.line),
+                          key=f"slow:{_show(spec)}:{hc.name}")
+
+
+# -- CL205 -----------------------------------------------------------------------------------
+
+
+def _pinned(uses: str, pattern: re.Pattern[str], allowed: list[str]) -> bool:
+    if uses.startswith("./"):
+        return True
+    if uses.startswith("docker://"):
+        return "@sha256:" in uses
+    name, _, ref = uses.partition("@")
+    if any(uses_name(name) == a.lower() or uses_name(name).startswith(a.lower().rstrip("/") + "/") for a in allowed):
+        return True
+    return bool(ref) and bool(pattern.match(ref.strip()))
+
+
+def _write_scopes(perms: Any) -> list[str]:
+    if isinstance(perms, str):
+        return [perms] if perms.strip() == "write-all" else []
+    if isinstance(perms, dict):
+        return [str(k) for k, v in perms.items() if str(v).strip() == "write"]
+    return []
+
+
+@check("actions-hardening")
+def actions_hardening(ctx: Context) -> Iterator[Hit]:
+    repo = ctx.repo
+    pattern = re.compile(str(ctx.params.get("pin_pattern", "^[0-9a-f]{40}$")))
+    allowed = [str(a) for a in ctx.params.get("allowed_unpinned") or []]
+    checkout = [str(a).lower() for a in ctx.params.get("checkout_actions") or []]
+    head_markers = [str(m) for m in ctx.params.get("pr_head_markers") or []]
+    for wf in workflows(repo):
+        if not repo.all_mode and wf.path not in repo.targets:
+            continue
+        if wf.permissions is MISSING:
+            yield Hit("no top-level `permissions` block: the token gets the repository's default scopes; declare "
+                      "`permissions: contents: read` and grant more per job", Location(wf.path, 1),
+                      key="no-permissions")
+        else:
+            for scope in _write_scopes(wf.permissions):
+                line = wf.permissions.line_of(scope) if hasattr(wf.permissions, "line_of") else wf.permissions_line
+                yield Hit(f"top-level `permissions` grants `{scope}` write to every job: grant write scopes only on "
+                          "the job that needs them", Location(wf.path, line), key=f"write:{scope}")
+        target = "pull_request_target" in wf.triggers
+        for job in wf.jobs:
+            if job.uses and not _pinned(job.uses, pattern, allowed):
+                yield Hit(f"reusable workflow `{job.uses}` is not pinned to a full commit SHA",
+                          Location(wf.path, job.uses_line), key=f"pin:{uses_name(job.uses)}")
+            for step in job.steps:
+                if step.uses and not _pinned(step.uses, pattern, allowed):
+                    yield Hit(f"action `{step.uses}` is not pinned to a full commit SHA (a tag can be moved); use "
+                              f"`{uses_name(step.uses)}@<40-hex sha> # <version>`", Location(wf.path, step.uses_line),
+                              key=f"pin:{uses_name(step.uses)}")
+                if target and step.uses and uses_name(step.uses) in checkout:
+                    for key, value in step.with_.items():
+                        if isinstance(value, str) and any(m in value for m in head_markers):
+                            line = step.with_.line_of(key) if hasattr(step.with_, "line_of") else step.line
+                            yield Hit(f"a `pull_request_target` workflow checks out the pull request's head "
+                                      f"(`{key}: {value}`): untrusted code then runs with a privileged token and "
+                                      "secrets", Location(wf.path, line), key=f"prt-head:{job.id}")

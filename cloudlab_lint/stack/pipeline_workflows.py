@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..parsing.yamlx import YMap, YSeq
@@ -27,7 +27,7 @@ class Step:
     run_line: int  # line of the first line of the script
     shell: str | None  # None: the runner's default (bash on Linux)
     working_directory: str | None
-    with_: dict[str, Any]
+    with_: dict[str, Any] = field(hash=False, compare=False)  # a YMap: knows the line of each input
 
     @property
     def label(self) -> str:
@@ -56,8 +56,8 @@ class Job:
     uses: str | None  # a reusable workflow this job calls
     uses_line: int
     check_names: tuple[str, ...]
-    permissions: Any  # MISSING when absent
-    permissions_line: int
+    permissions: Any = field(hash=False, compare=False)  # MISSING when absent
+    permissions_line: int = 1
 
 
 @dataclass(frozen=True)
@@ -65,9 +65,9 @@ class Workflow:
     path: str
     triggers: frozenset[str]
     jobs: tuple[Job, ...]
-    permissions: Any  # MISSING when absent
-    permissions_line: int
-    triggers_line: int
+    permissions: Any = field(hash=False, compare=False)  # MISSING when absent
+    permissions_line: int = 1
+    triggers_line: int = 1
 
     def job(self, job_id: str) -> Job | None:
         return next((j for j in self.jobs if j.id == job_id), None)
@@ -148,7 +148,7 @@ def _step(index: int, step: YMap, line: int, lines: list[str], shell: str | None
     return Step(index, line, str(name) if name is not None else None, str(uses) if isinstance(uses, str) else None,
                 step.line_of("uses") if "uses" in step else line, str(run) if isinstance(run, str) else None,
                 run_line, str(own_shell) if own_shell else shell, str(workdir) if isinstance(workdir, str) else None,
-                dict(with_) if isinstance(with_, dict) else {})
+                with_ if isinstance(with_, dict) else {})
 
 
 # -- check names as GitHub shows them -------------------------------------------------------
