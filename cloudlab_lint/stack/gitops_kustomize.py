@@ -1,0 +1,417 @@
+"""Kustomize, statically: kustomization files, what they reference, and a light `kustomize build`.
+
+No kustomize binary and no network: remote entries are recorded and never followed. The build
+applies what changes the fields our rules read (a `namespace:` override, strategic-merge patches,
+JSON 6902 add/replace/remove) and keeps every document's file and line.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..parsing import ParseError
+from ..parsing.yamlx import YMap, YSeq, load_documents
+from ..repo import Repo
+
+KFILE_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+KUSTOMIZE_API = "kustomize.config.k8s.io"
+YAML_SUFFIXES = (".yaml", ".yml")
+# Kinds that have no namespace: a kustomization's `namespace:` leaves them alone.
+CLUSTER_SCOPED = frozenset({
+    "Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "StorageClass",
+    "PersistentVolume", "ClusterIssuer", "PriorityClass", "IngressClass", "GatewayClass",
+    "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "APIService", "ClusterPolicy",
+    "Node", "CSIDriver", "RuntimeClass", "VolumeSnapshotClass",
+})
+_REMOTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|git@|git::|github\.com/|gitlab\.com/|bitbucket\.org/)|[?&]ref=")
+
+
+def is_remote(value: str) -> bool:
+    return bool(_REMOTE.search(value.strip()))
+
+
+def join(folder: str, value: str) -> str | None:
+    """`value` relative to `folder`, normalised; None when it climbs out of the repository."""
+    joined = posixpath.normpath(posixpath.join(folder or ".", value.strip()))
+    if joined == ".." or joined.startswith("../") or joined.startswith("/"):
+        return None
+    return joined
+
+
+def is_k8s(data: Any) -> bool:
+    return isinstance(data, dict) and isinstance(data.get("apiVersion"), str) and isinstance(data.get("kind"), str)
+
+
+def is_kustomize_doc(data: Any) -> bool:
+    return is_k8s(data) and data["apiVersion"].startswith(KUSTOMIZE_API + "/")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One reference in a kustomization file."""
+
+    field: str  # resources, bases, components, patches, patchesStrategicMerge, patchesJson6902, crds, files, envs
+    value: str
+    line: int
+    target: str | None  # the repository path it names; None when remote or outside the repository
+    remote: bool = False
+
+    @property
+    def is_patch(self) -> bool:
+        return self.field in ("patches", "patchesStrategicMerge", "patchesJson6902")
+
+    @property
+    def is_input(self) -> bool:
+        return self.field in ("files", "envs")
+
+
+@dataclass(frozen=True)
+class InlinePatch:
+    text: str
+    target: Any
+    line: int
+
+
+@dataclass(frozen=True)
+class KFile:
+    path: str
+    folder: str
+    line: int
+    kind: str  # Kustomization or Component
+    namespace: str | None
+    entries: tuple[Entry, ...]
+    inline: tuple[InlinePatch, ...]
+    patch_targets: tuple[tuple[str, Any], ...]  # (patch file, target selector or None)
+    resources_line: int
+
+
+def kfile_in(repo: Repo, folder: str) -> str | None:
+    for name in KFILE_NAMES:
+        path = name if folder in ("", ".") else f"{folder}/{name}"
+        if repo.exists(path):
+            return path
+    return None
+
+
+def _strings(node: Any) -> Iterator[tuple[str, int]]:
+    if isinstance(node, YSeq):
+        for i, item in enumerate(node):
+            if isinstance(item, str):
+                yield item, node.line_of(i)
+    elif isinstance(node, str):
+        yield node, 1
+
+
+def parse_kfile(repo: Repo, path: str) -> KFile | None:
+    docs = repo.yaml(path)
+    if not docs:
+        return None
+    data = docs[0].data
+    if not isinstance(data, YMap):
+        return None
+    folder = posixpath.dirname(path) or "."
+    entries: list[Entry] = []
+    inline: list[InlinePatch] = []
+    targets: list[tuple[str, Any]] = []
+
+    def add(fieldname: str, value: str, line: int) -> None:
+        remote = fieldname in ("resources", "bases", "components") and is_remote(value)
+        entries.append(Entry(fieldname, value, line, None if remote else join(folder, value), remote))
+
+    for key in ("resources", "bases", "components", "crds"):
+        for value, line in _strings(data.get(key)):
+            add(key, value, line)
+    for key in ("patches", "patchesJson6902"):
+        items = data.get(key)
+        if not isinstance(items, YSeq):
+            continue
+        for i, item in enumerate(items):
+            if not isinstance(item, YMap):
+                continue
+            if isinstance(item.get("path"), str):
+                add(key, item["path"], item.line_of("path"))
+                targets.append((join(folder, item["path"]) or "", item.get("target")))
+            elif isinstance(item.get("patch"), str):
+                inline.append(InlinePatch(item["patch"], item.get("target"), items.line_of(i)))
+    psm = data.get("patchesStrategicMerge")
+    for value, line in _strings(psm):
+        if "\n" in value.strip() or value.lstrip().startswith(("apiVersion", "kind", "{")):
+            inline.append(InlinePatch(value, None, line))
+        else:
+            add("patchesStrategicMerge", value, line)
+            targets.append((join(folder, value) or "", None))
+    for key in ("configMapGenerator", "secretGenerator"):
+        items = data.get(key)
+        if not isinstance(items, YSeq):
+            continue
+        for item in items:
+            if not isinstance(item, YMap):
+                continue
+            for value, line in _strings(item.get("files")):
+                add("files", value.split("=", 1)[-1], line if line > 1 else item.line_of("files"))
+            for value, line in _strings(item.get("envs")):
+                add("envs", value, line if line > 1 else item.line_of("envs"))
+            if isinstance(item.get("env"), str):
+                add("envs", item["env"], item.line_of("env"))
+    ns = data.get("namespace") if isinstance(data.get("namespace"), str) else None
+    kind = data.get("kind") if isinstance(data.get("kind"), str) else "Kustomization"
+    return KFile(path, folder, docs[0].line, kind, ns, tuple(entries), tuple(inline), tuple(targets),
+                 data.key_line("resources") if "resources" in data else docs[0].line)
+
+
+# -- rendering ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A Kubernetes document as a build produces it: merged data, effective namespace, original place."""
+
+    path: str
+    index: int
+    line: int
+    data: Any
+    namespace: str | None
+
+
+@dataclass
+class Built:
+    docs: list[Rendered] = field(default_factory=list)
+    files: set[str] = field(default_factory=set)  # every file the build reads (manifests, patches, inputs)
+    folders: set[str] = field(default_factory=set)  # folders built as units (kustomization file or generated)
+
+
+def clone(value: Any) -> Any:
+    if isinstance(value, YMap):
+        out = YMap(value.line, value.col)
+        for k, v in value.items():
+            out[k] = clone(v)
+        out.pos.update(value.pos)
+        out.keys_pos.update(value.keys_pos)
+        return out
+    if isinstance(value, YSeq):
+        seq = YSeq(value.line, value.col)
+        seq.extend(clone(v) for v in value)
+        seq.pos.extend(value.pos)
+        return seq
+    if isinstance(value, dict):
+        return {k: clone(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clone(v) for v in value]
+    return value
+
+
+def merge(base: Any, patch: Any) -> Any:
+    """A strategic merge, simplified: maps merge, `null` deletes, anything else replaces."""
+    if not (isinstance(base, dict) and isinstance(patch, dict)):
+        return clone(patch)
+    out = clone(base)
+    for key, value in patch.items():
+        if key == "$patch":
+            continue
+        if value is None:
+            out.pop(key, None)
+            continue
+        out[key] = merge(base[key], value) if key in base else clone(value)
+        if isinstance(out, YMap) and key not in out.pos:
+            # What a patch adds lives in another file: point at the base map, never at a foreign line.
+            out.pos[key] = out.keys_pos[key] = (out.line, out.col)
+    return out
+
+
+def _pointer(path: str) -> list[str]:
+    return [p.replace("~1", "/").replace("~0", "~") for p in path.split("/")[1:]]
+
+
+def json6902(base: Any, ops: list[Any]) -> Any:
+    """Apply add/replace/remove operations; an operation that does not fit is skipped."""
+    out = clone(base)
+    for op in ops:
+        if not isinstance(op, dict) or not isinstance(op.get("path"), str):
+            continue
+        parts = _pointer(op["path"])
+        if not parts:
+            continue
+        parent = out
+        for part in parts[:-1]:
+            if isinstance(parent, dict) and part in parent:
+                parent = parent[part]
+            elif isinstance(parent, list) and part.isdigit() and int(part) < len(parent):
+                parent = parent[int(part)]
+            else:
+                parent = None
+                break
+        last, kind = parts[-1], op.get("op")
+        if isinstance(parent, dict):
+            if kind in ("add", "replace"):
+                parent[last] = clone(op.get("value"))
+            elif kind == "remove":
+                parent.pop(last, None)
+        elif isinstance(parent, list) and kind in ("add", "replace"):
+            if last == "-":
+                parent.append(clone(op.get("value")))
+            elif last.isdigit() and int(last) <= len(parent):
+                if kind == "add":
+                    parent.insert(int(last), clone(op.get("value")))
+                elif int(last) < len(parent):
+                    parent[int(last)] = clone(op.get("value"))
+    return out
+
+
+def _meta(data: Any, key: str) -> str | None:
+    meta = data.get("metadata") if isinstance(data, dict) else None
+    value = meta.get(key) if isinstance(meta, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _selects(target: Any, doc: Rendered) -> bool:
+    if not isinstance(target, dict):
+        return False
+    data = doc.data
+    for key, actual in (("kind", data.get("kind")), ("name", _meta(data, "name")), ("namespace", doc.namespace)):
+        want = target.get(key)
+        if isinstance(want, str) and want:
+            try:
+                if not re.fullmatch(want, actual or ""):
+                    return False
+            except re.error:
+                if want != actual:
+                    return False
+    group, version = target.get("group"), target.get("version")
+    api = str(data.get("apiVersion", ""))
+    if isinstance(group, str) and group and api.split("/")[0] != group:
+        return False
+    return not (isinstance(version, str) and version and api.split("/")[-1] != version)
+
+
+def _same_object(patch: Any, doc: Rendered) -> bool:
+    if not isinstance(patch, dict):
+        return False
+    if patch.get("kind") != doc.data.get("kind") or _meta(patch, "name") != _meta(doc.data, "name"):
+        return False
+    ns = _meta(patch, "namespace")
+    return ns is None or doc.namespace is None or ns == doc.namespace
+
+
+def apply_patch(docs: list[Rendered], patch_docs: list[Any], target: Any) -> list[Rendered]:
+    out = []
+    for doc in docs:
+        data = doc.data
+        for patch in patch_docs:
+            if isinstance(patch, list):
+                if _selects(target, doc):
+                    data = json6902(data, patch)
+            elif isinstance(patch, dict) and (_selects(target, doc) if target else _same_object(patch, doc)):
+                data = merge(data, patch)
+        out.append(doc if data is doc.data else Rendered(doc.path, doc.index, doc.line, data, doc.namespace))
+    return out
+
+
+def file_docs(repo: Repo, path: str) -> list[Rendered]:
+    out = []
+    for doc in repo.yaml(path) or []:
+        if is_k8s(doc.data) and not is_kustomize_doc(doc.data):
+            out.append(Rendered(path, doc.index, doc.line, doc.data, _meta(doc.data, "namespace")))
+    return out
+
+
+class Builder:
+    """`kustomize build` for folders of one repository, memoised per folder."""
+
+    def __init__(self, repo: Repo) -> None:
+        self.repo = repo
+        self.kfiles: dict[str, KFile | None] = {}
+        self._memo: dict[str, Built] = {}
+        self._active: set[str] = set()
+
+    def kfile(self, folder: str) -> KFile | None:
+        path = kfile_in(self.repo, folder)
+        if path is None:
+            return None
+        if path not in self.kfiles:
+            self.kfiles[path] = parse_kfile(self.repo, path)
+        return self.kfiles[path]
+
+    def build(self, folder: str) -> Built:
+        """What applying `folder` takes: its kustomization file, or Flux's generated one."""
+        folder = posixpath.normpath(folder or ".")
+        if folder in self._memo:
+            return self._memo[folder]
+        if folder in self._active:  # a reference loop: kustomize refuses it, we stop
+            return Built()
+        self._active.add(folder)
+        try:
+            kf = self.kfile(folder)
+            built = self._build_kfile(kf) if kf else self._generate(folder)
+            built.folders.add(folder)
+        finally:
+            self._active.discard(folder)
+        self._memo[folder] = built
+        return built
+
+    def _generate(self, folder: str) -> Built:
+        """Flux's generated kustomization: every manifest below, a sub-folder with its own file as a unit."""
+        out = Built()
+        units: set[str] = set()
+        for path in self.repo.files_under(folder):
+            rel_dir = posixpath.dirname(path)
+            unit = self._unit_below(folder, rel_dir)
+            if unit is not None:
+                units.add(unit)
+            elif path.endswith(YAML_SUFFIXES) and "/templates/" not in f"/{path}":
+                docs = file_docs(self.repo, path)
+                if docs:
+                    out.docs.extend(docs)
+                    out.files.add(path)
+        for unit in sorted(units):
+            _absorb(out, self.build(unit))
+        return out
+
+    def _unit_below(self, top: str, folder: str) -> str | None:
+        """The highest folder strictly below `top` on the way to `folder` that has a kustomization file."""
+        if folder == top or top not in (".", "") and not folder.startswith(top + "/"):
+            return None
+        rest = folder if top in (".", "") else folder[len(top) + 1:]
+        current = "" if top in (".", "") else top
+        for part in rest.split("/"):
+            current = f"{current}/{part}" if current else part
+            if kfile_in(self.repo, current):
+                return current
+        return None
+
+    def _build_kfile(self, kf: KFile) -> Built:
+        out = Built(files={kf.path})
+        for entry in kf.entries:
+            if entry.target is None:
+                continue
+            if entry.field in ("resources", "bases", "components", "crds"):
+                if self.repo.exists(entry.target):
+                    out.docs.extend(file_docs(self.repo, entry.target))
+                    out.files.add(entry.target)
+                elif self.repo.is_dir(entry.target) and self.kfile(entry.target):
+                    _absorb(out, self.build(entry.target))
+            elif self.repo.exists(entry.target):
+                out.files.add(entry.target)
+        if kf.namespace:
+            out.docs = [d if d.data.get("kind") in CLUSTER_SCOPED else
+                        Rendered(d.path, d.index, d.line, d.data, kf.namespace) for d in out.docs]
+        for patch_path, target in kf.patch_targets:
+            if patch_path and self.repo.exists(patch_path):
+                patch_docs = [d.data for d in self.repo.yaml(patch_path) or []]
+                out.docs = apply_patch(out.docs, patch_docs, target)
+        for inline in kf.inline:
+            try:
+                patch_docs = [d.data for d in load_documents(inline.text)]
+            except ParseError:
+                continue
+            out.docs = apply_patch(out.docs, patch_docs, inline.target)
+        return out
+
+
+def _absorb(out: Built, inner: Built) -> None:
+    out.docs.extend(inner.docs)
+    out.files |= inner.files
+    out.folders |= inner.folders
