@@ -35,6 +35,7 @@ def parse_readme(lines: list[str], phase: re.Pattern[str]) -> Roadmap:
     phase_level = 0
     fenced = False
     table: list[tuple[list[str], int]] = []
+    content_col = 4
     for number, line in enumerate(lines, start=1):
         if FENCE.match(line):
             fenced = not fenced
@@ -55,11 +56,15 @@ def parse_readme(lines: list[str], phase: re.Pattern[str]) -> Roadmap:
                 in_phase, phase_level = True, level
             elif in_phase and level <= phase_level:
                 in_phase = False
+            content_col = 4  # a heading ends any list
             continue
         if in_phase:
             step = STEP.match(line)
-            if step:
+            indent = len(line) - len(line.lstrip(" "))
+            # An item indented to the previous step's text is a sub-item of that step, not a step.
+            if step and indent < content_col:
                 steps.append((int(step.group(1)), number))
+                content_col = indent + len(step.group(1)) + 2
     if table:
         tables.append(table)
     return Roadmap(steps, tables)
