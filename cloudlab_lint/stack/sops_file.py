@@ -20,7 +20,8 @@ from .sops import RULE_KEYS, Recipient, azure_id, is_sops_text, norm_kms, norm_p
 if TYPE_CHECKING:
     from ..repo import Repo
 
-KNOWN_TYPES = ("str", "int", "float", "bool", "bytes", "time", "comment")
+# `comment_inline`: newer SOPS marks encrypted inline comments so (aes/cipher tests); accepted ahead of time.
+KNOWN_TYPES = ("str", "int", "float", "bool", "bytes", "time", "comment", "comment_inline")
 RECIPIENT_KINDS = ("age", "pgp", "kms", "gcp_kms", "azure_kv", "hc_vault", "hckms")
 _ENC = re.compile(r"^ENC\[AES256_GCM,data:([^,]*),iv:([^,]*),tag:([^,]*),type:([^\]]*)\]$")
 _B64 = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from .sops_file import Leaf, Meta, SopsFile, Typed, build_meta, unflatten
+from .sops_file import RECIPIENT_KINDS, Leaf, Meta, SopsFile, Typed, build_meta, unflatten
 
 _NULL = "tag:yaml.org,2002:null"
 _STR = "tag:yaml.org,2002:str"
@@ -227,6 +227,8 @@ def _structured(path: str, text: str, fmt: str) -> SopsFile | None:
             if not isinstance(tree.sops, MappingNode):
                 return None
             block = _plain(tree.sops)
+            if not _looks_like_metadata(block):
+                return None
             meta = build_meta(block, tree.sops_span[0], _line_of)
         low = ends[index - 1] if index else 0
         high = ends[index] if index < len(nodes) - 1 else float("inf")
@@ -234,6 +236,11 @@ def _structured(path: str, text: str, fmt: str) -> SopsFile | None:
         leaves += tree.build(mine, index)
     assert meta is not None
     return SopsFile(path, fmt, meta, tuple(leaves))
+
+
+def _looks_like_metadata(block: dict[str, Any]) -> bool:
+    """A `sops:` mapping that SOPS wrote (not, say, a Helm value named sops)."""
+    return any(key in block for key in ("lastmodified", "mac", "version", "key_groups", *RECIPIENT_KINDS))
 
 
 def parse_yaml(path: str, text: str) -> SopsFile | None:
@@ -249,7 +256,7 @@ def parse_json(path: str, text: str) -> SopsFile | None:
         data = json.loads(text)
     except ValueError:
         return None
-    if not isinstance(data, dict) or not isinstance(data.get("sops"), dict):
+    if not isinstance(data, dict) or not isinstance(data.get("sops"), dict) or not _looks_like_metadata(data["sops"]):
         return None
     sf = _structured(path, text, "json")
     if sf is not None:
