@@ -718,7 +718,7 @@ def _where(data: Any, keys: list[Any], default: int) -> tuple[str, int]:
     node, line = data, getattr(data, "line", default)
     for key in keys:
         if isinstance(node, dict) and key in node:
-            line = node.line_of(key) if hasattr(node, "line_of") else line
+            line = node.key_line(key) if hasattr(node, "key_line") else line
             node = node[key]
         elif isinstance(node, list) and isinstance(key, int) and key < len(node):
             line = node.line_of(key) if hasattr(node, "line_of") else line
