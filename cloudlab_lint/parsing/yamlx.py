@@ -143,6 +143,12 @@ class _Builder:
                 merges.extend(m for m in (merged if isinstance(merged, list) else [merged]) if isinstance(m, YMap))
                 continue
             key = key_node.value if isinstance(key_node, ScalarNode) else str(self.build(key_node, depth + 1))
+            if key in out.keys_pos:
+                # YAML forbids it and kubectl, kustomize and Actions refuse it; keeping the last value
+                # silently would hide the first one (a plaintext secret, say) from every rule.
+                first = out.keys_pos[key][0]
+                raise ParseError(f"invalid YAML: duplicate key `{key}` (first defined on line {first})",
+                                 key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             out[key] = self.build(value_node, depth + 1)
             out.keys_pos[key] = _mark(key_node)
             out.pos[key] = _mark(value_node)
@@ -185,7 +191,12 @@ def _compose(text: str, loader: type) -> Iterator[Node]:
         loader_obj.dispose()
 
 
-def _error(exc: yaml.YAMLError) -> ParseError:
+def _error(exc: yaml.YAMLError, text: str = "") -> ParseError:
+    if isinstance(exc, yaml.reader.ReaderError):
+        # A bad character (NUL, a control character) has an offset, not a mark: libyaml counts
+        # UTF-8 bytes. Without this every such file was reported at line 1.
+        line = text.encode("utf-8", "surrogatepass")[: exc.position].count(b"\n") + 1
+        return ParseError(f"invalid YAML: {exc.reason} (character 0x{exc.character:02x})", line)
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     context = getattr(exc, "context", None)
@@ -202,15 +213,15 @@ def load_documents(text: str) -> list[Document]:
         return _build_all(_compose(text, _FastLoader), budget)
     except yaml.composer.ComposerError as exc:
         if "duplicate anchor" not in str(exc):
-            raise _error(exc) from None
+            raise _error(exc, text) from None
     except yaml.YAMLError as exc:
-        raise _error(exc) from None
+        raise _error(exc, text) from None
     except RecursionError:
         raise ParseError(f"YAML nesting deeper than {MAX_DEPTH} levels") from None
     try:
         return _build_all(_compose(text, _LenientComposer), budget)
     except yaml.YAMLError as exc:
-        raise _error(exc) from None
+        raise _error(exc, text) from None
     except RecursionError:
         raise ParseError(f"YAML nesting deeper than {MAX_DEPTH} levels") from None
 
