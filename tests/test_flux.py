@@ -46,7 +46,8 @@ CORPUS = {
           for f, line in (("infrastructure.yaml", 22), ("tenants.yaml", 6))
           for what in ("retryInterval", "`timeout`", "wait: true")},
         ("CL103", "infrastructure/kyverno/sync.yaml", 6, "retryInterval"),
-        *{("CL103", "tenants/base/dev-team/sync.yaml", 17, what) for what in ("retryInterval", "`timeout`", "wait: true")},
+        *{("CL103", "tenants/base/dev-team/sync.yaml", 17, what)
+          for what in ("retryInterval", "`timeout`", "wait: true")},
     }),
     "fluxcd-flux2-multi-tenancy--dev-team-branch": (["flux-system"], {
         ("CL105", "production/podinfo-values.yaml", 9, "no upper bound"),

@@ -404,6 +404,8 @@ def _helm_problems(gitops: GitOps, cluster: Cluster, obj: Obj,
     if ref is None or ref.kind not in CHART_REFS:
         yield f"has `chartRef` that is not one of {', '.join(CHART_REFS)} with a name", obj.path, line
         return
+    if ref.kind == "ExternalArtifact" and cluster.resolves(ref, CHART_REFS):
+        return
     source = cluster.find(ref.kind, ref.name, ref.namespace)
     if source is None:
         yield f"has chartRef {ref.kind} `{ref.namespace}/{ref.name}`, not defined in this cluster", obj.path, line

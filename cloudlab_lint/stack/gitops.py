@@ -76,7 +76,8 @@ def _meta(data: Any, key: str) -> str | None:
 
 
 def obj_of(doc: Rendered) -> Obj:
-    return Obj(doc.path, doc.index, doc.line, doc.data["apiVersion"], doc.data["kind"],
+    # A patch may have rewritten anything, apiVersion and kind included: never assume their type.
+    return Obj(doc.path, doc.index, doc.line, str(doc.data.get("apiVersion", "")), str(doc.data.get("kind", "")),
                _meta(doc.data, "name") or "", doc.namespace, doc.data)
 
 
