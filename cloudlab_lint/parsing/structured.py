@@ -15,7 +15,7 @@ MAX_DEPTH = 200
 def load_toml(text: str) -> dict[str, Any]:
     _check_depth(text, "[{")
     try:
-        return tomllib.loads(text)
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         line, col = (int(match.group(1)), int(match.group(2))) if match else (1, 1)
@@ -23,6 +23,25 @@ def load_toml(text: str) -> dict[str, Any]:
         raise ParseError(f"invalid TOML: {message}", line, col) from None
     except RecursionError:
         raise ParseError(f"TOML nesting deeper than {MAX_DEPTH} levels") from None
+    # Dotted keys nest without brackets (`[a.a.a…]`, `a.a.a… = 1`): measure the result.
+    if text.count(".") >= MAX_DEPTH and _data_depth(data) > MAX_DEPTH:
+        raise ParseError(f"TOML nesting deeper than {MAX_DEPTH} levels (dotted keys)")
+    return data
+
+
+def _data_depth(data: Any) -> int:
+    """How deep dicts and lists nest, without recursion (so it cannot overflow itself)."""
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > MAX_DEPTH:
+            break
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+    return deepest
 
 
 def load_json(text: str) -> Any:
