@@ -53,7 +53,13 @@ def _is_flux_ks(obj: Obj) -> bool:
 
 
 def _name(obj: Obj) -> str:
+    if not obj.name:
+        return "(without metadata.name)"
     return f"`{obj.name}`" if obj.namespace in (None, "flux-system") else f"`{obj.namespace}/{obj.name}`"
+
+
+def _ref(ref: Any) -> str:
+    return f"{ref.namespace}/{ref.name}" if ref.namespace else ref.name
 
 
 def _real(obj: Obj) -> bool:
@@ -205,7 +211,7 @@ def _source_problem(cluster: Cluster, obj: Obj) -> tuple[str, int] | None:
     if ref.kind not in KS_SOURCES:
         return f"has sourceRef kind `{ref.kind}`; a Kustomization takes {', '.join(KS_SOURCES)}", line
     if not cluster.resolves(ref, KS_SOURCES):
-        return (f"has sourceRef {ref.kind} `{ref.namespace}/{ref.name}`, which is not defined in this cluster "
+        return (f"has sourceRef {ref.kind} `{_ref(ref)}`, which is not defined in this cluster "
                 f"(the namespace defaults to the Kustomization's own)"), line
     return None
 
@@ -394,7 +400,7 @@ def _helm_problems(gitops: GitOps, cluster: Cluster, obj: Obj,
             yield f"has chart sourceRef kind `{ref.kind}`; it takes {', '.join(HELM_SOURCES)}", obj.path, line
             return
         if not cluster.resolves(ref, HELM_SOURCES):
-            yield (f"has chart source {ref.kind} `{ref.namespace}/{ref.name}`, not defined in this cluster",
+            yield (f"has chart source {ref.kind} `{_ref(ref)}`, not defined in this cluster",
                    obj.path, line)
         if ref.kind == "HelmRepository":
             yield from _chart_version(gitops, obj, cspec, patch_files)
@@ -408,7 +414,7 @@ def _helm_problems(gitops: GitOps, cluster: Cluster, obj: Obj,
         return
     source = cluster.find(ref.kind, ref.name, ref.namespace)
     if source is None:
-        yield f"has chartRef {ref.kind} `{ref.namespace}/{ref.name}`, not defined in this cluster", obj.path, line
+        yield f"has chartRef {ref.kind} `{_ref(ref)}`, not defined in this cluster", obj.path, line
         return
     if ref.kind == "OCIRepository":
         oref = source.spec.get("ref")
@@ -498,7 +504,7 @@ def flux_watch_scope(ctx: Context) -> Iterator[Hit]:
                       key="path")
         ref = ref_of(boot.spec.get("sourceRef"), boot.namespace)
         if ref is None or ref.kind != "GitRepository" or cluster.find("GitRepository", ref.name, ref.namespace) is None:
-            shown = f"`{ref.namespace}/{ref.name}`" if ref else "(none)"
+            shown = f"`{_ref(ref)}`" if ref else "(none)"
             yield Hit(f"the bootstrap Kustomization's GitRepository {shown} does not exist in gotk-sync.yaml or "
                       f"the cluster", Location(sync, boot.line_of("spec", "sourceRef")), key="source")
 

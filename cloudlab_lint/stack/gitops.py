@@ -274,7 +274,10 @@ class GitOps:
                         queue.append(child)
         objs = list(seen.values())
         reached = {(o.path, o.index) for o in objs}
-        objs.extend(o for o in boot_objs if (o.path, o.index) not in reached)
+        # The bootstrap pair belongs to the cluster even when its path does not reach gotk-sync.yaml;
+        # anything else in that file is judged like any other unreached document.
+        objs.extend(o for o in boot_objs if (o.path, o.index) not in reached and (
+            o is boot or o.kind in KS_SOURCES and o.group == SOURCE_GROUP))
         cluster.objects = objs
         cluster.judged = objs
         return cluster
