@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from cloudlab_lint.repo import Repo
 from cloudlab_lint.stack.pipeline import (
     CheckJob,
@@ -154,3 +156,78 @@ def test_job_runs_follow_scripts_and_make(tmp_path: Path) -> None:
     described = [c.describe() for c in run.commands]
     assert any("make plan (infra/Makefile:1)" in d and d.endswith("`terraform plan` (infra/Makefile:2)")
                for d in described), described
+
+
+# -- rules end to end ------------------------------------------------------------------------
+
+from .helpers import PROJECT, git, run_cli, shared_or_skip  # noqa: E402
+
+PIPELINE_RULES = "CL201,CL202,CL203,CL204,CL205,CL401"
+
+
+def test_cl201_message_shows_the_whole_chain(tmp_path: Path) -> None:
+    root = init_repo(tmp_path / "repo")
+    write_files(root, {
+        ".github/workflows/ci.yml": "on: pull_request\njobs:\n  check:\n    steps:\n      - name: Check\n"
+                                    "        run: mise run check\n",
+        ".mise.toml": '[tasks.check]\ndepends = ["infra"]\n[tasks.infra]\nrun = "./scripts/plan.sh"\n',
+        "scripts/plan.sh": "#!/bin/bash\nset -e\nterraform -chdir=terraform plan\n",
+    })
+    commit_all(root)
+    outcome = run_cli(["--all", "--select", "CL201", "--format", "json"], cwd=root)
+    (finding,) = outcome.json["findings"]
+    assert (finding["path"], finding["line"]) == ("scripts/plan.sh", 3)
+    message = finding["message"]
+    for part in ["job check (.github/workflows/ci.yml:3)", "step 'Check'", "task check (.mise.toml:1)",
+                 "task infra (.mise.toml:3)", "script scripts/plan.sh", "`terraform -chdir=terraform plan`"]:
+        assert part in message, message
+    assert message.index("task check") < message.index("task infra") < message.index("script scripts/plan.sh")
+
+
+def test_pre_commit_mode_runs_when_a_followed_file_is_staged(tmp_path: Path) -> None:
+    root = init_repo(tmp_path / "repo")
+    write_files(root, {
+        ".github/workflows/ci.yml": "on: push\njobs:\n  a:\n    steps:\n      - run: tools/deploy\n",
+        "tools/deploy": "#!/bin/sh\necho ok\n",
+        "docs/notes.txt": "x\n",
+    })
+    commit_all(root)
+    write_files(root, {"tools/deploy": "#!/bin/sh\nterraform apply -auto-approve\n", "docs/notes.txt": "y\n"})
+    git(root, "add", "docs/notes.txt")
+    quiet = run_cli(["--select", "CL201", "--format", "json"], cwd=root)  # only docs/notes.txt is staged
+    assert quiet.json["findings"] == []
+    git(root, "add", "tools/deploy")
+    loud = run_cli(["--select", "CL201", "--format", "json"], cwd=root)
+    assert {(f["path"], f["line"]) for f in loud.json["findings"]} == {("tools/deploy", 2)}
+
+
+def test_this_repository_passes_its_own_pipeline_rules() -> None:
+    outcome = run_cli(["--all", "--select", PIPELINE_RULES, "--format", "json", "--fail-on", "note"], cwd=PROJECT)
+    assert outcome.json["findings"] == [], outcome.json["findings"]
+    assert mise_check_jobs(Repo.open(PROJECT, is_git=True, paths=None, all_files=True, cwd=PROJECT)) == [
+        CheckJob("check", ".github/workflows/check.yml", 15)]
+
+
+@pytest.mark.parametrize("name", ["fluxcd-flux2-kustomize-helm-example", "fluxcd-flux2-multi-tenancy"])
+def test_corpus_repositories_give_no_pipeline_findings(name: str, tmp_path: Path) -> None:
+    import shutil
+
+    source = shared_or_skip("corpus", "flux", name)
+    root = tmp_path / "repo"
+    shutil.copytree(source, root, ignore=shutil.ignore_patterns(".git"))
+    init_repo(root)
+    commit_all(root)
+    outcome = run_cli(["--all", "--select", PIPELINE_RULES, "--format", "json", "--fail-on", "note"], cwd=root)
+    assert outcome.code == 0 and outcome.json["findings"] == [], outcome.json["findings"]
+
+
+def test_seed_design_roadmap_is_numbered() -> None:
+    import re
+
+    from cloudlab_lint.checks.docs import parse_readme
+
+    seed = shared_or_skip("seed", "bootstrap-flux-design.md").read_text(encoding="utf-8").splitlines()
+    roadmap = parse_readme(seed, re.compile(r"(?i)^phase\b"))
+    assert [n for n, _ in roadmap.steps] == list(range(1, 31))
+    decisions = next(t for t in roadmap.tables if t[0][0][:2] == ["Decision", "Step"])
+    assert [row[0][1] for row in decisions[2:]] == ["2", "4", "5", "7", "13", "14", "16"]
