@@ -85,10 +85,26 @@ def open_session(args: argparse.Namespace) -> Session:
     config_path = args.config or (root / CONFIG_NAME)
     if args.config and not config_path.is_file():
         raise UsageError(f"{args.config}: config file not found")
+    if not args.config:
+        _confine(root, config_path, CONFIG_NAME)
     config = load_config(config_path, root) if config_path.is_file() else Config()
+    if not args.config:
+        # The repository's own config may come from a stranger's pull request: its rule_dirs
+        # stay inside the repository, like every other file we read.
+        for folder in config.rule_dirs:
+            _confine(root, folder, f"{CONFIG_NAME}: rule_dirs entry {folder}")
     catalog = load_catalog(config.rule_dirs)
     catalog = with_overrides(catalog, config.rules, config.source or CONFIG_NAME)
     return Session(root, is_git, config, catalog)
+
+
+def _confine(root: Path, path: Path, shown: str) -> None:
+    """Refuse a path the repository points outside itself (through `..` or a link): never read it."""
+    if not os.path.lexists(path):
+        return
+    real, top = Path(os.path.realpath(path)), Path(os.path.realpath(root))
+    if real != top and top not in real.parents:
+        raise UsageError(f"{shown}: lies outside the repository (through a link or `..`), not read")
 
 
 def open_repo(session: Session, args: argparse.Namespace, *, all_files: bool) -> Repo:
@@ -110,7 +126,10 @@ def run_lint(session: Session, repo: Repo, args: argparse.Namespace, *, use_base
     rules = select_rules(session.catalog, args.select, args.ignore, history=args.history, github=args.github)
     baseline = None
     if use_baseline and getattr(args, "baseline", None):
-        baseline = load_baseline(args.baseline if args.baseline.is_absolute() else Path.cwd() / args.baseline)
+        try:
+            baseline = load_baseline(args.baseline if args.baseline.is_absolute() else Path.cwd() / args.baseline)
+        except RecursionError:  # json.loads on absurd nesting
+            raise UsageError(f"{args.baseline}: not a cloudlab-lint baseline (nested too deeply)") from None
     options = Options(fix=getattr(args, "fix", False), history=args.history, github=args.github,
                       github_repo=args.github_repo, progress=sys.stderr.isatty())
     return run(repo, rules, session.config, options, baseline=baseline, debug=args.debug)
