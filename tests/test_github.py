@@ -24,7 +24,7 @@ from cloudlab_lint.stack import github
 
 from .helpers import commit_all, git, init_repo, run_cli, write_files
 
-TOKEN = "fake-token-redacted-from-history"  # obviously fake; must never be printed
+TOKEN = "FAKE-fixture-token-never-to-be-printed-0000"  # obviously fake; must never appear in any output
 SLUG = "acme/gitops"
 PROTECTION = "/repos/acme/gitops/branches/main/protection"
 RULES = "/repos/acme/gitops/rules/branches/main"
@@ -508,9 +508,11 @@ def test_github_enterprise_base_url_with_a_path_prefix(monkeypatch: pytest.Monke
     assert "no source requires blocked deletion" in only(lint(repo, "--github-repo", SLUG)[1])
 
 
+WITH_CREDENTIALS = f"https://x-access-token:{TOKEN}@github.com/acme/gitops.git"  # pragma: allowlist secret
+
+
 @pytest.mark.parametrize("remote", ["git@github.com:acme/gitops.git", "https://github.com/acme/gitops",
-                                    "ssh://git@github.com/acme/gitops.git",
-                                    f"https://x-access-token:{TOKEN}@github.com/acme/gitops.git"])
+                                    "ssh://git@github.com/acme/gitops.git", WITH_CREDENTIALS])
 def test_repository_from_the_origin_remote(api: FakeGitHub, repo: Path, remote: str) -> None:
     git(repo, "remote", "add", "origin", remote)
     protected(api)
@@ -594,7 +596,8 @@ def test_rules_are_read_across_pages(api: FakeGitHub, repo: Path) -> None:
     ("git@github.com:acme/gitops.git", "acme/gitops"), ("https://github.com/acme/gitops.git", "acme/gitops"),
     ("ssh://git@ghe.example.com:2222/acme/gitops.git", "acme/gitops"),
     ("https://ghe.example.com/acme/gitops/", "acme/gitops"),
-    ("https://user:secret@github.com/acme/gitops", "acme/gitops"), ("/srv/git/gitops.git", None),
+    ("https://user:secret@github.com/acme/gitops", "acme/gitops"),  # pragma: allowlist secret
+    ("/srv/git/gitops.git", None),
     ("file:///srv/git/gitops", None), ("https://github.com/acme", None),
 ])
 def test_parse_remote(url: str, slug: str | None) -> None:

@@ -129,7 +129,7 @@ def origin_slug(root: Path) -> str | None:
         raw = git(root, "config", "--get", "remote.origin.url")
     except GitError:
         return None
-    # The URL may carry credentials (https://user:token@host/...): only the slug ever leaves this function.
+    # The URL may carry credentials (user and token before the host): only the slug ever leaves this function.
     return parse_remote(raw.decode("utf-8", "replace").strip())
 
 
