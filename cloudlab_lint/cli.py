@@ -137,13 +137,20 @@ def run_lint(session: Session, repo: Repo, args: argparse.Namespace, *, use_base
 
 def emit(text: str, output: Path | None, stream: TextIO) -> None:
     if output is None:
-        stream.write(text)
-        stream.flush()
+        buffer = getattr(stream, "buffer", None)
+        if buffer is not None:
+            # File names git reports may not be UTF-8 (kept as surrogates): never crash on printing them.
+            stream.flush()
+            buffer.write(text.encode("utf-8", "replace"))
+            buffer.flush()
+        else:
+            stream.write(text)
+            stream.flush()
         return
     from .atomic import write_atomic
 
     try:
-        write_atomic(output, text)
+        write_atomic(output, text.encode("utf-8", "replace"))
     except OSError as exc:
         raise UsageError(f"{output}: cannot write the report: {exc.strerror or exc}") from None
 

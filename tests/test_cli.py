@@ -214,18 +214,18 @@ def test_fix_reports_what_it_cannot_fix(tmp_path: Path) -> None:
     assert "re-includes `terraform/terraform.tfstate`" in out.json["findings"][0]["message"]
 
 
-def test_crashing_check_is_exit_2_and_others_still_run(repo: Path, tmp_path: Path) -> None:
+def test_crashing_check_is_exit_2_and_others_still_run(repo: Path) -> None:
     def boom(ctx: checks.Context) -> list:
         raise KeyError("AGE-SECRET-KEY-1SECRETVALUE")
 
     checks.REGISTRY["boom-test"] = boom
     try:
-        team = tmp_path / "policies"
+        team = repo / "policies"
         team.mkdir()
         (team / "TEAM001.yaml").write_text(
             "id: TEAM001\nname: always-crashes\nseverity: error\nshort: s\nfull: f\n"
             "help: {why: w, fix: f}\ncheck: boom-test\n")
-        write_files(repo, {".cloudlab-lint.yaml": f"rule_dirs: ['{team}']\n", "x/terraform.tfstate": STATE})
+        write_files(repo, {".cloudlab-lint.yaml": "rule_dirs: [policies]\n", "x/terraform.tfstate": STATE})
         git(repo, "add", "-f", ".")
         out = run_cli(["--all", "--select", "TEAM001,CL002", "--format", "json"], cwd=repo)
     finally:
@@ -236,13 +236,13 @@ def test_crashing_check_is_exit_2_and_others_still_run(repo: Path, tmp_path: Pat
     assert "SECRETVALUE" not in out.err + out.out
 
 
-def test_team_rule_required_ignore_and_invalid_team_rule(repo: Path, tmp_path: Path) -> None:
-    team = tmp_path / "policies"
+def test_team_rule_required_ignore_and_invalid_team_rule(repo: Path) -> None:
+    team = repo / "policies"
     team.mkdir()
     (team / "ops.yaml").write_text(
         "id: OPS001\nname: ignore-vault-tokens\nseverity: warning\nshort: s\nfull: f\nhelp: {why: w, fix: f}\n"
         "check: required-ignore\nparams: {probes: [.vault-token, ops/.vault-token]}\n")
-    write_files(repo, {".cloudlab-lint.yaml": f"rule_dirs: ['{team}']\n"})
+    write_files(repo, {".cloudlab-lint.yaml": "rule_dirs: [policies/]\n"})
     out = run_cli(["--all", "--select", "OPS", "--format", "json", "--fail-on", "warning"], cwd=repo)
     assert out.found() == {("OPS001", ".gitignore", 1)} and out.code == 1
     (team / "bad.yaml").write_text("id: OPS002\nname: Bad Name\nseverity: error\n")
