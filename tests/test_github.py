@@ -256,7 +256,8 @@ def test_required_check_named_differently_from_the_job(api: FakeGitHub, repo: Pa
     message = only(findings)
     assert code == 1
     assert "no source requires the status check of the job that runs `mise run check`" in message
-    assert "classic protection requires checks `Check`, `ci / lint`" in message and "(expected: `check`)" in message
+    assert "classic protection requires checks `Check`, `ci / lint`" in message
+    assert "the job's check is `check`" in message
 
 
 def test_job_name_and_matrix_give_the_check_name(api: FakeGitHub, repo: Path) -> None:
@@ -268,7 +269,7 @@ def test_job_name_and_matrix_give_the_check_name(api: FakeGitHub, repo: Path) ->
     assert lint(repo, "--github-repo", SLUG)[:2] == (0, [])
     protected(api)  # `check`, the job id, is not the check name GitHub shows when the job has a name
     code, findings, _ = lint(repo, "--github-repo", SLUG)
-    assert code == 1 and "(expected: `Lint (ubuntu-latest)`)" in only(findings)
+    assert code == 1 and "the job's check is `Lint (ubuntu-latest)`" in only(findings)
 
 
 def test_reusable_workflow_check_name_is_caller_slash_callee(api: FakeGitHub, repo: Path) -> None:
@@ -282,7 +283,7 @@ def test_reusable_workflow_check_name_is_caller_slash_callee(api: FakeGitHub, re
     assert lint(repo, "--github-repo", SLUG)[:2] == (0, [])
     protected(api)  # `check` alone is the callee's job id, not the check GitHub shows
     code, findings, _ = lint(repo, "--github-repo", SLUG)
-    assert code == 1 and "(expected: `ci / check`)" in findings[0]["message"]
+    assert code == 1 and "the job's check is `ci / check`" in findings[0]["message"]
     assert (findings[0]["path"], findings[0]["line"]) == (".github/workflows/check.yml", 3)
 
 
@@ -535,7 +536,7 @@ def test_repository_from_github_repository_env(monkeypatch: pytest.MonkeyPatch, 
 
 def test_no_repository_known(api: FakeGitHub, repo: Path) -> None:
     code, findings, _ = lint(repo)
-    assert code == 1 and "no GitHub repository named by the origin remote" in only(findings)
+    assert code == 1 and "no GitHub repository (OWNER/NAME) from the origin remote" in only(findings)
     assert api.requests == []
 
 
@@ -551,11 +552,12 @@ def test_branch_parameter(api: FakeGitHub, repo: Path) -> None:
 
 
 def test_token_echoed_by_the_server_is_never_printed(api: FakeGitHub, repo: Path) -> None:
-    echo = {"message": f"Bad credentials: {TOKEN}"}
+    echo = {"message": f"Bad credentials: {TOKEN}\x1b[2J\nnext line"}
     api.on(PROTECTION, (401, echo)).on(RULES, (401, echo))
     for fmt in ("json", "text", "sarif", "github", "markdown"):
         code, _, output = lint(repo, "--github-repo", SLUG, fmt=fmt)
-        assert code == 1 and "[redacted]" in output
+        assert code == 1 and "[redacted]" in output and "\x1b" not in output
+    assert "Bad credentials: [redacted][2J next line" in only(lint(repo, "--github-repo", SLUG)[1])
 
 
 def test_redirects_are_not_followed(api: FakeGitHub, repo: Path) -> None:

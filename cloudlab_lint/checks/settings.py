@@ -250,9 +250,12 @@ def judge(reading: Reading) -> tuple[list[str], list[str]]:
     return failed, unsure
 
 
-def _hint(reading: Reading) -> str:
+def _details(reading: Reading, checks: set[str]) -> str:
+    """What the sources do require where they fall short, and the check name we looked for."""
     notes = [n for s in reading.sources for n in s.notes]
-    return f" [{'; '.join(notes)}]" if notes else ""
+    if checks:
+        notes.append(f"the job's check is {', '.join(f'`{c}`' for c in sorted(checks))}")
+    return f" ({'; '.join(notes)})" if notes else ""
 
 
 @check("branch-protection")
@@ -274,7 +277,7 @@ def branch_protection(ctx: Context) -> Iterator[Hit]:
                   f"Administration: read, see {ACTIONS_DOC})", where, key=key)
         return
     if slug is None:
-        yield Hit(f"{head} cannot be verified: no GitHub repository named by {slug_from} "
+        yield Hit(f"{head} cannot be verified: no GitHub repository (OWNER/NAME) from {slug_from} "
                   "(give --github-repo OWNER/NAME)", where, key=key)
         return
     refused = github.check_base_url(settings.base_url)
@@ -292,11 +295,10 @@ def branch_protection(ctx: Context) -> Iterator[Hit]:
     if not checks:
         failed.insert(0, "no job of a workflow triggered by pull_request runs `mise run check`, so no required "
                          "status check can be it")
-    expected = f" (expected: {', '.join(f'`{c}`' for c in sorted(checks))})" if checks else ""
     read = f"read: {', '.join(reading.read) or 'nothing'}"
     if failed:
         also = f"; cannot verify: {'; '.join(reading.unknown)}" if reading.unknown else ""
-        message = (f"{head} in {slug} does not meet the design: {'; '.join(failed)}{_hint(reading)}{expected} "
+        message = (f"{head} in {slug} does not meet the design: {'; '.join(failed)}{_details(reading, checks)} "
                    f"({read}){also}")
     elif unsure:
         message = (f"{head} in {slug} cannot be verified: {'; '.join(reading.unknown)}; unsettled: "

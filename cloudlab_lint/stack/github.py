@@ -247,7 +247,10 @@ class Client:
         except (UnicodeDecodeError, ValueError):
             data = None
         message = data.get("message") if isinstance(data, dict) else None
-        return data, self.redact(" ".join(message.split())) if isinstance(message, str) else ""
+        if not isinstance(message, str):
+            return data, ""
+        # Server text goes into findings: one line, printable characters only (no terminal escapes).
+        return data, self.redact("".join(c for c in " ".join(message.split()) if c.isprintable()))
 
     def _retry_wait(self, status: int, headers: Mapping[str, str], message: str, attempt: int) -> float | None:
         """How long to wait before retrying this answer, or None when it is final."""
