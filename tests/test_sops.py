@@ -366,3 +366,54 @@ def test_binary_file_where_a_rule_wants_sops(tmp_path: Path) -> None:
     outcome = run_cli(["--all", "--select", "CL004", "--format", "json"], cwd=repo)
     assert outcome.found() == {("CL004", "keys/blob.enc", 1)}
     assert "binary" in outcome.json["findings"][0]["message"]
+
+
+# -- metadata checks and recipient forms ------------------------------------------------------------
+
+
+def _hits(text: str, path: str = "f.yaml") -> list[str]:
+    from cloudlab_lint.checks.sops import ciphertext_hits
+
+    sf = parse_sops_text(path, text)
+    assert sf is not None
+    return [hit.key or "" for hit in ciphertext_hits(sf)]
+
+
+def test_metadata_checks() -> None:
+    assert _hits(f"a: {GOOD}\n" + meta()) == []
+    assert _hits(f"a: {GOOD}\n" + meta().replace("'2026-01-01T00:00:00Z'", "'2026-01-01 00:00'")) == \
+        ["meta:lastmodified"]
+    assert _hits(f"a: {GOOD}\n" + meta().replace(f"mac: {GOOD}", f"mac: {GOOD.replace('type:str', 'type:int')}")) \
+        == ["meta:mac"]
+    two_rules = "    encrypted_regex: ^data$\n    unencrypted_suffix: _u\n"
+    assert "meta:rules" in _hits(f"data: {GOOD}\n" + meta(two_rules))
+    assert _hits("a: ''\n" + meta()) == ["nothing-encrypted"]
+
+
+def test_file_and_config_recipients_share_one_form() -> None:
+    config = parse_sops_config("""creation_rules:
+  - path_regex: x
+    kms: arn:aws:kms:eu:1:key/k+arn:aws:iam::1:role/r
+    gcp_kms: projects/p/locations/global/keyRings/r/cryptoKeys/k
+    azure_keyvault: https://v.vault.azure.net/keys/name/ver
+    hc_vault_transit_uri: https://vault:8200/v1/sops/keys/first
+    pgp: fbc7 b9e2
+    hckms: [tenant:key-id]
+""")
+    assert config is not None
+    block = {"kms": [{"arn": "arn:aws:kms:eu:1:key/k", "role": "arn:aws:iam::1:role/r"}],
+             "gcp_kms": [{"resource_id": "projects/p/locations/global/keyRings/r/cryptoKeys/k"}],
+             "azure_kv": [{"vault_url": "https://v.vault.azure.net", "name": "name", "version": "ver"}],
+             "hc_vault": [{"vault_address": "https://vault:8200", "engine_path": "sops", "key_name": "first"}],
+             "pgp": [{"fp": "FBC7B9E2"}], "hckms": [{"key_id": "tenant:key-id"}],
+             "mac": GOOD, "lastmodified": "2026-01-01T00:00:00Z", "version": "3.12.0"}
+    sf = parse_sops_text("f.json", json.dumps({"a": GOOD, "sops": block}))
+    assert sf is not None
+    assert sf.meta.recipients == config.rules[0].recipients
+    grouped = dict(block, pgp=[], key_groups=[{"pgp": [{"fp": "FBC7B9E2"}]}, {"age": [{"recipient": AGE_A}]}])
+    sf = parse_sops_text("f.json", json.dumps({"a": GOOD, "sops": grouped}))
+    assert sf is not None and ("pgp", "FBC7B9E2") not in sf.meta.recipients  # top-level lists win over key_groups
+    only_groups = {"mac": GOOD, "lastmodified": "2026-01-01T00:00:00Z", "version": "3", "age": None,
+                   "key_groups": grouped["key_groups"]}
+    sf = parse_sops_text("f.json", json.dumps({"a": GOOD, "sops": only_groups}))
+    assert sf is not None and sf.meta.recipients == {("pgp", "FBC7B9E2"), ("age", AGE_A)}

@@ -7,6 +7,7 @@ value found here is by definition a secret that leaked.
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Iterator
 from pathlib import PurePosixPath
@@ -26,6 +27,7 @@ from ..stack.sops import (
 )
 from . import Context, check
 
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 _PRIVATE_BLOCK = "PRIVATE KEY"  # -----BEGIN PGP PRIVATE KEY BLOCK----- and friends
 
 
@@ -59,11 +61,17 @@ def ciphertext_hits(sf: sfm.SopsFile, known_types: tuple[str, ...] = sfm.KNOWN_T
                  "applies an object without `mac` as-is (ENC[] strings and all); re-encrypt with `sops`", "meta:mac")
     else:
         problem = sfm.enc_problem(str(mac), known_types)
+        if problem is None and not str(mac).strip().endswith(",type:str]"):
+            problem = "its `type` is not `str`"
         if problem:
             yield at(mac_line, f"the sops `mac` is not ciphertext: {problem}", "meta:mac")
     for key in ("lastmodified", "version"):
         if meta.keys.get(key, (None, 0))[0] in (None, ""):
             yield at(meta.line, f"the sops metadata has no `{key}`", f"meta:{key}")
+    stamp, stamp_line = meta.keys.get("lastmodified", (None, meta.line))
+    if stamp not in (None, "") and not _RFC3339.match(str(stamp).strip()):
+        yield at(stamp_line, "the sops `lastmodified` is not an RFC 3339 time: SOPS refuses to load the file (and it "
+                 "is the MAC's authenticated data, so hand-editing it breaks the MAC)", "meta:lastmodified")
     if not any(kind in recipient_kinds for kind, _ in meta.recipients):
         yield at(meta.line, "the sops metadata names no recipient (age, pgp, kms, gcp_kms, azure_kv, hc_vault, "
                  "hckms or key_groups): nobody can decrypt this file", "meta:recipients")
