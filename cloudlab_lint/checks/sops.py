@@ -171,6 +171,14 @@ def _config_hits(repo: Repo, path: str) -> Iterator[Hit]:
     if config is None:
         return
     for rule in config.rules:
+        if rule.path_regex is None and rule.index < len(config.rules) - 1:
+            yield Hit(f"creation rule #{rule.index + 1} has no `path_regex`, so it matches every file and the "
+                      f"{len(config.rules) - rule.index - 1} rule(s) after it never apply (SOPS takes the first "
+                      "match); move the catch-all to the end", Location(path, rule.line), key=f"shadow:{rule.index}")
+        if rule.conflicting:
+            yield Hit(f"creation rule #{rule.index + 1} sets {', '.join(rule.conflicting)}: SOPS allows only one "
+                      "of the encryption-selection keys and refuses to use this rule", Location(path, rule.line),
+                      key=f"conflict:{rule.index}")
         if rule.regex_error:
             yield Hit(f"creation rule #{rule.index + 1}: `path_regex` is not a valid Go RE2 regex "
                       f"({rule.regex_error}); SOPS fails on every file that reaches this rule",
