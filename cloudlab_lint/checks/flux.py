@@ -519,8 +519,8 @@ def flux_sops_decryption(ctx: Context) -> Iterator[Hit]:
         return
     from ..stack.sops import is_sops_text
 
-    for _cluster, ks in gitops.flux_kustomizations():
-        if ks.built is None or not _real(ks.obj):
+    for cluster, ks in gitops.flux_kustomizations():
+        if ks.built is None:
             continue
         sops = sorted(p for p in ks.built.files if is_sops_text(ctx.repo.read_text(p, strict=False) or ""))
         if not sops:
@@ -530,11 +530,16 @@ def flux_sops_decryption(ctx: Context) -> Iterator[Hit]:
             and isinstance(dec["secretRef"].get("name"), str)
         if ok:
             continue
-        line = ks.obj.line_of("spec", "decryption") if "decryption" in ks.obj.spec else ks.obj.line_of("spec")
         more = f" and {len(sops) - 1} more" if len(sops) > 1 else ""
+        if _real(ks.obj):
+            line = ks.obj.line_of("spec", "decryption") if "decryption" in ks.obj.spec else ks.obj.line_of("spec")
+            where, tail = Location(ks.obj.path, line), ""
+        else:
+            # gotk-sync.yaml is a placeholder: the fix is a patch in flux-system/kustomization.yaml.
+            where, tail = Location(_cluster_anchor(ctx, cluster), 1), " (add it with a patch here)"
         yield Hit(f"Kustomization {_name(ks.obj)} applies SOPS-encrypted {sops[0]}{more} but has no "
                   f"`spec.decryption` with `provider: sops` and a `secretRef`: Flux would apply the ENC[...] "
-                  f"strings as they are", Location(ks.obj.path, line), key=f"decryption:{ks.obj.ident}")
+                  f"strings as they are{tail}", where, key=f"decryption:{ks.obj.ident}")
 
 
 # -- CL108 flux-single-owner ---------------------------------------------------------------

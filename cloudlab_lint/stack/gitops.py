@@ -120,6 +120,7 @@ class Cluster:
     judged: list[Obj] = field(default_factory=list)  # objects whose findings belong to this cluster
     kustomizations: dict[tuple[str | None, str], FluxKs] = field(default_factory=dict)
     owners: dict[tuple[str, int], list[FluxKs]] = field(default_factory=dict)
+    _index: dict[tuple[str, str], list[Obj]] | None = field(default=None, repr=False)
 
     @property
     def label(self) -> str:
@@ -127,9 +128,14 @@ class Cluster:
 
     def find(self, kinds: tuple[str, ...] | str, name: str, namespace: str | None) -> Obj | None:
         kinds = (kinds,) if isinstance(kinds, str) else kinds
-        for obj in self.objects:
-            if obj.kind in kinds and obj.name == name and (namespace is None or obj.namespace in (namespace, None)):
-                return obj
+        if self._index is None:
+            self._index = {}
+            for obj in self.objects:
+                self._index.setdefault((obj.kind, obj.name), []).append(obj)
+        for kind in kinds:
+            for obj in self._index.get((kind, name), []):
+                if namespace is None or obj.namespace in (namespace, None):
+                    return obj
         return None
 
     def artifact_names(self) -> set[tuple[str | None, str]]:
@@ -228,8 +234,12 @@ class GitOps:
                 f"flux-system}}\nspec: {{interval: 1m0s}}\n---\napiVersion: {KS_GROUP}/v1\nkind: Kustomization\n"
                 f"metadata: {{name: flux-system, namespace: flux-system}}\nspec: {{interval: 10m0s, path: "
                 f"./{folder}, prune: true, sourceRef: {{kind: GitRepository, name: flux-system}}}}\n")
-        objs = [obj_of(Rendered(sync, -1 - d.index, 1, d.data, BOOTSTRAP_NS)) for d in load_documents(text)]
-        return objs, True, sync
+        docs = [Rendered(sync, -1 - d.index, 1, d.data, BOOTSTRAP_NS) for d in load_documents(text)]
+        # flux-system/kustomization.yaml may patch the assumed objects (decryption, serviceAccountName).
+        kf = self.builder.kfile(posixpath.dirname(sync))
+        if kf is not None:
+            docs = self.builder.patched(kf, docs)
+        return [obj_of(d) for d in docs], True, sync
 
     def _cluster(self, folder: str) -> Cluster:
         boot_objs, implicit, _sync = self._bootstrap(folder)

@@ -398,17 +398,22 @@ class Builder:
         if kf.namespace:
             out.docs = [d if d.data.get("kind") in CLUSTER_SCOPED else
                         Rendered(d.path, d.index, d.line, d.data, kf.namespace) for d in out.docs]
+        out.docs = self.patched(kf, out.docs)
+        return out
+
+    def patched(self, kf: KFile, docs: list[Rendered]) -> list[Rendered]:
+        """`docs` with the kustomization file's patches applied (files, then inline patches)."""
         for patch_path, target in kf.patch_targets:
             if patch_path and self.repo.exists(patch_path):
                 patch_docs = [d.data for d in self.repo.yaml(patch_path) or []]
-                out.docs = apply_patch(out.docs, patch_docs, target)
+                docs = apply_patch(docs, patch_docs, target)
         for inline in kf.inline:
             try:
                 patch_docs = [d.data for d in load_documents(inline.text)]
             except ParseError:
                 continue
-            out.docs = apply_patch(out.docs, patch_docs, inline.target)
-        return out
+            docs = apply_patch(docs, patch_docs, inline.target)
+        return docs
 
 
 def _absorb(out: Built, inner: Built) -> None:
