@@ -32,7 +32,7 @@ _PRIVATE_BLOCK = "PRIVATE KEY"  # -----BEGIN PGP PRIVATE KEY BLOCK----- and frie
 
 
 def _is_sops_name(path: str) -> bool:
-    return PurePosixPath(path).name == CONFIG_NAME
+    return PurePosixPath(path).name in (CONFIG_NAME, ".sops.yml")
 
 
 # -- CL003 ----------------------------------------------------------------------------------------
@@ -167,6 +167,9 @@ def _config_hits(repo: Repo, path: str) -> Iterator[Hit]:
             secret_lines.add(number)
             yield Hit("a private key block is in .sops.yaml: only public recipients belong there; remove it and "
                       "rotate the key", Location(path, number), key="private-key-block")
+    if path.endswith(".sops.yml"):
+        yield Hit("SOPS reads only `.sops.yaml`, never `.sops.yml`: these creation rules do nothing (and cloudlab-lint "
+                  "does not apply them either); rename the file", Location(path, 1), key="yml")
     config = parse_sops_config(text)
     if config is None:
         return
