@@ -231,3 +231,9 @@ def test_seed_design_roadmap_is_numbered() -> None:
     assert [n for n, _ in roadmap.steps] == list(range(1, 31))
     decisions = next(t for t in roadmap.tables if t[0][0][:2] == ["Decision", "Step"])
     assert [row[0][1] for row in decisions[2:]] == ["2", "4", "5", "7", "13", "14", "16"]
+
+
+def test_matrix_include_after_a_new_combination() -> None:
+    # The second include sees the combination the first one appended (found crashing on a real workflow).
+    combos = expand_matrix({"os": ["a"], "include": [{"os": "z", "v": 1}, {"extra": True}]})
+    assert combos == [{"os": "a", "extra": True}, {"os": "z", "v": 1}]

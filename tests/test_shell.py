@@ -85,6 +85,17 @@ def test_mentions_are_not_runs(script: str) -> None:
     assert not any(c.name == "plan" for c in commands(script)), names(script)
 
 
+def test_array_assignments_are_data() -> None:
+    script = "args=(\n  -o BatchMode=yes\n  linux-x64\n)\nargs+=(-H x)\nssh \"${args[@]}\" host"
+    assert argvs(script) == [(("ssh", "${args[@]}", "host"), 6)]
+    assert names('eval "$(mise env)"') == ["mise env"]  # the substitution runs; its output is unknown
+
+
+def test_double_brackets_keep_their_operators() -> None:
+    assert names('if [[ "$a" =~ ^x && $b < 2 ]]; then terraform fmt; fi') == [
+        '[[ $a =~ ^x && $b < 2 ]]', "terraform fmt"]
+
+
 def test_redirections_and_io_numbers_are_not_arguments() -> None:
     assert argvs("terraform plan 2>&1 > out.txt") == [(("terraform", "plan"), 1)]
     assert argvs("cmd <<< 'terraform plan'") == [(("cmd",), 1)]

@@ -103,6 +103,9 @@ class _Lexer:
                 end = text.find("\n", self.i)
                 self.i = len(text) if end < 0 else end
             elif c in OP_CHARS:
+                if c == "(" and word is not None and "".join(word).endswith("="):
+                    word.append(self._balanced(")"))  # an array assignment `args=( -o x )`: data, not commands
+                    continue
                 if c in "<>" and nxt == "(" and word is None:
                     # Process substitution <(cmd): the inside runs.
                     self.i += 1
@@ -239,6 +242,7 @@ def _parse_into(text: str, line: int, depth: int, out: list[SimpleCommand]) -> N
     tokens = lexer.run()
     segment: list[_Token] = []
     case_pattern = False  # inside `case ... in`, where the words before `)` are patterns, not commands
+    dbracket = False
     for index, token in enumerate(tokens + [_Token("\n", lexer.line, op=True)]):
         if case_pattern:
             if token.op and token.value == ")":
@@ -248,6 +252,13 @@ def _parse_into(text: str, line: int, depth: int, out: list[SimpleCommand]) -> N
             elif not token.op:
                 segment.append(token)
             continue
+        if dbracket:
+            # Inside `[[ ... ]]`, && || < > ( ) are operators of the test, not of the shell.
+            segment.append(_Token(token.value, token.line) if token.op and token.value != "\n" else token)
+            dbracket = not (not token.op and token.value == "]]")
+            continue
+        if not token.op and token.value == "[[" and all(t.value in PREFIX_WORDS for t in segment):
+            dbracket = True
         if token.op and token.value in SEPARATORS:
             if token.value == "(" and _is_function_def(segment, tokens, index):
                 segment = []
@@ -354,7 +365,8 @@ def unwrap(words: list[str], line: int, depth: int = 0) -> list[SimpleCommand]:
             words = rest[i:]
             continue
         if name == "eval" and len(words) > 1:
-            _parse_into(" ".join(words[1:]), line, depth + 1, out)
+            # A substitution's output is unknown: `eval "$(mise env)"` runs nothing we can name.
+            _parse_into(" ".join(words[1:]).replace("$(...)", ""), line, depth + 1, out)
             return out
         if name in SHELLS:
             script = _dash_c(words)

@@ -212,7 +212,7 @@ def expand_matrix(matrix: Any) -> list[dict[str, Any]]:
         if not isinstance(inc, dict):
             continue
         merged = False
-        for combo, original in zip(combos, originals, strict=True):
+        for combo, original in zip(combos[:len(originals)], originals, strict=True):
             # Merge into every original combination it does not overwrite.
             if all(original.get(k, v) == v for k, v in inc.items() if k in original):
                 combo.update({k: v for k, v in inc.items() if k not in original})
