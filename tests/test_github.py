@@ -178,6 +178,7 @@ def repo(tmp_path: Path) -> Path:
 def lint(repo: Path, *extra: str, fmt: str = "json") -> tuple[int, list[dict[str, Any]], str]:
     """Run CL301 through the CLI; assert the token was never printed; return (exit, findings, all output)."""
     outcome = run_cli(["--all", "--github", "--select", "CL301", "--format", fmt, *extra], cwd=repo)
+    assert outcome.code in (0, 1), outcome.err  # a finding or none; never a crash
     assert TOKEN not in outcome.out and TOKEN not in outcome.err
     assert TOKEN[4:20] not in outcome.out + outcome.err  # nor a recognisable part of it
     findings = outcome.json["findings"] if fmt == "json" else []
@@ -604,3 +605,22 @@ def test_rules_are_read_across_pages(api: FakeGitHub, repo: Path) -> None:
 ])
 def test_parse_remote(url: str, slug: str | None) -> None:
     assert github.parse_remote(url) == slug
+
+
+def test_odd_shapes_from_the_server_are_findings_not_crashes(api: FakeGitHub, repo: Path) -> None:
+    odd = _without(required_pull_request_reviews={"required_approving_review_count": "2"},
+                   required_status_checks={"contexts": "check", "checks": [None, {"context": 5}]},
+                   enforce_admins=[True])
+    rules = ["deletion", {"type": "pull_request", "ruleset_id": 42, "parameters": ["x"]},
+             {"type": "required_status_checks", "ruleset_id": "42"}]
+    api.on(PROTECTION, (200, odd)).on(RULES, (200, rules)).on("/repos/acme/gitops/rulesets/42", (200, ["x"]))
+    code, findings, _ = lint(repo, "--github-repo", SLUG)
+    message = only(findings)
+    assert code == 1 and "ruleset 42 unreadable (200)" in message
+    assert "no source requires the status check of the job that runs `mise run check`" in message
+
+
+def test_a_body_that_is_not_json_cannot_be_verified(api: FakeGitHub, repo: Path) -> None:
+    api.on(PROTECTION, (200, "<html>maintenance</html>")).on(RULES, (200, []))
+    code, findings, _ = lint(repo, "--github-repo", SLUG)
+    assert code == 1 and "cannot be verified: classic protection: 200" in only(findings)

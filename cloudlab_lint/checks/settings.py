@@ -79,20 +79,25 @@ def _enabled(data: dict[str, Any], key: str) -> bool | None:
     return bool(value.get("enabled")) if isinstance(value, dict) else None
 
 
+def _count(value: Any) -> int:
+    """An approval count as the server sent it; anything odd counts as 0 (the weakest reading)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
 def _classic_source(data: dict[str, Any], checks: set[str], min_approvals: int) -> Source:
     enforces, notes = set(), []
     reviews = data.get("required_pull_request_reviews")
     if isinstance(reviews, dict):
-        count = int(reviews.get("required_approving_review_count") or 0)
+        count = _count(reviews.get("required_approving_review_count"))
         if count >= min_approvals:
             enforces.add("pull_request")
         else:
             notes.append(f"classic protection requires {count} approval(s), fewer than min_approvals {min_approvals}")
     status = data.get("required_status_checks")
     if isinstance(status, dict):
-        contexts = {c for c in status.get("contexts") or [] if isinstance(c, str)}
-        contexts |= {c.get("context") for c in status.get("checks") or [] if isinstance(c, dict)}
-        contexts.discard(None)
+        contexts = {c for c in _list(status.get("contexts")) if isinstance(c, str)}
+        contexts |= {c["context"] for c in _list(status.get("checks"))
+                     if isinstance(c, dict) and isinstance(c.get("context"), str)}
         if contexts & checks:
             enforces.add("status_check")
         else:
@@ -109,22 +114,23 @@ def _ruleset_sources(rules: list[Any], bypass: dict[int, bool | None], checks: s
                      min_approvals: int) -> list[Source]:
     by_id: dict[int, list[dict[str, Any]]] = {}
     for rule in rules:
-        if isinstance(rule, dict) and isinstance(rule.get("ruleset_id"), int):
+        if isinstance(rule, dict) and rule.get("ruleset_id") in bypass:
             by_id.setdefault(rule["ruleset_id"], []).append(rule)
     sources = []
     for ruleset_id, items in sorted(by_id.items()):
         enforces, notes = set(), []
         name = f"ruleset {ruleset_id}"
         for rule in items:
-            kind, params = rule.get("type"), rule.get("parameters") or {}
+            kind, params = rule.get("type"), rule.get("parameters")
+            params = params if isinstance(params, dict) else {}
             if kind == "pull_request":
-                count = int(params.get("required_approving_review_count") or 0)
+                count = _count(params.get("required_approving_review_count"))
                 if count >= min_approvals:
                     enforces.add("pull_request")
                 else:
                     notes.append(f"{name} requires {count} approval(s), fewer than min_approvals {min_approvals}")
             elif kind == "required_status_checks":
-                contexts = {c.get("context") for c in params.get("required_status_checks") or []
+                contexts = {c.get("context") for c in _list(params.get("required_status_checks"))
                             if isinstance(c, dict) and isinstance(c.get("context"), str)}
                 if contexts & checks:
                     enforces.add("status_check")
@@ -138,6 +144,10 @@ def _ruleset_sources(rules: list[Any], bypass: dict[int, bool | None], checks: s
     return sources
 
 
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _names(contexts: set[Any]) -> str:
     return ("checks " + ", ".join(f"`{c}`" for c in sorted(contexts))) if contexts else "no status check"
 
@@ -149,7 +159,7 @@ def _bypass(client: Client, slug: str, ruleset_id: int) -> tuple[bool | None, st
     answer = client.get(repo_path(slug, "rulesets", str(ruleset_id)) + "?includes_parents=true")
     data = answer.data if answer.status == 200 and isinstance(answer.data, dict) else None
     if data is None:
-        return None, f"ruleset {ruleset_id} unreadable ({answer.status} {answer.message})".rstrip()
+        return None, f"ruleset {ruleset_id} unreadable ({f'{answer.status} {answer.message}'.strip()})"
     actors = data.get("bypass_actors")
     if isinstance(actors, list):
         return not actors, None
@@ -168,6 +178,8 @@ class Reading:
     sources: tuple[Source, ...]
     read: tuple[str, ...]  # what was read, for the message
     unknown: tuple[str, ...]  # why a source could not be read
+    classic_read: bool = False  # the classic endpoint answered (protection, or "Branch not protected")
+    rules_read: bool = False  # the rules endpoint answered
 
 
 def _classic_answer(status: int, message: str, data: Any) -> tuple[str, str | None]:
@@ -213,24 +225,23 @@ def read_protection(client: Client, slug: str, branch: str, checks: set[str], mi
     rules = client.get_list(repo_path(slug, "rules", "branches", branch))
     if rules.status == 200 and isinstance(rules.data, list):
         bypass: dict[int, bool | None] = {}
-        for ruleset_id in sorted({r.get("ruleset_id") for r in rules.data if isinstance(r, dict)} - {None}):
-            if isinstance(ruleset_id, int):
-                bypass[ruleset_id], hidden = _bypass(client, slug, ruleset_id)
-                if hidden:
-                    unknown.append(hidden)
+        ids = {r.get("ruleset_id") for r in rules.data if isinstance(r, dict)}
+        for ruleset_id in sorted(i for i in ids if isinstance(i, int) and not isinstance(i, bool)):
+            bypass[ruleset_id], hidden = _bypass(client, slug, ruleset_id)
+            if hidden:
+                unknown.append(hidden)
         found = _ruleset_sources(rules.data, bypass, checks, min_approvals)
         sources.extend(found)
         read.append(f"rulesets ({', '.join(s.name for s in found)})" if found else "rulesets (none)")
     else:
         unknown.append(_explain(rules.status, rules.message, "rulesets"))
-    return Reading(tuple(sources), tuple(read), tuple(unknown))
+    return Reading(tuple(sources), tuple(read), tuple(unknown), classic_read=state in ("read", "absent"),
+                   rules_read=rules.status == 200 and isinstance(rules.data, list))
 
 
 def judge(reading: Reading) -> tuple[list[str], list[str]]:
     """(requirements definitely not met, requirements we cannot settle), as phrases."""
-    classic_unknown = not any(r.startswith("classic protection") for r in reading.read)
-    rules_unknown = not any(r.startswith("rulesets") for r in reading.read)
-    source_unknown = classic_unknown or rules_unknown
+    source_unknown = not (reading.classic_read and reading.rules_read)
     failed, unsure, bypassable = [], [], []
     for key, label in REQUIREMENTS.items():
         enforcers = [s for s in reading.sources if key in s.enforces]
