@@ -624,3 +624,16 @@ def test_a_body_that_is_not_json_cannot_be_verified(api: FakeGitHub, repo: Path)
     api.on(PROTECTION, (200, "<html>maintenance</html>")).on(RULES, (200, []))
     code, findings, _ = lint(repo, "--github-repo", SLUG)
     assert code == 1 and "cannot be verified: classic protection: 200" in only(findings)
+
+
+def test_sarif_points_at_the_workflow_job(api: FakeGitHub, repo: Path) -> None:
+    api.on(PROTECTION, NOT_PROTECTED).on(RULES, (200, []))
+    outcome = run_cli(["--all", "--github", "--github-repo", SLUG, "--select", "CL301", "--format", "sarif"], cwd=repo)
+    assert outcome.code == 1 and TOKEN not in outcome.out + outcome.err
+    run = json.loads(outcome.out)["runs"][0]
+    (result,) = run["results"]
+    where = result["locations"][0]["physicalLocation"]
+    assert (result["ruleId"], where["artifactLocation"]["uri"], where["region"]["startLine"]) == (
+        "CL301", ".github/workflows/check.yml", JOB_LINE)
+    (rule,) = [r for r in run["tool"]["driver"]["rules"] if r["id"] == "CL301"]
+    assert isinstance(rule["properties"]["security-severity"], str)
