@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cloudlab_lint.checks.flux import seconds, version_problem
+from cloudlab_lint.checks.flux_common import seconds, version_problem
 from cloudlab_lint.stack.gitops_graph import closest
 from cloudlab_lint.stack.gitops_kustomize import is_remote, json6902, merge
 

@@ -1,0 +1,217 @@
+"""CL103 flux-kustomization-spec and CL105 helm-release-source: the fields of Flux objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..model import Hit, Location
+from ..stack.gitops import (
+    CHART_REFS,
+    HELM_GROUP,
+    HELM_SOURCES,
+    KS_SOURCES,
+    Cluster,
+    FluxKs,
+    GitOps,
+    Obj,
+    ref_of,
+)
+from . import Context, check
+from .flux_common import dig, is_real, seconds, shown_name, shown_ref, tree, version_problem
+
+# -- CL103 flux-kustomization-spec ---------------------------------------------------------
+
+
+def _source_problem(cluster: Cluster, obj: Obj) -> tuple[str, int] | None:
+    node = obj.spec.get("sourceRef")
+    ref = ref_of(node, obj.namespace)
+    line = obj.line_of("spec", "sourceRef")
+    if ref is None:
+        return "has no `spec.sourceRef` with a name", line
+    if ref.kind not in KS_SOURCES:
+        return f"has sourceRef kind `{ref.kind}`; a Kustomization takes {', '.join(KS_SOURCES)}", line
+    if not cluster.resolves(ref, KS_SOURCES):
+        return (f"has sourceRef {ref.kind} `{shown_ref(ref)}`, which is not defined in this cluster "
+                f"(the namespace defaults to the Kustomization's own)"), line
+    return None
+
+
+def _path_problem(gitops: GitOps, ks: FluxKs) -> tuple[str, int] | None:
+    obj = ks.obj
+    line = obj.line_of("spec", "path") if "path" in obj.spec else obj.line_of("spec")
+    written = obj.spec.get("path", "")
+    if ks.path is None:
+        return f"has path `{written}`, which climbs out of the repository", line
+    if not ctx_inside(gitops, ks.path):
+        return f"has path `{written}`, which lies outside the GitOps root `{gitops.root}`", line
+    if not gitops.repo.is_dir(ks.path):
+        return f"has path `{written}`, which is no folder of the repository", line
+    return None
+
+
+def ctx_inside(gitops: GitOps, path: str) -> bool:
+    return gitops.inside(path) and (gitops.root == "." or path != ".")
+
+
+@check("flux-kustomization-spec")
+def flux_kustomization_spec(ctx: Context) -> Iterator[Hit]:
+    gitops = tree(ctx)
+    if gitops is None:
+        return
+    for cluster, ks in gitops.flux_kustomizations():
+        obj = ks.obj
+        if not is_real(obj):
+            continue
+        loc = obj.path
+        problems: list[tuple[str, int]] = []
+        spec = obj.spec
+        if spec.get("prune") is not True:
+            problems.append(("must set `prune: true` (prune is required and removes what leaves git)",
+                             obj.line_of("spec", "prune")))
+        src = _source_problem(cluster, obj)
+        if src:
+            problems.append(src)
+        if ks.own or cluster.folder is None and _own_guess(obj):
+            if ks.path is None and cluster.folder is None:
+                ks.path = gitops.flux_path(obj)
+            pp = _path_problem(gitops, ks)
+            if pp and not (ks.bootstrap and "outside the GitOps root" in pp[0]):
+                problems.append(pp)
+        if not ks.bootstrap:
+            problems.extend(_timing(obj))
+            if spec.get("wait") is not True and not spec.get("healthChecks"):
+                problems.append(("must set `wait: true` (or `healthChecks`) so what depends on it waits for "
+                                 "healthy objects", obj.line_of("spec", "wait")))
+        for message, line in problems:
+            yield Hit(f"Kustomization {shown_name(obj)} {message}", Location(loc, line), key=f"{obj.ident}:{message}")
+
+
+def _own_guess(obj: Obj) -> bool:
+    """Outside every cluster, the repository's own source is the conventional `flux-system` GitRepository."""
+    ref = ref_of(obj.spec.get("sourceRef"), obj.namespace)
+    return ref is not None and ref.kind == "GitRepository" and ref.name == "flux-system"
+
+
+def _timing(obj: Obj) -> Iterator[tuple[str, int]]:
+    spec = obj.spec
+    values = {}
+    for key in ("interval", "retryInterval", "timeout"):
+        if key not in spec:
+            yield f"must set `{key}`", obj.line_of("spec")
+            continue
+        values[key] = seconds(spec[key])
+        if values[key] is None:
+            yield f"has `{key}: {spec[key]}`, which is no Go duration (e.g. 10m, 1h30m)", obj.line_of("spec", key)
+    interval, timeout = values.get("interval"), values.get("timeout")
+    if interval is not None and timeout is not None and timeout > interval:
+        yield (f"has `timeout: {spec['timeout']}` longer than `interval: {spec['interval']}`",
+               obj.line_of("spec", "timeout"))
+
+
+# -- CL105 helm-release-source -------------------------------------------------------------
+
+
+
+
+@check("helm-release-source")
+def helm_release_source(ctx: Context) -> Iterator[Hit]:
+    gitops = tree(ctx)
+    if gitops is None:
+        return
+    patch_files = gitops.patch_files()
+    for cluster in gitops.clusters:
+        for obj in cluster.judged:
+            if obj.kind == "HelmRelease" and obj.group == HELM_GROUP and obj.path not in patch_files:
+                for message, path, line in _helm_problems(gitops, cluster, obj, patch_files):
+                    yield Hit(f"HelmRelease {shown_name(obj)} {message}", Location(path, line),
+                              key=f"{obj.ident}:{message}")
+
+
+def _helm_problems(gitops: GitOps, cluster: Cluster, obj: Obj,
+                   patch_files: set[str]) -> Iterator[tuple[str, str, int]]:
+    spec = obj.spec
+    if "interval" not in spec:
+        yield "must set `interval`", obj.path, obj.line_of("spec")
+    chart, chart_ref = spec.get("chart"), spec.get("chartRef")
+    if chart is not None and chart_ref is not None:
+        yield "sets both `chart` and `chartRef`; Flux takes exactly one", obj.path, obj.line_of("spec", "chartRef")
+        return
+    if chart is None and chart_ref is None:
+        yield "sets neither `chart.spec` nor `chartRef`", obj.path, obj.line_of("spec")
+        return
+    if chart is not None:
+        cspec = chart.get("spec") if isinstance(chart, dict) else None
+        cspec = cspec if isinstance(cspec, dict) else {}
+        ref = ref_of(cspec.get("sourceRef"), obj.namespace)
+        line = obj.line_of("spec", "chart", "spec", "sourceRef")
+        if ref is None:
+            yield "has no `chart.spec.sourceRef`", obj.path, line
+            return
+        if ref.kind == "OCIRepository":
+            yield ("names an OCIRepository under `chart.spec.sourceRef`, which Flux refuses; use `chartRef: {kind: "
+                   "OCIRepository, name: ...}`"), obj.path, line
+            return
+        if ref.kind not in HELM_SOURCES:
+            yield f"has chart sourceRef kind `{ref.kind}`; it takes {', '.join(HELM_SOURCES)}", obj.path, line
+            return
+        if not cluster.resolves(ref, HELM_SOURCES):
+            yield (f"has chart source {ref.kind} `{shown_ref(ref)}`, not defined in this cluster",
+                   obj.path, line)
+        if ref.kind == "HelmRepository":
+            yield from _chart_version(gitops, obj, cspec, patch_files)
+        return
+    ref = ref_of(chart_ref, obj.namespace)
+    line = obj.line_of("spec", "chartRef")
+    if ref is None or ref.kind not in CHART_REFS:
+        yield f"has `chartRef` that is not one of {', '.join(CHART_REFS)} with a name", obj.path, line
+        return
+    if ref.kind == "ExternalArtifact" and cluster.resolves(ref, CHART_REFS):
+        return
+    source = cluster.find(ref.kind, ref.name, ref.namespace)
+    if source is None:
+        yield f"has chartRef {ref.kind} `{shown_ref(ref)}`, not defined in this cluster", obj.path, line
+        return
+    if ref.kind == "OCIRepository":
+        oref = source.spec.get("ref")
+        oref = oref if isinstance(oref, dict) else {}
+        if oref.get("digest") or oref.get("tag"):
+            return
+        if "semver" in oref:
+            problem = version_problem(oref["semver"])
+            if problem:
+                yield (f"takes its chart from OCIRepository `{source.name}` whose `ref.semver` {problem}: pin a tag, a "
+                       f"digest or a bounded range"), source.path, source.line_of("spec", "ref", "semver")
+            return
+        yield (f"takes its chart from OCIRepository `{source.name}`, which pins no `ref.tag`, `ref.semver` or "
+               f"`ref.digest` (it follows `latest`)"), source.path, source.line_of("spec", "ref")
+
+
+def _chart_version(gitops: GitOps, obj: Obj, cspec: dict, patch_files: set[str]) -> Iterator[tuple[str, str, int]]:
+    raw = next((o for o in gitops.raw if o.path == obj.path and o.index == obj.index), obj)
+    raw_spec = dig(raw.data, "spec", "chart", "spec")
+    if isinstance(raw_spec, dict) and "version" in raw_spec:
+        cspec = raw_spec  # the base pins it: judge the base, where its line is
+    elif "version" in cspec:
+        cspec = {}  # only an overlay's patch sets it: judged below, at the patch
+    if "version" in cspec:
+        problem = version_problem(cspec.get("version"))
+        if problem:
+            yield (f"has chart version that {problem}: pin a version or a bounded range", obj.path,
+                   obj.line_of("spec", "chart", "spec", "version"))
+        return
+    # Judged after merging: overlays that patch this release in a version.
+    patched = False
+    for other in gitops.raw:
+        if other.path in patch_files and other.kind == "HelmRelease" and other.name == obj.name:
+            version = dig(other.data, "spec", "chart", "spec", "version")
+            if version is None:
+                continue
+            patched = True
+            problem = version_problem(version)
+            if problem:
+                yield (f"gets chart version from the patch in {other.path}, and it {problem}: pin a version or a "
+                       f"bounded range"), other.path, other.line_of("spec", "chart", "spec", "version")
+    if not patched:
+        yield ("has no `chart.spec.version` (Flux then installs the newest chart, `*`)", obj.path,
+               obj.line_of("spec", "chart", "spec"))
