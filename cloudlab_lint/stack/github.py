@@ -151,11 +151,10 @@ def repo_path(slug: str, *rest: str) -> str:
 # -- the client -----------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
 class Client:
     settings: Settings
     _token: str = field(repr=False)
-    calls: list[str] = field(default_factory=list, repr=False)  # paths asked, for "which source was read"
 
     def __repr__(self) -> str:  # never the token
         return f"Client({self.settings.base_url!r})"
@@ -213,7 +212,6 @@ class Client:
 
         base = self.settings.base_url
         url = path_or_url if path_or_url.startswith(base + "/") else base + path_or_url
-        self.calls.append(url[len(base):])
         attempt = 0
         while True:
             try:
