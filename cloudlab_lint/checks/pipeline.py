@@ -18,6 +18,7 @@ from ..stack.pipeline import (
     JobRun,
     RunCommand,
     command_matches,
+    composite_actions,
     job_runs,
     lefthook_model,
     mise_model,
@@ -327,6 +328,14 @@ def actions_hardening(ctx: Context) -> Iterator[Hit]:
     allowed = [str(a) for a in ctx.params.get("allowed_unpinned") or []]
     checkout = [str(a).lower() for a in ctx.params.get("checkout_actions") or []]
     head_markers = [str(m) for m in ctx.params.get("pr_head_markers") or []]
+    for path, steps in composite_actions(repo):
+        if not repo.all_mode and path not in repo.targets:
+            continue
+        for step in steps:
+            if step.uses and not _pinned(step.uses, pattern, allowed):
+                yield Hit(f"action `{step.uses}` (in a composite action) is not pinned to a full commit SHA; use "
+                          f"`{uses_name(step.uses)}@<40-hex sha> # <version>`", Location(path, step.uses_line),
+                          key=f"pin:{uses_name(step.uses)}")
     for wf in workflows(repo):
         if not repo.all_mode and wf.path not in repo.targets:
             continue

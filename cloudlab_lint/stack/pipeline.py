@@ -15,9 +15,10 @@ from typing import Any
 from .pipeline_lefthook import Lefthook, load_lefthook
 from .pipeline_mise import Mise, load_mise
 from .pipeline_resolve import Link, Resolver, RunCommand
-from .pipeline_workflows import Job, Step, Workflow, is_workflow_path, load_workflow
+from .pipeline_workflows import Job, Step, Workflow, is_workflow_path, load_composite_action, load_workflow
 
 __all__ = ["CheckJob", "JobRun", "Link", "RunCommand", "Workflow", "Job", "Step", "command_matches",
+           "composite_actions", "expand_steps",
            "lefthook_model", "mise_check_jobs", "mise_model", "resolver", "workflows", "job_runs", "uses_name"]
 
 
@@ -87,6 +88,47 @@ def _local_workflow(repo: Any, uses: str) -> Workflow | None:
     return next((w for w in workflows(repo) if w.path == path), None)
 
 
+MAX_ACTION_NESTING = 4
+ACTION_FILES = ("action.yml", "action.yaml")
+
+
+def local_action(repo: Any, uses: str) -> tuple[str, tuple[Step, ...]] | None:
+    """A local composite action (`uses: ./.github/actions/x`): its file and steps."""
+    if not uses.startswith("./"):
+        return None
+    folder = uses[2:].split("@", 1)[0].strip("/")
+    for name in ACTION_FILES:
+        path = f"{folder}/{name}" if folder else name
+        if repo.exists(path):
+            steps = repo.cached(("pipeline", "action", path), lambda p=path: load_composite_action(repo, p))
+            return (path, steps) if steps is not None else None
+    return None
+
+
+def composite_actions(repo: Any) -> list[tuple[str, tuple[Step, ...]]]:
+    """Every tracked composite action file with its steps (CL205 judges their pins too)."""
+    out = []
+    for path in repo.files:
+        if path.rsplit("/", 1)[-1] in ACTION_FILES:
+            steps = repo.cached(("pipeline", "action", path), lambda p=path: load_composite_action(repo, p))
+            if steps:
+                out.append((path, steps))
+    return out
+
+
+def expand_steps(repo: Any, steps: Iterable[Step], path: str, chain: tuple[Link, ...],
+                 seen: frozenset[str] = frozenset()) -> list[tuple[Step, str, tuple[Link, ...]]]:
+    """Steps with the steps of the local composite actions they use, each with its file and chain."""
+    out: list[tuple[Step, str, tuple[Link, ...]]] = []
+    for step in steps:
+        out.append((step, path, chain))
+        action = local_action(repo, step.uses) if step.uses else None
+        if action and action[0] not in seen and len(seen) < MAX_ACTION_NESTING:
+            inner = chain + (Link(step.label, path, step.line),)
+            out.extend(expand_steps(repo, action[1], action[0], inner, seen | {action[0]}))
+    return out
+
+
 def job_runs(repo: Any, max_depth: int = 8, triggers: Iterable[str] | None = None) -> list[JobRun]:
     """Every job of every workflow (or of those with one of `triggers`), reusable workflows followed one level."""
     key = ("pipeline", "job_runs", max_depth, tuple(sorted(triggers)) if triggers is not None else None)
@@ -102,14 +144,14 @@ def job_runs(repo: Any, max_depth: int = 8, triggers: Iterable[str] | None = Non
                 base = (Link("workflow", wf.path, wf.triggers_line), Link(f"job {job.id}", wf.path, job.line))
                 callee = _local_workflow(repo, job.uses) if job.uses else None
                 if callee is None:
-                    steps = tuple((s, wf.path, base) for s in job.steps)
-                    cmds = [c for s in job.steps for c in _step_commands(res, wf.path, s, base)]
+                    steps = tuple(expand_steps(repo, job.steps, wf.path, base))
+                    cmds = [c for s, path, chain in steps for c in _step_commands(res, path, s, chain)]
                     out.append(JobRun(wf, job, job.check_names, steps, tuple(cmds)))
                     continue
                 for inner in callee.jobs:
                     chain = base + (Link(f"job {inner.id}", callee.path, inner.line),)
-                    steps = tuple((s, callee.path, chain) for s in inner.steps)
-                    cmds = [c for s in inner.steps for c in _step_commands(res, callee.path, s, chain)]
+                    steps = tuple(expand_steps(repo, inner.steps, callee.path, chain))
+                    cmds = [c for s, path, ch in steps for c in _step_commands(res, path, s, ch)]
                     names = tuple(f"{outer} / {name}" for outer in job.check_names for name in inner.check_names)
                     out.append(JobRun(wf, job, names, steps, tuple(cmds)))
         return out

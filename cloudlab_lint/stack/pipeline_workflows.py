@@ -107,6 +107,21 @@ def load_workflow(repo: Any, path: str) -> Workflow | None:
                     data.key_line(on_key) if on_key in data else 1)
 
 
+def load_composite_action(repo: Any, path: str) -> tuple[Step, ...] | None:
+    """The steps of a composite action (`runs: {using: composite, steps: [...]}`), or None for other actions."""
+    docs = repo.yaml(path)
+    if not docs or not isinstance(docs[0].data, YMap):
+        return None
+    runs = docs[0].data.get("runs")
+    if not isinstance(runs, YMap) or str(runs.get("using", "")).lower() != "composite":
+        return None
+    steps = runs.get("steps")
+    if not isinstance(steps, YSeq):
+        return ()
+    lines = repo.lines(path)
+    return tuple(_step(i, st, steps.line_of(i), lines, None) for i, st in enumerate(steps) if isinstance(st, YMap))
+
+
 def _default_shell(node: YMap) -> str | None:
     defaults = node.get("defaults")
     if isinstance(defaults, YMap) and isinstance(defaults.get("run"), YMap):
