@@ -12,7 +12,8 @@ import yaml
 
 from cloudlab_lint.checks.flux_common import seconds, version_problem
 from cloudlab_lint.stack.gitops_graph import closest
-from cloudlab_lint.stack.gitops_kustomize import is_remote, json6902, merge
+from cloudlab_lint.stack.gitops_kustomize import is_remote
+from cloudlab_lint.stack.gitops_patch import json6902, merge
 
 from .helpers import PROJECT, commit_all, init_repo, run_cli, shared_or_skip, write_files
 

@@ -18,7 +18,8 @@ from ..config import Config
 from ..parsing.yamlx import YMap, load_documents
 from ..repo import Repo
 from .gitops_kustomize import KFILE_NAMES as KFILE_NAMES
-from .gitops_kustomize import YAML_SUFFIXES, Builder, Built, KFile, Rendered, is_k8s, is_kustomize_doc, parse_kfile
+from .gitops_kustomize import YAML_SUFFIXES, Builder, Built, KFile, is_k8s, is_kustomize_doc, parse_kfile
+from .gitops_patch import Rendered
 
 KS_GROUP = "kustomize.toolkit.fluxcd.io"
 HELM_GROUP = "helm.toolkit.fluxcd.io"
