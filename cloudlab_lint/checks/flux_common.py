@@ -80,6 +80,8 @@ def version_problem(value: Any) -> str | None:
     text = str(value).strip() if value is not None else ""
     if not text:
         return "is empty"
+    if "${" in text:
+        return None  # set by postBuild substitution: judged where the variable is defined, not here
     for alt in text.split("||"):
         alt = alt.strip()
         if alt in ("", "*", "x", "X", "latest"):

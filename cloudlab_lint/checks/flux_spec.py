@@ -41,6 +41,8 @@ def _path_problem(gitops: GitOps, ks: FluxKs) -> tuple[str, int] | None:
     obj = ks.obj
     line = obj.line_of("spec", "path") if "path" in obj.spec else obj.line_of("spec")
     written = obj.spec.get("path", "")
+    if "${" in str(written):
+        return None  # a parent's postBuild substitutes it: not knowable statically
     if ks.path is None:
         return f"has path `{written}`, which climbs out of the repository", line
     if not ctx_inside(gitops, ks.path):

@@ -220,6 +220,8 @@ class GitOps:
             return "."
         if not isinstance(path, str):
             return None
+        if "${" in path:
+            return None  # substituted by a parent's postBuild: not followed
         norm = posixpath.normpath(path.strip().lstrip("/") or ".")
         return None if norm == ".." or norm.startswith("../") else norm
 

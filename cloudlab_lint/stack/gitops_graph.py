@@ -42,7 +42,8 @@ def deps_of(ks: FluxKs) -> list[Dep]:
     if not isinstance(items, list):
         return out
     for i, item in enumerate(items):
-        if isinstance(item, dict) and isinstance(item.get("name"), str):
+        # A name with ${VAR} is substituted by a parent's postBuild: not knowable statically.
+        if isinstance(item, dict) and isinstance(item.get("name"), str) and "${" not in item["name"]:
             ns = item.get("namespace") if isinstance(item.get("namespace"), str) else ks.obj.namespace
             line = items.line_of(i) if hasattr(items, "line_of") else ks.obj.line
             out.append(Dep(ks, (ns, item["name"]), line, i))
