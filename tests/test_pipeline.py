@@ -237,3 +237,17 @@ def test_matrix_include_after_a_new_combination() -> None:
     # The second include sees the combination the first one appended (found crashing on a real workflow).
     combos = expand_matrix({"os": ["a"], "include": [{"os": "z", "v": 1}, {"extra": True}]})
     assert combos == [{"os": "a", "extra": True}, {"os": "z", "v": 1}]
+
+
+def test_mise_task_config_includes_a_tasks_file(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path, {
+        "mise.toml": '[task_config]\nincludes = ["tasks.toml", "ci-tasks"]\n',
+        "tasks.toml": '[lint]\nrun = "tflint"\n\n[plan]\nrun = "terraform plan"\n',
+        "ci-tasks/check": "#!/bin/sh\nmise run lint\n",
+    })
+    mise = mise_model(repo)
+    assert (mise.tasks["plan"].path, mise.tasks["plan"].line) == ("tasks.toml", 4)
+    assert mise.tasks["check"].path == "ci-tasks/check"
+    from cloudlab_lint.stack.pipeline import resolver
+
+    assert ("tflint",) in {c.words for c in resolver(repo).task_closure("check")}

@@ -125,13 +125,15 @@ def table_line(lines: list[str], table: str, key: str) -> int:
     return start or 1
 
 
-def _toml_tasks(path: str, data: dict[str, Any], lines: list[str]) -> list[Task]:
+def _toml_tasks(path: str, data: dict[str, Any], lines: list[str], top_level: bool = False) -> list[Task]:
+    """Tasks of `[tasks]` (or, in an included tasks file, of the top-level tables)."""
     tasks = data.get("tasks")
     out = []
     if not isinstance(tasks, dict):
         return out
     for name, spec in tasks.items():
-        line = table_line(lines, "tasks", name)
+        line = (find_line(lines, re.compile(rf"^\s*(\[\s*{_key_re(name)}\s*\]|{_key_re(name)}\s*=)")) or 1
+                if top_level else table_line(lines, "tasks", name))
         if isinstance(spec, (str, list)):
             spec = {"run": spec}
         if not isinstance(spec, dict):
@@ -240,14 +242,23 @@ def load_mise(repo: Any) -> Mise:
         includes = (data.get("task_config") or {}).get("includes") if isinstance(data.get("task_config"), dict) \
             else None
         for inc in _as_list(includes):
-            if isinstance(inc, str) and inc.strip("./"):
-                task_dirs.append(inc.strip("/").removeprefix("./"))
+            if not isinstance(inc, str) or not inc.strip("./"):
+                continue
+            inc = inc.strip("/").removeprefix("./")
+            if inc.endswith(".toml") and repo.exists(inc):
+                # A tasks file: its top-level tables are tasks (`[lint]`, `[test]`).
+                inc_data = repo.toml(inc)
+                if isinstance(inc_data, dict):
+                    for task in _toml_tasks(inc, {"tasks": inc_data}, repo.lines(inc), top_level=True):
+                        tasks.setdefault(task.name, task)
+            else:
+                task_dirs.append(inc)
     for folder in task_dirs:
         for path in repo.files_under(folder):
             if path.endswith(".toml") and folder not in TASK_DIRS:
                 data = repo.toml(path)
                 if isinstance(data, dict):
-                    for task in _toml_tasks(path, {"tasks": data}, repo.lines(path)):
+                    for task in _toml_tasks(path, {"tasks": data}, repo.lines(path), top_level=True):
                         tasks.setdefault(task.name, task)
                 continue
             if "/." in "/" + path[len(folder) + 1:]:
