@@ -72,7 +72,12 @@ def dig(data: Any, *keys: str) -> Any:
 def cluster_anchor(ctx: Context, cluster: Cluster) -> str:
     folder = cluster.folder or posixpath.normpath(ctx.config.gitops_root)
     flux = f"{folder}/flux-system" if folder != "." else "flux-system"
-    return kfile_in(ctx.repo, flux) or (cluster.bootstrap.obj.path if cluster.bootstrap else flux + "/gotk-sync.yaml")
+    found = kfile_in(ctx.repo, flux) or (cluster.bootstrap.obj.path if cluster.bootstrap else None)
+    if found and ctx.repo.exists(found):
+        return found
+    # No bootstrap at all: the first Flux Kustomization explains the cluster best.
+    first = sorted(ks.obj.path for ks in cluster.kustomizations.values() if ctx.repo.exists(ks.obj.path))
+    return first[0] if first else flux + "/gotk-sync.yaml"
 
 
 def version_problem(value: Any) -> str | None:
