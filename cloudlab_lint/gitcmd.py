@@ -15,8 +15,16 @@ HARDENING = (
     "-c", "diff.external=",
     "-c", "core.untrackedCache=false",
     "-c", "protocol.allow=never",
+    # `log.showSignature` makes every `git log` (the history scan too) hand signed
+    # commits to `gpg.program`, whatever the output format asks for.
+    "-c", "log.showSignature=false",
+    "-c", "gpg.program=false", "-c", "gpg.ssh.program=false", "-c", "gpg.x509.program=false",
     "--no-pager",
 )
+# Not switchable here: diff drivers, textconv and filters named in .gitattributes.
+# Pass --no-ext-diff/--no-textconv to diff and log, and never run a command that
+# compares the work tree with the index (status, diff without --cached): that
+# runs the clean filter of a hostile .gitattributes.
 
 
 class GitError(RuntimeError):
