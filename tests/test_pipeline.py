@@ -251,3 +251,17 @@ def test_mise_task_config_includes_a_tasks_file(tmp_path: Path) -> None:
     from cloudlab_lint.stack.pipeline import resolver
 
     assert ("tflint",) in {c.words for c in resolver(repo).task_closure("check")}
+
+
+def test_fan_out_is_bounded(tmp_path: Path) -> None:
+    # 30 tasks, each depending on every later one: 29**8 paths within the depth limit if followed naively.
+    lines = []
+    for i in range(29):
+        later = ", ".join(f'"t{j}"' for j in range(i + 1, 30))
+        lines.append(f'[tasks.t{i}]\ndepends = [{later}]\nrun = "echo {i}"\n')
+    repo = make_repo(tmp_path, {".mise.toml": "".join(lines) + '[tasks.t29]\nrun = "terraform plan"\n'})
+    from cloudlab_lint.stack.pipeline import resolver
+
+    found = resolver(repo).task_closure("t0")
+    assert ("terraform", "plan") in {c.words for c in found}  # t0 -> t29 directly, before the budget ends
+    assert any("stopped following commands" in n for n in repo.notes)

@@ -113,13 +113,20 @@ class Resolver:
 
     # -- scripts -------------------------------------------------------------------------
 
+    def _spend(self) -> bool:
+        """One unit of work; False once the budget is gone (said once, in the run's notes)."""
+        self.budget -= 1
+        if self.budget == -1:
+            self.repo.notes.append(f"pipeline: stopped following commands after {MAX_COMMANDS:,} steps "
+                                   "(tasks, targets and scripts that fan out this much are not followed further)")
+        return self.budget >= 0
+
     def script(self, text: str, path: str, line: int, chain: tuple[Link, ...], cwd: str = "",
                depth: int = 0, stack: frozenset[str] = frozenset()) -> list[RunCommand]:
         out: list[RunCommand] = []
         for cmd in commands(text, line):
-            if self.budget <= 0:
+            if not self._spend():
                 break
-            self.budget -= 1
             out.extend(self._command(cmd, path, chain, cwd, depth, stack))
         return out
 
@@ -177,7 +184,7 @@ class Resolver:
         out: list[RunCommand] = []
         for task in self.mise.find(name):
             key = f"task:{task.name}"
-            if key in stack or depth > self.max_depth:
+            if key in stack or depth > self.max_depth or not self._spend():
                 continue
             out.extend(self.task_body(task, chain, depth, stack | {key}))
         return out
@@ -239,7 +246,7 @@ class Resolver:
     def _make_target(self, model: Makefile, target: str, chain: tuple[Link, ...], folder: str, depth: int,
                      stack: frozenset[str]) -> list[RunCommand]:
         key = f"make:{model.path}:{target}"
-        if target not in model.targets or key in stack or depth > self.max_depth:
+        if target not in model.targets or key in stack or depth > self.max_depth or not self._spend():
             return []
         line, prereqs, recipe = model.targets[target]
         inner = chain + (Link(f"make {target}", model.path, line),)
