@@ -265,3 +265,15 @@ def test_fan_out_is_bounded(tmp_path: Path) -> None:
     found = resolver(repo).task_closure("t0")
     assert ("terraform", "plan") in {c.words for c in found}  # t0 -> t29 directly, before the budget ends
     assert any("stopped following commands" in n for n in repo.notes)
+
+
+def test_default_working_directory_and_shell(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path, {
+        ".github/workflows/ci.yml": "on: push\ndefaults:\n  run:\n    working-directory: infra\njobs:\n  a:\n"
+                                    "    defaults: {run: {shell: python}}\n    steps:\n      - run: print('terraform plan')\n"
+                                    "  b:\n    steps:\n      - run: ./plan.sh\n",
+        "infra/plan.sh": "#!/usr/bin/env bash\nterraform plan\n",
+    })
+    runs = {run.job.id: run for run in job_runs(repo)}
+    assert runs["a"].commands == ()
+    assert ("terraform", "plan") in {c.words for c in runs["b"].commands}

@@ -94,13 +94,15 @@ def load_workflow(repo: Any, path: str) -> Workflow | None:
         return None
     data: YMap = docs[0].data
     lines = repo.lines(path)
-    run_shell = _default_shell(data)
+    run_shell = _default_run(data, "shell")
+    run_dir = _default_run(data, "working-directory")
     jobs = []
     raw_jobs = data.get("jobs")
     if isinstance(raw_jobs, YMap):
         for job_id, job in raw_jobs.items():
             if isinstance(job, YMap):
-                jobs.append(_job(job_id, job, raw_jobs.key_line(job_id), lines, _default_shell(job) or run_shell))
+                jobs.append(_job(job_id, job, raw_jobs.key_line(job_id), lines, _default_run(job, "shell") or run_shell,
+                                 _default_run(job, "working-directory") or run_dir))
     on_key = "on" if "on" in data else ("true" if "true" in data else "on")
     return Workflow(path, parse_triggers(data.get(on_key)), tuple(jobs), data.get("permissions", MISSING),
                     data.key_line("permissions") if "permissions" in data else 1,
@@ -122,21 +124,22 @@ def load_composite_action(repo: Any, path: str) -> tuple[Step, ...] | None:
     return tuple(_step(i, st, steps.line_of(i), lines, None) for i, st in enumerate(steps) if isinstance(st, YMap))
 
 
-def _default_shell(node: YMap) -> str | None:
+def _default_run(node: YMap, key: str) -> str | None:
+    """`defaults: {run: {shell, working-directory}}` of a workflow or a job."""
     defaults = node.get("defaults")
     if isinstance(defaults, YMap) and isinstance(defaults.get("run"), YMap):
-        shell = defaults["run"].get("shell")
-        return str(shell) if shell else None
+        value = defaults["run"].get(key)
+        return str(value) if value else None
     return None
 
 
-def _job(job_id: str, job: YMap, line: int, lines: list[str], shell: str | None) -> Job:
+def _job(job_id: str, job: YMap, line: int, lines: list[str], shell: str | None, workdir: str | None = None) -> Job:
     steps = []
     raw_steps = job.get("steps")
     if isinstance(raw_steps, YSeq):
         for i, step in enumerate(raw_steps):
             if isinstance(step, YMap):
-                steps.append(_step(i, step, raw_steps.line_of(i), lines, shell))
+                steps.append(_step(i, step, raw_steps.line_of(i), lines, shell, workdir))
     name = job.get("name")
     name = str(name) if name is not None else None
     uses = job.get("uses")
@@ -145,7 +148,8 @@ def _job(job_id: str, job: YMap, line: int, lines: list[str], shell: str | None)
                job.get("permissions", MISSING), job.key_line("permissions") if "permissions" in job else line)
 
 
-def _step(index: int, step: YMap, line: int, lines: list[str], shell: str | None) -> Step:
+def _step(index: int, step: YMap, line: int, lines: list[str], shell: str | None,
+          default_dir: str | None = None) -> Step:
     run = step.get("run")
     run_line = step.line_of("run") if "run" in step else line
     if isinstance(run, str) and 0 < run_line <= len(lines):
@@ -159,7 +163,7 @@ def _step(index: int, step: YMap, line: int, lines: list[str], shell: str | None
     with_ = step.get("with")
     name = step.get("name")
     own_shell = step.get("shell")
-    workdir = step.get("working-directory")
+    workdir = step.get("working-directory", default_dir)
     return Step(index, line, str(name) if name is not None else None, str(uses) if isinstance(uses, str) else None,
                 step.line_of("uses") if "uses" in step else line, str(run) if isinstance(run, str) else None,
                 run_line, str(own_shell) if own_shell else shell, str(workdir) if isinstance(workdir, str) else None,
