@@ -25,7 +25,7 @@ RUN_OPTIONS_WITH_VALUE = {"-C", "--cd", "-j", "--jobs", "-o", "--output", "-t", 
                           "--timeout", "--shell", "-s"}
 GLOBAL_OPTIONS_WITH_VALUE = {"-C", "--cd", "-E", "--env", "-j", "--jobs"}
 SHELL_SHEBANG = re.compile(r"^#!\s*(?:/usr/bin/env\s+(?:-S\s+)?)?(?:\S*/)?(bash|sh|zsh|dash|ksh)\b")
-MISE_HEADER = re.compile(r"^#\s*(?:MISE|mise)\s+([A-Za-z_]+)\s*=\s*(.+)$")
+MISE_HEADER = re.compile(r"^#\s*\[?(?:MISE|mise)\]?\s+([A-Za-z_]+)\s*=\s*(.+)$")  # #MISE, # mise, #[MISE]
 
 
 @dataclass(frozen=True)
