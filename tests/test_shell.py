@@ -120,3 +120,18 @@ def test_deep_nesting_is_bounded() -> None:
     assert ("terraform", "plan") in {c.words for c in commands(shallow)}
     deep = "echo " + "$(" * 500 + "terraform plan" + ")" * 500
     commands(deep)  # ends without RecursionError: nesting past MAX_NESTING is not followed
+
+
+def test_any_text_parses_without_error() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    alphabet = st.sampled_from(list("ab $()`'\"\\\n;&|<>{}[]#=-!*") + ["<<EOF\n", "EOF", "bash -c ", "$(", "[[", "]]"])
+
+    @settings(max_examples=300, deadline=None, derandomize=True)
+    @given(st.lists(alphabet, max_size=60).map("".join))
+    def parse(script: str) -> None:
+        for cmd in commands(script):
+            assert cmd.words and cmd.line >= 1
+
+    parse()
