@@ -270,10 +270,33 @@ def test_fan_out_is_bounded(tmp_path: Path) -> None:
 def test_default_working_directory_and_shell(tmp_path: Path) -> None:
     repo = make_repo(tmp_path, {
         ".github/workflows/ci.yml": "on: push\ndefaults:\n  run:\n    working-directory: infra\njobs:\n  a:\n"
-                                    "    defaults: {run: {shell: python}}\n    steps:\n      - run: print('terraform plan')\n"
+                                    "    defaults: {run: {shell: python}}\n    steps:\n"
+                                    "      - run: print('terraform plan')\n"
                                     "  b:\n    steps:\n      - run: ./plan.sh\n",
         "infra/plan.sh": "#!/usr/bin/env bash\nterraform plan\n",
     })
     runs = {run.job.id: run for run in job_runs(repo)}
     assert runs["a"].commands == ()
     assert ("terraform", "plan") in {c.words for c in runs["b"].commands}
+
+
+def test_messages_never_carry_command_line_secrets(tmp_path: Path) -> None:
+    from cloudlab_lint.stack.pipeline_resolve import shown
+
+    token = "ghp_" + "FAKE0123456789abcdefFAKE0123456789ab"
+    root = init_repo(tmp_path / "repo")
+    write_files(root, {
+        ".github/workflows/ci.yml": "on: push\njobs:\n  a:\n    steps:\n"
+                                    f"      - run: make plan TOKEN={token}\n"
+                                    f"      - run: terraform plan -var \"token={token}\"\n"
+                                    "          -var=pw=s3cr3t-Value_1234567890abc\n",
+        "Makefile": f"plan:\n\tcurl -H 'Authorization: Bearer {token}' x && terraform -chdir=infra plan {token}\n",
+    })
+    commit_all(root)
+    for fmt in ("text", "json", "sarif", "github", "markdown"):
+        outcome = run_cli(["--all", "--select", "CL201", "--format", fmt], cwd=root)
+        assert outcome.code == 1, outcome.err
+        for needle in (token, token[4:20], "s3cr3t"):
+            assert needle not in outcome.out and needle not in outcome.err
+    assert shown(("terraform", "-chdir=infra", "plan", "-out=tfplan", "-var=token=abc")) == \
+        "terraform -chdir=infra plan -out=tfplan -var=…"

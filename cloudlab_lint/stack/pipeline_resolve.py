@@ -21,6 +21,28 @@ MAKEFILES = ("GNUmakefile", "makefile", "Makefile")
 MAKE_TARGET = re.compile(r"^([A-Za-z0-9_./%-][A-Za-z0-9_./% -]*?)\s*::?(?!=)\s*(.*)$")
 
 
+SAFE_WORD = re.compile(r"^[A-Za-z0-9_./:@+,{}$%-]{1,40}$")
+SAFE_VALUE = re.compile(r"^[A-Za-z0-9_./{}$-]{1,24}$")
+OPAQUE = re.compile(r"^[A-Za-z0-9_+/-]{24,}$")  # long tokens without dots: maybe a credential
+
+
+def shown(words: tuple[str, ...] | list[str]) -> str:
+    """A command for a message: names, options and plain arguments; anything that could be a secret is `…`.
+
+    Findings must never carry a secret, and a command line may (`-var token=…`, a header, a password).
+    """
+    out = []
+    for word in words:
+        if word.startswith("-") and "=" in word:
+            name, value = word.split("=", 1)
+            out.append(word if SAFE_VALUE.match(value) and not OPAQUE.match(value) else f"{name}=…")
+        elif SAFE_WORD.match(word) and "=" not in word and not OPAQUE.match(word.rsplit("/", 1)[-1]):
+            out.append(word)
+        else:
+            out.append("…")
+    return " ".join(out)
+
+
 @dataclass(frozen=True)
 class Link:
     """One place on the way to a command: `task check (.mise.toml:12)`."""
@@ -51,7 +73,7 @@ class RunCommand:
     def describe(self) -> str:
         """`workflow ci.yml:3 → job plan (…) → … → \\`terraform plan\\` (scripts/x.sh:4)`."""
         parts = [str(link) for link in self.chain]
-        parts.append(f"`{' '.join(self.words)}` ({self.where()})")
+        parts.append(f"`{shown(self.words)}` ({self.where()})")
         return " → ".join(parts)
 
 
@@ -137,7 +159,7 @@ class Resolver:
         out = [RunCommand(words, path, cmd.line, chain, tasks)]
         if depth >= self.max_depth:
             return out
-        here = Link(f"`{' '.join(words)[:80]}`", path, cmd.line)
+        here = Link(f"`{shown(words)[:80]}`", path, cmd.line)
         for task in tasks:
             out.extend(self.task(task, chain + (here,), depth + 1, stack))
         if cmd.name in ("make", "gmake"):
