@@ -336,3 +336,27 @@ def test_patches_merge_and_json6902() -> None:
            {"op": "add", "path": "/nowhere/deep", "value": 1}]
     out = json6902({"spec": {"interval": "1m", "list": [1]}}, ops)
     assert out == {"spec": {"decryption": {"provider": "sops"}, "list": [1, 2]}}
+
+
+def test_flux_generated_kustomization_takes_every_manifest_and_units(tmp_path: Path) -> None:
+    from cloudlab_lint.repo import Repo
+    from cloudlab_lint.stack.gitops_kustomize import Builder
+
+    ns = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {}\n"
+    root = init_repo(tmp_path / "repo")
+    write_files(root, {
+        "apps/a.yaml": ns.format("a"),
+        "apps/deep/er/b.yaml": ns.format("b"),
+        "apps/values.yaml": "replicaCount: 2\n",  # not a manifest: not taken
+        "apps/unit/kustomization.yaml": "resources: [listed.yaml]\n",
+        "apps/unit/listed.yaml": ns.format("listed"),
+        "apps/unit/unlisted.yaml": ns.format("unlisted"),
+        "apps/unit/inner/c.yaml": ns.format("c"),  # below a unit: only what the unit lists counts
+    })
+    commit_all(root)
+    repo = Repo.open(root, is_git=True, paths=None, all_files=True, cwd=root)
+    built = Builder(repo).build("apps")
+    names = sorted(d.data["metadata"]["name"] for d in built.docs)
+    assert names == ["a", "b", "listed"]
+    assert built.folders == {"apps", "apps/unit"}
+    assert "apps/values.yaml" not in built.files and "apps/unit/unlisted.yaml" not in built.files
