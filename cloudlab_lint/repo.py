@@ -12,7 +12,7 @@ import os
 import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, TypeVar
 
 from .gitcmd import GitError, git, toplevel
@@ -71,6 +71,10 @@ class Repo:
         self._bytes: dict[str, bytes | None] = {}
         self._cache: dict[Any, Any] = {}
         self._dirs: frozenset[str] | None = None
+        # Real paths of folders, resolved once each (not once per file: realpath costs an lstat
+        # per path component, the largest cost of reading 5,000 manifests).
+        self._real_dirs: dict[str, str] = {}
+        self._real_root = str(self.real_root)
 
     # -- opening -------------------------------------------------------------------------
 
@@ -104,12 +108,12 @@ class Repo:
 
     def is_dir(self, path: str) -> bool:
         if self._dirs is None:
-            dirs = set()
+            dirs: set[str] = set()
             for f in self.files:
-                parent = PurePosixPath(f).parent
-                while str(parent) != ".":
-                    dirs.add(str(parent))
-                    parent = parent.parent
+                parent = f.rpartition("/")[0]
+                while parent and parent not in dirs:
+                    dirs.add(parent)
+                    parent = parent.rpartition("/")[0]
             self._dirs = frozenset(dirs)
         return path.rstrip("/") in self._dirs or path in ("", ".")
 
@@ -148,8 +152,15 @@ class Repo:
         self._bytes[path] = data
         return data
 
+    def _real_dir(self, folder: str) -> str:
+        real = self._real_dirs.get(folder)
+        if real is None:
+            real = os.path.realpath(os.path.join(self.root, folder)) if folder else self._real_root
+            self._real_dirs[folder] = real
+        return real
+
     def _read_guarded(self, path: str) -> bytes | None:
-        full = self.root / path
+        full = os.path.join(self.root, path)
         try:
             st = os.lstat(full)
         except OSError:
@@ -159,8 +170,9 @@ class Repo:
             return None
         if not stat.S_ISREG(st.st_mode):
             return None
-        real = full.resolve()
-        if self.real_root not in real.parents:
+        # The file is no link (lstat): only its folders can lead elsewhere.
+        real_dir = self._real_dir(os.path.dirname(path))
+        if real_dir != self._real_root and not real_dir.startswith(self._real_root.rstrip(os.sep) + os.sep):
             self.notes.append(f"{path}: lies outside the repository through a link, not read")
             return None
         if st.st_size > self.max_bytes:
@@ -197,8 +209,12 @@ class Repo:
         return text
 
     def lines(self, path: str) -> list[str]:
-        text = self.read_text(path, strict=False)
-        return text.splitlines() if text is not None else []
+        # Cached: the engine asks once per finding (fingerprint, inline suppression).
+        key = ("lines", path)
+        if key not in self._cache:
+            text = self.read_text(path, strict=False)
+            self._cache[key] = text.splitlines() if text is not None else []
+        return self._cache[key]
 
     # -- parse once ----------------------------------------------------------------------
 
