@@ -203,6 +203,11 @@ def _error(exc: yaml.YAMLError, text: str = "") -> ParseError:
     message = f"invalid YAML: {problem}" + (f" ({context})" if context else "")
     if mark is None:
         return ParseError(message)
+    # At the end of a stream without a final newline libyaml's mark is one line past
+    # the last: point at the last line instead (SARIF and editors need an existing line).
+    last = text.count("\n") + text.count("\r") - text.count("\r\n") + 1
+    if mark.line + 1 > last:
+        return ParseError(message, last, 1)
     return ParseError(message, mark.line + 1, mark.column + 1)
 
 
