@@ -215,3 +215,20 @@ def test_progress_line() -> None:
     quiet = io.StringIO()
     Progress(1, False, quiet).step(10)
     assert quiet.getvalue() == ""
+
+
+def test_secret_manifest_gains_literal_data_in_a_later_version(tmp_path: Path) -> None:
+    """Only new lines are searched for keywords, yet `kind: Secret` recurs: each version is judged whole."""
+    repo = make_repo(tmp_path)
+    head_lines = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n"
+    release = ("apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nspec:\n  valuesFrom:\n"
+               "    - kind: Secret\n      name: db\n")
+    write_files(repo, {"apps/db.yaml": head_lines + "  password: ${DB_PASSWORD}\n", "apps/release.yaml": release})
+    commit_all(repo, "reference only")
+    write_files(repo, {"apps/db.yaml": head_lines + "  password: hunter2-fake\n",
+                       "apps/release.yaml": release.replace("name: db", "name: db2")})
+    commit_all(repo, "literal")
+    literal = head(repo)
+    found, findings, _ = history_findings(repo)
+    assert found == {("apps/db.yaml", 1)}  # the HelmRelease's `- kind: Secret` is a reference, not a Secret
+    assert literal[:12] in findings[0]["message"]

@@ -159,5 +159,10 @@ def test_sops_metadata_lines() -> None:
 
 
 def test_project_itself_is_clean() -> None:
-    outcome = run_cli(["--all", "--select", "CL005", "--format", "json"], cwd=PROJECT)
+    """Our code, rules, example tree, bench and these tests hold no secret (other test files are their owners')."""
+    paths = ["cloudlab_lint", "rules", "kubernetes", ".github", "bench", "tests/test_secrets.py",
+             "tests/test_history.py"]
+    outcome = run_cli([*[p for p in paths if (PROJECT / p).exists()], "--select", "CL005", "--format", "json"],
+                      cwd=PROJECT)
+    assert outcome.code == 0 and outcome.json["summary"]["files"] > 20, outcome.err
     assert outcome.json["findings"] == []

@@ -4,14 +4,28 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ..model import Hit, Location
+from ..stack.detectors import KEYWORD_LITERALS, LINE_PATTERNS
 from . import Context, check
 
 # Content that CL002's content tests need; other blobs get only its name tests.
-_CL002_HINT = re.compile(rb"AGE-SECRET-KEY-1|\"terraform_version\"|kind: Config|contexts:")
+_CL002_HINTS = (b"AGE-SECRET-KEY-1", b'"terraform_version"', b"kind: Config", b"contexts:")
+
+
+def _secret_kind(data: bytes) -> bool:
+    """A Kubernetes Secret (top-level `kind`), whose literal data makes its path one that must be encrypted.
+    Plain `in` tests: an alternation regex here cost more than all the rest of the scan."""
+    return (b"\nkind: Secret" in data or data.startswith(b"kind: Secret") or b'"kind": "Secret"' in data
+            or b'"kind":"Secret"' in data)  # only top-level: `- kind: Secret` under valuesFrom is a reference
+# Lines already seen holding no keyword, kept to skip them in later versions of a file (as a diff-based
+# scanner would); bounded so a huge history cannot exhaust memory.
+_MAX_CLEAN_LINES = 2_000_000
+
+
+Found = tuple[tuple[str, ...], str, Hit]  # (what the leak is, the commit that added it, the hit)
 
 
 @dataclass
@@ -23,12 +37,11 @@ class Tally:
     oversize: int = 0
     missing: int = 0
     excluded: int = 0
-    reported: set[tuple[str, ...]] = field(default_factory=set)
 
 
 @check("history-secrets")
 def history_secrets(ctx: Context) -> Iterator[Hit]:
-    from ..stack.history import Progress, local_objects, read_blobs, walk
+    from ..stack.history import Progress, read_all, walk
     from .secrets import scanner_for
 
     repo = ctx.repo
@@ -44,21 +57,21 @@ def history_secrets(ctx: Context) -> Iterator[Hit]:
     if history.partial:
         yield Hit("this is a partial clone: blobs that were never fetched were not scanned, so the history gate "
                   "cannot pass; run it on a full clone", Location(".git/config", 1), key="partial")
-    ctx_scan = _Scan(ctx, scanner_for(ctx.params))
-    oids = [oid for oid, uses in history.blobs.items() if ctx_scan.wanted(uses)]
-    ctx_scan.tally.excluded = len(history.blobs) - len(oids)
-    if history.partial:
-        present = local_objects(repo.root)
-        ctx_scan.tally.missing = sum(1 for o in oids if o not in present)
-        oids = [o for o in oids if o in present]
+    ctx_scan = _Scan(ctx, scanner_for(ctx.params), history.order)
+    wanted = {oid for oid, uses in history.blobs.items() if ctx_scan.wanted(uses)}
+    ctx_scan.tally.excluded = len(history.blobs) - len(wanted)
     max_bytes = int(ctx.params.get("max_blob_bytes") or repo.max_bytes)
-    progress = Progress(len(oids), ctx.options.progress)
+    progress = Progress(len(wanted), ctx.options.progress)
+    seen = 0
     try:
-        for oid, data, size in read_blobs(repo.root, oids, max_bytes):
+        for oid, data, size in read_all(repo.root, wanted, max_bytes):
+            seen += 1
             progress.step(size)
-            yield from ctx_scan.blob(data, size, history.blobs[oid], max_bytes)
+            ctx_scan.blob(data, size, history.blobs[oid], max_bytes)
     finally:
         progress.close()
+    ctx_scan.tally.missing = len(wanted) - seen
+    yield from ctx_scan.hits()
     t = ctx_scan.tally
     repo.notes.append(
         f"CL006: {history.commits:,} commits, {t.blobs:,} distinct blobs, {t.scanned:,} scanned "
@@ -70,7 +83,7 @@ def history_secrets(ctx: Context) -> Iterator[Hit]:
 class _Scan:
     """What CL006 asks of each blob: CL002 and CL005 on it, and the plaintext-before-encrypted test."""
 
-    def __init__(self, ctx: Context, scanner: Any) -> None:
+    def __init__(self, ctx: Context, scanner: Any, order: dict[str, int]) -> None:
         from ..stack.secrets import load_baseline
         from ..stack.sops import sops_config
 
@@ -81,86 +94,148 @@ class _Scan:
         self.sops = sops_config(ctx.repo) if ctx.params.get("check_encryption", True) else None
         self.check_encryption = bool(ctx.params.get("check_encryption", True))
         self.tally = Tally()
+        self.order = order
+        # Blobs arrive in pack order: keep, for each leak, the hit at the earliest commit.
+        self.best: dict[tuple[str, ...], tuple[int, Hit]] = {}
+        self.clean: set[bytes] = set()
+        # Every keyword of every test, all single-line: a blob whose new lines hold none needs no content test.
+        self.keywords = tuple(dict.fromkeys((*KEYWORD_LITERALS, *scanner.line_literals, *_CL002_HINTS, b"sops")))
+        self.patterns = (*LINE_PATTERNS, *scanner.line_patterns)
+        self.keyword_regex = re.compile(b"|".join(re.escape(k) for k in self.keywords))
+        self.by_name: dict[str, tuple[str, int] | None] = {}  # CL002 by name alone, per path
+        self.required: dict[str, str | None] = {}  # CL004 by path alone, per path
 
     def wanted(self, uses: list[Any]) -> bool:
         from ..globs import match_any
 
         return not self.exclude or any(not match_any(u.path, self.exclude) for u in uses)
 
-    def blob(self, data: bytes | None, size: int, uses: list[Any], max_bytes: int) -> Iterator[Hit]:
-        from ..repo import decode, is_binary
+    def hits(self) -> Iterator[Hit]:
+        for _order, hit in self.best.values():
+            yield hit
+
+    def blob(self, data: bytes | None, size: int, uses: list[Any], max_bytes: int) -> None:
+        from ..repo import is_binary
 
         t = self.tally
         t.blobs += 1
-        text: str | None = None
         if data is None:
             if size > max_bytes:
                 t.oversize += 1
             return
-        if is_binary(data):
+        binary = is_binary(data)
+        if binary:
             t.binary += 1
-        else:
-            t.scanned += 1
-            t.bytes += size
-            try:
-                text = decode(data)
-            except UnicodeDecodeError:
-                text = data.decode("utf-8", "replace")
-        yield from self._forbidden(data, text, uses)
-        if self.check_encryption:
-            yield from self._plaintext_before_encrypted(data, text, uses)
-        if text is not None and self.scanner.may_hold(data):
-            yield from self._secrets(data, text, uses)
+            self._judge(data, True, uses)
+            return
+        t.scanned += 1
+        t.bytes += size
+        # Only the lines this version adds can hold a keyword: earlier versions were checked already.
+        clean = self.clean
+        lines = data.split(b"\n")
+        new = [line for line in lines if line not in clean]
+        chunk = data if len(new) == len(lines) else b"\n".join(new)
+        if not self._flagged(chunk):
+            if not self.scanner.ds_always:
+                # Nothing to look at in the content: what the path alone says (cached per path).
+                if len(clean) < _MAX_CLEAN_LINES:
+                    clean.update(new)  # each of these lines holds no keyword
+                self._judge(data, True, uses, path_only=True)
+                return
+        self._judge(data, False, uses)
 
-    def _forbidden(self, data: bytes, text: str | None, uses: list[Any]) -> Iterator[Hit]:
+    def _flagged(self, chunk: bytes) -> bool:
+        """Whether `chunk` holds a keyword of any test. On a few lines one regex is cheaper than many `in`
+        tests (their set-up dominates); on a whole file the `in` tests are (sre cannot skip ahead)."""
+        if len(chunk) < 2048:
+            if self.keyword_regex.search(chunk):
+                return True
+        elif any(keyword in chunk for keyword in self.keywords):
+            return True
+        return _secret_kind(chunk) or any(p.search(chunk) for p in self.patterns)
+
+    def _judge(self, data: bytes, binary: bool, uses: list[Any], *, path_only: bool = False) -> None:
+        """Every test on one blob; `path_only` when its content holds no keyword of any test."""
+        for hit_key, commit, hit in self._forbidden(data, binary, uses):
+            self._offer(hit_key, commit, hit)
+        if self.check_encryption:
+            for hit_key, commit, hit in self._plaintext_before_encrypted(data, binary, uses):
+                self._offer(hit_key, commit, hit)
+        if not binary and not path_only:
+            for hit_key, commit, hit in self._secrets(data, uses):
+                self._offer(hit_key, commit, hit)
+
+    def _text(self, data: bytes) -> str:
+        from ..repo import decode
+
+        try:
+            return decode(data)
+        except UnicodeDecodeError:
+            return data.decode("utf-8", "replace")
+
+    def _forbidden(self, data: bytes, binary: bool, uses: list[Any]) -> Iterator[Found]:
         from .hygiene import classify_text
 
-        content = text if text is not None and _CL002_HINT.search(data) else None
+        hinted = not binary and any(h in data for h in _CL002_HINTS)
+        text: str | None = None
         for use in uses:
-            verdict = classify_text(use.path, None)
-            if verdict is not None or content is not None:
+            if use.path not in self.by_name:
+                self.by_name[use.path] = classify_text(use.path, None)
+            verdict = self.by_name[use.path]
+            if verdict is not None or hinted:
+                if text is None and not binary:
+                    text = self._text(data)
                 verdict = classify_text(use.path, text)
             if verdict is None:
                 continue
             what, line = verdict
-            if self._once("CL002", what, use.path):
-                yield Hit(f"{what} in history: commit {use.commit[:12]} added `{use.path}`; it must never be "
-                          f"committed: rotate what it held and rewrite history before pushing",
-                          Location(use.path, line), key=f"CL002:{what}:{use.commit}")
+            yield ("CL002", what, use.path), use.commit, Hit(
+                f"{what} in history: commit {use.commit[:12]} added `{use.path}`; it must never be committed: "
+                f"rotate what it held and rewrite history before pushing",
+                Location(use.path, line), key=f"CL002:{what}:{use.commit}")
 
-    def _plaintext_before_encrypted(self, data: bytes, text: str | None, uses: list[Any]) -> Iterator[Hit]:
+    def _plaintext_before_encrypted(self, data: bytes, binary: bool, uses: list[Any]) -> Iterator[Found]:
         from ..stack.sops import encryption_required, is_sops_text
 
-        if text is not None and is_sops_text(text):
+        secret_kind = not binary and _secret_kind(data)
+        text = self._text(data) if not binary and (secret_kind or b"sops" in data) else None
+        if text is not None and "sops" in text and is_sops_text(text):
             return
-        content = text if text is not None and b"Secret" in data else None
+        content = text if secret_kind else None
         for use in uses:
-            reason = encryption_required(use.path, content, self.sops)
+            if content is None:
+                # By path alone: the same answer for every version, so asked once per path.
+                if use.path not in self.required:
+                    self.required[use.path] = encryption_required(use.path, None, self.sops)
+                reason = self.required[use.path]
+            else:
+                reason = encryption_required(use.path, content, self.sops)
             if reason is None:
                 continue
-            if self._once("CL004", use.path):
-                yield Hit(f"`{use.path}` must be SOPS-encrypted ({reason}) but commit {use.commit[:12]} added it in "
-                          f"plaintext; the plaintext stays in history: rotate what it held and rewrite history "
-                          f"before pushing", Location(use.path, 1), key=f"plaintext:{use.commit}")
+            yield ("CL004", use.path), use.commit, Hit(
+                f"`{use.path}` must be SOPS-encrypted ({reason}) but commit {use.commit[:12]} added it in "
+                f"plaintext; the plaintext stays in history: rotate what it held and rewrite history before "
+                f"pushing", Location(use.path, 1), key=f"plaintext:{use.commit}")
 
-    def _secrets(self, data: bytes, text: str, uses: list[Any]) -> Iterator[Hit]:
+    def _secrets(self, data: bytes, uses: list[Any]) -> Iterator[Found]:
         from ..stack.secrets import secret_hash
 
-        detections = self.scanner.scan(data, text)
+        # A keyword in a new line: scan the whole blob (context such as `kind: Config` may be elsewhere).
+        detections = self.scanner.scan(data, self._text(data), self.scanner.candidates(data))
         for detection in detections:
             digest = secret_hash(detection.value)
             for use in uses:
                 if self.baseline.excluded(use.path) or self.baseline.known(use.path, detection):
                     continue
-                # The same secret in later versions of the file is the same leak: name its first commit only.
-                if self._once("CL005", detection.detector, digest, use.path):
-                    yield Hit(f"plaintext {detection.title} (detector `{detection.detector}`) in history: commit "
-                              f"{use.commit[:12]} added it to `{use.path}`; rotate it and rewrite history before "
-                              f"pushing", Location(use.path, detection.line, detection.column),
-                              key=f"{detection.detector}:{digest}:{use.commit}")
+                # The same secret in later versions of the file is the same leak: its first commit only.
+                yield ("CL005", detection.detector, digest, use.path), use.commit, Hit(
+                    f"plaintext {detection.title} (detector `{detection.detector}`) in history: commit "
+                    f"{use.commit[:12]} added it to `{use.path}`; rotate it and rewrite history before pushing",
+                    Location(use.path, detection.line, detection.column),
+                    key=f"{detection.detector}:{digest}:{use.commit}")
 
-    def _once(self, *key: str) -> bool:
-        if key in self.tally.reported:
-            return False
-        self.tally.reported.add(key)
-        return True
+    def _offer(self, key: tuple[str, ...], commit: str, hit: Hit) -> None:
+        """Keep the hit from the earliest commit (topological order) for each leak."""
+        rank = self.order.get(commit, len(self.order))
+        if key not in self.best or rank < self.best[key][0]:
+            self.best[key] = (rank, hit)

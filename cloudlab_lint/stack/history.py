@@ -4,9 +4,10 @@ Two git processes do all the work: one `git log --raw` over every ref lists, in
 `--topo-order --reverse` order (parents before children), what each commit adds
 or changes against its first parent, so each (blob, path) pair appears first at
 the commit that introduced it; one long-lived `git cat-file --batch` then
-streams every distinct blob once. git decompresses in its own process while
-Python scans, which keeps both cores busy without shipping blobs between
-Python processes (that copy costs more than the scan saves).
+streams every distinct blob once, in pack order. git inflates and resolves
+deltas in its own process while Python scans the previous blobs, so the two
+cores work at once (a pool of Python scanners was not tried: each blob would
+have to be copied to it).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class Use:
 @dataclass
 class History:
     blobs: dict[str, list[Use]] = field(default_factory=dict)  # oid -> uses, in order of first appearance
+    order: dict[str, int] = field(default_factory=dict)  # commit -> its place in topological order
     commits: int = 0
     shallow: bool = False
     partial: bool = False
@@ -69,6 +71,7 @@ def walk(root: Path) -> History:
             continue
         if token[:1] == b"\x01":
             commit = token[1:].decode("ascii")
+            history.order.setdefault(commit, history.commits)
             history.commits += 1
             continue
         if token[:1] != b":":
@@ -91,6 +94,44 @@ def local_objects(root: Path) -> set[str]:
     """Objects present in this clone (a partial clone lacks some; asking for them would fetch)."""
     out = git(root, "cat-file", "--batch-check=%(objectname)", "--batch-all-objects", "--unordered")
     return {line.decode("ascii") for line in out.split()}
+
+
+def read_all(root: Path, wanted: set[str] | dict[str, object], max_bytes: int
+             ) -> Iterator[tuple[str, bytes | None, int]]:
+    """(oid, content or None when over `max_bytes`, size) for each wanted blob, in pack order.
+
+    One `git cat-file --batch-all-objects --batch --unordered`: git walks its packs in storage order, which
+    keeps delta bases in its cache (several times faster than asking for blobs in history order), and only
+    objects present are listed, so a partial clone is never asked to fetch. Objects we do not want (commits,
+    trees, unreachable blobs) are skipped unread."""
+    proc = subprocess.Popen(git_command(root, "cat-file", "--batch-all-objects", "--batch", "--unordered"),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            env=git_env(), bufsize=1 << 20)
+    assert proc.stdout is not None
+    out = proc.stdout
+    _widen_pipe(out)
+    try:
+        while True:
+            header = out.readline()
+            if not header:
+                break
+            parts = header.split()
+            if len(parts) != 3:
+                continue
+            oid, size = parts[0].decode("ascii"), int(parts[2])
+            if parts[1] != b"blob" or oid not in wanted:
+                _discard(out, size + 1)
+                continue
+            if size > max_bytes:
+                _discard(out, size + 1)
+                yield oid, None, size
+                continue
+            data = out.read(size)
+            out.read(1)
+            yield oid, data, size
+    finally:
+        out.close()
+        proc.wait()
 
 
 def read_blobs(root: Path, oids: Iterable[str], max_bytes: int) -> Iterator[tuple[str, bytes | None, int]]:
@@ -124,6 +165,16 @@ def read_blobs(root: Path, oids: Iterable[str], max_bytes: int) -> Iterator[tupl
         out.close()
         proc.wait()
         writer.join()
+
+
+def _widen_pipe(stream: IO[bytes]) -> None:
+    """Let git run up to 1 MiB ahead of us (Linux; the default 64 KiB pipe makes the two take turns)."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(stream.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+    except (ImportError, OSError, ValueError):
+        pass
 
 
 def _feed(stdin: IO[bytes], oids: list[str]) -> None:

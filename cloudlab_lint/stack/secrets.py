@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .detectors import _NOT_A_VALUE, Detection, Lines, _inside_ciphertext, detect, prefilter
+from .detectors import _NOT_A_VALUE, Detection, Lines, _inside_ciphertext, candidates, detect
 
 if TYPE_CHECKING:
     from ..repo import Repo
@@ -24,22 +24,26 @@ if TYPE_CHECKING:
 PRAGMA = "pragma: allowlist secret"
 PRAGMA_NEXT = "pragma: allowlist nextline secret"
 
-# Keywords of the detect-secrets plugins we offer, so that the import happens only when one may match.
-DS_KEYWORDS: dict[str, bytes] = {
-    "AWSKeyDetector": rb"A3T[A-Z0-9]|ABIA|ACCA|AKIA|ASIA|(?i:aws)",
-    "AzureStorageKeyDetector": rb"AccountKey",
-    "BasicAuthDetector": rb"://[^\s/:@]+:[^\s/@]+@",
-    "GitLabTokenDetector": rb"gl(?:pat|dt|rt|ptt|soat|cbt|ffct|imt|agent|ft|rtr|oas)-|GR1348941",
-    "JwtTokenDetector": rb"eyJ",
-    "MailchimpDetector": rb"-us[0-9]",
-    "NpmDetector": rb"_authToken",
-    "OpenAIDetector": rb"sk-",
-    "PypiTokenDetector": rb"pypi-",
-    "SendGridDetector": rb"SG\.",
-    "SlackDetector": rb"xox|hooks\.slack\.com",
-    "SquareOAuthDetector": rb"sq0csp-",
-    "StripeDetector": rb"[rs]k_live_",
+# Keywords of the detect-secrets plugins we offer (plain `in` tests, see detectors.KEYWORDS), so that the
+# import happens only when one may match. A plugin without an entry here runs on every text.
+DS_KEYWORDS: dict[str, tuple[bytes, ...]] = {
+    "AWSKeyDetector": (b"AKIA", b"ASIA", b"ABIA", b"ACCA", b"A3T", b"aws", b"AWS", b"Aws"),
+    "AzureStorageKeyDetector": (b"AccountKey",),
+    "BasicAuthDetector": (b"://",),
+    "GitLabTokenDetector": (b"glpat-", b"gldt-", b"glrt-", b"glptt-", b"glsoat-", b"glcbt-", b"glffct-", b"glimt-",
+                            b"glagent-", b"glft-", b"glrtr-", b"gloas-", b"GR1348941"),
+    "JwtTokenDetector": (b"eyJ",),
+    "MailchimpDetector": (b"-us",),
+    "NpmDetector": (b"_authToken",),
+    "OpenAIDetector": (b"sk-",),
+    "PypiTokenDetector": (b"pypi-",),
+    "SendGridDetector": (b"SG.",),
+    "SlackDetector": (b"xox", b"hooks.slack.com"),
+    "SquareOAuthDetector": (b"sq0csp-",),
+    "StripeDetector": (b"k_live_",),
 }
+# A URL only matters to BasicAuthDetector with a password in it.
+_BASIC_AUTH = re.compile(rb"://[^\s/:@]+:(?!\$\{)[^\s/@]+@")  # a `${VAR}` password is a reference
 _DS_TITLES = {"AWSKeyDetector": "AWS key", "AzureStorageKeyDetector": "Azure storage key",
               "BasicAuthDetector": "password in a URL", "GitLabTokenDetector": "GitLab token",
               "JwtTokenDetector": "JSON Web Token", "MailchimpDetector": "Mailchimp key", "NpmDetector": "npm token",
@@ -142,30 +146,45 @@ class Scanner:
     def __init__(self, detectors: Iterable[str] | None = None, plugins: Iterable[str] = ()) -> None:
         self.enabled = frozenset(detectors) if detectors is not None else None
         self.plugin_names = tuple(plugins)
-        keywords = [DS_KEYWORDS.get(p, rb"") for p in self.plugin_names]
-        # A plugin we hold no keywords for runs on every text (only if a user asks for it).
-        self.ds_always = any(not k for k in keywords)
-        self.ds_filter = re.compile(b"|".join(k for k in keywords if k)) if any(keywords) else None
+        self.ds_always = any(p not in DS_KEYWORDS for p in self.plugin_names)
+        self.ds_keywords = tuple(dict.fromkeys(k for p in self.plugin_names for k in DS_KEYWORDS.get(p, ())))
+        # For line-level tests (CL006): literals, and patterns where a literal alone is too common (every URL
+        # has `://`, only a URL with a password matters).
+        self.line_literals = tuple(k for k in self.ds_keywords if k != b"://")
+        self.line_patterns = (_BASIC_AUTH,) if b"://" in self.ds_keywords else ()
         self._plugins: list[Any] | None = None
 
-    def may_hold(self, data: bytes) -> bool:
-        """The cheap test: can any detector match these bytes?"""
-        if prefilter(data):
-            return True
-        return bool(self.plugin_names) and (self.ds_always or self.ds_filter is not None
-                                            and self.ds_filter.search(data) is not None)
+    def candidates(self, data: bytes) -> tuple[set[str], bool]:
+        """The cheap test: which of our detectors may match, and whether a detect-secrets plugin may."""
+        ours = candidates(data)
+        if self.enabled is not None:
+            ours &= self.enabled
+        return ours, self._theirs(data)
 
-    def scan(self, data: bytes, text: str | None = None) -> list[Detection]:
+    def _theirs(self, data: bytes) -> bool:
+        if not self.plugin_names:
+            return False
+        if self.ds_always:
+            return True
+        for keyword in self.ds_keywords:
+            if keyword in data and (keyword != b"://" or _BASIC_AUTH.search(data)):
+                return True
+        return False
+
+    def may_hold(self, data: bytes) -> bool:
+        ours, theirs = self.candidates(data)
+        return bool(ours) or theirs
+
+    def scan(self, data: bytes, text: str | None = None,
+             found_keywords: tuple[set[str], bool] | None = None) -> list[Detection]:
         """Detections in a blob's bytes (already known to be text), after the prefilter."""
-        ours = prefilter(data)
-        theirs = bool(self.plugin_names) and (self.ds_always or self.ds_filter is not None
-                                              and self.ds_filter.search(data) is not None)
+        ours, theirs = found_keywords or self.candidates(data)
         if not ours and not theirs:
             return []
         if text is None:
             text = data.decode("utf-8", "replace")
         lines = Lines(text)
-        found = list(detect(text, self.enabled, lines)) if ours else []
+        found = list(detect(text, self.enabled, lines, only=ours)) if ours else []
         if theirs:
             taken = {d.line for d in found}
             found.extend(d for d in self._plugin_detections(text, lines) if d.line not in taken)
@@ -173,15 +192,14 @@ class Scanner:
             return []
         from .sops import is_sops_text
 
-        metadata = sops_metadata_lines(text) if is_sops_text(text) else set()
+        metadata = sops_metadata_lines(text) if "sops" in text and is_sops_text(text) else set()
         return [d for d in found if d.line not in metadata and not _allowlisted(lines, d.line)]
 
     def _plugin_detections(self, text: str, lines: Lines) -> list[Detection]:
         plugins = self._load_plugins()
         out: list[Detection] = []
         for number, line in enumerate(text.splitlines(), 1):
-            if self.ds_filter is not None and not self.ds_always and not self.ds_filter.search(
-                    line.encode("utf-8", "surrogateescape")):
+            if not self.ds_always and not self._theirs(line.encode("utf-8", "surrogateescape")):
                 continue
             for name, plugin in plugins:
                 found = False
