@@ -3,7 +3,8 @@
     /work/.venv/bin/python bench/history_bench.py [--commits 3000] [--files 400] [--per-commit 8] [--keep DIR]
 
 1. the floor: `git cat-file --batch-all-objects --batch > /dev/null` (every object, read once);
-2. `cloudlab-lint --all --history --select CL006` (a fresh process, as a user runs it);
+2. `cloudlab-lint --all --history --select CL006` (a fresh process, as a user runs it), with its default
+   settings and again with the helper process for a second core switched off;
 3. detect-secrets (`detect-secrets scan --all-files --no-verify`) over the same unique blobs, written out as
    files beforehand (writing them is not timed).
 
@@ -226,10 +227,18 @@ def generate(root: Path, commits: int, files: int, per_commit: int, seed: int = 
 # -- measuring -------------------------------------------------------------------------------
 
 
+CPU: dict[float, float] = {}  # wall time of a run -> its CPU time (user + system, all its processes)
+
+
 def timed(cmd: list[str], cwd: Path, stdout: int | None = subprocess.DEVNULL) -> tuple[float, bytes]:
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=cwd, stdout=stdout, stderr=subprocess.PIPE, env=_env(), check=False)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU[elapsed] = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
     if proc.returncode not in (0, 1):
         raise SystemExit(f"{cmd[0]} failed ({proc.returncode}): {proc.stderr.decode(errors='replace')[-800:]}")
     return elapsed, proc.stdout or b""
@@ -273,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--commits", type=int, default=3000)
     ap.add_argument("--files", type=int, default=400)
     ap.add_argument("--per-commit", type=int, default=8)
-    ap.add_argument("--runs", type=int, default=3, help="best of N for the floor and cloudlab-lint")
+    ap.add_argument("--runs", type=int, default=3, help="best of N for the floor and cloudlab-lint (wall time)")
     ap.add_argument("--skip-detect-secrets", action="store_true")
     ap.add_argument("--ds-sample", type=int, default=1500, metavar="N",
                     help="detect-secrets scans every k-th unique blob, about N of them, and its time for all of "
@@ -300,6 +309,10 @@ def main(argv: list[str] | None = None) -> int:
         lint_cmd = [str(VENV_BIN / "cloudlab-lint"), "--all", "--history", "--select", "CL006", "--format", "json"]
         ours, report = best(args.runs, lambda: timed(lint_cmd, root, stdout=subprocess.PIPE))
         findings = json.loads(report)["findings"]
+        single_config = work / "single.yaml"
+        single_config.write_text("rules:\n  CL006:\n    params:\n      parallel_min_blobs: 1000000000\n")
+        single, _ = best(args.runs, lambda: timed([*lint_cmd, "--config", str(single_config)], root,
+                                                  stdout=subprocess.PIPE))
         ds = None
         if not args.skip_detect_secrets:
             ds_sample, _ = timed([str(VENV_BIN / "detect-secrets"), "scan", "--all-files", "--no-verify", "."],
@@ -310,11 +323,14 @@ def main(argv: list[str] | None = None) -> int:
                   + ("" if ds_files == len(blobs) else "; its time for all of them below is extrapolated by bytes"))
 
         def row(name: str, seconds: float) -> str:
-            return f"  {name:<44} {seconds:8.2f} s {mb / seconds:9.1f} MB/s"
+            cpu = f"  cpu {CPU[seconds]:6.2f} s" if seconds in CPU else ""
+            return f"  {name:<52} {seconds:8.2f} s {mb / seconds:9.1f} MB/s{cpu}"
 
-        print("times (unique blob bytes / wall time):")
+        print(f"load average (1 min) after timing: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+        print("times (best wall time of the runs; MB/s = unique blob bytes / wall time):")
         print(row("floor: git cat-file --batch-all-objects", floor))
         print(row("cloudlab-lint --all --history (CL006)", ours))
+        print(row("  the same, one process (no helper)", single))
         if ds is not None:
             label = "detect-secrets scan, same unique blobs" + ("" if ds_files == len(blobs) else " (extrap.)")
             print(row(label, ds))

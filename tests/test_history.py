@@ -232,3 +232,25 @@ def test_secret_manifest_gains_literal_data_in_a_later_version(tmp_path: Path) -
     found, findings, _ = history_findings(repo)
     assert found == {("apps/db.yaml", 1)}  # the HelmRelease's `- kind: Secret` is a reference, not a Secret
     assert literal[:12] in findings[0]["message"]
+
+
+def test_second_process_finds_the_same(tmp_path: Path) -> None:
+    """With the helper process forced on (every blob count pays), findings are the same as without it."""
+    repo = make_repo(tmp_path)
+    for n in range(6):
+        files = {f"apps/a{i}/values.yaml": f"replicas: {n}\nname: a{i}\n" for i in range(8)}
+        if n == 2:
+            files["apps/a3/values.yaml"] += f"token: {TOKEN}\n"
+            files[".sops.yaml"] = SOPS_YAML
+            files["secrets/db.yaml"] = "password: not-yet-encrypted\n"
+        if n == 3:
+            files["secrets/db.yaml"] = ENCRYPTED
+            files["img/logo.png"] = b"\x89PNG\0\0binary"
+        write_files(repo, files)
+        commit_all(repo, f"step {n}")
+    single, _, _ = history_findings(repo)
+    write_files(repo, {".cloudlab-lint.yaml": "rules:\n  CL006:\n    params:\n      parallel_min_blobs: 1\n"})
+    commit_all(repo, "config")
+    forked, _, err = history_findings(repo)
+    assert single == forked == {("apps/a3/values.yaml", 3), ("secrets/db.yaml", 1)}
+    assert "1 binary" in err

@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import re
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from ..model import Hit, Location
 from ..stack.detectors import KEYWORD_LITERALS, LINE_PATTERNS
+from ..stack.novelty import NoveltyFilter, secret_kind
 from . import Context, check
 
 # Content that CL002's content tests need; other blobs get only its name tests.
 _CL002_HINTS = (b"AGE-SECRET-KEY-1", b'"terraform_version"', b"kind: Config", b"contexts:")
 
 
-def _secret_kind(data: bytes) -> bool:
-    """A Kubernetes Secret (top-level `kind`), whose literal data makes its path one that must be encrypted.
-    Plain `in` tests: an alternation regex here cost more than all the rest of the scan."""
-    return (b"\nkind: Secret" in data or data.startswith(b"kind: Secret") or b'"kind": "Secret"' in data
-            or b'"kind":"Secret"' in data)  # only top-level: `- kind: Secret` under valuesFrom is a reference
-# Lines already seen holding no keyword, kept to skip them in later versions of a file (as a diff-based
-# scanner would); bounded so a huge history cannot exhaust memory.
-_MAX_CLEAN_LINES = 2_000_000
 
 
 Found = tuple[tuple[str, ...], str, Hit]  # (what the leak is, the commit that added it, the hit)
@@ -42,6 +35,7 @@ class Tally:
 @check("history-secrets")
 def history_secrets(ctx: Context) -> Iterator[Hit]:
     from ..stack.history import Progress, read_all, walk
+    from ..stack.novelty import Helper, partition
     from .secrets import scanner_for
 
     repo = ctx.repo
@@ -63,13 +57,30 @@ def history_secrets(ctx: Context) -> Iterator[Hit]:
     max_bytes = int(ctx.params.get("max_blob_bytes") or repo.max_bytes)
     progress = Progress(len(wanted), ctx.options.progress)
     seen = 0
+    # A second core pays once there is enough to filter (forking costs a few tens of milliseconds).
+    threshold = int(ctx.params.get("parallel_min_blobs", 4000))
+    helper = Helper(ctx_scan.filter) if len(wanted) >= threshold and (os.cpu_count() or 1) > 1 else None
     try:
         for oid, data, size in read_all(repo.root, wanted, max_bytes):
             seen += 1
             progress.step(size)
-            ctx_scan.blob(data, size, history.blobs[oid], max_bytes)
+            uses = history.blobs[oid]
+            if ctx_scan.account(data, size, uses, max_bytes) and data is not None:
+                if helper is not None and partition(uses[0].path):
+                    helper.submit(oid, data)
+                else:
+                    ctx_scan.text_blob(data, uses)
+        if helper is not None:
+            clean, flagged = helper.finish()
+            helper = None
+            for oid in clean:
+                ctx_scan.judge(b"", True, history.blobs[oid], path_only=True)
+            for oid, data in flagged.items():
+                ctx_scan.judge(data, False, history.blobs[oid])
     finally:
         progress.close()
+        if helper is not None:
+            helper.abort()
     ctx_scan.tally.missing = len(wanted) - seen
     yield from ctx_scan.hits()
     t = ctx_scan.tally
@@ -97,11 +108,9 @@ class _Scan:
         self.order = order
         # Blobs arrive in pack order: keep, for each leak, the hit at the earliest commit.
         self.best: dict[tuple[str, ...], tuple[int, Hit]] = {}
-        self.clean: set[bytes] = set()
-        # Every keyword of every test, all single-line: a blob whose new lines hold none needs no content test.
-        self.keywords = tuple(dict.fromkeys((*KEYWORD_LITERALS, *scanner.line_literals, *_CL002_HINTS, b"sops")))
-        self.patterns = (*LINE_PATTERNS, *scanner.line_patterns)
-        self.keyword_regex = re.compile(b"|".join(re.escape(k) for k in self.keywords))
+        # Every keyword of every test, all within a line: a blob whose new lines hold none needs no content test.
+        self.filter = NoveltyFilter((*KEYWORD_LITERALS, *scanner.line_literals, *_CL002_HINTS, b"sops"),
+                                    (*LINE_PATTERNS, *scanner.line_patterns), scanner.ds_always)
         self.by_name: dict[str, tuple[str, int] | None] = {}  # CL002 by name alone, per path
         self.required: dict[str, str | None] = {}  # CL004 by path alone, per path
 
@@ -114,7 +123,8 @@ class _Scan:
         for _order, hit in self.best.values():
             yield hit
 
-    def blob(self, data: bytes | None, size: int, uses: list[Any], max_bytes: int) -> None:
+    def account(self, data: bytes | None, size: int, uses: list[Any], max_bytes: int) -> bool:
+        """Count the blob; True when it is text to test. Binary blobs are judged here, by path."""
         from ..repo import is_binary
 
         t = self.tally
@@ -122,39 +132,22 @@ class _Scan:
         if data is None:
             if size > max_bytes:
                 t.oversize += 1
-            return
-        binary = is_binary(data)
-        if binary:
+            return False
+        if is_binary(data):
             t.binary += 1
-            self._judge(data, True, uses)
-            return
+            self.judge(data, True, uses)
+            return False
         t.scanned += 1
         t.bytes += size
-        # Only the lines this version adds can hold a keyword: earlier versions were checked already.
-        clean = self.clean
-        lines = data.split(b"\n")
-        new = [line for line in lines if line not in clean]
-        chunk = data if len(new) == len(lines) else b"\n".join(new)
-        if not self._flagged(chunk):
-            if not self.scanner.ds_always:
-                # Nothing to look at in the content: what the path alone says (cached per path).
-                if len(clean) < _MAX_CLEAN_LINES:
-                    clean.update(new)  # each of these lines holds no keyword
-                self._judge(data, True, uses, path_only=True)
-                return
-        self._judge(data, False, uses)
+        return True
 
-    def _flagged(self, chunk: bytes) -> bool:
-        """Whether `chunk` holds a keyword of any test. On a few lines one regex is cheaper than many `in`
-        tests (their set-up dominates); on a whole file the `in` tests are (sre cannot skip ahead)."""
-        if len(chunk) < 2048:
-            if self.keyword_regex.search(chunk):
-                return True
-        elif any(keyword in chunk for keyword in self.keywords):
-            return True
-        return _secret_kind(chunk) or any(p.search(chunk) for p in self.patterns)
+    def text_blob(self, data: bytes, uses: list[Any]) -> None:
+        if self.filter.flagged(data):
+            self.judge(data, False, uses)
+        else:
+            self.judge(data, True, uses, path_only=True)  # no keyword of any test: what the path says
 
-    def _judge(self, data: bytes, binary: bool, uses: list[Any], *, path_only: bool = False) -> None:
+    def judge(self, data: bytes, binary: bool, uses: list[Any], *, path_only: bool = False) -> None:
         """Every test on one blob; `path_only` when its content holds no keyword of any test."""
         for hit_key, commit, hit in self._forbidden(data, binary, uses):
             self._offer(hit_key, commit, hit)
@@ -197,11 +190,11 @@ class _Scan:
     def _plaintext_before_encrypted(self, data: bytes, binary: bool, uses: list[Any]) -> Iterator[Found]:
         from ..stack.sops import encryption_required, is_sops_text
 
-        secret_kind = not binary and _secret_kind(data)
-        text = self._text(data) if not binary and (secret_kind or b"sops" in data) else None
+        is_secret = not binary and secret_kind(data)
+        text = self._text(data) if not binary and (is_secret or b"sops" in data) else None
         if text is not None and "sops" in text and is_sops_text(text):
             return
-        content = text if secret_kind else None
+        content = text if is_secret else None
         for use in uses:
             if content is None:
                 # By path alone: the same answer for every version, so asked once per path.
