@@ -166,3 +166,16 @@ def test_project_itself_is_clean() -> None:
                       cwd=PROJECT)
     assert outcome.code == 0 and outcome.json["summary"]["files"] > 20, outcome.err
     assert outcome.json["findings"] == []
+
+
+def test_detect_secrets_results_skip_references_and_placeholders() -> None:
+    scanner = Scanner(plugins=["BasicAuthDetector", "AWSKeyDetector"])
+
+    def found(line: str) -> list[str]:
+        return [d.detector for d in scanner.scan(line.encode())]
+
+    assert found("# https://user:token@host/x") == []  # documentation
+    assert found('url = f"https://x-access-token:{TOKEN}@github.com/a"') == []  # a format string
+    assert found("url: https://grafana:${GRAFANA_PASSWORD}@prometheus.lan") == []  # Flux substitution
+    assert found("url: https://backup:" + "s3cr3t-Fake-99" + "@minio.lan/b") == ["detect-secrets:BasicAuthDetector"]
+    assert found("key: AKIA" + "FAKE" * 4) == ["detect-secrets:AWSKeyDetector"]

@@ -50,7 +50,10 @@ _DS_TITLES = {"AWSKeyDetector": "AWS key", "AzureStorageKeyDetector": "Azure sto
               "OpenAIDetector": "OpenAI key", "PypiTokenDetector": "PyPI token", "SendGridDetector": "SendGrid key",
               "SlackDetector": "Slack token", "SquareOAuthDetector": "Square OAuth secret",
               "StripeDetector": "Stripe key"}
-_NOT_SECRET_VALUE = re.compile(r"^(?:age1[a-z0-9]{58}$|\$\{\{?\s*secrets\.|\$\{|\{\{)")
+_NOT_SECRET_VALUE = re.compile(r"^(?:age1[a-z0-9]{58}$|\$\{\{?\s*secrets\.|\$\{|\{|%\(|\$[A-Z_]+$)")
+# What documentation writes where a secret would go (`https://user:token@host`).
+_PLACEHOLDERS = frozenset({"password", "passwd", "pass", "secret", "token", "changeme", "example", "pat", "key",
+                           "apikey", "api_key", "xxx", "redacted"})
 
 
 def secret_hash(value: str) -> str:
@@ -213,6 +216,7 @@ class Scanner:
                         continue
                     column = max(line.find(value), 0) + 1
                     if (_NOT_A_VALUE.match(value) or _NOT_SECRET_VALUE.match(value)
+                            or value.lower().strip("'\"") in _PLACEHOLDERS
                             or _inside_ciphertext(line, column) or "secrets." in value):
                         continue
                     out.append(Detection(f"detect-secrets:{name}", _DS_TITLES.get(name, name), number, column, value))
