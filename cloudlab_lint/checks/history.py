@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..model import Hit, Location
-from ..stack.detectors import KEYWORD_LITERALS, LINE_PATTERNS
-from ..stack.novelty import NoveltyFilter, secret_kind
 from . import Context, check
 
 # Content that CL002's content tests need; other blobs get only its name tests.
@@ -95,6 +93,8 @@ class _Scan:
     """What CL006 asks of each blob: CL002 and CL005 on it, and the plaintext-before-encrypted test."""
 
     def __init__(self, ctx: Context, scanner: Any, order: dict[str, int]) -> None:
+        from ..stack.detectors import KEYWORD_LITERALS, LINE_PATTERNS
+        from ..stack.novelty import NoveltyFilter
         from ..stack.secrets import load_baseline
         from ..stack.sops import sops_config
 
@@ -188,6 +188,7 @@ class _Scan:
                 Location(use.path, line), key=f"CL002:{what}:{use.commit}")
 
     def _plaintext_before_encrypted(self, data: bytes, binary: bool, uses: list[Any]) -> Iterator[Found]:
+        from ..stack.novelty import secret_kind
         from ..stack.sops import encryption_required, is_sops_text
 
         is_secret = not binary and secret_kind(data)

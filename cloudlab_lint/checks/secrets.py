@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..model import Hit, Location
-from ..stack.detectors import Detection
 from . import Context, check
+
+if TYPE_CHECKING:
+    from ..stack.detectors import Detection
 
 FIX = "remove it (rotate it if it was ever pushed) and keep it in a SOPS-encrypted file"
 
