@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -33,7 +35,6 @@ class Tally:
 @check("history-secrets")
 def history_secrets(ctx: Context) -> Iterator[Hit]:
     from ..stack.history import Progress, read_all, walk
-    from ..stack.novelty import Helper, partition
     from .secrets import scanner_for
 
     repo = ctx.repo
@@ -41,7 +42,42 @@ def history_secrets(ctx: Context) -> Iterator[Hit]:
         yield Hit("not a git repository: there is no history to scan, so the history gate cannot pass",
                   Location(".git", 1), key="no-git")
         return
-    history = walk(repo.root)
+    scan = _Scan(ctx, scanner_for(ctx.params))
+    max_bytes = int(ctx.params.get("max_blob_bytes") or repo.max_bytes)
+    # Optionally a helper process filters half of the blobs on another core (forked first, before any thread
+    # exists). Off by default: on the 2-core benchmark machine git and Python already keep both cores busy
+    # and the helper's pipe traffic cost more than it saved.
+    helper = _helper(repo.root, scan, int(ctx.params.get("parallel_min_blobs") or 0))
+    # `git log` walks the history while `git cat-file` streams the blobs: their work overlaps, and the
+    # content tests need no paths (what a blob means at its paths is judged once both are done).
+    walked: list[Any] = []
+    walker = threading.Thread(target=_walk_into, args=(walk, repo.root, walked), daemon=True)
+    walker.start()
+    progress = Progress(0, ctx.options.progress)
+    try:
+        for oid, data, size in read_all(repo.root, None, max_bytes):
+            if not progress.total and walked:
+                progress.total = len(getattr(walked[0], "blobs", ()))
+            progress.step(size)
+            kind = scan.account(oid, data, size, max_bytes)
+            if kind != "text" or data is None:
+                continue
+            if helper is not None and zlib.crc32(oid.encode()) & 1:
+                helper.submit(oid, data)
+            elif scan.filter.flagged(data):
+                scan.flagged[oid] = data
+        if helper is not None:
+            clean, flagged = helper.finish()
+            helper = None
+            scan.flagged.update(flagged)
+    finally:
+        progress.close()
+        if helper is not None:
+            helper.abort()
+    walker.join()
+    history = walked[0]
+    if isinstance(history, BaseException):
+        raise history
     if history.shallow:
         yield Hit("this is a shallow clone: commits before the cut were not scanned, so the history gate cannot "
                   "pass; run it on a full clone (`git fetch --unshallow`)", Location(".git/shallow", 1),
@@ -49,39 +85,8 @@ def history_secrets(ctx: Context) -> Iterator[Hit]:
     if history.partial:
         yield Hit("this is a partial clone: blobs that were never fetched were not scanned, so the history gate "
                   "cannot pass; run it on a full clone", Location(".git/config", 1), key="partial")
-    ctx_scan = _Scan(ctx, scanner_for(ctx.params), history.order)
-    wanted = {oid for oid, uses in history.blobs.items() if ctx_scan.wanted(uses)}
-    ctx_scan.tally.excluded = len(history.blobs) - len(wanted)
-    max_bytes = int(ctx.params.get("max_blob_bytes") or repo.max_bytes)
-    progress = Progress(len(wanted), ctx.options.progress)
-    seen = 0
-    # A second core pays once there is enough to filter (forking costs a few tens of milliseconds).
-    threshold = int(ctx.params.get("parallel_min_blobs", 4000))
-    helper = Helper(ctx_scan.filter) if len(wanted) >= threshold and (os.cpu_count() or 1) > 1 else None
-    try:
-        for oid, data, size in read_all(repo.root, wanted, max_bytes):
-            seen += 1
-            progress.step(size)
-            uses = history.blobs[oid]
-            if ctx_scan.account(data, size, uses, max_bytes) and data is not None:
-                if helper is not None and partition(uses[0].path):
-                    helper.submit(oid, data)
-                else:
-                    ctx_scan.text_blob(data, uses)
-        if helper is not None:
-            clean, flagged = helper.finish()
-            helper = None
-            for oid in clean:
-                ctx_scan.judge(b"", True, history.blobs[oid], path_only=True)
-            for oid, data in flagged.items():
-                ctx_scan.judge(data, False, history.blobs[oid])
-    finally:
-        progress.close()
-        if helper is not None:
-            helper.abort()
-    ctx_scan.tally.missing = len(wanted) - seen
-    yield from ctx_scan.hits()
-    t = ctx_scan.tally
+    yield from scan.finish(history)
+    t = scan.tally
     repo.notes.append(
         f"CL006: {history.commits:,} commits, {t.blobs:,} distinct blobs, {t.scanned:,} scanned "
         f"({t.bytes / 1e6:,.1f} MB); skipped {t.binary:,} binary, {t.oversize:,} over {max_bytes:,} bytes"
@@ -89,10 +94,29 @@ def history_secrets(ctx: Context) -> Iterator[Hit]:
         + (f", {t.excluded:,} only at excluded paths" if t.excluded else ""))
 
 
+def _walk_into(walk: Any, root: Any, out: list[Any]) -> None:
+    try:
+        out.append(walk(root))
+    except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
+        out.append(exc)
+
+
+def _helper(root: Any, scan: _Scan, threshold: int) -> Any:
+    """The helper process, when the repository holds enough objects for it to pay (`git count-objects`)."""
+    from ..gitcmd import git
+    from ..stack.novelty import Helper
+
+    if threshold <= 0 or (os.cpu_count() or 1) < 2:
+        return None
+    counts = dict(line.split(b": ", 1) for line in git(root, "count-objects", "-v").splitlines() if b": " in line)
+    objects = int(counts.get(b"count", 0)) + int(counts.get(b"in-pack", 0))
+    return Helper(scan.filter) if objects >= 2 * threshold else None  # about half of the objects are blobs
+
+
 class _Scan:
     """What CL006 asks of each blob: CL002 and CL005 on it, and the plaintext-before-encrypted test."""
 
-    def __init__(self, ctx: Context, scanner: Any, order: dict[str, int]) -> None:
+    def __init__(self, ctx: Context, scanner: Any) -> None:
         from ..stack.detectors import KEYWORD_LITERALS, LINE_PATTERNS
         from ..stack.novelty import NoveltyFilter
         from ..stack.secrets import load_baseline
@@ -105,7 +129,9 @@ class _Scan:
         self.sops = sops_config(ctx.repo) if ctx.params.get("check_encryption", True) else None
         self.check_encryption = bool(ctx.params.get("check_encryption", True))
         self.tally = Tally()
-        self.order = order
+        self.order: dict[str, int] = {}  # commit -> topological place, once the walk is done
+        self.kinds: dict[str, tuple[str, int]] = {}  # oid -> (kind, size) of every streamed blob
+        self.flagged: dict[str, bytes] = {}  # blobs whose content needs testing
         # Blobs arrive in pack order: keep, for each leak, the hit at the earliest commit.
         self.best: dict[tuple[str, ...], tuple[int, Hit]] = {}
         # Every keyword of every test, all within a line: a blob whose new lines hold none needs no content test.
@@ -113,6 +139,7 @@ class _Scan:
                                     (*LINE_PATTERNS, *scanner.line_patterns), scanner.ds_always)
         self.by_name: dict[str, tuple[str, int] | None] = {}  # CL002 by name alone, per path
         self.required: dict[str, str | None] = {}  # CL004 by path alone, per path
+        self.quiet: dict[str, bool] = {}  # neither of the two, per path
 
     def wanted(self, uses: list[Any]) -> bool:
         from ..globs import match_any
@@ -123,32 +150,45 @@ class _Scan:
         for _order, hit in self.best.values():
             yield hit
 
-    def account(self, data: bytes | None, size: int, uses: list[Any], max_bytes: int) -> bool:
-        """Count the blob; True when it is text to test. Binary blobs are judged here, by path."""
+    def account(self, oid: str, data: bytes | None, size: int, max_bytes: int) -> str:
+        """What a streamed blob is ("text", "binary", "oversize"); counted once the walk says it is wanted."""
         from ..repo import is_binary
 
-        t = self.tally
-        t.blobs += 1
-        if data is None:
-            if size > max_bytes:
-                t.oversize += 1
-            return False
-        if is_binary(data):
-            t.binary += 1
-            self.judge(data, True, uses)
-            return False
-        t.scanned += 1
-        t.bytes += size
-        return True
+        kind = "oversize" if data is None else "binary" if is_binary(data) else "text"
+        self.kinds[oid] = (kind, size)
+        return kind
 
-    def text_blob(self, data: bytes, uses: list[Any]) -> None:
-        if self.filter.flagged(data):
-            self.judge(data, False, uses)
-        else:
-            self.judge(data, True, uses, path_only=True)  # no keyword of any test: what the path says
+    def finish(self, history: Any) -> Iterator[Hit]:
+        """Judge every wanted blob at its paths: the flagged ones whole, the others by their paths alone."""
+        self.order = history.order
+        t = self.tally
+        for oid, uses in history.blobs.items():
+            if not self.wanted(uses):
+                t.excluded += 1
+                continue
+            kind, size = self.kinds.get(oid, ("missing", 0))
+            t.blobs += 1
+            if kind == "missing":
+                t.missing += 1
+            elif kind == "oversize":
+                t.oversize += 1
+            elif kind == "binary":
+                t.binary += 1
+                self.judge(b"", True, uses)
+            else:
+                t.scanned += 1
+                t.bytes += size
+                data = self.flagged.get(oid)
+                if data is not None:
+                    self.judge(data, False, uses)
+                else:
+                    self.judge(b"", True, uses, path_only=True)  # no keyword of any test: what the path says
+        yield from self.hits()
 
     def judge(self, data: bytes, binary: bool, uses: list[Any], *, path_only: bool = False) -> None:
         """Every test on one blob; `path_only` when its content holds no keyword of any test."""
+        if path_only and all(self._quiet_path(use.path) for use in uses):
+            return  # the common case: nothing to say about this path by its name
         for hit_key, commit, hit in self._forbidden(data, binary, uses):
             self._offer(hit_key, commit, hit)
         if self.check_encryption:
@@ -157,6 +197,18 @@ class _Scan:
         if not binary and not path_only:
             for hit_key, commit, hit in self._secrets(data, uses):
                 self._offer(hit_key, commit, hit)
+
+    def _quiet_path(self, path: str) -> bool:
+        """Neither CL002 by name nor CL004 by path says anything about `path` (asked once per path)."""
+        quiet = self.quiet.get(path)
+        if quiet is None:
+            from ..stack.sops import encryption_required
+            from .hygiene import classify_text
+
+            quiet = classify_text(path, None) is None and (
+                not self.check_encryption or encryption_required(path, None, self.sops) is None)
+            self.quiet[path] = quiet
+        return quiet
 
     def _text(self, data: bytes) -> str:
         from ..repo import decode

@@ -96,9 +96,9 @@ def local_objects(root: Path) -> set[str]:
     return {line.decode("ascii") for line in out.split()}
 
 
-def read_all(root: Path, wanted: set[str] | dict[str, object], max_bytes: int
+def read_all(root: Path, wanted: set[str] | dict[str, object] | None, max_bytes: int
              ) -> Iterator[tuple[str, bytes | None, int]]:
-    """(oid, content or None when over `max_bytes`, size) for each wanted blob, in pack order.
+    """(oid, content or None when over `max_bytes`, size) for each wanted blob (None: every blob), in pack order.
 
     One `git cat-file --batch-all-objects --batch --unordered`: git walks its packs in storage order, which
     keeps delta bases in its cache (several times faster than asking for blobs in history order), and only
@@ -119,7 +119,7 @@ def read_all(root: Path, wanted: set[str] | dict[str, object], max_bytes: int
             if len(parts) != 3:
                 continue
             oid, size = parts[0].decode("ascii"), int(parts[2])
-            if parts[1] != b"blob" or oid not in wanted:
+            if parts[1] != b"blob" or wanted is not None and oid not in wanted:
                 _discard(out, size + 1)
                 continue
             if size > max_bytes:
@@ -218,7 +218,9 @@ class Progress:
     def line(self, now: float) -> str:
         elapsed = max(now - self.start, 1e-9)
         rate = self.bytes / elapsed / 1e6
-        left = (self.total - self.done) * elapsed / self.done if self.done else 0.0
+        if not self.total:  # not known yet (the walk is still running)
+            return f"cloudlab-lint: history {self.done:,} blobs, {self.bytes / 1e6:,.1f} MB, {rate:,.1f} MB/s "
+        left = max(self.total - self.done, 0) * elapsed / self.done if self.done else 0.0
         return (f"cloudlab-lint: history {self.done:,}/{self.total:,} blobs, {self.bytes / 1e6:,.1f} MB, "
                 f"{rate:,.1f} MB/s, ETA {left:,.0f} s ")
 
