@@ -15,9 +15,6 @@ from . import Context, check
 # Content that CL002's content tests need; other blobs get only its name tests.
 _CL002_HINTS = (b"AGE-SECRET-KEY-1", b'"terraform_version"', b"kind: Config", b"contexts:")
 
-
-
-
 Found = tuple[tuple[str, ...], str, Hit]  # (what the leak is, the commit that added it, the hit)
 
 
