@@ -25,10 +25,12 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,7 +71,8 @@ class Run:
     out: str
 
 
-def measure(cmd: list[str], cwd: Path, repeat: int, *, keep_output: bool = True, warm: bool = True) -> Run:
+def measure(cmd: list[str], cwd: Path, repeat: int, *, keep_output: bool = True, warm: bool = True,
+            timeout: float | None = None) -> Run:
     """Median wall and CPU time over `repeat` fresh processes (after one warm-up); the largest peak RSS.
 
     Peak memory comes from GNU time when present: a forked child starts with its parent's
@@ -85,14 +88,21 @@ def measure(cmd: list[str], cwd: Path, repeat: int, *, keep_output: bool = True,
         for _ in range(repeat):
             sink = subprocess.PIPE if keep_output else subprocess.DEVNULL
             start = time.perf_counter()
-            proc = subprocess.Popen(wrapped, cwd=cwd, stdout=sink, stderr=subprocess.STDOUT, env=_env())
+            proc = subprocess.Popen(wrapped, cwd=cwd, stdout=sink, stderr=subprocess.STDOUT, env=_env(),
+                                    start_new_session=True)
+            # A hung tool (checkov can deadlock on a pipe) is ended with its whole process group.
+            timer = threading.Timer(timeout, os.killpg, (proc.pid, signal.SIGKILL)) if timeout else None
+            if timer:
+                timer.start()
             stdout = proc.stdout.read() if proc.stdout else b""
             _, status, usage = os.wait4(proc.pid, 0)
+            if timer:
+                timer.cancel()
             times.append(time.perf_counter() - start)
             cpus.append(usage.ru_utime + usage.ru_stime)
             proc.returncode = os.waitstatus_to_exitcode(status)
             peak_kib = usage.ru_maxrss
-            if GNU_TIME:
+            if GNU_TIME and rss_file.exists():
                 lines = rss_file.read_text(encoding="utf-8").split()
                 peak_kib = int(lines[-1]) if lines and lines[-1].isdigit() else peak_kib
             rss = max(rss, peak_kib / 1024)
@@ -154,7 +164,7 @@ def verdict(ok: bool) -> str:
     return "goal met" if ok else "GOAL MISSED"
 
 
-def bench(root: Path, label: str, repeat: int, profile: bool) -> None:
+def bench(root: Path, label: str, repeat: int, profile: bool, checkov_timeout: float = 900) -> None:
     files = subprocess.run(["git", "-C", str(root), "ls-files"], capture_output=True, text=True, check=True).stdout
     n_files = len(files.splitlines())
     print(f"\n== {label}: {root} ({n_files:,} tracked files)")
@@ -186,10 +196,14 @@ def bench(root: Path, label: str, repeat: int, profile: bool) -> None:
     checkov = find_checkov()
     if checkov:
         ck = measure([checkov, "-d", str(root), "--quiet", "--compact", "-o", "json", "--skip-download"], root, 1,
-                     keep_output=False, warm=False)
-        row("checkov -d", ck, "one run; peak is its main process, cpu includes its workers")
-        print(f"   checkov / cloudlab-lint:     {ratio(ck.seconds, ours.seconds)} wall "
-              f"({verdict(ck.seconds >= 20 * ours.seconds)}: 20x or more)")
+                     keep_output=False, warm=False, timeout=checkov_timeout)
+        if ck.code == -signal.SIGKILL or ck.seconds >= checkov_timeout:
+            print(f"   checkov -d                   did not finish within {checkov_timeout:.0f} s (ended); "
+                  f"so at least {ratio(ck.seconds, ours.seconds)} cloudlab-lint's time")
+        else:
+            row("checkov -d", ck, "one run; peak is its main process, cpu includes its workers")
+            print(f"   checkov / cloudlab-lint:     {ratio(ck.seconds, ours.seconds)} wall "
+                  f"({verdict(ck.seconds >= 20 * ours.seconds)}: 20x or more)")
     else:
         print("   checkov: not installed (set $CHECKOV or install it in a separate venv)")
     if profile:
@@ -222,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=5, help="runs per pre-commit measurement (--all: at most 3)")
     p.add_argument("--profile", action="store_true", help="also show cProfile's hot paths and the import time")
     p.add_argument("--keep", type=Path, help="generate into this folder and keep it")
+    p.add_argument("--checkov-timeout", type=float, default=900, help="end checkov after this many seconds")
     args = p.parse_args(argv)
     sys.path.insert(0, str(HERE))
     from genrepo import generate
@@ -234,9 +249,9 @@ def main(argv: list[str] | None = None) -> int:
             start = time.perf_counter()
             shape = generate(dest, args.scale)
             print(f"generated {shape} in {time.perf_counter() - start:.1f} s")
-        bench(dest, f"generated repository (scale {args.scale})", args.repeat, args.profile)
+        bench(dest, f"generated repository (scale {args.scale})", args.repeat, args.profile, args.checkov_timeout)
         for repo in args.repos:
-            bench(repo.resolve(), "real repository", args.repeat, args.profile)
+            bench(repo.resolve(), "real repository", args.repeat, args.profile, args.checkov_timeout)
     return 0
 
 
