@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .schemacheck import SchemaError, validate
+
 CONFIG_NAME = ".cloudlab-lint.yaml"
 
 SCHEMA: dict[str, Any] = {
@@ -63,16 +65,13 @@ class Config:
     source: str | None = None
 
 
-def _where(error: Any) -> str:
-    path = ".".join(str(p) for p in error.absolute_path)
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = set(error.schema.get("properties", {}))
-        extra = sorted(k for k in error.instance if k not in allowed)
-        if extra:
-            key = f"{path}.{extra[0]}" if path else extra[0]
-            return f"{key}: unknown key"
-    if error.validator == "propertyNames":
-        return f"{path}.{error.instance}: not a rule id"
+def _where(error: SchemaError) -> str:
+    path = ".".join(str(p) for p in error.path)
+    if error.keyword == "additionalProperties":
+        return f"{path}: unknown key"
+    if len(error.path) == 2 and error.path[0] == "rules" and error.keyword in ("pattern", "type") \
+            and error.instance == error.path[1]:
+        return f"{path}: not a rule id"
     return f"{path or '(top level)'}: {error.message}"
 
 
@@ -94,9 +93,7 @@ def load_config(path: Path, root: Path) -> Config:
     data = docs[0].data if docs else {}
     if data is None:
         data = {}
-    import jsonschema
-
-    errors = sorted(jsonschema.Draft202012Validator(SCHEMA).iter_errors(data), key=lambda e: list(e.absolute_path))
+    errors = validate(data, SCHEMA)
     if errors:
         raise ConfigError(f"{shown}: {_where(errors[0])}")
     flux = data.get("flux", {})
