@@ -103,6 +103,19 @@ def load_catalog(rule_dirs: Iterable[Path] = (), *, validate_builtin: bool = Fal
     return Catalog(tuple(sorted(rules.values(), key=lambda r: r.id)))
 
 
+def _kind(value: Any) -> str | None:
+    """The JSON type of a parameter value (None: the default says nothing)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    return {str: "string", list: "list", dict: "mapping"}.get(type(value), type(value).__name__)
+
+
 def with_overrides(catalog: Catalog, overrides: Mapping[str, Mapping[str, Any]], where: str) -> Catalog:
     """Apply the config's `rules:` section (enabled, severity, params) by rule id."""
     by_id = catalog.by_id()
@@ -116,6 +129,9 @@ def with_overrides(catalog: Catalog, overrides: Mapping[str, Mapping[str, Any]],
             if key not in params:
                 known = ", ".join(sorted(params)) or "none"
                 raise CatalogError(f"{where}: rules.{rule_id}.params.{key}: unknown parameter (known: {known})")
+            expected = _kind(params[key])
+            if expected and _kind(value) != expected and not (expected == "number" and _kind(value) == "integer"):
+                raise CatalogError(f"{where}: rules.{rule_id}.params.{key}: expected {expected}, got {_kind(value)}")
             params[key] = value
         out[rule_id] = replace(
             rule, params=params, enabled=change.get("enabled", rule.enabled),

@@ -85,6 +85,8 @@ def open_session(args: argparse.Namespace) -> Session:
     config_path = args.config or (root / CONFIG_NAME)
     if args.config and not config_path.is_file():
         raise UsageError(f"{args.config}: config file not found")
+    if config_path.exists() and not config_path.is_file():
+        raise UsageError(f"{config_path.name}: the config is not a regular file")
     if not args.config:
         _confine(root, config_path, CONFIG_NAME)
     config = load_config(config_path, root) if config_path.is_file() else Config()
@@ -156,10 +158,12 @@ def emit(text: str, output: Path | None, stream: TextIO) -> None:
 
 
 def _report_side_channel(result: Result) -> None:
+    from .reporters import printable
+
     for note in result.notes:
-        print(f"cloudlab-lint: note: {note}", file=sys.stderr)
+        print(f"cloudlab-lint: note: {printable(note)}", file=sys.stderr)
     for error in result.errors:
-        print(f"cloudlab-lint: error: {error.message}", file=sys.stderr)
+        print(f"cloudlab-lint: error: {printable(error.message)}", file=sys.stderr)
 
 
 def exit_status(result: Result, fail_on: str) -> int:

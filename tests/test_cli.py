@@ -278,3 +278,37 @@ def test_help_imports_nothing_heavy() -> None:
     assert "cloudlab_lint" in imported
     for heavy in ("detect_secrets", "git", "jsonschema", "urllib3", "requests", "http", "yaml"):
         assert heavy not in imported, heavy
+
+
+def test_config_param_types_are_checked(repo: Path) -> None:
+    write_files(repo, {".cloudlab-lint.yaml": "rules:\n  CL001: {params: {probes: 5}}\n"})
+    code, _, err = lint(repo, "--all")
+    assert code == 2
+    assert err == "cloudlab-lint: error: .cloudlab-lint.yaml: rules.CL001.params.probes: expected list, got integer\n"
+
+
+def test_config_that_is_a_folder(repo: Path) -> None:
+    (repo / ".cloudlab-lint.yaml").mkdir()
+    code, _, err = lint(repo, "--all")
+    assert code == 2 and ".cloudlab-lint.yaml: the config is not a regular file" in err
+
+
+def test_fix_creates_a_missing_gitignore_and_says_to_add_it(tmp_path: Path) -> None:
+    root = init_repo(tmp_path / "r")
+    write_files(root, {"README.md": "x\n"})
+    commit_all(root)
+    code, _, err = lint(root, "--all", "--select", "CL001", "--fix")
+    assert code == 0
+    assert "CL001: added to .gitignore (a new file: `git add .gitignore`): terraform.tfstate" in err
+    assert (root / ".gitignore").read_text().startswith("# never commit (added by cloudlab-lint --fix, CL001)\n")
+
+
+def test_commit_hook_reports_parse_errors_of_its_own_files_only(repo: Path) -> None:
+    write_files(repo, {"kubernetes/old.yaml": "a: [\n"})
+    commit_all(repo)
+    write_files(repo, {"kubernetes/new.yaml": "b: {\n"})
+    git(repo, "add", "kubernetes/new.yaml")
+    out = run_cli(["kubernetes/new.yaml", "--select", "CL000", "--format", "json"], cwd=repo)
+    assert out.found() == {("CL000", "kubernetes/new.yaml", 2)}
+    assert run_cli(["--all", "--select", "CL000", "--format", "json"], cwd=repo).found() == {
+        ("CL000", "kubernetes/new.yaml", 2), ("CL000", "kubernetes/old.yaml", 2)}

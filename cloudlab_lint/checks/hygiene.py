@@ -22,7 +22,11 @@ def parse_error(ctx: Context) -> Iterator[Hit]:
     for path in ctx.repo.targets:
         if path.endswith(YAML_SUFFIXES):
             ctx.repo.yaml(path)
+    # A commit hook reports what it was given; problems in other files are CI's (--all) to report.
+    targets = None if ctx.repo.all_mode else set(ctx.repo.targets)
     for problem in ctx.repo.problems.values():
+        if targets is not None and problem.path not in targets:
+            continue
         yield Hit(problem.message, Location(problem.path, problem.line, problem.column), key=problem.message)
 
 
@@ -40,15 +44,22 @@ def fix_pattern(probe: str) -> str:
     return PurePosixPath(probe).name
 
 
-def append_patterns(repo: Repo, patterns: list[str]) -> None:
-    """Append to the root .gitignore atomically, keeping its line endings."""
+def append_patterns(repo: Repo, patterns: list[str]) -> str | None:
+    """Append to the root .gitignore atomically, keeping its line endings; or say why not."""
     path = repo.root / ".gitignore"
-    old = path.read_bytes() if path.is_file() else b""
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        # git does not follow a linked .gitignore either; never read or write through it.
+        return ".gitignore is not a regular file (a link?): replace it with one, then run --fix again"
+    try:
+        old = path.read_bytes() if path.exists() else b""
+    except OSError as exc:
+        return f".gitignore cannot be read ({exc.strerror})"
     newline = b"\r\n" if b"\r\n" in old else b"\n"
     body = old if not old or old.endswith(b"\n") else old + newline
     lines = [b"# never commit (added by cloudlab-lint --fix, CL001)"] + [p.encode() for p in patterns]
     write_atomic(path, body + newline.join(lines) + newline)
     repo.invalidate(".gitignore")
+    return None
 
 
 def coverage_hits(ctx: Context, probes: list[str], must_commit: list[str]) -> Iterator[Hit]:
@@ -58,10 +69,13 @@ def coverage_hits(ctx: Context, probes: list[str], must_commit: list[str]) -> It
     missing = [p for p in probes if not verdicts[p].ignored]
     if missing and ctx.options.fix:
         safe = _safe_patterns(repo, missing, must_commit)
-        if safe:
-            append_patterns(repo, safe)
-            ctx.fixes.append(f"{ctx.rule.id}: added to .gitignore: {', '.join(safe)}")
-            verdicts = judge(repo, probes + must_commit)
+        refused = append_patterns(repo, safe) if safe else None
+        if refused:
+            ctx.fixes.append(f"{ctx.rule.id}: not fixed: {refused}")
+        elif safe:
+            untracked = "" if repo.exists(".gitignore") else " (a new file: `git add .gitignore`)"
+            ctx.fixes.append(f"{ctx.rule.id}: added to .gitignore{untracked}: {', '.join(safe)}")
+            verdicts = judge(repo, probes + must_commit, also=(".gitignore",))
             missing = [p for p in probes if not verdicts[p].ignored]
     by_pattern: dict[str, list[str]] = {}
     for probe in missing:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from ..catalog import Catalog
 from ..model import Result, Severity
-from . import ReportEnv
+from . import ReportEnv, printable
 
 LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "notice"}
 
 
 def _data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return printable(text)
 
 
 def _prop(text: str) -> str:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from ..catalog import Catalog
 from ..model import Result, Severity
-from . import ReportEnv
+from . import ReportEnv, printable
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return printable(text).replace("|", "\\|")
 
 
 def render(result: Result, catalog: Catalog, env: ReportEnv) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..catalog import Catalog
 from ..model import Result, Severity
-from . import ReportEnv
+from . import ReportEnv, printable
 
 COLORS = {Severity.ERROR: "\033[31m", Severity.WARNING: "\033[33m", Severity.NOTE: "\033[36m"}
 RESET = "\033[0m"
@@ -21,7 +21,7 @@ def render(result: Result, catalog: Catalog, env: ReportEnv) -> str:
         label = f"[{f.severity.value}]"
         if env.color:
             label = f"{COLORS[f.severity]}{label}{RESET}"
-        out.append(f"{loc.path}:{loc.line}:{loc.column}: {f.rule_id} {label} {f.message}")
+        out.append(f"{printable(loc.path)}:{loc.line}:{loc.column}: {f.rule_id} {label} {printable(f.message)}")
     counts = result.counts()
     summary = ", ".join(_plural(counts[s], s.value) for s in (Severity.ERROR, Severity.WARNING, Severity.NOTE))
     tail = f"; {result.suppressed} suppressed" if result.suppressed else ""
