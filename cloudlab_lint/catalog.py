@@ -113,7 +113,10 @@ def _kind(value: Any) -> str | None:
         return "integer"
     if isinstance(value, float):
         return "number"
-    return {str: "string", list: "list", dict: "mapping"}.get(type(value), type(value).__name__)
+    for kind, name in ((str, "string"), (list, "list"), (dict, "mapping")):
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__
 
 
 def with_overrides(catalog: Catalog, overrides: Mapping[str, Mapping[str, Any]], where: str) -> Catalog:

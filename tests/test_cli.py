@@ -312,3 +312,10 @@ def test_commit_hook_reports_parse_errors_of_its_own_files_only(repo: Path) -> N
     assert out.found() == {("CL000", "kubernetes/new.yaml", 2)}
     assert run_cli(["--all", "--select", "CL000", "--format", "json"], cwd=repo).found() == {
         ("CL000", "kubernetes/new.yaml", 2), ("CL000", "kubernetes/old.yaml", 2)}
+
+
+def test_config_params_of_the_right_type_are_accepted(repo: Path) -> None:
+    write_files(repo, {".cloudlab-lint.yaml": "rules:\n  CL001:\n    params:\n      probes: [a.key, b/a.key]\n"})
+    out = run_cli(["--all", "--select", "CL001", "--format", "json"], cwd=repo)
+    assert out.code == 1 and out.found() == {("CL001", ".gitignore", 1)}
+    assert "`a.key`, `b/a.key`" in out.json["findings"][0]["message"]
