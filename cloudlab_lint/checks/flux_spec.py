@@ -190,7 +190,7 @@ def _helm_problems(gitops: GitOps, cluster: Cluster, obj: Obj,
 
 
 def _chart_version(gitops: GitOps, obj: Obj, cspec: dict, patch_files: set[str]) -> Iterator[tuple[str, str, int]]:
-    raw = next((o for o in gitops.raw if o.path == obj.path and o.index == obj.index), obj)
+    raw = gitops.raw_at(obj.path, obj.index) or obj
     raw_spec = dig(raw.data, "spec", "chart", "spec")
     if isinstance(raw_spec, dict) and "version" in raw_spec:
         cspec = raw_spec  # the base pins it: judge the base, where its line is
@@ -204,16 +204,15 @@ def _chart_version(gitops: GitOps, obj: Obj, cspec: dict, patch_files: set[str])
         return
     # Judged after merging: overlays that patch this release in a version.
     patched = False
-    for other in gitops.raw:
-        if other.path in patch_files and other.kind == "HelmRelease" and other.name == obj.name:
-            version = dig(other.data, "spec", "chart", "spec", "version")
-            if version is None:
-                continue
-            patched = True
-            problem = version_problem(version)
-            if problem:
-                yield (f"gets chart version from the patch in {other.path}, and it {problem}: pin a version or a "
-                       f"bounded range"), other.path, other.line_of("spec", "chart", "spec", "version")
+    for other in gitops.raw_in_patches("HelmRelease", obj.name):  # objects in `patch_files`, tree order
+        version = dig(other.data, "spec", "chart", "spec", "version")
+        if version is None:
+            continue
+        patched = True
+        problem = version_problem(version)
+        if problem:
+            yield (f"gets chart version from the patch in {other.path}, and it {problem}: pin a version or a "
+                   f"bounded range"), other.path, other.line_of("spec", "chart", "spec", "version")
     if not patched:
         yield ("has no `chart.spec.version` (Flux then installs the newest chart, `*`)", obj.path,
                obj.line_of("spec", "chart", "spec"))

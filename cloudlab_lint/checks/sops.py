@@ -10,7 +10,6 @@ import os
 import re
 import stat
 from collections.abc import Iterator
-from pathlib import PurePosixPath
 
 from ..model import Hit, Location
 from ..repo import Repo
@@ -32,7 +31,7 @@ _PRIVATE_BLOCK = "PRIVATE KEY"  # -----BEGIN PGP PRIVATE KEY BLOCK----- and frie
 
 
 def _is_sops_name(path: str) -> bool:
-    return PurePosixPath(path).name in (CONFIG_NAME, ".sops.yml")
+    return path.rpartition("/")[2] in (CONFIG_NAME, ".sops.yml")  # the name, without PurePosixPath's cost
 
 
 # -- CL003 ----------------------------------------------------------------------------------------

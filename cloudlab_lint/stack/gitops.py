@@ -163,6 +163,9 @@ class GitOps:
         self.config = config
         self.root = posixpath.normpath(config.gitops_root or ".")
         self.builder = Builder(repo)
+        self._patch_files: frozenset[str] | None = None
+        self._raw_at: dict[tuple[str, int], Obj] | None = None
+        self._raw_patched: dict[tuple[str, str], list[Obj]] | None = None
         self.files = [p for p in repo.files_under(self.root) if p.endswith(YAML_SUFFIXES) or
                       posixpath.basename(p) in KFILE_NAMES]
         self.kfiles: dict[str, KFile] = {}
@@ -208,7 +211,28 @@ class GitOps:
         return sorted(found)
 
     def patch_files(self) -> set[str]:
-        return {e.target for kf in self.kfiles.values() for e in kf.entries if e.is_patch and e.target}
+        if self._patch_files is None:
+            self._patch_files = frozenset(
+                e.target for kf in self.kfiles.values() for e in kf.entries if e.is_patch and e.target)
+        return set(self._patch_files)
+
+    def raw_at(self, path: str, index: int) -> Obj | None:
+        """The first raw (unpatched) object of document `index` of `path`: an index, not a scan per query."""
+        if self._raw_at is None:
+            self._raw_at = {}
+            for o in self.raw:
+                self._raw_at.setdefault((o.path, o.index), o)
+        return self._raw_at.get((path, index))
+
+    def raw_in_patches(self, kind: str, name: str) -> list[Obj]:
+        """Raw objects of `kind` named `name` in patch files, in tree order."""
+        if self._raw_patched is None:
+            patches = self.patch_files()
+            self._raw_patched = {}
+            for o in self.raw:
+                if o.path in patches:
+                    self._raw_patched.setdefault((o.kind, o.name), []).append(o)
+        return self._raw_patched.get((kind, name), [])
 
     def referenced(self) -> set[str]:
         """Every file some kustomization file names (resources, patches, generator inputs)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import heapq
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -62,20 +63,36 @@ def graph_of(cluster: Cluster) -> Graph:
 
 
 def _ordered(nodes: list[FluxKs]) -> list[FluxKs]:
-    """Apply order: a node after what it depends on, discovery order otherwise; cycles last."""
+    """Apply order: a node after what it depends on, discovery order otherwise; cycles last.
+
+    At each step the earliest (in discovery order) node whose dependencies inside the graph are all
+    placed comes next; when none is ready, the rest follow in discovery order. A heap of ready
+    positions gives that order without rescanning every node per step (quadratic on 200 nodes).
+    """
     keys = {ks.key for ks in nodes}
+    waiting: list[set] = []  # per node: the targets in the graph it still waits for
+    dependents: dict = {}  # target -> positions of the nodes waiting for it
+    ready: list[int] = []
+    for i, ks in enumerate(nodes):
+        wait = {d.target for d in deps_of(ks) if d.target in keys}
+        waiting.append(wait)
+        for target in wait:
+            dependents.setdefault(target, []).append(i)
+        if not wait:
+            ready.append(i)
+    heapq.heapify(ready)
     placed: list[FluxKs] = []
-    done: set = set()
-    rest = list(nodes)
-    while rest:
-        ready = [ks for ks in rest if all(d.target in done or d.target not in keys for d in deps_of(ks))]
-        if not ready:
-            placed.extend(rest)
-            break
-        first = ready[0]
-        placed.append(first)
-        done.add(first.key)
-        rest.remove(first)
+    done = [False] * len(nodes)
+    while ready:
+        i = heapq.heappop(ready)
+        placed.append(nodes[i])
+        done[i] = True
+        for j in dependents.get(nodes[i].key, ()):
+            if not done[j] and nodes[i].key in waiting[j]:
+                waiting[j].discard(nodes[i].key)
+                if not waiting[j]:
+                    heapq.heappush(ready, j)
+    placed.extend(ks for i, ks in enumerate(nodes) if not done[i])
     return placed
 
 

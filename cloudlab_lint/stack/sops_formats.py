@@ -121,7 +121,7 @@ class _Tree:
             self.walk(node, path, item, False)
         elif isinstance(node, ScalarNode) and node.tag != _NULL:
             value: Any = node.value
-            if node.tag != _STR and node.style is None:
+            if node.tag != _STR and not node.style:  # plain: None (pure loader) or "" (libyaml)
                 value = Typed(node.value)
             self.leaves.append((path, node.start_mark.line + 1, value, item))
 
@@ -191,6 +191,14 @@ class _Tree:
 
 
 def _yaml_nodes(text: str, with_comments: bool) -> tuple[list[Node], list[tuple[int, int, str, bool]]] | None:
+    if not (with_comments and "#" in text) and "\t" not in text and text.isascii():
+        # No comment to record (a comment needs a `#`): libyaml composes the same nodes (plain scalars
+        # have style "" there, None here; `_Tree` treats both as plain) many times faster than the pure
+        # scanner. Tabs and non-ASCII text (BOM, NEL, LS/PS breaks) are where the two disagree on what
+        # is valid (fuzzed): those, and whatever libyaml refuses, stay with the pure loader below.
+        nodes = _c_nodes(text)
+        if nodes is not None:
+            return nodes, []
     loader = _CommentLoader(text)
     try:
         nodes = []
@@ -207,6 +215,23 @@ def _yaml_nodes(text: str, with_comments: bool) -> tuple[list[Node], list[tuple[
             before = lines[line - 1][: col - 1] if line - 1 < len(lines) else ""
             comments.append((line, col, body, bool(before.strip())))
     return nodes, comments
+
+
+def _c_nodes(text: str) -> list[Node] | None:
+    """The documents' nodes through libyaml, or None (not installed, or it refuses the text)."""
+    loader_class = getattr(yaml, "CSafeLoader", None)
+    if loader_class is None:
+        return None
+    loader = loader_class(text)
+    try:
+        nodes = []
+        while loader.check_node():
+            nodes.append(loader.get_node())
+    except (yaml.YAMLError, RecursionError):
+        return None
+    finally:
+        loader.dispose()
+    return nodes
 
 
 def _structured(path: str, text: str, fmt: str) -> SopsFile | None:
