@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..model import Hit, Location
-from ..stack.gitops import (
-    HELM_GROUP,
-    Cluster,
-    ref_of,
-)
-from ..stack.gitops_kustomize import kfile_in
+from ..stack.gitops_names import HELM_GROUP, kfile_in
 from . import Context, check, flux_schema, flux_spec, flux_tree  # noqa: F401 - importing registers their checks
 from .flux_common import cluster_anchor, is_flux_ks, shown_name, shown_ref, tree
+
+if TYPE_CHECKING:
+    from ..stack.gitops import Cluster
 
 # -- CL101 flux-layout ---------------------------------------------------------------------
 
@@ -156,6 +154,8 @@ def flux_watch_scope(ctx: Context) -> Iterator[Hit]:
     gitops = tree(ctx)
     if gitops is None:
         return
+    from ..stack.gitops import ref_of
+
     for cluster in gitops.clusters:
         if cluster.folder is None or cluster.implicit:
             continue

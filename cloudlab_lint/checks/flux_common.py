@@ -10,17 +10,13 @@ from __future__ import annotations
 
 import posixpath
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..stack.gitops import (
-    KS_GROUP,
-    Cluster,
-    GitOps,
-    Obj,
-    model,
-)
-from ..stack.gitops_kustomize import kfile_in
+from ..stack.gitops_names import KS_GROUP, kfile_in
 from . import Context
+
+if TYPE_CHECKING:  # the model is imported when a rule has something to judge (see tree())
+    from ..stack.gitops import Cluster, GitOps, Obj
 
 _DURATION = re.compile(r"^(?:[0-9]+(?:\.[0-9]+)?(?:ms|s|m|h))+$")
 _DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
@@ -32,6 +28,8 @@ def tree(ctx: Context) -> GitOps | None:
     root = posixpath.normpath(ctx.config.gitops_root or ".")
     if not ctx.repo.touched(lambda p: root == "." or p.startswith(root + "/")):
         return None
+    from ..stack.gitops import model
+
     return model(ctx.repo, ctx.config)
 
 

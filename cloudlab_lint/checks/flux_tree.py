@@ -6,18 +6,15 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..model import Hit, Location
-from ..stack.gitops import (
-    HELM_GROUP,
-    FluxKs,
-    Obj,
-    ref_of,
-)
-from ..stack.gitops_kustomize import KFILE_NAMES, kfile_in
+from ..stack.gitops_names import HELM_GROUP, KFILE_NAMES, kfile_in
 from . import Context, check
 from .flux_common import cluster_anchor, dig, is_flux_ks, is_real, shown_name, tree
+
+if TYPE_CHECKING:
+    from ..stack.gitops import FluxKs, Obj
 
 # -- CL104 kustomize-references ------------------------------------------------------------
 
@@ -205,6 +202,8 @@ def infrastructure_component_layout(ctx: Context) -> Iterator[Hit]:
     gitops = tree(ctx)
     if gitops is None:
         return
+    from ..stack.gitops import ref_of
+
     infra = ctx.config.layout.get("infrastructure", "infrastructure").strip("/")
     base = infra if gitops.root == "." else f"{gitops.root}/{infra}"
     patch_files = gitops.patch_files()

@@ -10,11 +10,9 @@ import os
 import re
 import stat
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from ..model import Hit, Location
-from ..repo import Repo
-from ..stack import sops_file as sfm
-from ..stack.age import SECRET_KEY, recipient_problem
 from ..stack.sops import (
     CONFIG_NAME,
     RULE_KEYS,
@@ -25,6 +23,13 @@ from ..stack.sops import (
     sops_config,
 )
 from . import Context, check
+
+if TYPE_CHECKING:
+    from ..repo import Repo
+    from ..stack import sops_file as sfm
+
+# The SOPS file model (`stack.sops_file`) and the age rules are imported when a file needs them: a
+# commit that stages no SOPS file never pays for them (the commit hook's start-up time).
 
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 _PRIVATE_BLOCK = "PRIVATE KEY"  # -----BEGIN PGP PRIVATE KEY BLOCK----- and friends
@@ -42,9 +47,13 @@ def _rule_text(sf: sfm.SopsFile) -> str:
     return f"`{rule[0]}: {rule[1]}`" if rule else "the default `unencrypted_suffix: _unencrypted`"
 
 
-def ciphertext_hits(sf: sfm.SopsFile, known_types: tuple[str, ...] = sfm.KNOWN_TYPES,
-                    recipient_kinds: tuple[str, ...] = sfm.RECIPIENT_KINDS) -> Iterator[Hit]:
-    """Everything CL003 says about one SOPS file."""
+def ciphertext_hits(sf: sfm.SopsFile, known_types: tuple[str, ...] | None = None,
+                    recipient_kinds: tuple[str, ...] | None = None) -> Iterator[Hit]:
+    """Everything CL003 says about one SOPS file (types and kinds default to `sops_file`'s)."""
+    from ..stack import sops_file as sfm
+
+    known_types = sfm.KNOWN_TYPES if known_types is None else known_types
+    recipient_kinds = sfm.RECIPIENT_KINDS if recipient_kinds is None else recipient_kinds
     path, meta = sf.path, sf.meta
 
     def at(line: int, message: str, key: str) -> Hit:
@@ -125,12 +134,23 @@ def ciphertext_hits(sf: sfm.SopsFile, known_types: tuple[str, ...] = sfm.KNOWN_T
 
 @check("sops-ciphertext-only")
 def sops_ciphertext_only(ctx: Context) -> Iterator[Hit]:
-    known = tuple(ctx.params.get("known_types", sfm.KNOWN_TYPES))
-    kinds = tuple(ctx.params.get("recipient_kinds", sfm.RECIPIENT_KINDS))
-    for path in ctx.repo.targets:
-        sf = sfm.load(ctx.repo, path)
+    repo = ctx.repo
+    for path in repo.targets:
+        if not _maybe_sops(repo, path):
+            continue
+        from ..stack import sops_file as sfm
+
+        sf = sfm.load(repo, path)
         if sf is not None:
+            known = tuple(ctx.params.get("known_types", sfm.KNOWN_TYPES))
+            kinds = tuple(ctx.params.get("recipient_kinds", sfm.RECIPIENT_KINDS))
             yield from ciphertext_hits(sf, known, kinds)
+
+
+def _maybe_sops(repo: Repo, path: str) -> bool:
+    """`sops_file.load` returns None unless this holds (its own first test): decided without importing it."""
+    text = repo.read_text(path, strict=False)
+    return text is not None and is_sops_text(text)
 
 
 # -- CL004 ----------------------------------------------------------------------------------------
@@ -152,6 +172,8 @@ def _binary_on_disk(repo: Repo, path: str) -> bool:
 
 def _config_hits(repo: Repo, path: str) -> Iterator[Hit]:
     """A `.sops.yaml`: only public recipients, valid age recipients, path_regex valid RE2."""
+    from ..stack.age import SECRET_KEY, recipient_problem
+
     text = repo.read_text(path, strict=False)
     if text is None:
         return
@@ -252,6 +274,10 @@ def sops_recipients_current(ctx: Context) -> Iterator[Hit]:
     for path in scope:
         if _is_sops_name(path):
             continue
+        if not _maybe_sops(repo, path):
+            continue
+        from ..stack import sops_file as sfm
+
         sf = sfm.load(repo, path)
         if sf is None:
             continue

@@ -19,15 +19,16 @@ from ..parsing.yamlx import YMap, load_documents
 from ..repo import Repo
 from .gitops_kustomize import KFILE_NAMES as KFILE_NAMES
 from .gitops_kustomize import YAML_SUFFIXES, Builder, Built, KFile, is_k8s, is_kustomize_doc, parse_kfile
+from .gitops_names import (  # noqa: F401 - re-exported: the model's public names
+    BOOTSTRAP_NS,
+    CHART_REFS,
+    HELM_GROUP,
+    HELM_SOURCES,
+    KS_GROUP,
+    KS_SOURCES,
+    SOURCE_GROUP,
+)
 from .gitops_patch import Rendered
-
-KS_GROUP = "kustomize.toolkit.fluxcd.io"
-HELM_GROUP = "helm.toolkit.fluxcd.io"
-SOURCE_GROUP = "source.toolkit.fluxcd.io"
-KS_SOURCES = ("GitRepository", "OCIRepository", "Bucket", "ExternalArtifact")
-HELM_SOURCES = ("HelmRepository", "GitRepository", "Bucket")
-CHART_REFS = ("OCIRepository", "HelmChart", "ExternalArtifact")
-BOOTSTRAP_NS = "flux-system"
 
 
 @dataclass(frozen=True)

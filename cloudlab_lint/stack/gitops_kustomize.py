@@ -16,11 +16,12 @@ from typing import Any
 from ..parsing import ParseError
 from ..parsing.yamlx import YMap, YSeq, load_documents
 from ..repo import Repo
+from .gitops_names import KFILE_NAMES as KFILE_NAMES
+from .gitops_names import YAML_SUFFIXES as YAML_SUFFIXES
+from .gitops_names import kfile_in as kfile_in
 from .gitops_patch import Rendered, apply_patch, meta_of
 
-KFILE_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 KUSTOMIZE_API = "kustomize.config.k8s.io"
-YAML_SUFFIXES = (".yaml", ".yml")
 # Kinds that have no namespace: a kustomization's `namespace:` leaves them alone.
 CLUSTER_SCOPED = frozenset({
     "Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "StorageClass",
@@ -88,14 +89,6 @@ class KFile:
     inline: tuple[InlinePatch, ...]
     patch_targets: tuple[tuple[str, Any], ...]  # (patch file, target selector or None)
     resources_line: int
-
-
-def kfile_in(repo: Repo, folder: str) -> str | None:
-    for name in KFILE_NAMES:
-        path = name if folder in ("", ".") else f"{folder}/{name}"
-        if repo.exists(path):
-            return path
-    return None
 
 
 def _strings(node: Any) -> Iterator[tuple[str, int]]:
