@@ -3,34 +3,27 @@
 All of them read one model (stack/pipeline.py) that follows commands through
 `run:` scripts, mise tasks, scripts, make targets and lefthook, so a rule
 judges what runs, never the text that mentions it.
+
+The model and its modules are imported inside the checks, after `may_matter`
+(stack/pipeline_scope.py) has ruled out, cheaply and exactly, a commit hook run
+whose staged files the model cannot involve (a README, a manifest): such a run
+never pays for them.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..globs import match_any
 from ..model import Hit, Location
-from ..repo import Repo
-from ..stack.pipeline import (
-    JobRun,
-    RunCommand,
-    command_matches,
-    composite_actions,
-    job_runs,
-    lefthook_model,
-    mise_model,
-    resolver,
-    uses_name,
-    workflows,
-)
-from ..stack.pipeline_lefthook import CONFIG_FILES as LEFTHOOK_FILES
-from ..stack.pipeline_mise import CONFIG_FILES as MISE_FILES
-from ..stack.pipeline_mise import LOCK_FILES, TASK_DIRS
-from ..stack.pipeline_workflows import MISSING, is_workflow_path
+from ..stack.pipeline_scope import ACTION_FILES, is_workflow_path, matters, may_matter
 from . import Context, check
+
+if TYPE_CHECKING:
+    from ..repo import Repo
+    from ..stack.pipeline import JobRun, RunCommand
 
 
 def _specs(value: Any) -> list[list[str]]:
@@ -51,14 +44,7 @@ def _show(spec: Iterable[str]) -> str:
 def pipeline_touched(repo: Repo, involved: Iterable[str] = ()) -> bool:
     """Whole-tree pipeline rules run in pre-commit mode only when a file they read is staged."""
     extra = set(involved)
-
-    def matters(path: str) -> bool:
-        return (is_workflow_path(path) or path in MISE_FILES or path in LOCK_FILES or path in LEFTHOOK_FILES
-                or path.startswith(tuple(d + "/" for d in TASK_DIRS)) or path.startswith(".lefthook/")
-                or path.rsplit("/", 1)[-1] in ("Makefile", "makefile", "GNUmakefile") or path.endswith(".sh")
-                or path in extra)
-
-    return repo.touched(matters)
+    return repo.touched(lambda path: matters(path, extra))
 
 
 def _involved(runs: Iterable[JobRun]) -> set[str]:
@@ -74,6 +60,10 @@ def forbidden_hits(ctx: Context, commands: list[list[str]], actions: list[str], 
     depth = int(ctx.params.get("max_depth", 8))
     window = int(ctx.params.get("subcommand_window", 2))
     triggers = ctx.params.get("triggers")
+    if not may_matter(repo):
+        return
+    from ..stack.pipeline import command_matches, job_runs, uses_name
+
     runs = job_runs(repo, depth, triggers=triggers if triggers else None)
     if not pipeline_touched(repo, _involved(runs)):
         return
@@ -120,11 +110,15 @@ def forbidden_command(ctx: Context) -> Iterator[Hit]:
 
 
 def _uses_any(run: JobRun, names: list[str]) -> bool:
+    from ..stack.pipeline import uses_name
+
     wanted = [n.lower() for n in names]
     return any(step.uses and uses_name(step.uses) in wanted for step, _, _ in run.steps)
 
 
 def _runs_any(commands: Iterable[RunCommand], specs: list[list[str]], window: int = 2) -> bool:
+    from ..stack.pipeline import command_matches
+
     return any(command_matches(c.words, s, window) for c in commands for s in specs)
 
 
@@ -136,6 +130,10 @@ def ci_runs_check(ctx: Context) -> Iterator[Hit]:
     mise_actions = list(ctx.params.get("mise_actions") or [])
     scan_commands = _specs(ctx.params.get("secret_scan_commands"))
     scan_actions = list(ctx.params.get("secret_scan_actions") or [])
+    if not may_matter(repo):
+        return
+    from ..stack.pipeline import job_runs, mise_model, workflows
+
     runs = job_runs(repo, int(ctx.params.get("max_depth", 8)), triggers=triggers)
     if not pipeline_touched(repo, _involved(runs)):
         return
@@ -187,6 +185,10 @@ def _tool_hit(tool: Any, pattern: re.Pattern[str], locked: dict[str, tuple[str, 
 @check("mise-check-coverage")
 def mise_check_coverage(ctx: Context) -> Iterator[Hit]:
     repo = ctx.repo
+    if not may_matter(repo):
+        return
+    from ..stack.pipeline import mise_model, resolver
+
     mise = mise_model(repo)
     task_name = str(ctx.params.get("check_task", "check"))
     if not mise.configs:
@@ -248,6 +250,10 @@ def _braces(glob: str) -> list[str]:
 @check("lefthook-fast-subset")
 def lefthook_fast_subset(ctx: Context) -> Iterator[Hit]:
     repo = ctx.repo
+    if not may_matter(repo):
+        return
+    from ..stack.pipeline import command_matches, lefthook_model, mise_model, resolver
+
     hook_name = str(ctx.params.get("hook", "pre-commit"))
     lefthook = lefthook_model(repo)
     if lefthook.path is None:
@@ -303,6 +309,8 @@ def lefthook_fast_subset(ctx: Context) -> Iterator[Hit]:
 
 
 def _pinned(uses: str, pattern: re.Pattern[str], allowed: list[str]) -> bool:
+    from ..stack.pipeline import uses_name
+
     if uses.startswith("./"):
         return True
     if uses.startswith("docker://"):
@@ -328,6 +336,13 @@ def actions_hardening(ctx: Context) -> Iterator[Hit]:
     allowed = [str(a) for a in ctx.params.get("allowed_unpinned") or []]
     checkout = [str(a).lower() for a in ctx.params.get("checkout_actions") or []]
     head_markers = [str(m) for m in ctx.params.get("pr_head_markers") or []]
+    # Only staged workflows and composite action files are judged in pre-commit mode.
+    if not repo.all_mode and not any(is_workflow_path(p) or p.rsplit("/", 1)[-1] in ACTION_FILES
+                                     for p in repo.targets):
+        return
+    from ..stack.pipeline import composite_actions, uses_name, workflows
+    from ..stack.pipeline_workflows import MISSING
+
     for path, steps in composite_actions(repo):
         if not repo.all_mode and path not in repo.targets:
             continue

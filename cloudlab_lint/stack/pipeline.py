@@ -15,6 +15,7 @@ from typing import Any
 from .pipeline_lefthook import Lefthook, load_lefthook
 from .pipeline_mise import Mise, load_mise
 from .pipeline_resolve import Link, Resolver, RunCommand
+from .pipeline_scope import ACTION_FILES as ACTION_FILES
 from .pipeline_workflows import Job, Step, Workflow, is_workflow_path, load_composite_action, load_workflow
 
 __all__ = ["CheckJob", "JobRun", "Link", "RunCommand", "Workflow", "Job", "Step", "command_matches",
@@ -89,7 +90,6 @@ def _local_workflow(repo: Any, uses: str) -> Workflow | None:
 
 
 MAX_ACTION_NESTING = 4
-ACTION_FILES = ("action.yml", "action.yaml")
 
 
 def local_action(repo: Any, uses: str) -> tuple[str, tuple[Step, ...]] | None:

@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..parsing.yamlx import YMap, YSeq
+from .pipeline_scope import LEFTHOOK_FILES as CONFIG_FILES  # the first found is read
 
-# lefthook reads the first of these it finds (`lefthook-local.*` is personal, never shared).
-CONFIG_FILES = tuple(f"{dot}lefthook.{ext}" for ext in ("yml", "yaml", "toml", "json") for dot in ("", "."))
 HOOK_NAMES = {
     "applypatch-msg", "pre-applypatch", "post-applypatch", "pre-commit", "pre-merge-commit", "prepare-commit-msg",
     "commit-msg", "post-commit", "pre-rebase", "post-checkout", "post-merge", "pre-push", "pre-receive", "update",

@@ -8,11 +8,12 @@ import tomllib
 from dataclasses import dataclass
 from typing import Any
 
-# Where mise looks in a project folder (catalog order; the first definition of a task wins).
-CONFIG_FILES = (".mise.toml", "mise.toml", ".mise/config.toml", ".config/mise.toml", "mise/config.toml",
-                ".config/mise/config.toml")
-LOCK_FILES = ("mise.lock", ".mise.lock")
-TASK_DIRS = (".mise/tasks", "mise-tasks", ".config/mise/tasks", "mise/tasks", ".mise-tasks")
+# Where mise looks in a project folder (catalog order; the first definition of a task wins): defined with
+# what the fast pre-commit test needs, which must not import this module.
+from .pipeline_scope import LOCK_FILES as LOCK_FILES
+from .pipeline_scope import MISE_FILES as CONFIG_FILES
+from .pipeline_scope import TASK_DIRS as TASK_DIRS
+
 # mise subcommands: `mise <word>` where <word> is none of these runs the task <word>.
 SUBCOMMANDS = {
     "activate", "alias", "asdf", "backends", "bin-paths", "cache", "completion", "config", "deactivate",

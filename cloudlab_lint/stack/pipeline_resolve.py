@@ -14,10 +14,10 @@ from typing import Any
 
 from ..parsing.shell import SHELLS, SimpleCommand, commands
 from .pipeline_mise import SHELL_SHEBANG, Mise, Task, run_targets
+from .pipeline_scope import MAKEFILES as MAKEFILES
 
 MAX_DEPTH = 8
 MAX_COMMANDS = 20_000  # per resolution: a pathological tree ends, it does not hang the hook
-MAKEFILES = ("GNUmakefile", "makefile", "Makefile")
 MAKE_TARGET = re.compile(r"^([A-Za-z0-9_./%-][A-Za-z0-9_./% -]*?)\s*::?(?!=)\s*(.*)$")
 
 

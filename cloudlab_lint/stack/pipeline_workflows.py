@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..parsing.yamlx import YMap, YSeq
+from .pipeline_scope import WORKFLOW_DIR as WORKFLOW_DIR
+from .pipeline_scope import is_workflow_path as is_workflow_path
 
-WORKFLOW_DIR = ".github/workflows/"
 MISSING = object()  # a key that is absent (distinct from an explicit null)
 MAX_COMBINATIONS = 256  # a matrix bigger than this is not enumerated for check names
 SHELL_FAMILIES = ("bash", "sh", "zsh", "dash", "ksh", "pwsh", "powershell")
@@ -71,11 +72,6 @@ class Workflow:
 
     def job(self, job_id: str) -> Job | None:
         return next((j for j in self.jobs if j.id == job_id), None)
-
-
-def is_workflow_path(path: str) -> bool:
-    return (path.startswith(WORKFLOW_DIR) and "/" not in path[len(WORKFLOW_DIR):]
-            and path.endswith((".yml", ".yaml")))
 
 
 def parse_triggers(on: Any) -> frozenset[str]:
