@@ -19,6 +19,7 @@ from ..parsing.yamlx import YMap, load_documents
 from ..repo import Repo
 from .gitops_kustomize import KFILE_NAMES as KFILE_NAMES
 from .gitops_kustomize import YAML_SUFFIXES, Builder, Built, KFile, is_k8s, is_kustomize_doc, parse_kfile
+from .gitops_leftover import flux_patched
 from .gitops_names import (  # noqa: F401 - re-exported: the model's public names
     BOOTSTRAP_NS,
     CHART_REFS,
@@ -28,7 +29,7 @@ from .gitops_names import (  # noqa: F401 - re-exported: the model's public name
     KS_SOURCES,
     SOURCE_GROUP,
 )
-from .gitops_patch import Rendered
+from .gitops_patch import Rendered, apply_flux_patches
 
 
 @dataclass(frozen=True)
@@ -292,7 +293,9 @@ class GitOps:
             if ks.path is None or not self.repo.is_dir(ks.path):
                 continue
             ks.built = self.builder.build(ks.path)
-            for doc in ks.built.docs:
+            # Flux patches what a Kustomization applies with its own `spec.patches` (the defaults a parent sets
+            # for every child Kustomization or HelmRelease): the objects are judged as the cluster gets them.
+            for doc in apply_flux_patches(ks.built.docs, ks.obj.spec):
                 obj = obj_of(doc)
                 cluster.owners.setdefault((obj.path, obj.index), []).append(ks)
                 if (obj.path, obj.index) in seen:
@@ -328,6 +331,10 @@ class GitOps:
         patches = self.patch_files()
         # A partial object in a patch file is judged merged into what it patches, never alone.
         cluster.judged = [o for o in self.raw if (o.path, o.index) not in reached and o.path not in patches]
+        patched = flux_patched(self, cluster.judged)
+        if patched:
+            cluster.judged = [patched.get((o.path, o.index), o) for o in cluster.judged]
+            cluster.objects = [patched.get((o.path, o.index), o) for o in cluster.objects]
         for obj in cluster.judged:
             if obj.kind == "Kustomization" and KS_GROUP in obj.api:
                 ks = FluxKs(obj)
@@ -347,6 +354,7 @@ class GitOps:
 
 def model(repo: Repo, config: Config) -> GitOps:
     return repo.cached(("gitops", config.gitops_root, config.clusters), lambda: GitOps(repo, config))
+
 
 
 def render_graph(repo: Repo, config: Config, fmt: str) -> str:

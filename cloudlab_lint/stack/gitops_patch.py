@@ -44,6 +44,30 @@ def clone(value: Any) -> Any:
     return value
 
 
+def landed(value: Any, line: int, col: int) -> Any:
+    """A copy of `value` placed at (line, col) throughout: what a patch brings comes from another file (or an
+    inline string), so every line in it would point a reader at the wrong place."""
+    if isinstance(value, dict):
+        out = YMap(line, col)
+        for k, v in value.items():
+            out[k] = landed(v, line, col)
+            out.pos[k] = out.keys_pos[k] = (line, col)
+        return out
+    if isinstance(value, list):
+        seq = YSeq(line, col)
+        seq.extend(landed(v, line, col) for v in value)
+        seq.pos.extend((line, col) for _ in value)
+        return seq
+    return value
+
+
+def _at(node: Any, key: Any) -> tuple[int, int]:
+    """Where a patched value lands: the base's own place for the key, else the map it lands in."""
+    if isinstance(node, YMap):
+        return node.pos.get(key, (node.line, node.col))
+    return (getattr(node, "line", 1), getattr(node, "col", 1))
+
+
 def merge(base: Any, patch: Any) -> Any:
     """A strategic merge, simplified: maps merge, `null` deletes, anything else replaces."""
     if not (isinstance(base, dict) and isinstance(patch, dict)):
@@ -55,9 +79,12 @@ def merge(base: Any, patch: Any) -> Any:
         if value is None:
             out.pop(key, None)
             continue
-        out[key] = merge(base[key], value) if key in base else clone(value)
+        if key in base and isinstance(base[key], dict) and isinstance(value, dict):
+            out[key] = merge(base[key], value)
+            continue
+        # What a patch adds lives in another file: it points at the base's place, never at a foreign line.
+        out[key] = landed(value, *_at(out, key)) if isinstance(out, YMap) else clone(value)
         if isinstance(out, YMap) and key not in out.pos:
-            # What a patch adds lives in another file: point at the base map, never at a foreign line.
             out.pos[key] = out.keys_pos[key] = (out.line, out.col)
     return out
 
@@ -85,19 +112,28 @@ def json6902(base: Any, ops: list[Any]) -> Any:
                 parent = None
                 break
         last, kind = parts[-1], op.get("op")
+        value = landed(op.get("value"), *_at(parent, last)) if isinstance(parent, (YMap, YSeq)) else clone(
+            op.get("value"))
         if isinstance(parent, dict):
             if kind in ("add", "replace"):
-                parent[last] = clone(op.get("value"))
+                parent[last] = value
+                if isinstance(parent, YMap) and last not in parent.pos:
+                    parent.pos[last] = parent.keys_pos[last] = (parent.line, parent.col)
             elif kind == "remove":
                 parent.pop(last, None)
         elif isinstance(parent, list) and kind in ("add", "replace"):
+            at = (parent.line, getattr(parent, "col", 1)) if isinstance(parent, YSeq) else None
             if last == "-":
-                parent.append(clone(op.get("value")))
+                parent.append(value)
+                if at:
+                    parent.pos.append(at)
             elif last.isdigit() and int(last) <= len(parent):
                 if kind == "add":
-                    parent.insert(int(last), clone(op.get("value")))
+                    parent.insert(int(last), value)
+                    if at:
+                        parent.pos.insert(int(last), at)
                 elif int(last) < len(parent):
-                    parent[int(last)] = clone(op.get("value"))
+                    parent[int(last)] = value
     return out
 
 
@@ -107,7 +143,59 @@ def meta_of(data: Any, key: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
+_REQUIREMENT = re.compile(r"^\s*(!?)\s*([A-Za-z0-9_./-]+)\s*(?:(==|=|!=)\s*([A-Za-z0-9_.-]*)|\s(in|notin)\s*"
+                          r"\(([^()]*)\))?\s*$")
+
+
+def selector_matches(selector: str, labels: dict[str, Any]) -> bool | None:
+    """Whether `labels` satisfy a Kubernetes label selector (`a=b,c!=d,e in (f,g),!h`); None when it does
+    not parse (kustomize then refuses the build: we apply nothing)."""
+    parts, depth, current = [], 0, ""
+    for ch in selector:  # commas inside `in (...)` do not separate requirements
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if ch == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += ch
+    parts.append(current)
+    for part in parts:
+        if not part.strip():
+            if len(parts) == 1:
+                return True  # the empty selector selects everything
+            return None
+        m = _REQUIREMENT.match(part)
+        if m is None:
+            return None
+        neg, key, op, value, set_op, values = m.groups()
+        has, actual = key in labels, labels.get(key)
+        actual = str(actual).lower() if isinstance(actual, bool) else None if actual is None else str(actual)
+        if neg:
+            if op or set_op:
+                return None
+            ok = not has
+        elif op in ("=", "=="):
+            ok = has and actual == value
+        elif op == "!=":
+            ok = not has or actual != value
+        elif set_op:
+            choices = {v.strip() for v in values.split(",")}
+            ok = (has and actual in choices) if set_op == "in" else (not has or actual not in choices)
+        else:
+            ok = has
+        if not ok:
+            return False
+    return True
+
+
+def _meta_map(data: Any, key: str) -> dict[str, Any]:
+    meta = data.get("metadata") if isinstance(data, dict) else None
+    value = meta.get(key) if isinstance(meta, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
 def _selects(target: Any, doc: Rendered) -> bool:
+    """Kustomize's target selection: kind, name and namespace are anchored regular expressions."""
     if not isinstance(target, dict):
         return False
     data = doc.data
@@ -122,9 +210,29 @@ def _selects(target: Any, doc: Rendered) -> bool:
                     return False
     group, version = target.get("group"), target.get("version")
     api = str(data.get("apiVersion", ""))
-    if isinstance(group, str) and group and api.split("/")[0] != group:
+    if isinstance(group, str) and group and api.rpartition("/")[0] != group:
         return False
-    return not (isinstance(version, str) and version and api.split("/")[-1] != version)
+    if isinstance(version, str) and version and api.split("/")[-1] != version:
+        return False
+    for key, field in (("labelSelector", "labels"), ("annotationSelector", "annotations")):
+        want = target.get(key)
+        if isinstance(want, str) and want.strip() and not selector_matches(want, _meta_map(data, field)):
+            return False
+    return True
+
+
+def _retargeted(patch: dict[Any, Any], doc: Rendered) -> dict[Any, Any]:
+    """A strategic-merge patch applied through a target patches each selected object whatever it names itself
+    (`metadata.name: _` is the convention): kustomize gives the patch the object's identity first."""
+    out = {k: v for k, v in patch.items() if k not in ("apiVersion", "kind")}
+    meta = patch.get("metadata")
+    if isinstance(meta, dict):
+        rest = {k: v for k, v in meta.items() if k not in ("name", "namespace")}
+        if rest:
+            out["metadata"] = rest
+        else:
+            out.pop("metadata", None)
+    return out
 
 
 def _same_object(patch: Any, doc: Rendered) -> bool:
@@ -144,7 +252,39 @@ def apply_patch(docs: list[Rendered], patch_docs: list[Any], target: Any) -> lis
             if isinstance(patch, list):
                 if _selects(target, doc):
                     data = json6902(data, patch)
-            elif isinstance(patch, dict) and (_selects(target, doc) if target else _same_object(patch, doc)):
+            elif isinstance(patch, dict) and target:
+                if _selects(target, doc):
+                    data = merge(data, _retargeted(patch, doc))
+            elif isinstance(patch, dict) and _same_object(patch, doc):
                 data = merge(data, patch)
         out.append(doc if data is doc.data else Rendered(doc.path, doc.index, doc.line, data, doc.namespace))
     return out
+
+
+def flux_patches(spec: Any) -> list[tuple[list[Any], Any]]:
+    """A Flux Kustomization's `spec.patches` as (patch documents, target) pairs. Each `patch` is an inline
+    strategic-merge document or a JSON 6902 operation list; one that does not parse is skipped (Flux reports
+    it when it builds)."""
+    from ..parsing import ParseError
+    from ..parsing.yamlx import load_documents
+
+    items = spec.get("patches") if isinstance(spec, dict) else None
+    out: list[tuple[list[Any], Any]] = []
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, dict) or not isinstance(item.get("patch"), str):
+            continue
+        try:
+            docs = [d.data for d in load_documents(item["patch"])]
+        except ParseError:
+            continue
+        target = item.get("target") if isinstance(item.get("target"), dict) else None
+        out.append(([d for d in docs if isinstance(d, (dict, list))], target))
+    return out
+
+
+def apply_flux_patches(docs: list[Rendered], spec: Any) -> list[Rendered]:
+    """What a Flux Kustomization applies: `docs` (its path, built) with its own `spec.patches` applied, in
+    order, the way kustomize-controller adds them to the kustomization it builds."""
+    for patch_docs, target in flux_patches(spec):
+        docs = apply_patch(docs, patch_docs, target)
+    return docs
