@@ -117,6 +117,9 @@ def _roots(repo: Any) -> tuple[set[str], set[str]] | None:
     for config in MISE_FILES:
         if not repo.exists(config):
             continue
+        raw = repo.read_text(config, strict=False)
+        if raw is None or "includes" not in raw and "\\" not in raw:
+            continue  # no `includes` key, not even spelt with escapes: no TOML parse (nor its import)
         data = repo.toml(config)
         if not isinstance(data, dict):
             continue
@@ -145,7 +148,9 @@ def _searchable(repo: Any, path: str, include: bool) -> str | None:
         if _EVAL.search(text) or _MISE_HEADER_ESCAPE.search(text):
             return None
         parts.append(text)
-    structured = _structured(repo, path, include)
+    # Without a backslash, the strings of a YAML, TOML or JSON file are in its text as written (quotes
+    # aside; folded line breaks only add blanks): the raw text serves, no parse needed.
+    structured = _structured(repo, path, include) if text is not None and "\\" in text else []
     if structured:
         parts.extend(structured)
         if any(_EVAL.search(s) for s in structured):

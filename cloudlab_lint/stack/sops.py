@@ -11,6 +11,7 @@ replace the rule's own keys; unknown keys are ignored (non-strict YAML).
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -21,15 +22,22 @@ if TYPE_CHECKING:
     from ..repo import Repo
 
 # Markers of the metadata SOPS writes: YAML `sops:` block, JSON/binary `"sops": {`, INI `[sops]`, dotenv `sops_`.
-_SOPS_MARKER = re.compile(r'(?m)^sops:\s*$|"sops"\s*:\s*\{|^\[sops\]\s*$|^sops_(?:mac|version|lastmodified)=')
+_SOPS_MARKER = r'(?m)^sops:\s*$|"sops"\s*:\s*\{|^\[sops\]\s*$|^sops_(?:mac|version|lastmodified)='
 
 CONFIG_NAME = ".sops.yaml"
 RULE_KEYS = ("unencrypted_suffix", "encrypted_suffix", "unencrypted_regex", "encrypted_regex",
              "unencrypted_comment_regex", "encrypted_comment_regex")
 NAME_PATTERNS = ("*.sops.*",)
 SECRET_FIELDS = ("data", "stringData")
-_SECRET_KIND = re.compile(r"(?m)^\s*kind:\s*[\"']?Secret[\"']?\s*(#.*)?$")
-_SUBST = re.compile(r"\$\{[^}]*\}")
+_SECRET_KIND = r"(?m)^\s*kind:\s*[\"']?Secret[\"']?\s*(#.*)?$"
+_SUBST = r"\$\{[^}]*\}"
+
+
+@functools.cache
+def _re(pattern: str) -> re.Pattern[str]:
+    """Compiled on first use: every run imports this module (CL002), few need all its patterns."""
+    return re.compile(pattern)
+
 
 Recipient = tuple[str, str]  # (kind, id) in the normal form shared by config and file metadata
 
@@ -39,7 +47,7 @@ def is_sops_text(text: str) -> bool:
     # Every marker spells `sops`: two substring tests (C speed) settle nearly every file before the
     # multiline regex, which is the slow part (called several times per file by several rules).
     return "sops" in text and ("ENC[AES256_GCM" in text or "lastmodified" in text) \
-        and bool(_SOPS_MARKER.search(text))
+        and bool(_re(_SOPS_MARKER).search(text))
 
 
 # -- recipients in one normal form -----------------------------------------------------------
@@ -209,7 +217,7 @@ def literal_secret_line(text: str, secret_fields: tuple[str, ...] = SECRET_FIELD
     Literal = not empty and not only `${VAR}` substitutions (Flux fills those in at apply time),
     possibly joined by punctuation.
     """
-    if not _SECRET_KIND.search(text):
+    if not _re(_SECRET_KIND).search(text):
         return None
     from ..parsing import ParseError
     from ..parsing.yamlx import load_documents, looks_templated
@@ -236,7 +244,7 @@ def first_literal(docs: list[Any], secret_fields: tuple[str, ...] = SECRET_FIELD
                 if value is None or isinstance(value, (dict, list)):
                     continue
                 # Punctuation between substitutions (`${SCHEME}://${HOST}`) is not a secret either.
-                if re.search(r"[A-Za-z0-9]", _SUBST.sub("", str(value))):
+                if re.search(r"[A-Za-z0-9]", _re(_SUBST).sub("", str(value))):
                     return values.key_line(key) if hasattr(values, "key_line") else 1
     return None
 
