@@ -11,9 +11,10 @@ import pytest
 import yaml
 
 from cloudlab_lint.checks.flux_common import seconds, version_problem
+from cloudlab_lint.parsing.yamlx import load_documents
 from cloudlab_lint.stack.gitops_graph import closest
 from cloudlab_lint.stack.gitops_kustomize import is_remote
-from cloudlab_lint.stack.gitops_patch import json6902, merge
+from cloudlab_lint.stack.gitops_patch import Rendered, apply_patch, json6902, merge, selector_matches
 
 from .helpers import PROJECT, commit_all, init_repo, run_cli, shared_or_skip, write_files
 
@@ -360,3 +361,123 @@ def test_flux_generated_kustomization_takes_every_manifest_and_units(tmp_path: P
     assert names == ["a", "b", "listed"]
     assert built.folders == {"apps", "apps/unit"}
     assert "apps/values.yaml" not in built.files and "apps/unit/unlisted.yaml" not in built.files
+
+
+# -- a Flux Kustomization's own spec.patches (defaults a parent sets for its children) ---------
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def defaults_case(name: str) -> dict[str, str]:
+    """The files of a fixture case whose parent Kustomization patches defaults into podinfo."""
+    case = yaml.safe_load((FIXTURES / name / "case.yaml").read_text())
+    return dict(case["files"])
+
+
+def lint_files(files: dict[str, str], root: Path, select: str) -> list[dict]:
+    repo = init_repo(root)
+    write_files(repo, files)
+    commit_all(repo)
+    outcome = run_cli(["--all", "--select", select, "--format", "json"], cwd=repo)
+    assert outcome.code in (0, 1), outcome.err
+    return outcome.json["findings"]
+
+
+@pytest.mark.parametrize(("selector", "labels", "matches"), [
+    ("", {}, True),
+    ("team=apps", {"team": "apps"}, True),
+    ("team==apps", {"team": "infra"}, False),
+    ("example.com/defaults!=disabled", {}, True),  # `!=` holds for objects without the label
+    ("example.com/defaults!=disabled", {"example.com/defaults": "disabled"}, False),
+    ("tier in (web, api),!legacy", {"tier": "api"}, True),
+    ("tier in (web, api),!legacy", {"tier": "api", "legacy": "yes"}, False),
+    ("tier notin (web)", {}, True),
+    ("tier notin (web)", {"tier": "web"}, False),
+    ("managed", {"managed": "true"}, True),
+    ("managed", {}, False),
+    ("enabled=true", {"enabled": True}, True),
+])
+def test_label_selectors(selector: str, labels: dict, matches: bool) -> None:
+    assert selector_matches(selector, labels) is matches
+
+
+def test_label_selector_that_does_not_parse_selects_nothing() -> None:
+    assert selector_matches("a=b,,c", {"a": "b"}) is None
+    assert selector_matches("!a=b", {}) is None
+    doc = Rendered("ks.yaml", 0, 1, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}, None)
+    patched = apply_patch([doc], [{"data": {"k": "v"}}], {"kind": "ConfigMap", "labelSelector": "a in (b"})
+    assert patched[0] is doc
+
+
+def test_targeted_strategic_merge_keeps_the_identity_of_what_it_patches() -> None:
+    base = load_documents("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n"
+                          "  name: podinfo\n  namespace: apps\n  labels: {team: a}\nspec:\n  path: ./p\n")[0].data
+    patch = load_documents("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n"
+                           "  name: _\n  labels: {tier: b}\nspec:\n  prune: true\n")[0].data
+    doc = Rendered("ks.yaml", 0, 1, base, "apps")
+    target = {"group": "kustomize.toolkit.fluxcd.io", "kind": "Kustom.*", "name": "pod.+"}
+    out = apply_patch([doc], [patch], target)[0].data
+    assert out["metadata"] == {"name": "podinfo", "namespace": "apps", "labels": {"team": "a", "tier": "b"}}
+    assert out["spec"] == {"path": "./p", "prune": True}
+    # Without a target, a patch applies to the object of its own kind and name only.
+    assert apply_patch([doc], [patch], None)[0] is doc
+    # A core-group object is not of group `v1`.
+    core = Rendered("cm.yaml", 0, 1, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}, None)
+    assert apply_patch([core], [{"data": {"k": "v"}}], {"group": "v1", "kind": "ConfigMap"})[0] is core
+
+
+def test_patched_in_values_point_at_the_base_document() -> None:
+    base = load_documents("kind: Kustomization\nmetadata:\n  name: a\nspec:\n  path: ./a\n  interval: 1h\n")[0].data
+    patch = load_documents("\n\n\n\n\n\n\n\n\nspec:\n  interval: 2h\n  decryption:\n    provider: sops\n"
+                           "    secretRef:\n      name: age\n")[0].data
+    merged = merge(base, patch)
+    spec, home = merged["spec"], base.key_line("spec")
+    assert home == 4
+    assert spec.key_line("interval") == base["spec"].key_line("interval") == 6  # replaced in place
+    # Added: at the `spec:` key it lands under (where a missing field is reported), never the patch's line.
+    assert spec.key_line("decryption") == home
+    assert spec["decryption"]["secretRef"].key_line("name") == home
+    ops = load_documents("- op: add\n  path: /spec/healthChecks\n  value:\n    - kind: Deployment\n"
+                         "      name: x\n")[0].data
+    out = json6902(base, ops)
+    assert out["spec"].key_line("healthChecks") == home
+    assert out["spec"]["healthChecks"][0].key_line("name") == home
+
+
+def test_defaults_from_parent_patches_reach_every_rule(tmp_path: Path) -> None:
+    files = defaults_case("CL103-flux-kustomization-spec/pass-defaults-from-parent-patches")
+    assert lint_files(files, tmp_path / "ok", "CL103,CL105,CL107") == []
+
+
+def test_a_bad_default_from_a_parent_patch_is_reported_at_the_child(tmp_path: Path) -> None:
+    files = defaults_case("CL103-flux-kustomization-spec/pass-defaults-from-parent-patches")
+    parent = "kubernetes/flux-system/apps.yaml"
+    assert files[parent].count("        retryInterval: 2m\n") == 1  # the patch's, not the parent's own
+    files[parent] = files[parent].replace("        retryInterval: 2m\n", "        retryInterval: soon\n")
+    findings = lint_files(files, tmp_path / "bad", "CL103")
+    assert [(f["path"], f["line"]) for f in findings] == [("kubernetes/apps/podinfo/ks.yaml", 6)], findings
+    assert "`retryInterval: soon`, which is no Go duration" in findings[0]["message"]
+
+
+@pytest.mark.parametrize(("selector", "expected"), [
+    ("app.kubernetes.io/name=podinfo", []),
+    ("app.kubernetes.io/name=other", [("CL105", "kubernetes/apps/podinfo/app/helmrelease.yaml", 8)]),
+])
+def test_defaults_outside_every_cluster_reach_helm_releases(selector: str, expected: list, tmp_path: Path) -> None:
+    # No gotk-sync.yaml: the parent (listed after its child) patches the child, whose patched-in
+    # spec.patches then give its HelmRelease an interval, unless their selector misses it.
+    files = defaults_case("CL103-flux-kustomization-spec/pass-defaults-from-parent-patches-without-bootstrap")
+    parent = "kubernetes/clusters/home/ks.yaml"
+    files[parent] = files[parent].replace("app.kubernetes.io/name=podinfo", selector)
+    findings = lint_files(files, tmp_path / "repo", "CL103,CL105")
+    assert [(f["rule"], f["path"], f["line"]) for f in findings] == expected, findings
+
+
+def test_a_label_opts_a_child_out_of_the_parent_defaults(tmp_path: Path) -> None:
+    files = defaults_case("CL103-flux-kustomization-spec/pass-defaults-from-parent-patches")
+    child = "kubernetes/apps/podinfo/ks.yaml"
+    files[child] = files[child].replace("  namespace: flux-system\n",
+                                        "  namespace: flux-system\n  labels:\n    example.com/defaults: disabled\n")
+    findings = lint_files(files, tmp_path / "repo", "CL103")
+    missing = sorted(re.search(r"`([a-zA-Z]+)", f["message"].split("must set ")[1]).group(1) for f in findings)
+    assert missing == ["interval", "retryInterval", "timeout", "wait"], findings  # prune comes by name

@@ -61,15 +61,17 @@ def landed(value: Any, line: int, col: int) -> Any:
     return value
 
 
-def _at(node: Any, key: Any) -> tuple[int, int]:
-    """Where a patched value lands: the base's own place for the key, else the map it lands in."""
-    if isinstance(node, YMap):
-        return node.pos.get(key, (node.line, node.col))
-    return (getattr(node, "line", 1), getattr(node, "col", 1))
+def _at(node: Any, key: Any, home: tuple[int, int] | None = None) -> tuple[int, int]:
+    """Where a patched value lands: the base's own place for the key, else the key that holds the map it lands
+    in (`home`: where a reader looks, as for a missing field), else the map itself."""
+    if isinstance(node, YMap) and key in node.pos:
+        return node.pos[key]
+    return home or (getattr(node, "line", 1), getattr(node, "col", 1))
 
 
-def merge(base: Any, patch: Any) -> Any:
-    """A strategic merge, simplified: maps merge, `null` deletes, anything else replaces."""
+def merge(base: Any, patch: Any, home: tuple[int, int] | None = None) -> Any:
+    """A strategic merge, simplified: maps merge, `null` deletes, anything else replaces. `home` is where the
+    key holding `base` is (what a patch adds to `base` points there)."""
     if not (isinstance(base, dict) and isinstance(patch, dict)):
         return clone(patch)
     out = clone(base)
@@ -80,12 +82,17 @@ def merge(base: Any, patch: Any) -> Any:
             out.pop(key, None)
             continue
         if key in base and isinstance(base[key], dict) and isinstance(value, dict):
-            out[key] = merge(base[key], value)
+            inner = base.keys_pos.get(key) if isinstance(base, YMap) else None
+            out[key] = merge(base[key], value, inner)
+            continue
+        if not isinstance(out, YMap):
+            out[key] = clone(value)
             continue
         # What a patch adds lives in another file: it points at the base's place, never at a foreign line.
-        out[key] = landed(value, *_at(out, key)) if isinstance(out, YMap) else clone(value)
-        if isinstance(out, YMap) and key not in out.pos:
-            out.pos[key] = out.keys_pos[key] = (out.line, out.col)
+        at = _at(out, key, home)
+        out[key] = landed(value, *at)
+        if key not in out.pos:
+            out.pos[key] = out.keys_pos[key] = at
     return out
 
 
@@ -102,35 +109,37 @@ def json6902(base: Any, ops: list[Any]) -> Any:
         parts = _pointer(op["path"])
         if not parts:
             continue
-        parent = out
+        parent, home = out, None
         for part in parts[:-1]:
             if isinstance(parent, dict) and part in parent:
+                home = parent.keys_pos.get(part) if isinstance(parent, YMap) else None
                 parent = parent[part]
             elif isinstance(parent, list) and part.isdigit() and int(part) < len(parent):
+                home = (parent.line_of(int(part)), parent.col) if isinstance(parent, YSeq) else None
                 parent = parent[int(part)]
             else:
                 parent = None
                 break
         last, kind = parts[-1], op.get("op")
-        value = landed(op.get("value"), *_at(parent, last)) if isinstance(parent, (YMap, YSeq)) else clone(
-            op.get("value"))
+        at = _at(parent, last, home)
+        value = landed(op.get("value"), *at) if isinstance(parent, (YMap, YSeq)) else clone(op.get("value"))
         if isinstance(parent, dict):
             if kind in ("add", "replace"):
                 parent[last] = value
                 if isinstance(parent, YMap) and last not in parent.pos:
-                    parent.pos[last] = parent.keys_pos[last] = (parent.line, parent.col)
+                    parent.pos[last] = parent.keys_pos[last] = at
             elif kind == "remove":
                 parent.pop(last, None)
         elif isinstance(parent, list) and kind in ("add", "replace"):
-            at = (parent.line, getattr(parent, "col", 1)) if isinstance(parent, YSeq) else None
+            seq = isinstance(parent, YSeq)
             if last == "-":
                 parent.append(value)
-                if at:
+                if seq:
                     parent.pos.append(at)
             elif last.isdigit() and int(last) <= len(parent):
                 if kind == "add":
                     parent.insert(int(last), value)
-                    if at:
+                    if seq:
                         parent.pos.insert(int(last), at)
                 elif int(last) < len(parent):
                     parent[int(last)] = value
