@@ -9,6 +9,7 @@ no cluster reaches is judged in a last pseudo-cluster against the whole tree.
 
 from __future__ import annotations
 
+import gc
 import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,7 +19,17 @@ from ..config import Config
 from ..parsing.yamlx import YMap, load_documents
 from ..repo import Repo
 from .gitops_kustomize import KFILE_NAMES as KFILE_NAMES
-from .gitops_kustomize import YAML_SUFFIXES, Builder, Built, KFile, is_k8s, is_kustomize_doc, parse_kfile
+from .gitops_kustomize import (
+    YAML_SUFFIXES,
+    Builder,
+    Built,
+    KFile,
+    is_k8s,
+    is_kustomize_doc,
+    is_remote,
+    join,
+    parse_kfile,
+)
 from .gitops_leftover import flux_patched
 from .gitops_names import (  # noqa: F401 - re-exported: the model's public names
     BOOTSTRAP_NS,
@@ -251,6 +262,27 @@ class GitOps:
         norm = posixpath.normpath(path.strip().lstrip("/") or ".")
         return None if norm == ".." or norm.startswith("../") else norm
 
+    def applied(self, obj: Obj, folder: str) -> Built:
+        """What Flux Kustomization `obj` builds from `folder` (its path): the folder built, with the kustomize
+        Components of `spec.components` (relative to the path; their resources join, their patches apply to
+        everything). Its own `spec.patches` come later (`apply_flux_patches`)."""
+        built = self.builder.build(folder)
+        comps = obj.spec.get("components")
+        if not isinstance(comps, list) or not comps:
+            return built
+        out = Built(list(built.docs), set(built.files), set(built.folders))  # the builder's is shared
+        for entry in comps:
+            if not isinstance(entry, str) or "${" in entry or is_remote(entry):
+                continue
+            comp = join(folder, entry)
+            kf = self.builder.kfile(comp) if comp and self.repo.is_dir(comp) else None
+            if kf is None:
+                continue
+            inner = self.builder.build(comp)
+            out.docs = self.builder.patched(kf, out.docs) + inner.docs
+            out.files |= inner.files
+        return out
+
     # -- clusters ------------------------------------------------------------------------
 
     def _bootstrap(self, folder: str) -> tuple[list[Obj], bool, str]:
@@ -292,7 +324,7 @@ class GitOps:
             ks.path = self.flux_path(ks.obj)
             if ks.path is None or not self.repo.is_dir(ks.path):
                 continue
-            ks.built = self.builder.build(ks.path)
+            ks.built = self.applied(ks.obj, ks.path)
             # Flux patches what a Kustomization applies with its own `spec.patches` (the defaults a parent sets
             # for every child Kustomization or HelmRelease): the objects are judged as the cluster gets them.
             for doc in apply_flux_patches(ks.built.docs, ks.obj.spec):
@@ -353,7 +385,24 @@ class GitOps:
 
 
 def model(repo: Repo, config: Config) -> GitOps:
-    return repo.cached(("gitops", config.gitops_root, config.clusters), lambda: GitOps(repo, config))
+    return repo.cached(("gitops", config.gitops_root, config.clusters), lambda: _built(repo, config))
+
+
+def _built(repo: Repo, config: Config) -> GitOps:
+    """The model, built with the cyclic garbage collector paused.
+
+    Parsing the tree allocates hundreds of thousands of mappings and lists that all stay alive; every
+    collection the allocations trigger walks them again, which cost ~15% of `--all` on 5,000 manifests.
+    Nothing built here is garbage, so pausing changes nothing but the time; cycles made meanwhile
+    elsewhere are collected once the collector resumes.
+    """
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return GitOps(repo, config)
+    finally:
+        if paused:
+            gc.enable()
 
 
 
