@@ -125,11 +125,16 @@ def flux_single_owner(ctx: Context) -> Iterator[Hit]:
                     msg = (f"Kustomization {shown_name(a.obj)} (path `{a.path}`) also applies `{b.path}`, the path of "
                            f"Kustomization {shown_name(b.obj)}, bypassing its dependsOn{fix}")
                 yield Hit(msg, Location(_loc_path(a), line), key=f"owner:{a.obj.ident}:{b.obj.ident}")
+        first: dict[tuple[str, int], Obj] | None = None  # (path, index) -> first object: built when needed
         for (path, index), owners in sorted(cluster.owners.items()):
             distinct = list({id(o): o for o in owners}.values())
             if len(distinct) < 2 or (id(distinct[0]), id(distinct[1])) in covered:
                 continue
-            obj = next((o for o in cluster.objects if o.path == path and o.index == index), None)
+            if first is None:
+                first = {}
+                for o in cluster.objects:
+                    first.setdefault((o.path, o.index), o)
+            obj = first.get((path, index))
             line = obj.line if obj else 1
             names = " and ".join(shown_name(o.obj) for o in distinct[:3])
             yield Hit(f"this manifest is applied by Kustomizations {names}: every manifest needs exactly one owner",
