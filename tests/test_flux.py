@@ -481,3 +481,27 @@ def test_a_label_opts_a_child_out_of_the_parent_defaults(tmp_path: Path) -> None
     findings = lint_files(files, tmp_path / "repo", "CL103")
     missing = sorted(re.search(r"`([a-zA-Z]+)", f["message"].split("must set ")[1]).group(1) for f in findings)
     assert missing == ["interval", "retryInterval", "timeout", "wait"], findings  # prune comes by name
+
+
+def test_components_of_a_flux_kustomization_join_what_it_applies(tmp_path: Path) -> None:
+    # podinfo takes a kustomize Component (relative to its path) that patches every HelmRelease's interval
+    # and adds a SOPS Secret: the HelmRelease is judged patched, and the Secret needs decryption.
+    files = defaults_case("CL103-flux-kustomization-spec/pass-defaults-from-parent-patches")
+    parent, child = "kubernetes/flux-system/apps.yaml", "kubernetes/apps/podinfo/ks.yaml"
+    files[parent] = files[parent].replace("app.kubernetes.io/name=podinfo", "app.kubernetes.io/name=other")
+    files[parent] = files[parent].replace("          secretRef:\n", "          secretRefs:\n")  # no usable decryption
+    files[child] += "  components:\n    - ../../../components/defaults\n"
+    files["kubernetes/apps/podinfo/app/kustomization.yaml"] = files[
+        "kubernetes/apps/podinfo/app/kustomization.yaml"].replace("  - secret.sops.yaml\n", "")
+    secret = files.pop("kubernetes/apps/podinfo/app/secret.sops.yaml")
+    files["kubernetes/components/defaults/secret.sops.yaml"] = secret
+    files["kubernetes/components/defaults/kustomization.yaml"] = (
+        "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources:\n  - secret.sops.yaml\n"
+        "patches:\n  - patch: |-\n      apiVersion: helm.toolkit.fluxcd.io/v2\n      kind: HelmRelease\n"
+        "      metadata:\n        name: _\n      spec:\n        interval: 1h\n    target:\n      kind: HelmRelease\n")
+    findings = lint_files(files, tmp_path / "repo", "CL105,CL107")
+    assert [(f["rule"], f["path"], f["line"]) for f in findings] == [("CL107", child, 6)], findings
+    assert "kubernetes/components/defaults/secret.sops.yaml" in findings[0]["message"]
+    files[child] = files[child].replace("  components:\n    - ../../../components/defaults\n", "")
+    findings = lint_files(files, tmp_path / "without", "CL105,CL107")
+    assert [(f["rule"], f["path"]) for f in findings] == [("CL105", "kubernetes/apps/podinfo/app/helmrelease.yaml")]

@@ -58,7 +58,7 @@ def flux_patched(gitops: GitOps, judged: list[Obj]) -> dict[Key, Obj]:
     for obj in kss:
         folder = leftover_path(gitops, obj)
         if folder is not None:
-            applies[(obj.path, obj.index)] = gitops.builder.build(folder).docs
+            applies[(obj.path, obj.index)] = gitops.applied(obj, folder).docs
     ks_keys = {(o.path, o.index) for o in kss}
     children = {k: [(d.path, d.index) for d in docs if (d.path, d.index) in ks_keys and (d.path, d.index) != k]
                 for k, docs in applies.items()}
