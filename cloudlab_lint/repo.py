@@ -218,7 +218,9 @@ class Repo:
 
     # -- parse once ----------------------------------------------------------------------
 
-    def _parsed(self, kind: str, path: str, parse: Callable[[str], T]) -> T | None:
+    def _parsed(self, kind: str, path: str, parse: Callable[[str], T],
+                excuse: Callable[[str], bool] | None = None) -> T | None:
+        """Parse once per run; a ParseError becomes a CL000 problem unless `excuse(text)` says it is expected."""
         key = (kind, path)
         if key in self._cache:
             return self._cache[key]
@@ -228,7 +230,8 @@ class Repo:
             try:
                 value = parse(text)
             except ParseError as exc:
-                self.problem(path, exc.message, exc.line, exc.column)
+                if excuse is None or not excuse(text):
+                    self.problem(path, exc.message, exc.line, exc.column)
         self._cache[key] = value
         return value
 
@@ -238,19 +241,7 @@ class Repo:
 
         if is_helm_template(path):
             return None
-        key = ("yaml", path)
-        if key in self._cache:
-            return self._cache[key]
-        text = self.read_text(path)
-        docs = None
-        if text is not None:
-            try:
-                docs = load_documents(text)
-            except ParseError as exc:
-                if not looks_templated(text):
-                    self.problem(path, exc.message, exc.line, exc.column)
-        self._cache[key] = docs
-        return docs
+        return self._parsed("yaml", path, load_documents, excuse=looks_templated)
 
     def toml(self, path: str) -> dict[str, Any] | None:
         from .parsing.structured import load_toml
