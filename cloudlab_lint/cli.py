@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from dataclasses import dataclass
@@ -288,6 +289,9 @@ COMMANDS = {"rules": cmd_rules, "explain": cmd_explain, "graph": cmd_graph, "bas
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
+    # A run builds models whose objects all stay alive until it ends: collecting every 700
+    # allocations only re-walks them (about a tenth of an --all run). Collect far less often.
+    gc.set_threshold(20_000, 10, 10)
     try:
         if argv and argv[0] in COMMANDS:
             return COMMANDS[argv[0]](argv[1:])
