@@ -200,14 +200,9 @@ def _yaml_nodes(text: str, with_comments: bool) -> tuple[list[Node], list[tuple[
         if nodes is not None:
             return nodes, []
     loader = _CommentLoader(text)
-    try:
-        nodes = []
-        while loader.check_node():
-            nodes.append(loader.get_node())
-    except (yaml.YAMLError, RecursionError):
+    nodes = _compose(loader)
+    if nodes is None:
         return None
-    finally:
-        loader.dispose()
     lines = text.splitlines()
     comments = []
     if with_comments:
@@ -222,7 +217,11 @@ def _c_nodes(text: str) -> list[Node] | None:
     loader_class = getattr(yaml, "CSafeLoader", None)
     if loader_class is None:
         return None
-    loader = loader_class(text)
+    return _compose(loader_class(text))
+
+
+def _compose(loader: Any) -> list[Node] | None:
+    """Every document's node from a loader (disposed after), or None where the text is not YAML to it."""
     try:
         nodes = []
         while loader.check_node():
