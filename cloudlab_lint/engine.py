@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import sys
 import traceback
 from collections import Counter
@@ -48,6 +47,8 @@ def fingerprint_base(rule: Rule, hit: Hit, repo: Repo) -> str:
         lines = repo.lines(hit.location.path) if repo.exists(hit.location.path) else []
         index = hit.location.line - 1
         key = " ".join(lines[index].split()) if 0 <= index < len(lines) else hit.message
+    import hashlib  # only when there is a finding: not on the path of a clean commit
+
     digest = hashlib.sha256(f"{rule.id}\0{hit.location.path}\0{key}".encode("utf-8", "surrogateescape"))
     return digest.hexdigest()[:16]
 
