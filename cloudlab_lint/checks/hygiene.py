@@ -168,10 +168,6 @@ def classify_text(path: str, text: str | None) -> tuple[str, int] | None:
     return None
 
 
-def _is_tfstate(repo: Repo, path: str) -> bool:
-    return _is_tfstate_text(repo.read_text(path, strict=False) or "")
-
-
 def _is_tfstate_text(text: str) -> bool:
     import json
 
