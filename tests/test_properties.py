@@ -152,6 +152,39 @@ def test_yaml_any_text_parses_or_is_a_parse_error_with_a_line(text: str) -> None
         assert doc.line >= 1 and doc.end_line >= doc.line - 1
 
 
+PLAIN_SCALAR = st.one_of(
+    st.from_regex(r"\A[-+]?(0|[1-9][0-9_]{0,8}|0x[0-9a-fA-F_]{1,6}|0b[01_]{1,8}|0[0-7_]{1,6}|[0-9]{1,2}(:[0-5][0-9]){1,2})\Z"),
+    st.from_regex(r"\A[-+]?([0-9][0-9_]*)?\.[0-9_]*([eE][-+][0-9]+)?\Z"),
+    st.sampled_from(["~", "null", "Null", "NULL", "yes", "No", "ON", "off", "true", "False", "y", "n", ".inf", "-.Inf",
+                     ".nan", ".NaN", "<<x", "=", "!", "&", "*", "0o17", "1_000", "0x_", "+", "-", "."]),
+    st.from_regex(r"\A[A-Za-z0-9+.~-][A-Za-z0-9 ._:+-]{0,12}[A-Za-z0-9._+-]\Z"),
+)
+
+
+@SETTINGS
+@given(PLAIN_SCALAR)
+def test_yaml_plain_scalars_are_typed_as_pyyaml_types_them(value: str) -> None:
+    # The builder types plain scalars itself (the composer leaves them untagged): it must agree with
+    # PyYAML's (libyaml) safe loader, timestamps and other types we keep as text aside.
+    import datetime
+    import math
+
+    text = f"k: {value}\n"
+    try:
+        expected = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except (yaml.YAMLError, ValueError):  # PyYAML's constructor raises ValueError on `0x_`; we keep the text
+        return
+    assume(isinstance(expected, dict) and "k" in expected)
+    want = expected["k"]
+    got = load_documents(text)[0].data["k"]
+    if isinstance(want, (datetime.date, bytes, set)):
+        assert got == value.strip()
+    elif isinstance(want, float) and math.isnan(want):
+        assert isinstance(got, float) and math.isnan(got)
+    else:
+        assert got == want and type(got) is type(want), (value, got, want)
+
+
 @SETTINGS
 @given(st.integers(1, 12), st.integers(2, 12))
 def test_yaml_alias_expansion_is_refused_or_small(levels: int, width: int) -> None:
