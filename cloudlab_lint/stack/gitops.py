@@ -393,8 +393,9 @@ def _built(repo: Repo, config: Config) -> GitOps:
 
     Parsing the tree allocates hundreds of thousands of mappings and lists that all stay alive; every
     collection the allocations trigger walks them again, which cost ~15% of `--all` on 5,000 manifests.
-    Nothing built here is garbage, so pausing changes nothing but the time; cycles made meanwhile
-    elsewhere are collected once the collector resumes.
+    Nothing built here is garbage, so pausing changes nothing but the time. Before it resumes, what
+    exists is frozen: otherwise the first collection after it walks the whole model once more (all of it
+    is still in the youngest generation), ~0.3 s on 5,000 manifests.
     """
     paused = gc.isenabled()
     gc.disable()
@@ -402,6 +403,7 @@ def _built(repo: Repo, config: Config) -> GitOps:
         return GitOps(repo, config)
     finally:
         if paused:
+            gc.freeze()
             gc.enable()
 
 
