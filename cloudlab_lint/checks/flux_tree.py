@@ -74,13 +74,13 @@ def flux_sops_decryption(ctx: Context) -> Iterator[Hit]:
     for cluster, ks in gitops.flux_kustomizations():
         if ks.built is None:
             continue
-        sops = sorted(p for p in ks.built.files if is_sops_text(ctx.repo.read_text(p, strict=False) or ""))
-        if not sops:
-            continue
         dec = ks.obj.spec.get("decryption")
         ok = isinstance(dec, dict) and dec.get("provider") == "sops" and isinstance(dec.get("secretRef"), dict) \
             and isinstance(dec["secretRef"].get("name"), str)
         if ok:
+            continue  # before reading what it applies: that is most of the files in the tree
+        sops = sorted(p for p in ks.built.files if _is_sops_file(ctx.repo, p, is_sops_text))
+        if not sops:
             continue
         more = f" and {len(sops) - 1} more" if len(sops) > 1 else ""
         if is_real(ks.obj):
@@ -92,6 +92,17 @@ def flux_sops_decryption(ctx: Context) -> Iterator[Hit]:
         yield Hit(f"Kustomization {shown_name(ks.obj)} applies SOPS-encrypted {sops[0]}{more} but has no "
                   f"`spec.decryption` with `provider: sops` and a `secretRef`: Flux would apply the ENC[...] "
                   f"strings as they are{tail}", where, key=f"decryption:{ks.obj.ident}")
+
+
+def _is_sops_file(repo: Any, path: str, is_sops_text: Any) -> bool:
+    """Whether Flux would decrypt `path`. A YAML file is judged on its parse (kept between runs, so
+    the hook need not read the tree again): SOPS puts its metadata in a top-level `sops` mapping,
+    which is also what Flux looks for. Other formats, and YAML that does not parse, by their text."""
+    if path.endswith((".yaml", ".yml")):
+        docs = repo.yaml(path)
+        if docs is not None:
+            return any(isinstance(d.data, dict) and isinstance(d.data.get("sops"), dict) for d in docs)
+    return is_sops_text(repo.read_text(path, strict=False) or "")
 
 
 # -- CL108 flux-single-owner ---------------------------------------------------------------
