@@ -62,6 +62,8 @@ def lint_parser() -> argparse.ArgumentParser:
     p.add_argument("--fail-on", choices=FAIL_ON, default="error", help="exit 1 on findings at or above this severity")
     p.add_argument("--baseline", type=Path, metavar="FILE", help="hide findings already in this baseline")
     p.add_argument("--fix", action="store_true", help="apply safe fixes (CL001), then report what is left")
+    p.add_argument("--no-cache", action="store_true",
+                   help="parse every file afresh and keep nothing (default: parsed YAML is kept in the git folder)")
     p.add_argument("--version", action="version", version=f"cloudlab-lint {__version__}")
     _common(p)
     return p
@@ -184,6 +186,11 @@ def cmd_lint(argv: list[str]) -> int:
         raise UsageError("give either PATH arguments or --all, not both")
     session = open_session(args)
     repo = open_repo(session, args, all_files=args.all)
+    if session.is_git and not args.no_cache:
+        from .parsecache import ParseCache
+
+        # Created by the commit hook, where speed matters; `--all` (CI, a fresh clone) only uses one.
+        repo.parse_cache = ParseCache(session.root, write_new=not args.all)
     result = run_lint(session, repo, args)
     from .reporters import ReportEnv, renderer
 
@@ -194,6 +201,8 @@ def cmd_lint(argv: list[str]) -> int:
     text = renderer(args.format)(result, session.catalog, ReportEnv(color=color, graph_mermaid=graph))
     emit(text, args.output, sys.stdout)
     _report_side_channel(result)
+    if repo.parse_cache is not None:
+        repo.parse_cache.save(repo.file_set)
     return exit_status(result, args.fail_on)
 
 

@@ -13,11 +13,14 @@ import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .gitcmd import GitError, git, toplevel
 from .globs import match_any
 from .parsing import ParseError
+
+if TYPE_CHECKING:
+    from .parsecache import ParseCache
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 T = TypeVar("T")
@@ -75,6 +78,7 @@ class Repo:
         # per path component, the largest cost of reading 5,000 manifests).
         self._real_dirs: dict[str, str] = {}
         self._real_root = str(self.real_root)
+        self.parse_cache: ParseCache | None = None  # parses kept between runs (`parsecache`), when enabled
 
     # -- opening -------------------------------------------------------------------------
 
@@ -159,27 +163,36 @@ class Repo:
             self._real_dirs[folder] = real
         return real
 
-    def _read_guarded(self, path: str) -> bytes | None:
+    def _guarded_stat(self, path: str, *, note: bool = True) -> os.stat_result | None:
+        """The file's lstat when it may be read: a regular file, inside the repository, under the cap."""
         full = os.path.join(self.root, path)
         try:
             st = os.lstat(full)
         except OSError:
             return None
         if stat.S_ISLNK(st.st_mode):
-            self.notes.append(f"{path}: symbolic link, not followed")
+            if note:
+                self.notes.append(f"{path}: symbolic link, not followed")
             return None
         if not stat.S_ISREG(st.st_mode):
             return None
         # The file is no link (lstat): only its folders can lead elsewhere.
         real_dir = self._real_dir(os.path.dirname(path))
         if real_dir != self._real_root and not real_dir.startswith(self._real_root.rstrip(os.sep) + os.sep):
-            self.notes.append(f"{path}: lies outside the repository through a link, not read")
+            if note:
+                self.notes.append(f"{path}: lies outside the repository through a link, not read")
             return None
         if st.st_size > self.max_bytes:
-            self.notes.append(f"{path}: {st.st_size:,} bytes, over the {self.max_bytes:,}-byte cap, skipped")
+            if note:
+                self.notes.append(f"{path}: {st.st_size:,} bytes, over the {self.max_bytes:,}-byte cap, skipped")
+            return None
+        return st
+
+    def _read_guarded(self, path: str) -> bytes | None:
+        if self._guarded_stat(path) is None:
             return None
         try:
-            fd = os.open(full, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            fd = os.open(os.path.join(self.root, path), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
             with os.fdopen(fd, "rb") as fh:
                 data = fh.read(self.max_bytes + 1)
         except OSError as exc:
@@ -222,18 +235,23 @@ class Repo:
                 excuse: Callable[[str], bool] | None = None) -> T | None:
         """Parse once per run; a ParseError becomes a CL000 problem unless `excuse(text)` says it is expected."""
         key = (kind, path)
-        if key in self._cache:
-            return self._cache[key]
-        value = None
+        if key not in self._cache:
+            self._cache[key] = self._parse(path, parse, excuse)[0]
+        return self._cache[key]
+
+    def _parse(self, path: str, parse: Callable[[str], T],
+               excuse: Callable[[str], bool] | None) -> tuple[T | None, tuple[str, int, int] | None, bool]:
+        """(value, the problem reported, whether the text could be read at all)."""
         text = self.read_text(path)
-        if text is not None:
-            try:
-                value = parse(text)
-            except ParseError as exc:
-                if excuse is None or not excuse(text):
-                    self.problem(path, exc.message, exc.line, exc.column)
-        self._cache[key] = value
-        return value
+        if text is None:
+            return None, None, False
+        try:
+            return parse(text), None, True
+        except ParseError as exc:
+            if excuse is not None and excuse(text):
+                return None, None, True
+            self.problem(path, exc.message, exc.line, exc.column)
+            return None, (exc.message, exc.line, exc.column), True
 
     def yaml(self, path: str) -> list[Any] | None:
         """The documents of a YAML file, or None (unreadable, a Helm template, or a CL000 problem)."""
@@ -241,7 +259,27 @@ class Repo:
 
         if is_helm_template(path):
             return None
-        return self._parsed("yaml", path, load_documents, excuse=looks_templated)
+        key = ("yaml", path)
+        if key in self._cache:
+            return self._cache[key]
+        if self.parse_cache is None:
+            return self._parsed("yaml", path, load_documents, excuse=looks_templated)
+        from .parsecache import stamp_of
+
+        st = self._guarded_stat(path, note=False)
+        stamp = stamp_of(st) if st is not None else None
+        hit = self.parse_cache.get(path, stamp) if stamp is not None else None
+        if hit is not None:
+            value, problem = hit
+            if problem is not None:
+                self.problem(path, *problem)
+        else:
+            had_problem = path in self.problems
+            value, problem, readable = self._parse(path, load_documents, looks_templated)
+            if stamp is not None and readable and not had_problem:
+                self.parse_cache.put(path, stamp, (value, problem))
+        self._cache[key] = value
+        return value
 
     def toml(self, path: str) -> dict[str, Any] | None:
         from .parsing.structured import load_toml

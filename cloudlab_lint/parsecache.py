@@ -1,0 +1,136 @@
+"""Parsed YAML kept between runs, so a commit hook does not parse the whole Flux tree every time.
+
+A hook on one staged manifest still judges the whole tree (the Flux graph is a property of all of
+it), and parsing 5,000 manifests is most of such a run. Between two commits almost none of them
+change, so their parses are kept in the git folder (`<git-dir>/cloudlab-lint/yaml-cache`, never in
+the work tree, never tracked).
+
+An entry is used only when the file is exactly as it was: same size, modification and change time
+(in nanoseconds) and inode, like git's own index. Any write changes the change time, which no user
+can set back. A file changed in the last seconds before it was read is not kept (git's "racy"
+case: a file system clock ticks coarsely, so a second write in the same tick could keep its
+stamp). The whole cache is dropped when the parser or the tool changes.
+
+Reading the cache never fails a run: a missing, truncated, foreign or hostile file is ignored
+(only our own classes can be unpickled) and rewritten whole, atomically.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import time
+from pathlib import Path
+from typing import Any
+
+FORMAT = 1
+NAME = "yaml-cache"
+RACY_NS = 3_000_000_000  # a file younger than this when read is parsed again next time
+Stamp = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode
+Outcome = tuple[Any, tuple[str, int, int] | None]  # (documents or None, parse problem or None)
+
+_ALLOWED = {("cloudlab_lint.parsing.yamlx", name) for name in ("YMap", "YSeq", "Document")}
+
+
+class _Unpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in _ALLOWED:
+            raise pickle.UnpicklingError(f"{module}.{name} is not allowed in the parse cache")
+        return super().find_class(module, name)
+
+
+def _loads(data: bytes) -> Any:
+    return _Unpickler(io.BytesIO(data)).load()
+
+
+def stamp_of(st: os.stat_result) -> Stamp:
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
+
+
+def _parser_identity() -> tuple[Any, ...]:
+    """What the cached parses depend on besides the file: the parser's code and PyYAML."""
+    import yaml
+
+    from . import __version__
+    from .parsing import yamlx
+
+    st = os.stat(yamlx.__file__)
+    return FORMAT, __version__, st.st_size, st.st_mtime_ns, yaml.__version__, getattr(yaml, "__with_libyaml__", False)
+
+
+class ParseCache:
+    """Opened lazily: a run that parses no YAML (a hook on a README) never reads or writes it."""
+
+    def __init__(self, root: Path, *, write_new: bool) -> None:
+        self.root = root
+        self.write_new = write_new  # create the file when it does not exist yet
+        self.started_ns = time.time_ns()
+        self.path: Path | None = None
+        self.existed = False
+        self._entries: dict[str, tuple[Stamp, bytes]] | None = None
+        self.fresh: dict[str, tuple[Stamp, Outcome]] = {}
+
+    @property
+    def entries(self) -> dict[str, tuple[Stamp, bytes]]:
+        if self._entries is None:
+            self.path = _cache_path(self.root)
+            self._entries = self._load() if self.path is not None else {}
+        return self._entries
+
+    def _load(self) -> dict[str, tuple[Stamp, bytes]]:
+        assert self.path is not None
+        try:
+            with open(self.path, "rb") as fh:
+                raw = fh.read()
+        except OSError:
+            return {}
+        self.existed = True
+        try:
+            header, entries = _loads(raw)
+        except Exception:  # noqa: BLE001 - any damage at all: start again
+            return {}
+        if header != _parser_identity() or not isinstance(entries, dict):
+            return {}
+        return entries
+
+    def get(self, path: str, stamp: Stamp) -> Outcome | None:
+        entry = self.entries.get(path)
+        if entry is None or entry[0] != stamp:
+            return None
+        try:
+            outcome = _loads(entry[1])
+        except Exception:  # noqa: BLE001 - a damaged entry is a miss
+            return None
+        return outcome
+
+    def put(self, path: str, stamp: Stamp, outcome: Outcome) -> None:
+        if stamp[1] >= self.started_ns - RACY_NS or stamp[2] >= self.started_ns - RACY_NS:
+            return  # changed moments ago: a later change in the same clock tick would keep this stamp
+        self.fresh[path] = (stamp, outcome)
+
+    def save(self, files: frozenset[str]) -> None:
+        """Write what this run parsed, keeping unchanged entries of files that still exist."""
+        if not self.fresh or self.path is None or not (self.existed or self.write_new):
+            return
+        from .atomic import write_atomic
+
+        entries = {p: e for p, e in self.entries.items() if p in files and p not in self.fresh}
+        for path, (stamp, outcome) in self.fresh.items():
+            entries[path] = (stamp, pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL))
+        try:
+            self.path.parent.mkdir(exist_ok=True)
+            write_atomic(self.path, pickle.dumps((_parser_identity(), entries), protocol=pickle.HIGHEST_PROTOCOL))
+        except OSError:
+            pass  # a read-only git folder: the next run parses again
+
+
+def _cache_path(root: Path) -> Path | None:
+    """Where the repository at `root` keeps the cache: inside its git folder, or nowhere."""
+    from .gitcmd import GitError, git
+
+    try:
+        out = git(root, "rev-parse", "--absolute-git-dir").decode("utf-8", "surrogateescape").strip()
+    except GitError:
+        return None
+    return Path(out) / "cloudlab-lint" / NAME if out else None

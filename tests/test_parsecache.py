@@ -1,0 +1,148 @@
+"""The parse cache: kept by the commit hook in the git folder, used only for files exactly as they were.
+
+Every test works on a real git repository and the real CLI. A file written moments ago is never kept
+(the "racy" window), so tests that need entries set the window to zero.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from pathlib import Path
+
+import pytest
+
+from cloudlab_lint import parsecache
+
+from .helpers import commit_all, init_repo, run_cli, write_files
+
+MANIFEST = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  key: value\n"
+# Same length as MANIFEST, but not YAML (an unclosed flow mapping, reported on line 5).
+BROKEN = "apiVersion: v1\nkind: ConfigMap\nmetadata: {\n  name: a\ndata:\n  key: value\n"
+assert len(BROKEN) == len(MANIFEST)
+
+
+def cache_file(root: Path) -> Path:
+    return root / ".git" / "cloudlab-lint" / parsecache.NAME
+
+
+def repo_with(tmp_path: Path, files: dict[str, str]) -> Path:
+    root = init_repo(tmp_path / "repo")
+    write_files(root, files)
+    commit_all(root)
+    return root
+
+
+def parse_problems(root: Path, *extra: str) -> set[tuple[str, str, int]]:
+    out = run_cli(["--all", "--select", "CL000", "--format", "json", *extra], cwd=root)
+    assert "Traceback" not in out.err, out.err
+    return out.found()
+
+
+@pytest.fixture
+def no_racy_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parsecache, "RACY_NS", 0)
+
+
+def read_entries(root: Path) -> tuple[tuple, dict]:
+    with open(cache_file(root), "rb") as fh:
+        return pickle.load(fh)
+
+
+def plant(root: Path, path: str, outcome: tuple) -> None:
+    """Replace the kept parse of `path` (its stamp unchanged) with `outcome`."""
+    header, entries = read_entries(root)
+    stamp, _ = entries[path]
+    entries[path] = (stamp, pickle.dumps(outcome))
+    cache_file(root).write_bytes(pickle.dumps((header, entries)))
+
+
+def test_the_hook_keeps_parses_and_a_later_run_uses_them(tmp_path: Path, no_racy_window: None) -> None:
+    root = repo_with(tmp_path, {"k/a.yaml": MANIFEST, "k/b.yaml": MANIFEST})
+    assert run_cli(["--all", "--select", "CL000"], cwd=root).code == 0
+    assert not cache_file(root).exists(), "--all (CI) must not create a cache"
+    run_cli(["k/a.yaml", "--select", "CL000"], cwd=root)
+    assert set(read_entries(root)[1]) == {"k/a.yaml"}
+    # The kept parse is what a later run sees (planted here: a problem the file does not have) ...
+    plant(root, "k/a.yaml", (None, ("planted problem", 3, 1)))
+    assert parse_problems(root) == {("CL000", "k/a.yaml", 3)}
+    # ... unless the cache is switched off.
+    assert parse_problems(root, "--no-cache") == set()
+
+
+def test_an_edited_file_is_parsed_again_even_with_its_old_size_and_mtime(tmp_path: Path,
+                                                                         no_racy_window: None) -> None:
+    root = repo_with(tmp_path, {"k/a.yaml": MANIFEST})
+    run_cli(["k/a.yaml", "--select", "CL000"], cwd=root)
+    assert "k/a.yaml" in read_entries(root)[1]
+    target = root / "k/a.yaml"
+    before = os.stat(target)
+    target.write_text(BROKEN, encoding="utf-8")
+    os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))  # what `touch -d` or an unpacker does
+    after = os.stat(target)
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    assert parse_problems(root) == {("CL000", "k/a.yaml", 5)}
+
+
+def test_a_file_changed_moments_ago_is_not_kept(tmp_path: Path) -> None:
+    root = repo_with(tmp_path, {"k/a.yaml": MANIFEST})
+    run_cli(["k/a.yaml", "--select", "CL000"], cwd=root)
+    # Its change time is within the racy window: a second write in the same clock tick could keep
+    # every stamp, so its parse must not outlive the run.
+    assert not cache_file(root).exists() or "k/a.yaml" not in read_entries(root)[1]
+
+
+class Hostile:
+    def __reduce__(self) -> tuple:
+        return os.system, ("touch pwned-by-cache",)
+
+
+@pytest.mark.parametrize("content", [
+    b"", b"not a pickle at all", b"\x80\x05\x95", pickle.dumps(("header", "not a dict")),
+    pickle.dumps(Hostile()), pickle.dumps((("old", "parser"), {"k/a.yaml": ("stamp", b"x")})),
+], ids=["empty", "garbage", "truncated", "wrong-shape", "hostile-global", "other-parser"])
+def test_a_damaged_foreign_or_hostile_cache_is_ignored_and_rewritten(tmp_path: Path, no_racy_window: None,
+                                                                    content: bytes) -> None:
+    root = repo_with(tmp_path, {"k/a.yaml": BROKEN})
+    cache_file(root).parent.mkdir(parents=True)
+    cache_file(root).write_bytes(content)
+    out = run_cli(["k/a.yaml", "--select", "CL000", "--format", "json"], cwd=root)
+    assert "Traceback" not in out.err and out.found() == {("CL000", "k/a.yaml", 5)}
+    assert not (root / "pwned-by-cache").exists() and not (tmp_path / "pwned-by-cache").exists()
+    header, entries = read_entries(root)
+    assert header == parsecache._parser_identity() and set(entries) == {"k/a.yaml"}
+    # A kept parse problem is reported exactly as a fresh one.
+    assert parse_problems(root) == {("CL000", "k/a.yaml", 5)}
+
+
+def test_an_entry_hostile_inside_a_valid_cache_is_a_miss(tmp_path: Path, no_racy_window: None) -> None:
+    root = repo_with(tmp_path, {"k/a.yaml": BROKEN})
+    run_cli(["k/a.yaml", "--select", "CL000"], cwd=root)
+    header, entries = read_entries(root)
+    stamp, _ = entries["k/a.yaml"]
+    entries["k/a.yaml"] = (stamp, pickle.dumps(Hostile()))
+    cache_file(root).write_bytes(pickle.dumps((header, entries)))
+    assert parse_problems(root) == {("CL000", "k/a.yaml", 5)}
+    assert not (root / "pwned-by-cache").exists()
+
+
+def test_entries_of_files_no_longer_tracked_are_dropped(tmp_path: Path, no_racy_window: None) -> None:
+    root = repo_with(tmp_path, {"k/a.yaml": MANIFEST, "k/b.yaml": MANIFEST})
+    run_cli(["k/a.yaml", "k/b.yaml", "--select", "CL000"], cwd=root)
+    assert set(read_entries(root)[1]) == {"k/a.yaml", "k/b.yaml"}
+    (root / "k/b.yaml").unlink()
+    write_files(root, {"k/c.yaml": MANIFEST})
+    commit_all(root)
+    run_cli(["k/c.yaml", "--select", "CL000"], cwd=root)
+    assert set(read_entries(root)[1]) == {"k/a.yaml", "k/c.yaml"}
+
+
+def test_no_cache_outside_git_and_none_with_no_cache(tmp_path: Path, no_racy_window: None) -> None:
+    root = repo_with(tmp_path, {"k/a.yaml": MANIFEST})
+    run_cli(["k/a.yaml", "--select", "CL000", "--no-cache"], cwd=root)
+    assert not cache_file(root).exists()
+    plain = tmp_path / "plain"
+    write_files(plain, {"k/a.yaml": BROKEN})
+    out = run_cli(["--root", str(plain), "--all", "--select", "CL000", "--format", "json"], cwd=plain)
+    assert out.found() == {("CL000", "k/a.yaml", 5)}
+    assert [p.name for p in plain.rglob("*") if p.is_file()] == ["a.yaml"]
