@@ -255,13 +255,13 @@ class Repo:
 
     def yaml(self, path: str) -> list[Any] | None:
         """The documents of a YAML file, or None (unreadable, a Helm template, or a CL000 problem)."""
+        key = ("yaml", path)
+        if key in self._cache:  # first: rules ask for the same file many times
+            return self._cache[key]
         from .parsing.yamlx import load_documents, looks_templated
 
         if is_helm_template(path):
             return None
-        key = ("yaml", path)
-        if key in self._cache:
-            return self._cache[key]
         if self.parse_cache is None:
             return self._parsed("yaml", path, load_documents, excuse=looks_templated)
         from .parsecache import stamp_of

@@ -35,7 +35,8 @@ def parse_error(ctx: Context) -> Iterator[Hit]:
 
 def must_commit_paths(repo: Repo, extra: Iterable[str]) -> list[str]:
     """Paths that ignore rules must never hide: the parameter's examples plus every tracked SOPS file."""
-    tracked = [p for p in repo.files if ".sops." in PurePosixPath(p).name or PurePosixPath(p).name == ".sops.yaml"]
+    names = ((p, p.rpartition("/")[2]) for p in repo.files)  # not PurePosixPath: 5,000 of them cost 0.1 s
+    tracked = [p for p, name in names if ".sops." in name or name == ".sops.yaml"]
     return sorted(set(extra) | set(tracked[:500]))
 
 
@@ -138,7 +139,7 @@ def classify(repo: Repo, path: str) -> tuple[str, int] | None:
 
 def classify_text(path: str, text: str | None) -> tuple[str, int] | None:
     """`classify` on given content (None: unknown or binary), e.g. a blob from history (CL006)."""
-    name = PurePosixPath(path).name
+    name = path.rpartition("/")[2]
     if text is not None and is_sops_text(text):
         return None
     if name == ".age-key.txt" or name.endswith(".agekey"):

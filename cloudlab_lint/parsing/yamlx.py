@@ -193,11 +193,12 @@ class _Builder:
         keys_pos, pos = out.keys_pos, out.pos
         merges: list[YMap] = []
         for key_node, value_node in node.value:
-            if _is_merge(key_node):
+            key_value = key_node.value  # a string for a scalar key, a list for a collection key
+            if key_value == "<<" and _is_merge(key_node) or key_node.tag == _MERGE:
                 merged = self.build(value_node, depth + 1)
                 merges.extend(m for m in (merged if isinstance(merged, list) else [merged]) if isinstance(m, YMap))
                 continue
-            key = key_node.value if key_node.__class__ is ScalarNode else str(self.build(key_node, depth + 1))
+            key = key_value if key_node.__class__ is ScalarNode else str(self.build(key_node, depth + 1))
             key_mark = key_node.start_mark
             if key in keys_pos:
                 # YAML forbids it and kubectl, kustomize and Actions refuse it; keeping the last value
