@@ -19,7 +19,10 @@ def load_toml(text: str) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         line, col = (int(match.group(1)), int(match.group(2))) if match else (1, 1)
-        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        if "(at end of document)" in str(exc):  # an unclosed string or table: point at the last line
+            line, col = max(1, len(text.splitlines())), 1
+        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc)).replace(
+            "(at end of document)", "at the end of the file")
         raise ParseError(f"invalid TOML: {message}", line, col) from None
     except RecursionError:
         raise ParseError(f"TOML nesting deeper than {MAX_DEPTH} levels") from None
