@@ -6,7 +6,9 @@ import sys
 import traceback
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .catalog import Catalog
 from .checks import IMPORT_ERRORS, Context, Options, load_checks
@@ -64,32 +66,63 @@ def _crash_message(rule: Rule, exc: BaseException) -> str:
             "Rerun with --debug for the traceback.")
 
 
+@dataclass
+class Outcome:
+    """What one rule's check gave: its hits, or the error that ended it, and the fixes it applied."""
+
+    hits: list[Hit] = field(default_factory=list)
+    error: ToolError | None = None
+    fixes: list[str] = field(default_factory=list)
+
+
+def check_rule(rule: Rule, registry: dict[str, Any], repo: Repo, config: Config, options: Options,
+               debug: bool = False) -> Outcome:
+    fn = registry.get(rule.check)
+    if fn is None:
+        broken = "; ".join(f"checks/{m}.py failed to import ({e})" for m, e in IMPORT_ERRORS.items())
+        return Outcome(error=ToolError(f"{rule.source}: check {rule.check!r} does not exist"
+                                       + (f" ({broken})" if broken else ""), rule.id))
+    ctx = Context(repo=repo, config=config, rule=rule, options=options)
+    try:
+        hits = list(fn(ctx))
+    except Exception as exc:  # noqa: BLE001 - one crashing rule must not stop the others
+        if debug:
+            traceback.print_exc(file=sys.stderr)
+        return Outcome(error=ToolError(_crash_message(rule, exc), rule.id))
+    return Outcome(hits, None, list(ctx.fixes))
+
+
 def run(repo: Repo, rules: list[Rule], config: Config, options: Options | None = None, *,
         baseline: set[tuple[str, str, str]] | None = None, debug: bool = False) -> Result:
+    from .parallel import plan, start
+
     options = options or Options()
     registry = load_checks()
+    last = [r for r in rules if r.check == RUNS_LAST]
+    here, elsewhere = plan([r for r in rules if r.check != RUNS_LAST], registry, repo, options)
+    outcomes: dict[str, Outcome] = {}
+    forked = start(elsewhere, registry, repo, config, options, debug) if elsewhere else None
+    if forked is None:
+        here = [r for r in rules if r.check != RUNS_LAST]
+    for rule in here:
+        outcomes[rule.id] = check_rule(rule, registry, repo, config, options, debug)
+    if forked is not None:
+        outcomes.update(forked.join(repo))
+    for rule in last:  # after every other rule, forked ones included: it reports what they could not parse
+        outcomes[rule.id] = check_rule(rule, registry, repo, config, options, debug)
+
     findings: list[Finding] = []
     errors: list[ToolError] = []
     notes: list[str] = []
     suppressed = 0
     for rule in rules:
-        fn = registry.get(rule.check)
-        if fn is None:
-            broken = "; ".join(f"checks/{m}.py failed to import ({e})" for m, e in IMPORT_ERRORS.items())
-            errors.append(ToolError(f"{rule.source}: check {rule.check!r} does not exist"
-                                    + (f" ({broken})" if broken else ""), rule.id))
+        outcome = outcomes[rule.id]
+        if outcome.error is not None:
+            errors.append(outcome.error)
             continue
-        ctx = Context(repo=repo, config=config, rule=rule, options=options)
-        try:
-            hits = list(fn(ctx))
-        except Exception as exc:  # noqa: BLE001 - one crashing rule must not stop the others
-            if debug:
-                traceback.print_exc(file=sys.stderr)
-            errors.append(ToolError(_crash_message(rule, exc), rule.id))
-            continue
-        notes.extend(ctx.fixes)
+        notes.extend(outcome.fixes)
         seen: Counter[str] = Counter()
-        for hit in sorted(set(hits), key=lambda h: (h.location, h.message)):
+        for hit in sorted(set(outcome.hits), key=lambda h: (h.location, h.message)):
             base = fingerprint_base(rule, hit, repo)
             seen[base] += 1
             finding = Finding(rule.id, rule.name, rule.severity, hit.message, hit.location, f"{base}:{seen[base]}")

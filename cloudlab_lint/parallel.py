@@ -1,0 +1,108 @@
+"""Two cores for `--all` on a big tree: the file-by-file rules run in a forked process.
+
+Most of an `--all` run is two independent halves: the Flux model (parse the tree, build every
+cluster) and the rules that read each file once (CL001-CL007, the pipeline and docs rules). On a
+tree of 5,000 manifests each half takes a second or more, so a forked process runs the second half
+while this one builds the model; it sends back its rules' outcomes and what it could not read or
+parse (CL000 runs last, here, and reports both halves).
+
+Forking copies the state reached so far (imports, config, catalog), so nothing is set up twice.
+When the child fails in any way its rules simply run here afterwards: the result never depends on
+whether it worked. Small trees, `--fix` (it writes files), single-core machines, platforms without
+fork and `CLOUDLAB_LINT_JOBS=1` run everything here.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .checks import Options
+    from .config import Config
+    from .engine import Outcome
+    from .model import Rule
+    from .repo import Repo
+
+MIN_TARGETS = 400  # below this a fork (~10 ms) and a second read of the files gain nothing
+# Families whose checks neither build nor need the Flux model.
+FORKED_MODULES = frozenset(f"cloudlab_lint.checks.{m}" for m in ("hygiene", "secrets", "sops", "pipeline", "docs"))
+
+
+def plan(rules: list[Rule], registry: dict[str, Any], repo: Repo, options: Options) -> tuple[list[Rule], list[Rule]]:
+    """(rules to run in this process, rules for a forked one)."""
+    if not _worth_it(repo, options):
+        return rules, []
+    forked = [r for r in rules if getattr(registry.get(r.check), "__module__", "") in FORKED_MODULES]
+    if not forked or len(forked) == len(rules):
+        return rules, []  # nothing to overlap with
+    return [r for r in rules if r not in forked], forked
+
+
+def _worth_it(repo: Repo, options: Options) -> bool:
+    if os.environ.get("CLOUDLAB_LINT_JOBS", "").strip() == "1" or not hasattr(os, "fork"):
+        return False
+    return _cores() >= 2 and not options.fix and len(repo.targets) >= MIN_TARGETS
+
+
+def _cores() -> int:
+    """Cores this process may use (a CI container's CPU set, not the host's)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+class Forked:
+    """A forked process running `rules`; `join` returns their outcomes and merges what it noted."""
+
+    def __init__(self, rules: list[Rule], registry: dict[str, Any], repo: Repo, config: Config,
+                 options: Options, debug: bool) -> None:
+        from .engine import check_rule
+
+        self.rules, self.args = rules, (registry, config, options, debug)
+        read, write = os.pipe()
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()  # or the child would print what is buffered again
+        self.pid = os.fork()
+        if self.pid == 0:  # the child: never returns
+            os.close(read)
+            code = 1
+            try:
+                outcomes = {r.id: check_rule(r, registry, repo, config, options, debug) for r in rules}
+                payload = pickle.dumps((outcomes, repo.problems, repo.notes), protocol=pickle.HIGHEST_PROTOCOL)
+                with os.fdopen(write, "wb") as out:
+                    out.write(payload)
+                code = 0
+            finally:
+                os._exit(code)  # no atexit handlers, no flushing of the parent's buffers
+        os.close(write)
+        self.read = read
+
+    def join(self, repo: Repo) -> dict[str, Outcome]:
+        with os.fdopen(self.read, "rb") as fh:
+            data = fh.read()
+        _, status = os.waitpid(self.pid, 0)
+        got = None
+        if os.waitstatus_to_exitcode(status) == 0 and data:
+            try:
+                got = pickle.loads(data)
+            except Exception:  # noqa: BLE001 - whatever went wrong, the rules run here instead
+                got = None
+        if got is None:
+            from .engine import check_rule
+
+            registry, config, options, debug = self.args
+            return {r.id: check_rule(r, registry, repo, config, options, debug) for r in self.rules}
+        outcomes, problems, notes = got
+        for path, problem in problems.items():
+            repo.problems.setdefault(path, problem)
+        repo.notes.extend(n for n in notes if n not in repo.notes)
+        return outcomes
+
+
+def start(rules: list[Rule], registry: dict[str, Any], repo: Repo, config: Config, options: Options,
+          debug: bool) -> Forked | None:
+    try:
+        return Forked(rules, registry, repo, config, options, debug)
+    except OSError:  # no fork possible (process limit): the caller runs them itself
+        return None

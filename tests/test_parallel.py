@@ -1,0 +1,117 @@
+"""`--all` on a big tree runs the file-by-file rules in a forked process: the result must not show it.
+
+The threshold is lowered to zero so that every fixture repository runs both ways; each is compared
+with the single-process run (CLOUDLAB_LINT_JOBS=1) on every default rule at once.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+import pytest
+
+from cloudlab_lint import engine, parallel
+
+from .helpers import FIXTURES, load_case, materialise, run_cli
+
+CASES = sorted(p.parent for p in FIXTURES.glob("*/*/case.yaml"))
+
+
+def report(root: Path, args: list[str]) -> tuple[dict, int]:
+    out = run_cli([*args, "--format", "json", "--no-cache"], cwd=root)
+    assert "Traceback" not in out.err, out.err
+    doc = json.loads(out.out)
+    doc["notes"] = sorted(doc.get("notes", []))  # the two processes' notes may interleave differently
+    return doc, out.code
+
+
+@pytest.fixture
+def always_fork(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "MIN_TARGETS", 0)
+    monkeypatch.setattr(parallel, "_cores", lambda: 2)
+
+
+@pytest.fixture
+def calls_here(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The rules whose checks ran in this process (a forked child's calls are not seen here)."""
+    seen: list[str] = []
+    real = engine.check_rule
+
+    def counted(rule, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        seen.append(rule.id)
+        return real(rule, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "check_rule", counted)
+    return seen
+
+
+@pytest.mark.parametrize("folder", CASES, ids=[f"{p.parent.name}/{p.name}" for p in CASES])
+def test_forked_and_single_process_runs_agree(folder: Path, tmp_path: Path, always_fork: None,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    case = load_case(folder)
+    repo = materialise(case, tmp_path / "repo")
+    args = [a for a in case.spec.get("args", ["--all"]) if a != "--fix"]
+    forked = report(repo, args)
+    monkeypatch.setenv("CLOUDLAB_LINT_JOBS", "1")
+    single = report(repo, args)
+    assert forked == single
+
+
+def test_the_file_rules_really_run_elsewhere(tmp_path: Path, always_fork: None, calls_here: list[str]) -> None:
+    repo = materialise(load_case(FIXTURES / "CL002-forbidden-file-tracked" / sorted(
+        p.name for p in (FIXTURES / "CL002-forbidden-file-tracked").iterdir() if p.name.startswith("fail-"))[0]),
+        tmp_path / "repo")
+    doc, code = report(repo, ["--all"])
+    assert code == 1 and any(f["rule"] == "CL002" for f in doc["findings"])
+    assert "CL002" not in calls_here and "CL005" not in calls_here  # they ran in the child
+    assert "CL101" in calls_here and calls_here[-1] == "CL000"  # the Flux half here, CL000 last
+
+
+def test_a_failed_child_changes_nothing_its_rules_run_here(tmp_path: Path, always_fork: None,
+                                                          calls_here: list[str],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = FIXTURES / "CL002-forbidden-file-tracked"
+    case = load_case(folder / sorted(p.name for p in folder.iterdir() if p.name.startswith("fail-"))[0])
+    repo = materialise(case, tmp_path / "repo")
+    monkeypatch.setenv("CLOUDLAB_LINT_JOBS", "1")
+    expected = report(repo, ["--all"])
+    monkeypatch.delenv("CLOUDLAB_LINT_JOBS")
+    calls_here.clear()
+
+    def broken(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202 - the child cannot send its outcome
+        raise pickle.PicklingError("cannot send")
+
+    monkeypatch.setattr(parallel.pickle, "dumps", broken)
+    assert report(repo, ["--all"]) == expected
+    assert "CL002" in calls_here  # run here after the child failed
+
+
+def test_no_fork_for_small_trees_fix_or_one_core(tmp_path: Path, calls_here: list[str],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = FIXTURES / "CL002-forbidden-file-tracked"
+    case = load_case(folder / sorted(p.name for p in folder.iterdir() if p.name.startswith("fail-"))[0])
+    repo = materialise(case, tmp_path / "repo")
+    report(repo, ["--all"])
+    assert "CL002" in calls_here  # a fixture repository is far below MIN_TARGETS
+    monkeypatch.setattr(parallel, "MIN_TARGETS", 0)
+    monkeypatch.setattr(parallel, "_cores", lambda: 1)
+    calls_here.clear()
+    report(repo, ["--all"])
+    assert "CL002" in calls_here
+
+
+def test_what_the_child_could_not_parse_is_reported_by_cl000_here(tmp_path: Path, always_fork: None,
+                                                                  calls_here: list[str]) -> None:
+    from .helpers import commit_all, init_repo, write_files
+
+    repo = init_repo(tmp_path / "repo")
+    # Only the pipeline rules (forked) read .mise.toml; CL000 (here) must still report it.
+    write_files(repo, {".mise.toml": "[tasks.check]\nrun = 'make check\n",
+                       ".github/workflows/ci.yml": "on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n"
+                                                   "      - run: mise run check\n"})
+    commit_all(repo)
+    doc, _ = report(repo, ["--all"])
+    assert "CL201" not in calls_here
+    assert ("CL000", ".mise.toml", 2) in {(f["rule"], f["path"], f["line"]) for f in doc["findings"]}
