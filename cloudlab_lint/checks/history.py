@@ -31,6 +31,7 @@ class Tally:
 
 @check("history-secrets")
 def history_secrets(ctx: Context) -> Iterator[Hit]:
+    from ..repo import is_binary
     from ..stack.history import Progress, read_all, walk
     from .secrets import scanner_for
 
@@ -45,24 +46,36 @@ def history_secrets(ctx: Context) -> Iterator[Hit]:
     # exists). Off by default: on the 2-core benchmark machine git and Python already keep both cores busy
     # and the helper's pipe traffic cost more than it saved.
     helper = _helper(repo.root, scan, int(ctx.params.get("parallel_min_blobs") or 0))
-    # `git log` walks the history while `git cat-file` streams the blobs: their work overlaps, and the
-    # content tests need no paths (what a blob means at its paths is judged once both are done).
+    # `git log` walks the history while `git cat-file` streams the blobs: their work overlaps (what a blob
+    # means at its paths is judged once both are done).
     walked: list[Any] = []
     walker = threading.Thread(target=_walk_into, args=(walk, repo.root, walked), daemon=True)
     walker.start()
     progress = Progress(0, ctx.options.progress)
+    # The filter compares each blob with the last clean version at its path, known once the walk is done
+    # (before that, with the last clean blob that starts with the same bytes).
+    uses: dict[str, list[Any]] | None = None
+    kinds, flagged, is_new = scan.kinds, scan.flagged, scan.filter.flagged  # the loop runs once per blob
     try:
         for oid, data, size in read_all(repo.root, None, max_bytes):
-            if not progress.total and walked:
-                progress.total = len(getattr(walked[0], "blobs", ()))
             progress.step(size)
-            kind = scan.account(oid, data, size, max_bytes)
-            if kind != "text" or data is None:
+            # What each blob is; counted in `finish` once the walk says it is wanted.
+            if data is None:
+                kinds[oid] = ("oversize", size)
                 continue
+            if data.find(b"\0", 0, 8000) >= 0 and is_binary(data):  # the find spares most blobs a copy
+                kinds[oid] = ("binary", size)
+                continue
+            kinds[oid] = ("text", size)
+            if uses is None and walked:
+                uses = _uses(walked[0])
+                progress.total = len(uses)
             if helper is not None and zlib.crc32(oid.encode()) & 1:
                 helper.submit(oid, data)
-            elif scan.filter.flagged(data):
-                scan.flagged[oid] = data
+                continue
+            at = uses.get(oid) if uses is not None else None
+            if is_new(data, at[0].path if at else None):
+                flagged[oid] = data
         if helper is not None:
             clean, flagged = helper.finish()
             helper = None
@@ -89,6 +102,13 @@ def history_secrets(ctx: Context) -> Iterator[Hit]:
         f"({t.bytes / 1e6:,.1f} MB); skipped {t.binary:,} binary, {t.oversize:,} over {max_bytes:,} bytes"
         + (f", {t.missing:,} missing (partial clone)" if t.missing else "")
         + (f", {t.excluded:,} only at excluded paths" if t.excluded else ""))
+
+
+def _uses(history: Any) -> dict[str, list[Any]]:
+    """oid -> its uses, from the walk (nothing when the walk failed: its error is raised later)."""
+    from ..stack.history import History
+
+    return history.blobs if isinstance(history, History) else {}
 
 
 def _walk_into(walk: Any, root: Any, out: list[Any]) -> None:
@@ -146,14 +166,6 @@ class _Scan:
     def hits(self) -> Iterator[Hit]:
         for _order, hit in self.best.values():
             yield hit
-
-    def account(self, oid: str, data: bytes | None, size: int, max_bytes: int) -> str:
-        """What a streamed blob is ("text", "binary", "oversize"); counted once the walk says it is wanted."""
-        from ..repo import is_binary
-
-        kind = "oversize" if data is None else "binary" if is_binary(data) else "text"
-        self.kinds[oid] = (kind, size)
-        return kind
 
     def finish(self, history: Any) -> Iterator[Hit]:
         """Judge every wanted blob at its paths: the flagged ones whole, the others by their paths alone."""

@@ -1,13 +1,13 @@
 """Every blob reachable from any ref, each read once, with the commit that introduced it at each path.
 
-Two git processes do all the work: one `git log --raw` over every ref lists, in
-`--topo-order --reverse` order (parents before children), what each commit adds
-or changes against its first parent, so each (blob, path) pair appears first at
-the commit that introduced it; one long-lived `git cat-file --batch` then
-streams every distinct blob once, in pack order. git inflates and resolves
-deltas in its own process while Python scans the previous blobs, so the two
-cores work at once (a pool of Python scanners was not tried: each blob would
-have to be copied to it).
+`git log --raw` over every ref lists, in `--topo-order --reverse` order
+(parents before children), what each commit adds or changes against its first
+parent, so each (blob, path) pair appears first at the commit that introduced
+it. The blobs themselves are streamed once each, in pack order: one `git
+cat-file --batch-check` lists the objects present, and a `git cat-file --batch
+--buffer` is handed the blobs among them. git inflates and resolves deltas in
+its own process while Python tests the previous blobs, so two cores work at
+once.
 """
 
 from __future__ import annotations
@@ -100,14 +100,20 @@ def read_all(root: Path, wanted: set[str] | dict[str, object] | None, max_bytes:
              ) -> Iterator[tuple[str, bytes | None, int]]:
     """(oid, content or None when over `max_bytes`, size) for each wanted blob (None: every blob), in pack order.
 
-    One `git cat-file --batch-all-objects --batch --unordered`: git walks its packs in storage order, which
-    keeps delta bases in its cache (several times faster than asking for blobs in history order), and only
-    objects present are listed, so a partial clone is never asked to fetch. Objects we do not want (commits,
-    trees, unreachable blobs) are skipped unread."""
-    proc = subprocess.Popen(git_command(root, "cat-file", "--batch-all-objects", "--batch", "--unordered"),
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            env=git_env(), bufsize=1 << 20)
-    assert proc.stdout is not None
+    `git cat-file --batch-all-objects --batch-check --unordered` lists the objects present in pack order (a
+    partial clone is never asked to fetch: only objects it has are listed); a thread hands the blobs among
+    them to a second `git cat-file --batch --buffer`, whose output we read. Asking in pack order keeps delta
+    bases in git's cache (several times faster than history order), and commits and trees (about a third of
+    the bytes) are neither inflated by git nor read by us."""
+    lister = subprocess.Popen(git_command(root, "cat-file", "--batch-all-objects", "--unordered",
+                                          "--batch-check=%(objecttype) %(objectname)"),
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                              env=git_env())
+    proc = subprocess.Popen(git_command(root, "cat-file", "--batch", "--buffer"), stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=git_env(), bufsize=1 << 20)
+    assert lister.stdout is not None and proc.stdin is not None and proc.stdout is not None
+    writer = threading.Thread(target=_feed_blobs, args=(lister, proc.stdin, wanted), daemon=True)
+    writer.start()
     out = proc.stdout
     _widen_pipe(out)
     try:
@@ -116,22 +122,47 @@ def read_all(root: Path, wanted: set[str] | dict[str, object] | None, max_bytes:
             if not header:
                 break
             parts = header.split()
-            if len(parts) != 3:
+            if len(parts) != 3:  # "<oid> missing": gone since it was listed
                 continue
             oid, size = parts[0].decode("ascii"), int(parts[2])
-            if parts[1] != b"blob" or wanted is not None and oid not in wanted:
-                _discard(out, size + 1)
-                continue
             if size > max_bytes:
                 _discard(out, size + 1)
                 yield oid, None, size
                 continue
             data = out.read(size)
-            out.read(1)
+            out.read(1)  # the newline after the content
             yield oid, data, size
     finally:
+        # Closing our end first lets a git still writing stop (and the feeder with it).
         out.close()
         proc.wait()
+        writer.join()
+
+
+def _feed_blobs(lister: subprocess.Popen[bytes], stdin: IO[bytes], wanted: set[str] | dict[str, object] | None
+                ) -> None:
+    """The listed blobs (wanted ones only), in the listing's order, to `cat-file --batch`, as they are listed."""
+    try:
+        assert lister.stdout is not None
+        rest = b""
+        while True:
+            chunk = lister.stdout.read1(1 << 16)
+            if not chunk:
+                break
+            lines = (rest + chunk).split(b"\n")
+            rest = lines.pop()
+            oids = [line[5:] for line in lines if line[:5] == b"blob "]
+            if wanted is not None:
+                oids = [o for o in oids if o.decode("ascii") in wanted]
+            if oids:
+                stdin.write(b"\n".join(oids) + b"\n")
+                stdin.flush()
+        stdin.close()
+    except (BrokenPipeError, ValueError, OSError):
+        pass
+    finally:
+        lister.stdout.close()
+        lister.wait()
 
 
 def read_blobs(root: Path, oids: Iterable[str], max_bytes: int) -> Iterator[tuple[str, bytes | None, int]]:

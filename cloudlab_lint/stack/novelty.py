@@ -1,11 +1,16 @@
 """Which history blobs need their content tested: only lines new to history can hold a new keyword.
 
 Successive versions of a file share most of their lines. A line that was seen
-holding no keyword of any test is remembered, and a later blob is tested only on
-its other lines (the saving a diff-based scanner gets, without diffs). Every
-keyword lies within one line, so a blob whose new lines hold none holds none at
-all. A blob that does is judged whole (its context matters: `kind: Config`,
-`users:`, a PEM body).
+holding no keyword of any test is clean, and a later blob is tested only on its
+other lines (the saving a diff-based scanner gets, without diffs). Every keyword
+lies within one line, so a blob whose new lines hold none holds none at all. A
+blob that does is judged whole (its context matters: `kind: Config`, `users:`, a
+PEM body).
+
+Two sources of clean lines: the last clean version of the same path (its
+common prefix and suffix with the new version are found with a few
+comparisons in C, no line is split or hashed there), and a set of every clean
+line seen (for the lines in between, and blobs whose path is not known yet).
 
 On two or more cores half of the paths can be filtered in a forked process,
 which gets each blob's bytes through a pipe and returns the few it flags.
@@ -19,6 +24,9 @@ from collections.abc import Iterable
 from typing import Any
 
 MAX_CLEAN_LINES = 2_000_000  # bounds memory on huge histories; past it, fewer lines are skipped
+MAX_REFERENCE_BYTES = 512 << 20  # clean blobs kept as references, in all (then no more are kept)
+HEAD_BYTES = 128  # a blob's first bytes: a reference for it before its path is known
+_STEP = 64  # the common prefix and suffix are found to within this many bytes (then cut back to a line)
 
 
 def secret_kind(data: bytes) -> bool:
@@ -28,32 +36,119 @@ def secret_kind(data: bytes) -> bool:
             or b'"kind":"Secret"' in data)
 
 
+def keyword_regex(keywords: Iterable[bytes]) -> re.Pattern[bytes]:
+    """One pattern that finds any of `keywords`: a trie (branches by first byte), which sre tries in a few
+    byte tests per position instead of one per keyword (about 2.5x faster than a flat alternation). A keyword
+    that holds another one is left out: finding the shorter one suffices."""
+    words = sorted(set(keywords))
+    words = [w for w in words if w and not any(o != w and o in w for o in words)]
+    if not words:
+        return re.compile(b"(?!)")
+    return re.compile(_trie(words))
+
+
+def _trie(words: list[bytes]) -> bytes:
+    """An alternation of `words` (none a prefix of another), branching on each next byte."""
+    groups: dict[bytes, list[bytes]] = {}
+    for word in words:
+        groups.setdefault(word[:1], []).append(word[1:])
+    return b"|".join(re.escape(first + tails[0]) if len(tails) == 1 else re.escape(first) + b"(?:" + _trie(tails) + b")"
+                     for first, tails in groups.items())
+
+
+def common_prefix(a: bytes, b: bytes) -> int:
+    """A length n with a[:n] == b[:n], at most _STEP bytes short of the longest (a binary search over
+    slices: each comparison is one memcmp)."""
+    high = min(len(a), len(b))
+    if a[:high] == b[:high]:
+        return high
+    low = 0
+    while high - low > _STEP:
+        mid = (low + high) >> 1
+        if a[low:mid] == b[low:mid]:
+            low = mid
+        else:
+            high = mid
+    return low
+
+
+def common_suffix(a: bytes, b: bytes, limit: int) -> int:
+    """A length n <= limit with a[-n:] == b[-n:] (n may be 0), at most _STEP bytes short of the longest."""
+    la, lb = len(a), len(b)
+    high = min(la, lb, limit)
+    if high <= 0:
+        return 0
+    if a[la - high:] == b[lb - high:]:
+        return high
+    low = 0
+    while high - low > _STEP:
+        mid = (low + high) >> 1
+        if a[la - mid:la - low] == b[lb - mid:lb - low]:
+            low = mid
+        else:
+            high = mid
+    return low
+
+
+def changed_span(data: bytes, ref: bytes) -> tuple[int, int]:
+    """(start, end): the whole lines of `data` between its common prefix and suffix of whole lines with `ref`.
+
+    Every line outside it is a line of `ref` (same text, also starting a line there): the prefix ends with a
+    newline inside the common prefix, and the suffix starts after a newline inside the common suffix."""
+    start = data.rfind(b"\n", 0, common_prefix(data, ref)) + 1
+    suffix = common_suffix(data, ref, min(len(data), len(ref)) - start)
+    end = len(data)
+    if suffix:
+        newline = data.find(b"\n", end - suffix)
+        if newline >= 0:
+            end = newline + 1
+    return start, max(start, end)
+
+
 class NoveltyFilter:
     def __init__(self, keywords: Iterable[bytes], patterns: Iterable[re.Pattern[bytes]], always: bool) -> None:
         self.keywords = tuple(dict.fromkeys(keywords))
         self.patterns = tuple(patterns)
         self.always = always  # a plugin without keywords: every blob is tested
-        # On a few lines one regex beats many `in` tests (their set-up dominates); on a whole file the
-        # `in` tests win (sre cannot skip ahead on an alternation).
-        self.regex = re.compile(b"|".join(re.escape(k) for k in self.keywords))
+        self.regex = keyword_regex(self.keywords)
         self.clean: set[bytes] = set()
+        # The last version that was not flagged, by path and by its first bytes (before the walk has named
+        # the paths, a file's versions mostly share their head). Any clean blob is a valid reference: these
+        # only choose one that shares many lines.
+        self.by_path: dict[str, bytes] = {}
+        self.by_head: dict[bytes, bytes] = {}
+        self.kept = 0
 
-    def flagged(self, data: bytes) -> bool:
-        """Whether the blob needs its content tested; remembers its lines as clean when not."""
+    def flagged(self, data: bytes, path: str | None = None) -> bool:
+        """Whether the blob needs its content tested; remembers its lines as clean when not.
+        `path`: a path the blob has, when known."""
         if self.always:
             return True
-        clean = self.clean
-        lines = data.split(b"\n")
-        new = [line for line in lines if line not in clean]
-        chunk = data if len(new) == len(lines) else b"\n".join(new)
-        if len(chunk) < 2048:
-            hit = self.regex.search(chunk) is not None
+        head = data[:HEAD_BYTES]
+        ref = self.by_path.get(path) if path is not None else None
+        if ref is None:
+            ref = self.by_head.get(head)
+        if ref is None:
+            body = data
         else:
-            hit = any(keyword in chunk for keyword in self.keywords)
-        if hit or secret_kind(chunk) or any(p.search(chunk) for p in self.patterns):
+            start, end = changed_span(data, ref)
+            body = data[start:end]
+        clean = self.clean
+        lines = body.split(b"\n")
+        new = [line for line in lines if line not in clean]
+        chunk = body if len(new) == len(lines) else b"\n".join(new)
+        if self.regex.search(chunk) or secret_kind(chunk):
             return True
+        for pattern in self.patterns:
+            if pattern.search(chunk):
+                return True
         if len(clean) < MAX_CLEAN_LINES:
             clean.update(new)  # none of these lines holds a keyword
+        if self.kept < MAX_REFERENCE_BYTES:
+            self.kept += len(data)  # an upper bound: a replaced reference is not subtracted
+            self.by_head[head] = data
+            if path is not None:
+                self.by_path[path] = data
         return False
 
 

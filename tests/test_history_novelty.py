@@ -1,0 +1,102 @@
+"""The CL006 novelty filter: only lines new to history are keyword-tested, yet no blob holding a keyword is missed."""
+
+from __future__ import annotations
+
+import random
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cloudlab_lint.stack.novelty import NoveltyFilter, changed_span, keyword_regex, secret_kind
+
+KEYWORDS = (b"token", b"pm_api_token", b"ghp_", b"gho_", b"github_pat_", b"AKIA", b"A3T", b"aws", b"AWS", b"-us",
+            b"sk-", b"kind: Config", b"sops", b"glpat-", b"glrt-", b"glrtr-")
+PATTERNS = (re.compile(rb"@[\w.-]+![\w.-]+[=:]"), re.compile(rb"://[^\s/:@]+:(?!\$\{)[^\s/@]+@"))
+# Pieces that make near misses and hits likely: keyword fragments, newlines, line starts that matter.
+PIECES = (b"tok", b"en", b"gh", b"p_", b"o_", b"github", b"_pat_", b"AK", b"IA", b"A3", b"T", b"aw", b"s", b"-u",
+          b"sk", b"-", b"kind: ", b"Secret", b"Config", b"so", b"ps", b"gl", b"pat", b"rt", b"r-", b"\n", b"\n",
+          b"x", b" ", b"@u", b"!t=", b"://a:", b"${", b"b@", b"plain words ", b"value: 1234\n")
+
+
+def whole(data: bytes) -> bool:
+    """What the filter must never miss: a keyword, a top-level `kind: Secret`, a pattern, anywhere in the blob."""
+    return (any(k in data for k in KEYWORDS) or secret_kind(data) or any(p.search(data) for p in PATTERNS))
+
+
+@given(st.lists(st.sampled_from(PIECES), max_size=30).map(b"".join))
+@settings(max_examples=400, deadline=None)
+def test_keyword_regex_finds_exactly_the_keywords(text: bytes) -> None:
+    regex = keyword_regex(KEYWORDS)
+    assert (regex.search(text) is not None) == any(k in text for k in KEYWORDS)
+
+
+def test_keyword_regex_drops_keywords_that_hold_another_and_handles_none() -> None:
+    assert b"pm_api_token" not in keyword_regex(KEYWORDS).pattern
+    assert keyword_regex([]).search(b"anything") is None
+    assert keyword_regex([b"a.b"]).search(b"axb") is None  # literals, not regex syntax
+
+
+def _edit(rng: random.Random, ref: bytes) -> bytes:
+    data = bytearray(ref)
+    for _ in range(rng.randint(1, 4)):
+        at = rng.randint(0, len(data))
+        data[at:at + rng.randint(0, 6)] = b"".join(rng.choice(PIECES) for _ in range(rng.randint(0, 3)))
+    return bytes(data)
+
+
+def test_changed_span_leaves_out_only_whole_lines_of_the_reference() -> None:
+    rng = random.Random(6)
+    for _ in range(4000):
+        ref = b"".join(rng.choice(PIECES) for _ in range(rng.randint(0, 40)))
+        if rng.random() < 0.3:
+            ref += b"y" * rng.randint(60, 300) + b"\n"  # longer than the search's step
+        data = _edit(rng, ref)
+        start, end = changed_span(data, ref)
+        assert 0 <= start <= end <= len(data)
+        # The prefix: the same bytes in both, ending a line.
+        assert data[:start] == ref[:start] and (start == 0 or data[start - 1:start] == b"\n")
+        # The suffix: the same bytes in both, starting a line in both.
+        tail = len(data) - end
+        if tail:
+            assert data[end:] == ref[len(ref) - tail:]
+            assert data[end - 1:end] == b"\n" and ref[len(ref) - tail - 1:len(ref) - tail] == b"\n"
+
+
+def test_changed_span_is_small_for_one_edit() -> None:
+    ref = b"".join(b"line %d of the file\n" % i for i in range(300))
+    data = ref.replace(b"line 150 of", b"line 150 (edited) of")
+    start, end = changed_span(data, ref)
+    assert b"(edited)" in data[start:end] and end - start < 300
+
+
+def test_filter_never_misses_a_blob_that_holds_a_keyword() -> None:
+    """Versions of a few files, edited at random, with and without their paths known: every blob that holds a
+    keyword (also in an unchanged line, or one seen before in a clean blob's context) is flagged."""
+    rng = random.Random(7)
+    for round_ in range(60):
+        filt = NoveltyFilter(KEYWORDS, PATTERNS, False)
+        versions = {f"f{i}": b"".join(rng.choice(PIECES) for _ in range(rng.randint(0, 60))) for i in range(4)}
+        for _ in range(40):
+            path = rng.choice(list(versions))
+            data = versions[path] = _edit(rng, versions[path])
+            flagged = filt.flagged(data, path if round_ % 3 else None)
+            if whole(data):
+                assert flagged, data
+
+
+def test_filter_flags_a_keyword_line_kept_from_a_flagged_version() -> None:
+    filt = NoveltyFilter(KEYWORDS, PATTERNS, False)
+    base = b"".join(b"key%d: value\n" % i for i in range(50))
+    assert not filt.flagged(base, "a.yaml")
+    leaked = base.replace(b"key20: value", b"key20: token-abc")
+    assert filt.flagged(leaked, "a.yaml")
+    # The next version keeps the leaked line and edits another: still flagged (its reference is the clean one).
+    assert filt.flagged(leaked.replace(b"key40: value", b"key40: other"), "a.yaml")
+    # A new Secret's `kind` line, the rest copied from a clean version at another path (found by its head).
+    secret = base.replace(b"key10: value\n", b"kind: Secret\n")
+    assert filt.flagged(secret, None) and filt.flagged(secret, "b.yaml")
+
+
+def test_plugin_without_keywords_tests_every_blob() -> None:
+    assert NoveltyFilter(KEYWORDS, PATTERNS, True).flagged(b"plain\n")
