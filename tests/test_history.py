@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import io
+import threading
 from pathlib import Path
 
-from cloudlab_lint.stack.history import Progress, read_blobs, walk
+from cloudlab_lint.stack.history import BlobStreams, Progress, read_all, read_blobs, read_stream, walk
 
 from .helpers import commit_all, git, init_repo, run_cli, write_files
 
@@ -254,3 +255,26 @@ def test_second_process_finds_the_same(tmp_path: Path) -> None:
     forked, _, err = history_findings(repo)
     assert single == forked == {("apps/a3/values.yaml", 3), ("secrets/db.yaml", 1)}
     assert "1 binary" in err
+
+
+def test_two_readers_share_every_blob_once(tmp_path: Path) -> None:
+    """Two `cat-file` readers (the helper's and ours) together read every blob once, as one reader does."""
+    repo = make_repo(tmp_path)
+    for n in range(5):
+        write_files(repo, {f"f{i}.txt": "line\n" * (20 + i) + f"v{n}\n" for i in range(6)})
+        commit_all(repo, f"v{n}")
+    git(repo, "gc", "-q")  # deltas: a family goes to one reader
+    one = {oid: data for oid, data, _ in read_all(repo, None, 1 << 20)}
+    streams = BlobStreams(repo, 2)
+    second = streams.output(1)
+    rest: list[tuple[str, bytes | None, int]] = []
+    reader = threading.Thread(target=lambda: rest.extend(read_stream(second, 1 << 20)))  # as the helper does
+    reader.start()
+    streams.start()
+    first = list(read_stream(streams.output(0), 1 << 20))
+    reader.join()
+    streams.close()
+    oids = [oid for oid, _, _ in first + rest]
+    assert len(oids) == len(set(oids)) == len(one) == len(walk(repo).blobs)
+    assert {oid: data for oid, data, _ in first + rest} == one
+    assert first and rest  # both readers got a share

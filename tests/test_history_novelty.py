@@ -100,3 +100,11 @@ def test_filter_flags_a_keyword_line_kept_from_a_flagged_version() -> None:
 
 def test_plugin_without_keywords_tests_every_blob() -> None:
     assert NoveltyFilter(KEYWORDS, PATTERNS, True).flagged(b"plain\n")
+
+
+def test_patterns_with_flags_of_their_own_are_searched_apart() -> None:
+    for pattern in (re.compile(rb"(?i)zzq"), re.compile(rb"zzq", re.IGNORECASE)):
+        filt = NoveltyFilter(KEYWORDS, (*PATTERNS, pattern), False)
+        assert pattern in filt.apart
+        assert filt.flagged(b"a: 1\nb: ZZQ\n") and not filt.flagged(b"a: 1\nb: 2\n")
+    assert NoveltyFilter(KEYWORDS, PATTERNS, False).apart == ()

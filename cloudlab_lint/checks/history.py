@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import threading
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +31,8 @@ class Tally:
 @check("history-secrets")
 def history_secrets(ctx: Context) -> Iterator[Hit]:
     from ..repo import is_binary
-    from ..stack.history import Progress, read_all, walk
+    from ..stack.history import BlobStreams, Progress, walk
+    from ..stack.novelty import Helper
     from .secrets import scanner_for
 
     repo = ctx.repo
@@ -42,10 +42,14 @@ def history_secrets(ctx: Context) -> Iterator[Hit]:
         return
     scan = _Scan(ctx, scanner_for(ctx.params))
     max_bytes = int(ctx.params.get("max_blob_bytes") or repo.max_bytes)
-    # Optionally a helper process filters half of the blobs on another core (forked first, before any thread
-    # exists). Off by default: on the 2-core benchmark machine git and Python already keep both cores busy
-    # and the helper's pipe traffic cost more than it saved.
-    helper = _helper(repo.root, scan, int(ctx.params.get("parallel_min_blobs") or 0))
+    # Optionally (parallel_min_blobs) a helper process reads and filters about half of the blobs, from its own
+    # `git cat-file`, on another core; it is forked first, before any thread exists.
+    parts = 2 if _parallel(repo.root, int(ctx.params.get("parallel_min_blobs") or 0)) else 1
+    streams = BlobStreams(repo.root, parts)
+    helper = Helper(scan.filter, streams.output(1), streams.foreign(1), max_bytes) if parts > 1 else None
+    if helper is not None:
+        streams.output(1).close()  # the helper's now
+    streams.start()
     # `git log` walks the history while `git cat-file` streams the blobs: their work overlaps (what a blob
     # means at its paths is judged once both are done).
     walked: list[Any] = []
@@ -57,8 +61,9 @@ def history_secrets(ctx: Context) -> Iterator[Hit]:
     uses: dict[str, list[Any]] | None = None
     kinds, flagged, is_new = scan.kinds, scan.flagged, scan.filter.flagged  # the loop runs once per blob
     try:
-        for oid, data, size in read_all(repo.root, None, max_bytes):
-            progress.step(size)
+        for oid, data, size in streams.read(0, max_bytes):
+            if progress.enabled:
+                progress.step(size)
             # What each blob is; counted in `finish` once the walk says it is wanted.
             if data is None:
                 kinds[oid] = ("oversize", size)
@@ -70,16 +75,14 @@ def history_secrets(ctx: Context) -> Iterator[Hit]:
             if uses is None and walked:
                 uses = _uses(walked[0])
                 progress.total = len(uses)
-            if helper is not None and zlib.crc32(oid.encode()) & 1:
-                helper.submit(oid, data)
-                continue
             at = uses.get(oid) if uses is not None else None
             if is_new(data, at[0].path if at else None):
                 flagged[oid] = data
         if helper is not None:
-            clean, flagged = helper.finish()
+            more_kinds, more_flagged = helper.finish()
             helper = None
-            scan.flagged.update(flagged)
+            kinds.update(more_kinds)
+            flagged.update(more_flagged)
     finally:
         progress.close()
         if helper is not None:
@@ -118,16 +121,15 @@ def _walk_into(walk: Any, root: Any, out: list[Any]) -> None:
         out.append(exc)
 
 
-def _helper(root: Any, scan: _Scan, threshold: int) -> Any:
-    """The helper process, when the repository holds enough objects for it to pay (`git count-objects`)."""
+def _parallel(root: Any, threshold: int) -> bool:
+    """Whether a helper process reads half of the blobs: asked for, two cores, and enough objects to pay."""
     from ..gitcmd import git
-    from ..stack.novelty import Helper
 
     if threshold <= 0 or (os.cpu_count() or 1) < 2:
-        return None
+        return False
     counts = dict(line.split(b": ", 1) for line in git(root, "count-objects", "-v").splitlines() if b": " in line)
     objects = int(counts.get(b"count", 0)) + int(counts.get(b"in-pack", 0))
-    return Helper(scan.filter) if objects >= 2 * threshold else None  # about half of the objects are blobs
+    return objects >= 2 * threshold  # about half of the objects are blobs
 
 
 class _Scan:
@@ -171,11 +173,12 @@ class _Scan:
         """Judge every wanted blob at its paths: the flagged ones whole, the others by their paths alone."""
         self.order = history.order
         t = self.tally
+        kinds, flagged, quiet = self.kinds, self.flagged, self.quiet
         for oid, uses in history.blobs.items():
-            if not self.wanted(uses):
+            if self.exclude and not self.wanted(uses):
                 t.excluded += 1
                 continue
-            kind, size = self.kinds.get(oid, ("missing", 0))
+            kind, size = kinds.get(oid, ("missing", 0))
             t.blobs += 1
             if kind == "missing":
                 t.missing += 1
@@ -187,9 +190,11 @@ class _Scan:
             else:
                 t.scanned += 1
                 t.bytes += size
-                data = self.flagged.get(oid)
+                data = flagged.get(oid)
                 if data is not None:
                     self.judge(data, False, uses)
+                elif len(uses) == 1 and quiet.get(uses[0].path):
+                    continue  # the common case (judge's first test, inlined: it runs for nearly every blob)
                 else:
                     self.judge(b"", True, uses, path_only=True)  # no keyword of any test: what the path says
         yield from self.hits()

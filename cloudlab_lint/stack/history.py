@@ -96,73 +96,138 @@ def local_objects(root: Path) -> set[str]:
     return {line.decode("ascii") for line in out.split()}
 
 
-def read_all(root: Path, wanted: set[str] | dict[str, object] | None, max_bytes: int
-             ) -> Iterator[tuple[str, bytes | None, int]]:
-    """(oid, content or None when over `max_bytes`, size) for each wanted blob (None: every blob), in pack order.
+class BlobStreams:
+    """Every blob present, each read once, in pack order, by `parts` `git cat-file --batch --buffer` processes.
 
     `git cat-file --batch-all-objects --batch-check --unordered` lists the objects present in pack order (a
-    partial clone is never asked to fetch: only objects it has are listed); a thread hands the blobs among
-    them to a second `git cat-file --batch --buffer`, whose output we read. Asking in pack order keeps delta
-    bases in git's cache (several times faster than history order), and commits and trees (about a third of
-    the bytes) are neither inflated by git nor read by us."""
-    lister = subprocess.Popen(git_command(root, "cat-file", "--batch-all-objects", "--unordered",
-                                          "--batch-check=%(objecttype) %(objectname)"),
-                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                              env=git_env())
-    proc = subprocess.Popen(git_command(root, "cat-file", "--batch", "--buffer"), stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=git_env(), bufsize=1 << 20)
-    assert lister.stdout is not None and proc.stdin is not None and proc.stdout is not None
-    writer = threading.Thread(target=_feed_blobs, args=(lister, proc.stdin, wanted), daemon=True)
-    writer.start()
-    out = proc.stdout
-    _widen_pipe(out)
-    try:
-        while True:
-            header = out.readline()
-            if not header:
-                break
-            parts = header.split()
-            if len(parts) != 3:  # "<oid> missing": gone since it was listed
-                continue
-            oid, size = parts[0].decode("ascii"), int(parts[2])
-            if size > max_bytes:
-                _discard(out, size + 1)
-                yield oid, None, size
-                continue
-            data = out.read(size)
-            out.read(1)  # the newline after the content
-            yield oid, data, size
-    finally:
-        # Closing our end first lets a git still writing stop (and the feeder with it).
-        out.close()
-        proc.wait()
-        writer.join()
+    partial clone is never asked to fetch: only objects it has are listed); a feeder thread hands the blobs
+    among them to the readers. Asking in pack order keeps delta bases in git's cache (several times faster
+    than history order), and commits and trees (about a third of the bytes) are neither inflated by git nor
+    read by us. With two readers each gets whole delta families (a blob goes where its base went, a new
+    family to the reader with fewer bytes so far), so no base is inflated twice.
 
+    Start the readers (the constructor), fork any helper that reads a share, then `start()` the feeder: no
+    thread may exist at a fork."""
 
-def _feed_blobs(lister: subprocess.Popen[bytes], stdin: IO[bytes], wanted: set[str] | dict[str, object] | None
-                ) -> None:
-    """The listed blobs (wanted ones only), in the listing's order, to `cat-file --batch`, as they are listed."""
-    try:
+    def __init__(self, root: Path, parts: int = 1, wanted: set[str] | dict[str, object] | None = None) -> None:
+        fmt = "%(objecttype) %(objectname)" + (" %(objectsize) %(deltabase)" if parts > 1 else "")
+        self.lister = subprocess.Popen(git_command(root, "cat-file", "--batch-all-objects", "--unordered",
+                                                   f"--batch-check={fmt}"),
+                                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                       env=git_env())
+        self.readers = [subprocess.Popen(git_command(root, "cat-file", "--batch", "--buffer"), stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=git_env(),
+                                         bufsize=1 << 20) for _ in range(parts)]
+        self.wanted = wanted
+        self.feeder: threading.Thread | None = None
+
+    def output(self, part: int) -> IO[bytes]:
+        out = self.readers[part].stdout
+        assert out is not None
+        return out
+
+    def foreign(self, part: int) -> list[IO[bytes]]:
+        """The pipe ends a process reading only `part` must close (git sees the end of its input only when
+        every copy of the writing end is closed)."""
+        ends = [self.lister.stdout, *(r.stdin for r in self.readers)]
+        ends += [r.stdout for i, r in enumerate(self.readers) if i != part]
+        return [end for end in ends if end is not None]
+
+    def start(self) -> None:
+        self.feeder = threading.Thread(target=self._feed, daemon=True)
+        self.feeder.start()
+
+    def read(self, part: int, max_bytes: int) -> Iterator[tuple[str, bytes | None, int]]:
+        """(oid, content or None when over `max_bytes`, size) for each blob of `part`, then the readers end."""
+        try:
+            yield from read_stream(self.output(part), max_bytes)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        # Closing our ends first lets a git still writing stop (and the feeder with it).
+        for reader in self.readers:
+            if reader.stdout is not None:
+                reader.stdout.close()
+        for reader in self.readers:
+            reader.wait()
+        if self.feeder is not None:
+            self.feeder.join()
+
+    def _feed(self) -> None:
+        lister = self.lister
         assert lister.stdout is not None
-        rest = b""
-        while True:
-            chunk = lister.stdout.read1(1 << 16)
-            if not chunk:
-                break
-            lines = (rest + chunk).split(b"\n")
-            rest = lines.pop()
-            oids = [line[5:] for line in lines if line[:5] == b"blob "]
-            if wanted is not None:
-                oids = [o for o in oids if o.decode("ascii") in wanted]
-            if oids:
-                stdin.write(b"\n".join(oids) + b"\n")
-                stdin.flush()
-        stdin.close()
-    except (BrokenPipeError, ValueError, OSError):
-        pass
-    finally:
-        lister.stdout.close()
-        lister.wait()
+        stdins = [r.stdin for r in self.readers if r.stdin is not None]
+        wanted = self.wanted
+        share: dict[bytes, int] = {}  # blob -> the reader it went to
+        load = [0] * len(stdins)
+        try:
+            rest = b""
+            while True:
+                chunk = lister.stdout.read1(1 << 16)
+                if not chunk:
+                    break
+                lines = (rest + chunk).split(b"\n")
+                rest = lines.pop()
+                batches: list[list[bytes]] = [[] for _ in stdins]
+                if len(stdins) == 1:
+                    batches[0] = [line[5:] for line in lines if line[:5] == b"blob "]
+                else:
+                    for line in lines:
+                        if line[:5] != b"blob ":
+                            continue
+                        _, oid, size, base = line.split(b" ")
+                        part = share.get(base)
+                        if part is None:
+                            part = load.index(min(load))
+                        share[oid] = part
+                        load[part] += int(size)
+                        batches[part].append(oid)
+                for stdin, batch in zip(stdins, batches, strict=True):
+                    if wanted is not None:
+                        batch = [o for o in batch if o.decode("ascii") in wanted]
+                    if batch:
+                        stdin.write(b"\n".join(batch) + b"\n")
+                        stdin.flush()
+        except (BrokenPipeError, ValueError, OSError):
+            pass
+        finally:
+            for stdin in stdins:
+                try:
+                    stdin.close()
+                except (BrokenPipeError, OSError):
+                    pass
+            lister.stdout.close()
+            lister.wait()
+
+
+def read_all(root: Path, wanted: set[str] | dict[str, object] | None, max_bytes: int
+             ) -> Iterator[tuple[str, bytes | None, int]]:
+    """(oid, content or None when over `max_bytes`, size) for each wanted blob (None: every blob), in pack
+    order, through one reader (see BlobStreams)."""
+    streams = BlobStreams(root, 1, wanted)
+    streams.start()
+    yield from streams.read(0, max_bytes)
+
+
+def read_stream(out: IO[bytes], max_bytes: int) -> Iterator[tuple[str, bytes | None, int]]:
+    """The objects `git cat-file --batch` writes to `out`: (oid, content or None when over `max_bytes`, size)."""
+    _widen_pipe(out)
+    while True:
+        header = out.readline()
+        if not header:
+            return
+        parts = header.split()
+        if len(parts) != 3:  # "<oid> missing": gone since it was listed
+            continue
+        oid, size = parts[0].decode("ascii"), int(parts[2])
+        if size > max_bytes:
+            _discard(out, size + 1)
+            yield oid, None, size
+            continue
+        data = out.read(size)
+        out.read(1)  # the newline after the content
+        yield oid, data, size
 
 
 def read_blobs(root: Path, oids: Iterable[str], max_bytes: int) -> Iterator[tuple[str, bytes | None, int]]:

@@ -12,19 +12,18 @@ common prefix and suffix with the new version are found with a few
 comparisons in C, no line is split or hashed there), and a set of every clean
 line seen (for the lines in between, and blobs whose path is not known yet).
 
-On two or more cores half of the paths can be filtered in a forked process,
-which gets each blob's bytes through a pipe and returns the few it flags.
+On two or more cores a forked process can read and filter a share of the
+blobs from its own `git cat-file`, and return the few it flags.
 """
 
 from __future__ import annotations
 
 import re
-import zlib
 from collections.abc import Iterable
-from typing import Any
+from typing import IO, Any
 
 MAX_CLEAN_LINES = 2_000_000  # bounds memory on huge histories; past it, fewer lines are skipped
-MAX_REFERENCE_BYTES = 512 << 20  # clean blobs kept as references, in all (then no more are kept)
+MAX_REFERENCE_BYTES = 256 << 20  # clean blobs kept as references, at most
 HEAD_BYTES = 128  # a blob's first bytes: a reference for it before its path is known
 _STEP = 64  # the common prefix and suffix are found to within this many bytes (then cut back to a line)
 
@@ -36,15 +35,15 @@ def secret_kind(data: bytes) -> bool:
             or b'"kind":"Secret"' in data)
 
 
-def keyword_regex(keywords: Iterable[bytes]) -> re.Pattern[bytes]:
-    """One pattern that finds any of `keywords`: a trie (branches by first byte), which sre tries in a few
-    byte tests per position instead of one per keyword (about 2.5x faster than a flat alternation). A keyword
-    that holds another one is left out: finding the shorter one suffices."""
+def keyword_regex(keywords: Iterable[bytes], patterns: Iterable[re.Pattern[bytes]] = ()) -> re.Pattern[bytes]:
+    """One pattern that finds any of `keywords` or `patterns`: the keywords as a trie (branches by first
+    byte), which sre tries in a few byte tests per position instead of one per keyword (about 2.5x faster
+    than a flat alternation). A keyword that holds another one is left out: finding the shorter one
+    suffices. `patterns` must use default flags (see NoveltyFilter)."""
     words = sorted(set(keywords))
     words = [w for w in words if w and not any(o != w and o in w for o in words)]
-    if not words:
-        return re.compile(b"(?!)")
-    return re.compile(_trie(words))
+    branches = ([_trie(words)] if words else []) + [p.pattern for p in patterns]
+    return re.compile(b"|".join(branches) if branches else b"(?!)")
 
 
 def _trie(words: list[bytes]) -> bytes:
@@ -110,10 +109,19 @@ class NoveltyFilter:
         self.keywords = tuple(dict.fromkeys(keywords))
         self.patterns = tuple(patterns)
         self.always = always  # a plugin without keywords: every blob is tested
-        self.regex = keyword_regex(self.keywords)
+        # One search for everything: the keywords, secret_kind's literals (its start-of-text case is tested
+        # apart) and the patterns; a pattern with flags of its own is searched apart.
+        plain = re.compile(b"").flags
+        merged = [p for p in self.patterns if p.flags == plain]
+        literals = (*self.keywords, b"\nkind: Secret", b'"kind": "Secret"', b'"kind":"Secret"')
+        try:
+            self.regex = keyword_regex(literals, merged)
+        except re.error:  # a pattern that cannot be part of an alternation (inline global flags)
+            self.regex, merged = keyword_regex(literals), []
+        self.apart = tuple(p for p in self.patterns if p not in merged)
         self.clean: set[bytes] = set()
-        # The last version that was not flagged, by path and by its first bytes (before the walk has named
-        # the paths, a file's versions mostly share their head). Any clean blob is a valid reference: these
+        # The last version that was not flagged, by path, or by its first bytes before the walk has named
+        # the paths (a file's versions mostly share their head). Any clean blob is a valid reference: these
         # only choose one that shares many lines.
         self.by_path: dict[str, bytes] = {}
         self.by_head: dict[bytes, bytes] = {}
@@ -124,9 +132,10 @@ class NoveltyFilter:
         `path`: a path the blob has, when known."""
         if self.always:
             return True
-        head = data[:HEAD_BYTES]
+        head = b""
         ref = self.by_path.get(path) if path is not None else None
         if ref is None:
+            head = data[:HEAD_BYTES]
             ref = self.by_head.get(head)
         if ref is None:
             body = data
@@ -137,57 +146,44 @@ class NoveltyFilter:
         lines = body.split(b"\n")
         new = [line for line in lines if line not in clean]
         chunk = body if len(new) == len(lines) else b"\n".join(new)
-        if self.regex.search(chunk) or secret_kind(chunk):
+        if self.regex.search(chunk) or chunk.startswith(b"kind: Secret"):
             return True
-        for pattern in self.patterns:
+        for pattern in self.apart:
             if pattern.search(chunk):
                 return True
         if len(clean) < MAX_CLEAN_LINES:
             clean.update(new)  # none of these lines holds a keyword
-        if self.kept < MAX_REFERENCE_BYTES:
-            self.kept += len(data)  # an upper bound: a replaced reference is not subtracted
-            self.by_head[head] = data
-            if path is not None:
-                self.by_path[path] = data
+        refs, key = (self.by_path, path) if path is not None else (self.by_head, head)
+        grown = len(data) - len(refs.get(key, b""))
+        if self.kept + grown <= MAX_REFERENCE_BYTES:
+            refs[key] = data
+            self.kept += grown
         return False
 
 
-def partition(path: str) -> int:
-    """Versions of one path go to the same filter (they share lines)."""
-    return zlib.crc32(path.encode("utf-8", "surrogateescape")) & 1
-
-
 class Helper:
-    """A forked process running a NoveltyFilter on the blobs submitted to it."""
+    """A forked process that reads its share of the blobs from its own `git cat-file` and filters them
+    (fork it before any thread exists: see BlobStreams)."""
 
-    def __init__(self, filt: NoveltyFilter) -> None:
+    def __init__(self, filt: NoveltyFilter, out: IO[bytes], foreign: list[IO[bytes]], max_bytes: int) -> None:
         import multiprocessing
 
         context = multiprocessing.get_context("fork")
-        self.conn, child = context.Pipe()
-        self.process = context.Process(target=_serve, args=(child, filt), daemon=True)
+        self.conn, child = context.Pipe(duplex=False)
+        self.process = context.Process(target=_serve, args=(child, filt, out, foreign, max_bytes), daemon=True)
         self.process.start()
         child.close()
-        self.sent: list[str] = []
 
-    def submit(self, oid: str, data: bytes) -> None:
-        self.sent.append(oid)
-        key = oid.encode("ascii")
-        self.conn.send_bytes(bytes([len(key)]) + key + data)  # SHA-1 or SHA-256 object names
-
-    def finish(self) -> tuple[list[str], dict[str, bytes]]:
-        """(oids that need no content test, {oid: bytes} of those that do)."""
-        self.conn.send_bytes(b"")
-        flagged: dict[str, bytes] = {}
-        while True:
-            message = self.conn.recv_bytes()
-            if not message:
-                break
-            size = message[0]
-            flagged[message[1:1 + size].decode("ascii")] = message[1 + size:]
-        self.conn.close()
-        self.process.join()
-        return [o for o in self.sent if o not in flagged], flagged
+    def finish(self) -> tuple[dict[str, tuple[str, int]], dict[str, bytes]]:
+        """({oid: (kind, size)} of every blob it read, {oid: bytes} of the text blobs that need content tests)."""
+        try:
+            kinds, flagged = self.conn.recv()
+        except EOFError:
+            raise RuntimeError("the history helper process failed: its share of the blobs was not scanned") from None
+        finally:
+            self.conn.close()
+            self.process.join()
+        return kinds, flagged
 
     def abort(self) -> None:
         if self.process.is_alive():
@@ -195,15 +191,23 @@ class Helper:
         self.process.join()
 
 
-def _serve(conn: Any, filt: NoveltyFilter) -> None:
-    flagged: list[bytes] = []
-    while True:
-        message = conn.recv_bytes()
-        if not message:
-            break
-        if filt.flagged(message[1 + message[0]:]):
-            flagged.append(message)
-    for message in flagged:
-        conn.send_bytes(message)
-    conn.send_bytes(b"")
+def _serve(conn: Any, filt: NoveltyFilter, out: IO[bytes], foreign: list[IO[bytes]], max_bytes: int) -> None:
+    from ..repo import is_binary
+    from .history import read_stream
+
+    for end in foreign:
+        end.close()
+    kinds: dict[str, tuple[str, int]] = {}
+    flagged: dict[str, bytes] = {}
+    for oid, data, size in read_stream(out, max_bytes):
+        if data is None:
+            kinds[oid] = ("oversize", size)
+        elif data.find(b"\0", 0, 8000) >= 0 and is_binary(data):  # the find spares most blobs a copy
+            kinds[oid] = ("binary", size)
+        else:
+            kinds[oid] = ("text", size)
+            if filt.flagged(data):
+                flagged[oid] = data
+    out.close()
+    conn.send((kinds, flagged))
     conn.close()
