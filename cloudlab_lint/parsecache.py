@@ -27,6 +27,7 @@ from typing import Any
 FORMAT = 1
 NAME = "yaml-cache"
 RACY_NS = 3_000_000_000  # a file younger than this when read is parsed again next time
+OPEN_AFTER = 40  # files a run parses itself before it opens the cache
 Stamp = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode
 Outcome = tuple[Any, tuple[str, int, int] | None]  # (documents or None, parse problem or None)
 
@@ -60,7 +61,9 @@ def _parser_identity() -> tuple[Any, ...]:
 
 
 class ParseCache:
-    """Opened lazily: a run that parses no YAML (a hook on a README) never reads or writes it."""
+    """Opened lazily, once a run has parsed `OPEN_AFTER` files itself: loading it costs as much as
+    parsing a few dozen files, so a run that parses a handful (a hook on a README reads the
+    workflows) never reads or writes it; a run over the Flux tree opens it early on."""
 
     def __init__(self, root: Path, *, write_new: bool) -> None:
         self.root = root
@@ -70,6 +73,7 @@ class ParseCache:
         self.existed = False
         self._entries: dict[str, tuple[Stamp, bytes]] | None = None
         self.fresh: dict[str, tuple[Stamp, Outcome]] = {}
+        self.misses = 0
 
     @property
     def entries(self) -> dict[str, tuple[Stamp, bytes]]:
@@ -95,6 +99,9 @@ class ParseCache:
         return entries
 
     def get(self, path: str, stamp: Stamp) -> Outcome | None:
+        if self._entries is None and self.misses < OPEN_AFTER:
+            self.misses += 1
+            return None
         entry = self.entries.get(path)
         if entry is None or entry[0] != stamp:
             return None
@@ -111,7 +118,7 @@ class ParseCache:
 
     def save(self, files: frozenset[str]) -> None:
         """Write what this run parsed, keeping unchanged entries of files that still exist."""
-        if not self.fresh or self.path is None or not (self.existed or self.write_new):
+        if not self.fresh or self._entries is None or self.path is None or not (self.existed or self.write_new):
             return
         from .atomic import write_atomic
 

@@ -1,7 +1,8 @@
 """The parse cache: kept by the commit hook in the git folder, used only for files exactly as they were.
 
 Every test works on a real git repository and the real CLI. A file written moments ago is never kept
-(the "racy" window), so tests that need entries set the window to zero.
+(the "racy" window), and a run opens the cache only once it has parsed a few dozen files itself, so
+tests that need entries set both to zero.
 """
 
 from __future__ import annotations
@@ -41,7 +42,9 @@ def parse_problems(root: Path, *extra: str) -> set[tuple[str, str, int]]:
 
 @pytest.fixture
 def no_racy_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep files written moments ago, and open the cache from the first file on (fixtures are small)."""
     monkeypatch.setattr(parsecache, "RACY_NS", 0)
+    monkeypatch.setattr(parsecache, "OPEN_AFTER", 0)
 
 
 def read_entries(root: Path) -> tuple[tuple, dict]:
@@ -146,3 +149,18 @@ def test_no_cache_outside_git_and_none_with_no_cache(tmp_path: Path, no_racy_win
     out = run_cli(["--root", str(plain), "--all", "--select", "CL000", "--format", "json"], cwd=plain)
     assert out.found() == {("CL000", "k/a.yaml", 5)}
     assert [p.name for p in plain.rglob("*") if p.is_file()] == ["a.yaml"]
+
+
+def test_a_run_that_parses_a_few_files_leaves_the_cache_alone(tmp_path: Path, no_racy_window: None,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    many = {f"k/m{i:02}.yaml": MANIFEST for i in range(12)}
+    root = repo_with(tmp_path, many)
+    run_cli([*many, "--select", "CL000"], cwd=root)
+    plant(root, "k/m11.yaml", (None, ("planted problem", 3, 1)))
+    monkeypatch.setattr(parsecache, "OPEN_AFTER", 10)
+    before = cache_file(root).read_bytes()
+    # Three files: parsed directly, the cache neither read (no planted problem) nor rewritten.
+    out = run_cli(["k/m09.yaml", "k/m10.yaml", "k/m11.yaml", "--select", "CL000", "--format", "json"], cwd=root)
+    assert out.found() == set() and cache_file(root).read_bytes() == before
+    # The whole tree: past ten files the cache is opened and used (files are parsed in name order).
+    assert parse_problems(root) == {("CL000", "k/m11.yaml", 3)}
