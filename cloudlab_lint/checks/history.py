@@ -74,7 +74,7 @@ def history_secrets(ctx: Context) -> Iterator[Hit]:
             kinds[oid] = ("text", size)
             if uses is None and walked:
                 uses = _uses(walked[0])
-                progress.total = len(uses)
+                progress.total = len(uses) // parts  # with the helper, about our share
             at = uses.get(oid) if uses is not None else None
             if is_new(data, at[0].path if at else None):
                 flagged[oid] = data

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, NamedTuple
 
 from ..gitcmd import GitError, git, git_command, git_env
 
@@ -27,9 +27,9 @@ NULL_OID = "0" * 40
 SUBMODULE, SYMLINK = "160000", "120000"
 
 
-@dataclass(frozen=True)
-class Use:
-    """A path at which a blob appeared, and the first commit (topological order) that put it there."""
+class Use(NamedTuple):
+    """A path at which a blob appeared, and the first commit (topological order) that put it there.
+    (A named tuple: one is made per blob and path, and a frozen dataclass costs several times more.)"""
 
     path: str
     commit: str
