@@ -110,9 +110,10 @@ class NoveltyFilter:
         self.patterns = tuple(patterns)
         self.always = always  # a plugin without keywords: every blob is tested
         # One search for everything: the keywords, secret_kind's literals (its start-of-text case is tested
-        # apart) and the patterns; a pattern with flags of its own is searched apart.
+        # apart) and the patterns; a pattern with flags or groups of its own (a backreference would count
+        # groups differently in the alternation) is searched apart.
         plain = re.compile(b"").flags
-        merged = [p for p in self.patterns if p.flags == plain]
+        merged = [p for p in self.patterns if p.flags == plain and not p.groups]
         literals = (*self.keywords, b"\nkind: Secret", b'"kind": "Secret"', b'"kind":"Secret"')
         try:
             self.regex = keyword_regex(literals, merged)
