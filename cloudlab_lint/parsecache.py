@@ -118,12 +118,16 @@ class ParseCache:
 
     def save(self, files: frozenset[str]) -> None:
         """Write what this run parsed, keeping unchanged entries of files that still exist."""
-        if not self.fresh or self._entries is None or self.path is None or not (self.existed or self.write_new):
+        if self._entries is None or self.path is None or not (self.existed or self.write_new):
+            return
+        # The files parsed before the cache was opened are mostly in it already.
+        fresh = {p: e for p, e in self.fresh.items() if p not in self._entries or self._entries[p][0] != e[0]}
+        if not fresh:
             return
         from .atomic import write_atomic
 
-        entries = {p: e for p, e in self.entries.items() if p in files and p not in self.fresh}
-        for path, (stamp, outcome) in self.fresh.items():
+        entries = {p: e for p, e in self._entries.items() if p in files and p not in fresh}
+        for path, (stamp, outcome) in fresh.items():
             entries[path] = (stamp, pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL))
         try:
             self.path.parent.mkdir(exist_ok=True)

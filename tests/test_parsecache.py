@@ -165,3 +165,15 @@ def test_a_run_that_parses_a_few_files_leaves_the_cache_alone(tmp_path: Path, no
     assert out.found() == set() and cache_file(root).read_bytes() == before
     # The whole tree: past ten files the cache is opened and used (files are parsed in name order).
     assert parse_problems(root) == {("CL000", "k/m11.yaml", 3)}
+
+
+def test_a_run_that_finds_every_file_as_kept_does_not_rewrite_the_cache(tmp_path: Path, no_racy_window: None,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    many = {f"k/m{i:02}.yaml": MANIFEST for i in range(6)}
+    root = repo_with(tmp_path, many)
+    run_cli([*many, "--select", "CL000"], cwd=root)
+    monkeypatch.setattr(parsecache, "OPEN_AFTER", 3)  # three files parsed before it is opened, all kept already
+    before = os.stat(cache_file(root))
+    run_cli([*many, "--select", "CL000"], cwd=root)
+    after = os.stat(cache_file(root))
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
