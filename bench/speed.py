@@ -179,7 +179,8 @@ def verdict(ok: bool) -> str:
     return "goal met" if ok else "GOAL MISSED"
 
 
-def bench(root: Path, label: str, repeat: int, profile: bool, checkov_timeout: float = 900) -> None:
+def bench(root: Path, label: str, repeat: int, profile: bool, checkov_timeout: float = 900,
+          skip_checkov: bool = False) -> None:
     files = subprocess.run(["git", "-C", str(root), "ls-files"], capture_output=True, text=True, check=True).stdout
     n_files = len(files.splitlines())
     print(f"\n== {label}: {root} ({n_files:,} tracked files)")
@@ -215,7 +216,7 @@ def bench(root: Path, label: str, repeat: int, profile: bool, checkov_timeout: f
     print(f"   ratio to the libyaml floor:  {ratio(ours.seconds, floor.seconds)} wall (best/best "
           f"{ratio(ours.best, floor.best)}), {ratio(ours.cpu, floor.cpu)} cpu "
           f"({verdict(ours.seconds <= 2 * floor.seconds)}: at most 2x)")
-    checkov = find_checkov()
+    checkov = None if skip_checkov else find_checkov()
     if checkov:
         ck = measure([checkov, "-d", str(root), "--quiet", "--compact", "-o", "json", "--skip-download"], root, 1,
                      keep_output=False, warm=False, timeout=checkov_timeout)
@@ -227,7 +228,8 @@ def bench(root: Path, label: str, repeat: int, profile: bool, checkov_timeout: f
             print(f"   checkov / cloudlab-lint:     {ratio(ck.seconds, ours.seconds)} wall "
                   f"({verdict(ck.seconds >= 20 * ours.seconds)}: 20x or more)")
     else:
-        print("   checkov: not installed (set $CHECKOV or install it in a separate venv)")
+        print("   checkov: skipped" if skip_checkov else "   checkov: not installed (set $CHECKOV or install it in "
+          "a separate venv)")
     if profile:
         show_profile(root, lint)
 
@@ -259,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--profile", action="store_true", help="also show cProfile's hot paths and the import time")
     p.add_argument("--keep", type=Path, help="generate into this folder and keep it")
     p.add_argument("--checkov-timeout", type=float, default=900, help="end checkov after this many seconds")
+    p.add_argument("--no-checkov", action="store_true", help="skip checkov even when it is installed")
     args = p.parse_args(argv)
     sys.path.insert(0, str(HERE))
     from genrepo import generate
@@ -271,9 +274,10 @@ def main(argv: list[str] | None = None) -> int:
             start = time.perf_counter()
             shape = generate(dest, args.scale)
             print(f"generated {shape} in {time.perf_counter() - start:.1f} s")
-        bench(dest, f"generated repository (scale {args.scale})", args.repeat, args.profile, args.checkov_timeout)
+        bench(dest, f"generated repository (scale {args.scale})", args.repeat, args.profile, args.checkov_timeout,
+              args.no_checkov)
         for repo in args.repos:
-            bench(repo.resolve(), "real repository", args.repeat, args.profile, args.checkov_timeout)
+            bench(repo.resolve(), "real repository", args.repeat, args.profile, args.checkov_timeout, args.no_checkov)
     return 0
 
 
