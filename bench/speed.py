@@ -228,8 +228,9 @@ def bench(root: Path, label: str, repeat: int, profile: bool, checkov_timeout: f
             print(f"   checkov / cloudlab-lint:     {ratio(ck.seconds, ours.seconds)} wall "
                   f"({verdict(ck.seconds >= 20 * ours.seconds)}: 20x or more)")
     else:
-        print("   checkov: skipped" if skip_checkov else "   checkov: not installed (set $CHECKOV or install it in "
-          "a separate venv)")
+        why = ("skipped (--no-checkov)" if skip_checkov
+               else "not installed (set $CHECKOV or install it in a separate venv)")
+        print(f"   checkov: {why}")
     if profile:
         show_profile(root, lint)
 
