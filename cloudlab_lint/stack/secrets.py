@@ -157,6 +157,8 @@ class Scanner:
         self.line_literals = tuple(k for k in self.ds_keywords if k != b"://")
         self.line_patterns = (_BASIC_AUTH,) if b"://" in self.ds_keywords else ()
         self._plugins: list[Any] | None = None
+        # Per line, one search in C settles most lines (a line of a flagged file rarely holds a keyword).
+        self._line_keyword = re.compile("|".join(re.escape(k.decode("ascii")) for k in self.ds_keywords) or "(?!)")
 
     def candidates(self, data: bytes) -> tuple[set[str], bool]:
         """The cheap test: which of our detectors may match, and whether a detect-secrets plugin may."""
@@ -203,7 +205,8 @@ class Scanner:
         plugins = self._load_plugins()
         out: list[Detection] = []
         for number, line in enumerate(text.splitlines(), 1):
-            if not self.ds_always and not self._theirs(line.encode("utf-8", "surrogateescape")):
+            if not self.ds_always and (self._line_keyword.search(line) is None
+                                       or not self._theirs(line.encode("utf-8", "surrogateescape"))):
                 continue
             for name, plugin in plugins:
                 found = False
