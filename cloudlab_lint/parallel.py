@@ -2,9 +2,10 @@
 
 Most of an `--all` run is two independent halves: the Flux model (parse the tree, build every
 cluster) and the rules that read each file once (CL001-CL007, the pipeline and docs rules). On a
-tree of 5,000 manifests each half takes a second or more, so a forked process runs the second half
-while this one builds the model; it sends back its rules' outcomes and what it could not read or
-parse (CL000 runs last, here, and reports both halves).
+tree of 5,000 manifests each half takes a second or more, so a forked process works through the
+second half while this one builds the model, and this one helps with what is left of it once the
+Flux rules are done (a small tree's model is quick). The child sends back its rules' outcomes and
+what it could not read or parse (CL000 runs last, here, and reports both halves).
 
 Forking copies the state reached so far (imports, config, catalog), so nothing is set up twice.
 When the child fails in any way its rules simply run here afterwards: the result never depends on
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
     from .repo import Repo
 
 MIN_TARGETS = 400  # below this a fork (~10 ms) and a second read of the files gain nothing
+STEAL = True  # this process takes queued rules too once its own are done (tests switch it off)
+MAX_QUEUED = 1024  # 2 bytes each: the queue fits in a pipe's buffer (4 KiB at the very least)
 # Families whose checks neither build nor need the Flux model.
 FORKED_MODULES = frozenset(f"cloudlab_lint.checks.{m}" for m in ("hygiene", "secrets", "sops", "pipeline", "docs"))
 
@@ -36,8 +39,8 @@ def plan(rules: list[Rule], registry: dict[str, Any], repo: Repo, options: Optio
     if not _worth_it(repo, options):
         return rules, []
     forked = [r for r in rules if getattr(registry.get(r.check), "__module__", "") in FORKED_MODULES]
-    if not forked or len(forked) == len(rules):
-        return rules, []  # nothing to overlap with
+    if not forked or len(forked) == len(rules) or len(forked) > MAX_QUEUED:
+        return rules, []  # nothing to overlap with (or a queue too long for one pipe write)
     return [r for r in rules if r not in forked], forked
 
 
@@ -53,13 +56,23 @@ def _cores() -> int:
 
 
 class Forked:
-    """A forked process running `rules`; `join` returns their outcomes and merges what it noted."""
+    """A forked process taking rules from a queue both processes share; this one takes what is left once
+    its own rules are done, so neither idles while the other has a queue to work through.
+
+    The queue is a pipe holding one 2-byte token per rule, written whole before the fork and closed for
+    writing: a read of two bytes takes one rule (pipe reads are atomic), an empty read means none is left.
+    """
 
     def __init__(self, rules: list[Rule], registry: dict[str, Any], repo: Repo, config: Config,
                  options: Options, debug: bool) -> None:
         from .engine import check_rule
 
         self.rules, self.args = rules, (registry, config, options, debug)
+        queue, tokens = os.pipe()
+        try:
+            os.write(tokens, b"".join(i.to_bytes(2, "big") for i in range(len(rules))))
+        finally:
+            os.close(tokens)
         read, write = os.pipe()
         for stream in (sys.stdout, sys.stderr):
             stream.flush()  # or the child would print what is buffered again
@@ -68,7 +81,9 @@ class Forked:
             os.close(read)
             code = 1
             try:
-                outcomes = {r.id: check_rule(r, registry, repo, config, options, debug) for r in rules}
+                outcomes = {}
+                while (index := _take(queue)) is not None:
+                    outcomes[rules[index].id] = check_rule(rules[index], registry, repo, config, options, debug)
                 payload = pickle.dumps((outcomes, repo.problems, repo.notes), protocol=pickle.HIGHEST_PROTOCOL)
                 with os.fdopen(write, "wb") as out:
                     out.write(payload)
@@ -76,9 +91,17 @@ class Forked:
             finally:
                 os._exit(code)  # no atexit handlers, no flushing of the parent's buffers
         os.close(write)
-        self.read = read
+        self.queue, self.read = queue, read
 
     def join(self, repo: Repo) -> dict[str, Outcome]:
+        """Take the rules still queued, then collect the child's outcomes (or run its rules here)."""
+        from .engine import check_rule
+
+        registry, config, options, debug = self.args
+        mine: dict[str, Outcome] = {}
+        while STEAL and (index := _take(self.queue)) is not None:
+            mine[self.rules[index].id] = check_rule(self.rules[index], registry, repo, config, options, debug)
+        os.close(self.queue)
         with os.fdopen(self.read, "rb") as fh:
             data = fh.read()
         _, status = os.waitpid(self.pid, 0)
@@ -89,15 +112,20 @@ class Forked:
             except Exception:  # noqa: BLE001 - whatever went wrong, the rules run here instead
                 got = None
         if got is None:
-            from .engine import check_rule
-
-            registry, config, options, debug = self.args
-            return {r.id: check_rule(r, registry, repo, config, options, debug) for r in self.rules}
+            for rule in self.rules:
+                if rule.id not in mine:
+                    mine[rule.id] = check_rule(rule, registry, repo, config, options, debug)
+            return mine
         outcomes, problems, notes = got
         for path, problem in problems.items():
             repo.problems.setdefault(path, problem)
         repo.notes.extend(n for n in notes if n not in repo.notes)
-        return outcomes
+        return {**outcomes, **mine}
+
+
+def _take(queue: int) -> int | None:
+    token = os.read(queue, 2)
+    return int.from_bytes(token, "big") if len(token) == 2 else None
 
 
 def start(rules: list[Rule], registry: dict[str, Any], repo: Repo, config: Config, options: Options,

@@ -7,6 +7,7 @@ with the single-process run (CLOUDLAB_LINT_JOBS=1) on every default rule at once
 from __future__ import annotations
 
 import json
+import os
 import pickle
 from pathlib import Path
 
@@ -59,7 +60,9 @@ def test_forked_and_single_process_runs_agree(folder: Path, tmp_path: Path, alwa
     assert forked == single
 
 
-def test_the_file_rules_really_run_elsewhere(tmp_path: Path, always_fork: None, calls_here: list[str]) -> None:
+def test_the_file_rules_really_run_elsewhere(tmp_path: Path, always_fork: None, calls_here: list[str],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "STEAL", False)  # else this process may take queued rules: which is timing
     repo = materialise(load_case(FIXTURES / "CL002-forbidden-file-tracked" / sorted(
         p.name for p in (FIXTURES / "CL002-forbidden-file-tracked").iterdir() if p.name.startswith("fail-"))[0]),
         tmp_path / "repo")
@@ -103,8 +106,11 @@ def test_no_fork_for_small_trees_fix_or_one_core(tmp_path: Path, calls_here: lis
 
 
 def test_what_the_child_could_not_parse_is_reported_by_cl000_here(tmp_path: Path, always_fork: None,
-                                                                  calls_here: list[str]) -> None:
+                                                                  calls_here: list[str],
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     from .helpers import commit_all, init_repo, write_files
+
+    monkeypatch.setattr(parallel, "STEAL", False)
 
     repo = init_repo(tmp_path / "repo")
     # Only the pipeline rules (forked) read .mise.toml; CL000 (here) must still report it.
@@ -115,3 +121,27 @@ def test_what_the_child_could_not_parse_is_reported_by_cl000_here(tmp_path: Path
     doc, _ = report(repo, ["--all"])
     assert "CL201" not in calls_here
     assert ("CL000", ".mise.toml", 2) in {(f["rule"], f["path"], f["line"]) for f in doc["findings"]}
+
+
+def test_when_this_process_is_done_first_it_takes_the_rest_of_the_queue(tmp_path: Path, always_fork: None,
+                                                                        calls_here: list[str],
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = FIXTURES / "CL002-forbidden-file-tracked"
+    case = load_case(folder / sorted(p.name for p in folder.iterdir() if p.name.startswith("fail-"))[0])
+    repo = materialise(case, tmp_path / "repo")
+    monkeypatch.setenv("CLOUDLAB_LINT_JOBS", "1")
+    expected = report(repo, ["--all"])
+    monkeypatch.delenv("CLOUDLAB_LINT_JOBS")
+    # A child that finds the queue empty at once (this process took every rule first, or the child was
+    # slow to start) and reports no outcome: this process must have run each queued rule itself, once.
+    parent = os.getpid()
+    real_take = parallel._take
+
+    def child_takes_nothing(queue: int) -> int | None:
+        return real_take(queue) if os.getpid() == parent else None
+
+    monkeypatch.setattr(parallel, "_take", child_takes_nothing)
+    calls_here.clear()
+    assert report(repo, ["--all"]) == expected
+    queued = [r for r in calls_here if r != "CL000" and not r.startswith("CL1")]
+    assert "CL002" in queued and len(queued) == len(set(queued))
