@@ -179,3 +179,27 @@ def test_detect_secrets_results_skip_references_and_placeholders() -> None:
     assert found("url: https://grafana:${GRAFANA_PASSWORD}@prometheus.lan") == []  # Flux substitution
     assert found("url: https://backup:" + "s3cr3t-Fake-99" + "@minio.lan/b") == ["detect-secrets:BasicAuthDetector"]
     assert found("key: AKIA" + "FAKE" * 4) == ["detect-secrets:AWSKeyDetector"]
+
+
+def test_common_keywords_need_their_plugins_pattern_before_detect_secrets_runs() -> None:
+    # `-us`, `sk-` and `aws` are in every region name, `task-`/`disk-` word and AWS provider: alone they
+    # would load detect-secrets for most files. Each needs the plugin's own pattern, which every value the
+    # plugin reports matches (the values are built here, never stored as literals).
+    scanner = Scanner(plugins=["MailchimpDetector", "OpenAIDetector", "AWSKeyDetector"])
+    quiet = [b"region: us-east-1\nzone: eu-west-us\n", b"name: task-runner\ndisk-size: 10\n",
+             b'provider "aws" {\n  region = "eu-west-1"\n}\n', b"tz: ASIA/Tokyo\n"]
+    for data in quiet:
+        assert not scanner.may_hold(data), data
+    mailchimp = "f" * 24 + "0a1b2c3d" + "-us" + "12"
+    openai = "sk-" + "A1b2" * 5 + "T3BlbkFJ" + "Z9y8" * 5
+    aws_secret = 'aws_secret_access_key = "' + "Ab1/" * 10 + '"'
+    aws_id = "ASIA" + "Q7" * 8
+    for line, detector in ((f"key: {mailchimp}", "MailchimpDetector"), (f"key: {openai}", "OpenAIDetector"),
+                           (aws_secret, "AWSKeyDetector"), (f"id: {aws_id}", "AWSKeyDetector"),
+                           (f"ключ: {aws_secret}", "AWSKeyDetector")):
+        data = f"# config\n{line}\n".encode()
+        assert scanner.may_hold(data), line
+        assert [d.detector for d in scanner.scan(data)] == [f"detect-secrets:{detector}"], line
+    # CL006 screens new lines with the same patterns: each of them matches its line alone.
+    for pattern in scanner.line_patterns:
+        assert pattern.search(b"\n") is None

@@ -43,6 +43,20 @@ DS_KEYWORDS: dict[str, tuple[bytes, ...]] = {
 }
 # A URL only matters to BasicAuthDetector with a password in it.
 _BASIC_AUTH = re.compile(rb"://[^\s/:@]+:(?!\$\{)[^\s/@]+@")  # a `${VAR}` password is a reference
+_AWS_ID = re.compile(rb"(?:A3T[A-Z0-9]|ABIA|ACCA|AKIA|ASIA)[0-9A-Z]{16}")
+# Keywords too common to screen with alone (`-us` is in every `us-east`-style name, `aws` in every AWS
+# provider): the plugin's own pattern must match as well, or the plugin cannot report anything. Each
+# is implied by the plugin's regex, on bytes: where it counts characters (`.{0,20}`) it allows four
+# bytes for each, the most a UTF-8 character takes. All lie within one line (CL006 screens lines).
+_AWS_SECRET = re.compile(rb"aws.{0,80}?(?:key|pwd|pw|password|pass|token).{0,80}?['\"][0-9a-zA-Z/+]{40}['\"]",
+                         re.IGNORECASE)
+_CONFIRM: dict[bytes, re.Pattern[bytes]] = {
+    b"://": _BASIC_AUTH,
+    b"-us": re.compile(rb"[0-9a-z]{32}-us[0-9]"),
+    b"sk-": re.compile(rb"sk-[A-Za-z0-9_-]*[A-Za-z0-9]{20}T3BlbkFJ"),
+    **dict.fromkeys((b"AKIA", b"ASIA", b"ABIA", b"ACCA", b"A3T"), _AWS_ID),
+    **dict.fromkeys((b"aws", b"AWS", b"Aws"), _AWS_SECRET),
+}
 _DS_TITLES = {"AWSKeyDetector": "AWS key", "AzureStorageKeyDetector": "Azure storage key",
               "BasicAuthDetector": "password in a URL", "GitLabTokenDetector": "GitLab token",
               "JwtTokenDetector": "JSON Web Token", "MailchimpDetector": "Mailchimp key", "NpmDetector": "npm token",
@@ -154,8 +168,8 @@ class Scanner:
         self.ds_keywords = tuple(dict.fromkeys(k for p in self.plugin_names for k in DS_KEYWORDS.get(p, ())))
         # For line-level tests (CL006): literals, and patterns where a literal alone is too common (every URL
         # has `://`, only a URL with a password matters).
-        self.line_literals = tuple(k for k in self.ds_keywords if k != b"://")
-        self.line_patterns = (_BASIC_AUTH,) if b"://" in self.ds_keywords else ()
+        self.line_literals = tuple(k for k in self.ds_keywords if k not in _CONFIRM)
+        self.line_patterns = tuple(dict.fromkeys(_CONFIRM[k] for k in self.ds_keywords if k in _CONFIRM))
         self._plugins: list[Any] | None = None
         # Per line, one search in C settles most lines (a line of a flagged file rarely holds a keyword).
         self._line_keyword = re.compile("|".join(re.escape(k.decode("ascii")) for k in self.ds_keywords) or "(?!)")
@@ -173,7 +187,7 @@ class Scanner:
         if self.ds_always:
             return True
         for keyword in self.ds_keywords:
-            if keyword in data and (keyword != b"://" or _BASIC_AUTH.search(data)):
+            if keyword in data and (keyword not in _CONFIRM or _CONFIRM[keyword].search(data)):
                 return True
         return False
 
