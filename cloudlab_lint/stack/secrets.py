@@ -48,8 +48,9 @@ _AWS_ID = re.compile(rb"(?:A3T[A-Z0-9]|ABIA|ACCA|AKIA|ASIA)[0-9A-Z]{16}")
 # provider): the plugin's own pattern must match as well, or the plugin cannot report anything. Each
 # is implied by the plugin's regex, on bytes: where it counts characters (`.{0,20}`) it allows four
 # bytes for each, the most a UTF-8 character takes. All lie within one line (CL006 screens lines).
-_AWS_SECRET = re.compile(rb"aws.{0,80}?(?:key|pwd|pw|password|pass|token).{0,80}?['\"][0-9a-zA-Z/+]{40}['\"]",
-                         re.IGNORECASE)
+_AWS_SECRET = re.compile(  # the plugin's case-insensitive regex, spelt without the flag (CL006 merges flagless ones)
+    rb"[aA][wW][sS].{0,80}?(?:[kK][eE][yY]|[pP][wW][dD]?|[pP][aA][sS][sS](?:[wW][oO][rR][dD])?|[tT][oO][kK][eE][nN])"
+    rb".{0,80}?['\"][0-9a-zA-Z/+]{40}['\"]")
 _CONFIRM: dict[bytes, re.Pattern[bytes]] = {
     b"://": _BASIC_AUTH,
     b"-us": re.compile(rb"[0-9a-z]{32}-us[0-9]"),
