@@ -53,7 +53,7 @@ _AWS_SECRET = re.compile(  # the plugin's case-insensitive regex, spelt without 
     rb".{0,80}?['\"][0-9a-zA-Z/+]{40}['\"]")
 _CONFIRM: dict[bytes, re.Pattern[bytes]] = {
     b"://": _BASIC_AUTH,
-    b"-us": re.compile(rb"[0-9a-z]{32}-us[0-9]"),
+    b"-us": re.compile(rb"-us[0-9]"),  # the plugin's `[0-9a-z]{32}` prefix, searched, costs 25x more
     b"sk-": re.compile(rb"sk-[A-Za-z0-9_-]*[A-Za-z0-9]{20}T3BlbkFJ"),
     **dict.fromkeys((b"AKIA", b"ASIA", b"ABIA", b"ACCA", b"A3T"), _AWS_ID),
     **dict.fromkeys((b"aws", b"AWS", b"Aws"), _AWS_SECRET),
