@@ -220,14 +220,18 @@ def read_stream(out: IO[bytes], max_bytes: int) -> Iterator[tuple[str, bytes | N
         parts = header.split()
         if len(parts) != 3:  # "<oid> missing": gone since it was listed
             continue
-        oid, size = parts[0].decode("ascii"), int(parts[2])
-        if size > max_bytes:
-            _discard(out, size + 1)
-            yield oid, None, size
-            continue
-        data = out.read(size)
-        out.read(1)  # the newline after the content
-        yield oid, data, size
+        yield _object(out, parts, max_bytes)
+
+
+def _object(out: IO[bytes], header: list[bytes], max_bytes: int) -> tuple[str, bytes | None, int]:
+    """The object whose `<oid> <type> <size>` header was just read: its content, or None when over `max_bytes`."""
+    oid, size = header[0].decode("ascii"), int(header[2])
+    if size > max_bytes:
+        _discard(out, size + 1)
+        return oid, None, size
+    data = out.read(size)
+    out.read(1)  # the newline after the content
+    return oid, data, size
 
 
 def read_blobs(root: Path, oids: Iterable[str], max_bytes: int) -> Iterator[tuple[str, bytes | None, int]]:
@@ -248,14 +252,7 @@ def read_blobs(root: Path, oids: Iterable[str], max_bytes: int) -> Iterator[tupl
             if len(parts) != 3:  # "<oid> missing"
                 yield parts[0].decode("ascii", "replace"), None, 0
                 continue
-            oid, size = parts[0].decode("ascii"), int(parts[2])
-            if size > max_bytes:
-                _discard(out, size + 1)
-                yield oid, None, size
-                continue
-            data = out.read(size)
-            out.read(1)  # the newline after the content
-            yield oid, data, size
+            yield _object(out, parts, max_bytes)
     finally:
         # Closing our end first lets a git still writing stop (and the feeder with it).
         out.close()
