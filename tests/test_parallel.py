@@ -28,6 +28,13 @@ def report(root: Path, args: list[str]) -> tuple[dict, int]:
     return doc, out.code
 
 
+def cl002_repo(tmp_path: Path) -> Path:
+    """The first fail case of CL002 (a rule of a forked family) as a repository."""
+    folder = FIXTURES / "CL002-forbidden-file-tracked"
+    return materialise(load_case(folder / sorted(p.name for p in folder.iterdir() if p.name.startswith("fail-"))[0]),
+                       tmp_path / "repo")
+
+
 @pytest.fixture
 def always_fork(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(parallel, "MIN_TARGETS", 0)
@@ -63,9 +70,7 @@ def test_forked_and_single_process_runs_agree(folder: Path, tmp_path: Path, alwa
 def test_the_file_rules_really_run_elsewhere(tmp_path: Path, always_fork: None, calls_here: list[str],
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(parallel, "STEAL", False)  # else this process may take queued rules: which is timing
-    repo = materialise(load_case(FIXTURES / "CL002-forbidden-file-tracked" / sorted(
-        p.name for p in (FIXTURES / "CL002-forbidden-file-tracked").iterdir() if p.name.startswith("fail-"))[0]),
-        tmp_path / "repo")
+    repo = cl002_repo(tmp_path)
     doc, code = report(repo, ["--all"])
     assert code == 1 and any(f["rule"] == "CL002" for f in doc["findings"])
     assert "CL002" not in calls_here and "CL005" not in calls_here  # they ran in the child
@@ -75,9 +80,7 @@ def test_the_file_rules_really_run_elsewhere(tmp_path: Path, always_fork: None, 
 def test_a_failed_child_changes_nothing_its_rules_run_here(tmp_path: Path, always_fork: None,
                                                           calls_here: list[str],
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    folder = FIXTURES / "CL002-forbidden-file-tracked"
-    case = load_case(folder / sorted(p.name for p in folder.iterdir() if p.name.startswith("fail-"))[0])
-    repo = materialise(case, tmp_path / "repo")
+    repo = cl002_repo(tmp_path)
     monkeypatch.setenv("CLOUDLAB_LINT_JOBS", "1")
     expected = report(repo, ["--all"])
     monkeypatch.delenv("CLOUDLAB_LINT_JOBS")
@@ -93,9 +96,7 @@ def test_a_failed_child_changes_nothing_its_rules_run_here(tmp_path: Path, alway
 
 def test_no_fork_for_small_trees_fix_or_one_core(tmp_path: Path, calls_here: list[str],
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    folder = FIXTURES / "CL002-forbidden-file-tracked"
-    case = load_case(folder / sorted(p.name for p in folder.iterdir() if p.name.startswith("fail-"))[0])
-    repo = materialise(case, tmp_path / "repo")
+    repo = cl002_repo(tmp_path)
     report(repo, ["--all"])
     assert "CL002" in calls_here  # a fixture repository is far below MIN_TARGETS
     monkeypatch.setattr(parallel, "MIN_TARGETS", 0)
@@ -126,9 +127,7 @@ def test_what_the_child_could_not_parse_is_reported_by_cl000_here(tmp_path: Path
 def test_when_this_process_is_done_first_it_takes_the_rest_of_the_queue(tmp_path: Path, always_fork: None,
                                                                         calls_here: list[str],
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    folder = FIXTURES / "CL002-forbidden-file-tracked"
-    case = load_case(folder / sorted(p.name for p in folder.iterdir() if p.name.startswith("fail-"))[0])
-    repo = materialise(case, tmp_path / "repo")
+    repo = cl002_repo(tmp_path)
     monkeypatch.setenv("CLOUDLAB_LINT_JOBS", "1")
     expected = report(repo, ["--all"])
     monkeypatch.delenv("CLOUDLAB_LINT_JOBS")
