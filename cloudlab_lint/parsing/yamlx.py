@@ -135,8 +135,13 @@ def _scalar(node: ScalarNode) -> Any:
 
 
 def _is_merge(key: Node) -> bool:
-    return key.tag == _MERGE or (key.tag is None and key.__class__ is ScalarNode and not key.style
-                                 and key.value == "<<")
+    """`<<:` as a key: tagged as a merge, or plain and untagged (what the resolver would tag so)."""
+    return key.tag == _MERGE or (key.value == "<<" and key.tag is None and key.__class__ is ScalarNode
+                                 and not key.style)
+
+
+def _too_many(line: int) -> ParseError:
+    return ParseError("YAML expands to too many nodes (alias bomb?)", line)
 
 
 class _Builder:
@@ -149,7 +154,7 @@ class _Builder:
         self.budget -= 1
         if self.budget < 0:
             line = node.start_mark.line + 1
-            raise ParseError("YAML expands to too many nodes (alias bomb?)", line)
+            raise _too_many(line)
         if depth > MAX_DEPTH:
             raise ParseError(f"YAML nesting deeper than {MAX_DEPTH} levels", node.start_mark.line + 1)
         if node.__class__ is ScalarNode:
@@ -164,7 +169,7 @@ class _Builder:
             # a billion-laughs document is refused rather than walked forever.
             self.budget -= _size(done)
             if self.budget < 0:
-                raise ParseError("YAML expands to too many nodes (alias bomb?)", node.start_mark.line + 1)
+                raise _too_many(node.start_mark.line + 1)
             return done
         mark = node.start_mark
         line, col = mark.line + 1, mark.column + 1
@@ -184,7 +189,7 @@ class _Builder:
                 pos.append((mark.line + 1, mark.column + 1))
             self.open.discard(id(node))
             if self.budget < 0:
-                raise ParseError("YAML expands to too many nodes (alias bomb?)", line)
+                raise _too_many(line)
             return seq
         assert isinstance(node, MappingNode)
         out = YMap(line, col)
@@ -193,12 +198,11 @@ class _Builder:
         keys_pos, pos = out.keys_pos, out.pos
         merges: list[YMap] = []
         for key_node, value_node in node.value:
-            key_value = key_node.value  # a string for a scalar key, a list for a collection key
-            if key_value == "<<" and _is_merge(key_node) or key_node.tag == _MERGE:
+            if (key_node.value == "<<" or key_node.tag is not None) and _is_merge(key_node):  # no call per key
                 merged = self.build(value_node, depth + 1)
                 merges.extend(m for m in (merged if isinstance(merged, list) else [merged]) if isinstance(m, YMap))
                 continue
-            key = key_value if key_node.__class__ is ScalarNode else str(self.build(key_node, depth + 1))
+            key = key_node.value if key_node.__class__ is ScalarNode else str(self.build(key_node, depth + 1))
             key_mark = key_node.start_mark
             if key in keys_pos:
                 # YAML forbids it and kubectl, kustomize and Actions refuse it; keeping the last value
@@ -222,7 +226,7 @@ class _Builder:
                     keys_pos[key] = source.keys_pos.get(key, (line, col))
         self.open.discard(id(node))
         if self.budget < 0:
-            raise ParseError("YAML expands to too many nodes (alias bomb?)", line)
+            raise _too_many(line)
         return out
 
 
