@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..model import Hit, Location
 from ..stack.gitops_names import HELM_GROUP, KFILE_NAMES, kfile_in
+from ..stack.sops import is_sops_text
 from . import Context, check
 from .flux_common import cluster_anchor, dig, is_flux_ks, is_real, shown_name, tree
 
@@ -69,8 +70,6 @@ def flux_sops_decryption(ctx: Context) -> Iterator[Hit]:
     gitops = tree(ctx)
     if gitops is None:
         return
-    from ..stack.sops import is_sops_text
-
     for cluster, ks in gitops.flux_kustomizations():
         if ks.built is None:
             continue
@@ -79,7 +78,7 @@ def flux_sops_decryption(ctx: Context) -> Iterator[Hit]:
             and isinstance(dec["secretRef"].get("name"), str)
         if ok:
             continue  # before reading what it applies: that is most of the files in the tree
-        sops = sorted(p for p in ks.built.files if _is_sops_file(ctx.repo, p, is_sops_text))
+        sops = sorted(p for p in ks.built.files if _is_sops_file(ctx.repo, p))
         if not sops:
             continue
         more = f" and {len(sops) - 1} more" if len(sops) > 1 else ""
@@ -94,7 +93,7 @@ def flux_sops_decryption(ctx: Context) -> Iterator[Hit]:
                   f"strings as they are{tail}", where, key=f"decryption:{ks.obj.ident}")
 
 
-def _is_sops_file(repo: Any, path: str, is_sops_text: Any) -> bool:
+def _is_sops_file(repo: Any, path: str) -> bool:
     """Whether Flux would decrypt `path`. A YAML file is judged on its parse (kept between runs, so
     the hook need not read the tree again): SOPS puts its metadata in a top-level `sops` mapping,
     which is also what Flux looks for. Other formats, and YAML that does not parse, by their text."""
