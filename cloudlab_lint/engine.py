@@ -99,12 +99,11 @@ def run(repo: Repo, rules: list[Rule], config: Config, options: Options | None =
     options = options or Options()
     registry = load_checks()
     last = [r for r in rules if r.check == RUNS_LAST]
-    here, elsewhere = plan([r for r in rules if r.check != RUNS_LAST], registry, repo, options)
+    first = [r for r in rules if r.check != RUNS_LAST]
+    here, elsewhere = plan(first, registry, repo, options)
     outcomes: dict[str, Outcome] = {}
     forked = start(elsewhere, registry, repo, config, options, debug) if elsewhere else None
-    if forked is None:
-        here = [r for r in rules if r.check != RUNS_LAST]
-    for rule in here:
+    for rule in here if forked is not None else first:
         outcomes[rule.id] = check_rule(rule, registry, repo, config, options, debug)
     if forked is not None:
         outcomes.update(forked.join(repo))
