@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .catalog import Catalog
-from .checks import IMPORT_ERRORS, Context, Options, load_checks
+from .checks import IMPORT_ERRORS, WHOLE_TREE, Context, Options, load_checks
 from .config import Config
 from .model import Finding, Hit, Result, Rule, ToolError
 from .repo import Repo
@@ -92,6 +92,15 @@ def check_rule(rule: Rule, registry: dict[str, Any], repo: Repo, config: Config,
     return Outcome(hits, None, list(ctx.fixes))
 
 
+def _tree_memo(repo: Repo, config: Config, options: Options, rules: list[Rule]) -> Any:
+    """The whole-tree outcomes kept by an earlier hook run (`treememo`), where a hook may use them."""
+    if not rules or repo.all_mode or repo.parse_cache is None:
+        return None  # before importing it: `--all` never uses it
+    from .treememo import open_memo
+
+    return open_memo(repo, config, rules, options.fix)
+
+
 def run(repo: Repo, rules: list[Rule], config: Config, options: Options | None = None, *,
         baseline: set[tuple[str, str, str]] | None = None, debug: bool = False) -> Result:
     from .parallel import plan, start
@@ -103,8 +112,14 @@ def run(repo: Repo, rules: list[Rule], config: Config, options: Options | None =
     here, elsewhere = plan(first, registry, repo, options)
     outcomes: dict[str, Outcome] = {}
     forked = start(elsewhere, registry, repo, config, options, debug) if elsewhere else None
+    memo = _tree_memo(repo, config, options, [r for r in first if r.check in WHOLE_TREE])
     for rule in here if forked is not None else first:
-        outcomes[rule.id] = check_rule(rule, registry, repo, config, options, debug)
+        if memo is not None and rule.id in memo.rule_ids:
+            outcomes[rule.id] = memo.outcome(rule, lambda r=rule: check_rule(r, registry, repo, config, options, debug))
+        else:
+            outcomes[rule.id] = check_rule(rule, registry, repo, config, options, debug)
+    if memo is not None:
+        memo.finish()
     if forked is not None:
         outcomes.update(forked.join(repo))
     for rule in last:  # after every other rule, forked ones included: it reports what they could not parse

@@ -136,12 +136,24 @@ class ParseCache:
             pass  # a read-only git folder: the next run parses again
 
 
-def _cache_path(root: Path) -> Path | None:
-    """Where the repository at `root` keeps the cache: inside its git folder, or nowhere."""
-    from .gitcmd import GitError, git
+def cache_dir(root: Path) -> Path | None:
+    """Where the repository at `root` keeps what runs leave for later ones: inside its git folder, or
+    nowhere (asked once per run: the parse cache and `treememo` both use it)."""
+    key = str(root)
+    if key not in _CACHE_DIRS:
+        from .gitcmd import GitError, git
 
-    try:
-        out = git(root, "rev-parse", "--absolute-git-dir").decode("utf-8", "surrogateescape").strip()
-    except GitError:
-        return None
-    return Path(out) / "cloudlab-lint" / NAME if out else None
+        try:
+            out = git(root, "rev-parse", "--absolute-git-dir").decode("utf-8", "surrogateescape").strip()
+        except GitError:
+            out = ""
+        _CACHE_DIRS[key] = Path(out) / "cloudlab-lint" if out else None
+    return _CACHE_DIRS[key]
+
+
+_CACHE_DIRS: dict[str, Path | None] = {}
+
+
+def _cache_path(root: Path) -> Path | None:
+    folder = cache_dir(root)
+    return folder / NAME if folder is not None else None

@@ -79,6 +79,9 @@ class Repo:
         self._real_dirs: dict[str, str] = {}
         self._real_root = str(self.real_root)
         self.parse_cache: ParseCache | None = None  # parses kept between runs (`parsecache`), when enabled
+        # While not None, which files a check read, and whether only through `yaml_view` (True) or whole
+        # (False): what a whole-tree result kept between runs depends on (`treememo`).
+        self.reads: dict[str, bool] | None = None
 
     # -- opening -------------------------------------------------------------------------
 
@@ -150,6 +153,13 @@ class Repo:
 
     def read_bytes(self, path: str) -> bytes | None:
         """The file's bytes, or None when it is missing, a link, too big or binary."""
+        if self.reads is not None:
+            self.reads[path] = False
+        return self._bytes_of(path)
+
+    # The private readers below record nothing: a file is recorded by what a check asked for.
+
+    def _bytes_of(self, path: str) -> bytes | None:
         if path in self._bytes:
             return self._bytes[path]
         data = self._read_guarded(path)
@@ -204,10 +214,15 @@ class Repo:
 
     def read_text(self, path: str, *, strict: bool = True) -> str | None:
         """Decoded text; undecodable bytes are a CL000 problem when `strict`, replaced otherwise."""
+        if self.reads is not None:
+            self.reads[path] = False
+        return self._text(path, strict)
+
+    def _text(self, path: str, strict: bool = True) -> str | None:
         key = ("text", path, strict)
         if key in self._cache:
             return self._cache[key]
-        data = self.read_bytes(path)
+        data = self._bytes_of(path)
         text = None
         if data is not None:
             try:
@@ -235,6 +250,8 @@ class Repo:
                 excuse: Callable[[str], bool] | None = None) -> T | None:
         """Parse once per run; a ParseError becomes a CL000 problem unless `excuse(text)` says it is expected."""
         key = (kind, path)
+        if self.reads is not None:
+            self.reads[path] = False
         if key not in self._cache:
             self._cache[key] = self._parse(path, parse, excuse)[0]
         return self._cache[key]
@@ -242,7 +259,7 @@ class Repo:
     def _parse(self, path: str, parse: Callable[[str], T],
                excuse: Callable[[str], bool] | None) -> tuple[T | None, tuple[str, int, int] | None, bool]:
         """(value, the problem reported, whether the text could be read at all)."""
-        text = self.read_text(path)
+        text = self._text(path)
         if text is None:
             return None, None, False
         try:
@@ -255,6 +272,21 @@ class Repo:
 
     def yaml(self, path: str) -> list[Any] | None:
         """The documents of a YAML file, or None (unreadable, a Helm template, or a CL000 problem)."""
+        if self.reads is not None:
+            self.reads[path] = False
+        return self._yaml(path)
+
+    def yaml_view(self, path: str, view: Callable[[list[Any] | None], T]) -> T:
+        """`view` of the file's documents (once per run): what a check reads of them when it never needs
+        the rest. Recorded as such, so a result kept between runs survives edits outside the view."""
+        if self.reads is not None:
+            self.reads.setdefault(path, True)
+        key = ("yaml-view", path)
+        if key not in self._cache:
+            self._cache[key] = view(self._yaml(path))
+        return self._cache[key]
+
+    def _yaml(self, path: str) -> list[Any] | None:
         key = ("yaml", path)
         if key in self._cache:  # first: rules ask for the same file many times
             return self._cache[key]

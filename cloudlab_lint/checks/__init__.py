@@ -50,7 +50,15 @@ CheckFn = Callable[[Context], Iterable[Hit]]
 REGISTRY: dict[str, CheckFn] = {}
 
 
-def check(name: str) -> Callable[[CheckFn], CheckFn]:
+# Checks that judge the whole Flux tree through its model (`stack/gitops.py`): a commit hook may keep
+# their outcomes between runs while what they read is unchanged (`treememo`).
+WHOLE_TREE: set[str] = set()
+
+
+def check(name: str, *, whole_tree: bool = False) -> Callable[[CheckFn], CheckFn]:
+    if whole_tree:
+        WHOLE_TREE.add(name)
+
     def register(fn: CheckFn) -> CheckFn:
         if name in REGISTRY and REGISTRY[name] is not fn:
             raise RuntimeError(f"check {name!r} registered twice")

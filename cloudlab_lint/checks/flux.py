@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 # -- CL101 flux-layout ---------------------------------------------------------------------
 
 
-@check("flux-layout")
+@check("flux-layout", whole_tree=True)
 def flux_layout(ctx: Context) -> Iterator[Hit]:
     gitops = tree(ctx)
     if gitops is None:
@@ -76,7 +76,7 @@ def _anchor(repo: Any, root: str, folder: str, under: list[str]) -> str:
 # -- CL102 flux-dependency-chain -----------------------------------------------------------
 
 
-@check("flux-dependency-chain")
+@check("flux-dependency-chain", whole_tree=True)
 def flux_dependency_chain(ctx: Context) -> Iterator[Hit]:
     gitops = tree(ctx)
     if gitops is None:
@@ -149,7 +149,7 @@ def _chain(ctx: Context, cluster: Cluster) -> Iterator[Hit]:
 # -- CL106 flux-watch-scope ----------------------------------------------------------------
 
 
-@check("flux-watch-scope")
+@check("flux-watch-scope", whole_tree=True)
 def flux_watch_scope(ctx: Context) -> Iterator[Hit]:
     gitops = tree(ctx)
     if gitops is None:

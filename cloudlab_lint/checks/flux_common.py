@@ -16,6 +16,8 @@ from ..stack.gitops_names import KS_GROUP, kfile_in
 from . import Context
 
 if TYPE_CHECKING:  # the model is imported when a rule has something to judge (see tree())
+    from ..config import Config
+    from ..repo import Repo
     from ..stack.gitops import Cluster, GitOps, Obj
 
 _DURATION = re.compile(r"^(?:[0-9]+(?:\.[0-9]+)?(?:ms|s|m|h))+$")
@@ -25,12 +27,17 @@ _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 def tree(ctx: Context) -> GitOps | None:
     """The model, or None when pre-commit staged nothing under the GitOps root."""
-    root = posixpath.normpath(ctx.config.gitops_root or ".")
-    if not ctx.repo.touched(lambda p: root == "." or p.startswith(root + "/")):
+    if not touches_tree(ctx.repo, ctx.config):
         return None
     from ..stack.gitops import model
 
     return model(ctx.repo, ctx.config)
+
+
+def touches_tree(repo: Repo, config: Config) -> bool:
+    """Whether the run judges the Flux tree: always with --all, else when a target lies under the root."""
+    root = posixpath.normpath(config.gitops_root or ".")
+    return repo.touched(lambda p: root == "." or p.startswith(root + "/"))
 
 
 def seconds(value: Any) -> float | None:

@@ -57,7 +57,7 @@ def ctx_inside(gitops: GitOps, path: str) -> bool:
     return gitops.inside(path) and (gitops.root == "." or path != ".")
 
 
-@check("flux-kustomization-spec")
+@check("flux-kustomization-spec", whole_tree=True)
 def flux_kustomization_spec(ctx: Context) -> Iterator[Hit]:
     gitops = tree(ctx)
     if gitops is None:
@@ -117,7 +117,7 @@ def _timing(obj: Obj) -> Iterator[tuple[str, int]]:
 
 
 
-@check("helm-release-source")
+@check("helm-release-source", whole_tree=True)
 def helm_release_source(ctx: Context) -> Iterator[Hit]:
     gitops = tree(ctx)
     if gitops is None:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 # -- CL104 kustomize-references ------------------------------------------------------------
 
 
-@check("kustomize-references")
+@check("kustomize-references", whole_tree=True)
 def kustomize_references(ctx: Context) -> Iterator[Hit]:
     gitops = tree(ctx)
     if gitops is None:
@@ -65,7 +65,7 @@ def kustomize_references(ctx: Context) -> Iterator[Hit]:
 # -- CL107 flux-sops-decryption ------------------------------------------------------------
 
 
-@check("flux-sops-decryption")
+@check("flux-sops-decryption", whole_tree=True)
 def flux_sops_decryption(ctx: Context) -> Iterator[Hit]:
     gitops = tree(ctx)
     if gitops is None:
@@ -98,7 +98,9 @@ def _is_sops_file(repo: Any, path: str) -> bool:
     the hook need not read the tree again): SOPS puts its metadata in a top-level `sops` mapping,
     which is also what Flux looks for. Other formats, and YAML that does not parse, by their text."""
     if path.endswith((".yaml", ".yml")):
-        docs = repo.yaml(path)
+        from ..stack.gitops_view import document_view  # the model's view keeps which top-level fields exist
+
+        docs = repo.yaml_view(path, document_view)
         if docs is not None:
             return any(isinstance(d.data, dict) and isinstance(d.data.get("sops"), dict) for d in docs)
     return is_sops_text(repo.read_text(path, strict=False) or "")
@@ -107,7 +109,7 @@ def _is_sops_file(repo: Any, path: str) -> bool:
 # -- CL108 flux-single-owner ---------------------------------------------------------------
 
 
-@check("flux-single-owner")
+@check("flux-single-owner", whole_tree=True)
 def flux_single_owner(ctx: Context) -> Iterator[Hit]:
     gitops = tree(ctx)
     if gitops is None:
@@ -158,7 +160,7 @@ def _loc_path(ks: FluxKs) -> str:
 # -- CL109 kustomize-orphan ----------------------------------------------------------------
 
 
-@check("kustomize-orphan")
+@check("kustomize-orphan", whole_tree=True)
 def kustomize_orphan(ctx: Context) -> Iterator[Hit]:
     gitops = tree(ctx)
     if gitops is None:
@@ -193,14 +195,16 @@ def _in_chart(repo: Any, folder: str) -> bool:
 # -- CL110 flux-api-removed ----------------------------------------------------------------
 
 
-@check("flux-api-removed")
+@check("flux-api-removed", whole_tree=True)
 def flux_api_removed(ctx: Context) -> Iterator[Hit]:
     gitops = tree(ctx)
     if gitops is None:
         return
+    from ..stack.gitops_view import document_view
+
     removed = dict(ctx.params.get("removed", {}))
     for path in gitops.files:
-        for doc in ctx.repo.yaml(path) or []:
+        for doc in ctx.repo.yaml_view(path, document_view) or []:  # the apiVersion is all it needs
             data = doc.data
             if not isinstance(data, dict) or data.get("apiVersion") not in removed:
                 continue
@@ -212,7 +216,7 @@ def flux_api_removed(ctx: Context) -> Iterator[Hit]:
 # -- CL111 infrastructure-component-layout -------------------------------------------------
 
 
-@check("infrastructure-component-layout")
+@check("infrastructure-component-layout", whole_tree=True)
 def infrastructure_component_layout(ctx: Context) -> Iterator[Hit]:
     gitops = tree(ctx)
     if gitops is None:

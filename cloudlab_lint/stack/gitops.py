@@ -41,6 +41,7 @@ from .gitops_names import (  # noqa: F401 - re-exported: the model's public name
     SOURCE_GROUP,
 )
 from .gitops_patch import Rendered, apply_flux_patches
+from .gitops_view import document_view
 
 
 @dataclass(frozen=True)
@@ -192,7 +193,7 @@ class GitOps:
         for path in self.files:
             if path in self.kfiles or "/templates/" in f"/{path}":
                 continue
-            for doc in repo.yaml(path) or []:
+            for doc in repo.yaml_view(path, document_view) or []:
                 if is_k8s(doc.data) and not is_kustomize_doc(doc.data):
                     ns = _meta(doc.data, "namespace") or self.namespaces.get(path)
                     self.raw.append(obj_of(Rendered(path, doc.index, doc.line, doc.data, ns)))
@@ -287,7 +288,7 @@ class GitOps:
 
     def _bootstrap(self, folder: str) -> tuple[list[Obj], bool, str]:
         sync = f"{folder}/flux-system/gotk-sync.yaml" if folder != "." else "flux-system/gotk-sync.yaml"
-        docs = [d for d in self.repo.yaml(sync) or [] if d.data is not None]
+        docs = [d for d in self.repo.yaml_view(sync, document_view) or [] if d.data is not None]
         if docs or not self.repo.exists(sync):
             return [o for o in self.raw if o.path == sync], False, sync
         # A placeholder (comment only, as example repositories ship it): assume what bootstrap writes.

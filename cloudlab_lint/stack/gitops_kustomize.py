@@ -20,6 +20,7 @@ from .gitops_names import KFILE_NAMES as KFILE_NAMES
 from .gitops_names import YAML_SUFFIXES as YAML_SUFFIXES
 from .gitops_names import kfile_in as kfile_in
 from .gitops_patch import Rendered, apply_patch, meta_of
+from .gitops_view import document_view
 
 KUSTOMIZE_API = "kustomize.config.k8s.io"
 # Kinds that have no namespace: a kustomization's `namespace:` leaves them alone.
@@ -169,7 +170,7 @@ class Built:
 
 def file_docs(repo: Repo, path: str) -> list[Rendered]:
     out = []
-    for doc in repo.yaml(path) or []:
+    for doc in repo.yaml_view(path, document_view) or []:
         if is_k8s(doc.data) and not is_kustomize_doc(doc.data):
             out.append(Rendered(path, doc.index, doc.line, doc.data, meta_of(doc.data, "namespace")))
     return out
