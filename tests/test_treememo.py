@@ -28,6 +28,7 @@ CASES = sorted(p.parent for p in FIXTURES.glob("*/*/case.yaml"))
 BASE = FIXTURES / "CL109-kustomize-orphan" / "fail-unlisted-manifest"  # one finding: apps/extra.yaml line 3
 SETTINGS = "kubernetes/apps/settings.yaml"
 DEPLOY = "kubernetes/apps/web.yaml"
+HELM = "kubernetes/apps/release.yaml"
 PLANTED = Hit("planted by the test", Location("kubernetes/apps/namespace.yaml", 2))
 
 CONFIGMAP = """apiVersion: v1
@@ -53,12 +54,40 @@ spec:
         - name: web
           image: nginx:1.27.0
 """
+RELEASE = """apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmRepository
+metadata:
+  name: bitnami
+  namespace: web
+spec:
+  interval: 1h
+  url: https://charts.bitnami.com/bitnami
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: cache
+  namespace: web
+spec:
+  interval: 30m
+  chart:
+    spec:
+      chart: redis
+      version: 20.1.0
+      sourceRef:
+        kind: HelmRepository
+        name: bitnami
+  values:
+    image:
+      tag: 7.4.0
+"""
 APPS_KUSTOMIZATION = """apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 resources:
   - namespace.yaml
   - settings.yaml
   - web.yaml
+  - release.yaml
 """
 
 
@@ -74,7 +103,7 @@ def no_racy_window(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     root = materialise(load_case(BASE), tmp_path / "repo")
-    write_files(root, {SETTINGS: CONFIGMAP, DEPLOY: DEPLOYMENT,
+    write_files(root, {SETTINGS: CONFIGMAP, DEPLOY: DEPLOYMENT, HELM: RELEASE,
                        "kubernetes/apps/kustomization.yaml": APPS_KUSTOMIZATION})
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "more")
@@ -138,6 +167,7 @@ KEEPING = {
     "a ConfigMap value": edit(SETTINGS, "LOG_LEVEL: info", "LOG_LEVEL: debug"),
     "a ConfigMap key added at the end": edit(SETTINGS, "COLOUR: blue\n", "COLOUR: blue\n  SIZE: large\n"),
     "a Deployment's image": edit(DEPLOY, "nginx:1.27.0", "nginx:1.27.1"),
+    "a HelmRelease's values": edit(HELM, "tag: 7.4.0", "tag: 7.4.1"),
     "a comment after the document": edit(SETTINGS, "COLOUR: blue\n", "COLOUR: blue\n# tuned\n"),
 }
 
@@ -173,6 +203,9 @@ DROPPING = {
     "a new top-level field": edit(SETTINGS, "immutable: false\n", "immutable: false\nsops:\n  version: 3.9.0\n"),
     "a label": edit(DEPLOY, "  namespace: web\n", "  namespace: web\n  labels: {tier: front}\n"),
     "a Flux Kustomization": edit("kubernetes/flux-system/apps.yaml", "interval: 10m", "interval: 11m"),
+    "a HelmRelease's chart version": edit(HELM, "version: 20.1.0", "version: 20.1.1"),
+    "a HelmRelease's values removed": edit(HELM, "  values:\n    image:\n      tag: 7.4.0\n", ""),
+    "a HelmRepository's url": edit(HELM, "charts.bitnami.com", "charts.example.com"),
     "a comment in a kustomization file": edit("kubernetes/apps/kustomization.yaml", "resources:\n",
                                               "# all\nresources:\n"),
     "a file staged": _stage_new,
@@ -290,19 +323,22 @@ def test_the_models_view_changes_no_result(folder: Path, tmp_path: Path, monkeyp
 
 def test_the_view_keeps_what_names_and_places_a_document() -> None:
     labelled = DEPLOYMENT.replace("name: web\n  namespace", "name: web\n  labels: {a: b}\n  namespace")
-    text = CONFIGMAP + "---\n" + labelled + "---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\n"
-    text += "metadata: {name: x}\nspec: {values: {a: 1}}\n"
-    text += "---\n- not a manifest\n"
+    text = CONFIGMAP + "---\n" + labelled + "---\n" + RELEASE + "---\n- not a manifest\n"
     docs = load_documents(text)
     view = gitops_view.document_view(docs)
-    assert view is not None and len(view) == 4
+    assert view is not None and len(view) == 5
     cm = view[0].data
     assert cm["data"] == {} and cm.line_of("data") == docs[0].data.line_of("data") == 8
     assert cm["immutable"] is False and cm["metadata"] is docs[0].data["metadata"]
     assert cm.key_line("metadata") == 3 and (view[0].index, view[0].line) == (docs[0].index, docs[0].line)
     dep = view[1].data
     assert dep["spec"] == {} and dep["metadata"]["labels"] == {"a": "b"}
-    assert view[2] is docs[2] and view[3] is docs[3], "Flux's own kinds and non-manifests are kept whole"
+    assert view[2] is docs[2] and view[4] is docs[4], "Flux's own kinds and non-manifests are kept whole"
+    release = view[3].data
+    assert release["spec"]["values"] == {}
+    assert release["spec"].line_of("values") == docs[3].data["spec"].line_of("values")
+    assert release["spec"]["chart"] is docs[3].data["spec"]["chart"] and release["metadata"]["name"] == "cache"
+    assert docs[3].data["spec"]["values"] == {"image": {"tag": "7.4.0"}}
     assert gitops_view.document_view(None) is None
     assert json.dumps(docs[0].data) != json.dumps(cm)  # the original is untouched
     assert docs[0].data["data"] == {"LOG_LEVEL": "info", "COLOUR": "blue"}

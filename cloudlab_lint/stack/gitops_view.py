@@ -1,18 +1,21 @@
 """What the Flux model reads of a manifest, and nothing more.
 
-The Flux rules judge Flux's own objects whole (every `*.fluxcd.io` kind: Kustomizations, sources,
-HelmReleases) and kustomize's files whole. Of any other Kubernetes document they use only what names
-and places it: `apiVersion`, `kind`, `metadata`, its top-level scalars, and which other top-level fields
-it has (a `sops` mapping marks an encrypted one). The values of those fields (a ConfigMap's `data`, a
-Deployment's `spec`) are left out here, in every run, so no rule can come to depend on them unnoticed,
-and a commit hook may keep the whole-tree result across edits to them (`treememo`).
+The Flux rules judge Flux's own objects (every `*.fluxcd.io` kind: Kustomizations, sources, HelmReleases)
+and kustomize's files whole, except a HelmRelease's `spec.values`: what Helm renders is no rule's
+business. Of any other Kubernetes document they use only what names and places it: `apiVersion`,
+`kind`, `metadata`, its top-level scalars, and which other top-level fields it has (a `sops` mapping
+marks an encrypted one). What is left out is left out here, in every run, so no rule can come to depend
+on it unnoticed, and a commit hook may keep the whole-tree result across edits to it (`treememo`): a
+ConfigMap's data, a Deployment's image, the values Renovate bumps in a HelmRelease.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..parsing.yamlx import Document, YMap, YSeq
+from .gitops_names import HELM_GROUP
 
 KEPT = frozenset({"apiVersion", "kind", "metadata"})
 WHOLE_GROUPS = ("fluxcd.io", "kustomize.config.k8s.io")  # judged whole wherever they appear in apiVersion
@@ -30,19 +33,35 @@ def _view(doc: Document) -> Document:
     if not isinstance(data, YMap):
         return doc
     api, kind = data.get("apiVersion"), data.get("kind")
-    if not isinstance(api, str) or not isinstance(kind, str) or any(g in api for g in WHOLE_GROUPS):
+    if not isinstance(api, str) or not isinstance(kind, str):
+        return doc
+    if kind == "HelmRelease" and api.startswith(HELM_GROUP + "/"):
+        spec = data.get("spec")
+        if not isinstance(spec, YMap) or not isinstance(spec.get("values"), (dict, list)):
+            return doc
+        out = _copy(data, lambda key: True)
+        out["spec"] = _copy(spec, lambda key: key != "values")
+        return _document(doc, out)
+    if any(g in api for g in WHOLE_GROUPS):
         return doc
     if all(key in KEPT or not isinstance(value, (dict, list)) for key, value in data.items()):
         return doc
-    out = YMap(data.line, data.col)
-    for key, value in data.items():
-        out[key] = value if key in KEPT else _stub(value)
-        if key in data.keys_pos:
-            out.keys_pos[key] = data.keys_pos[key]
-        if key in data.pos:
-            out.pos[key] = data.pos[key]
+    return _document(doc, _copy(data, lambda key: key in KEPT))
+
+
+def _document(doc: Document, data: YMap) -> Document:
     # Where the document ends is not in the view either (no rule asks): a key added at its end keeps it.
-    return Document(out, doc.index, doc.line, doc.line)
+    return Document(data, doc.index, doc.line, doc.line)
+
+
+def _copy(node: YMap, keep: Callable[[str], bool]) -> YMap:
+    """A shallow copy of `node` at its place, the values of keys not kept stubbed."""
+    out = YMap(node.line, node.col)
+    for key, value in node.items():
+        out[key] = value if keep(key) else _stub(value)
+    out.keys_pos.update(node.keys_pos)
+    out.pos.update(node.pos)
+    return out
 
 
 def _stub(value: Any) -> Any:
