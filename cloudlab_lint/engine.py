@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .catalog import Catalog
-from .checks import IMPORT_ERRORS, WHOLE_TREE, Context, Options, load_checks
+from .checks import IMPORT_ERRORS, WHOLE_TREE, Context, Options, Registry, load_checks
 from .config import Config
 from .model import Finding, Hit, Result, Rule, ToolError
 from .repo import Repo
@@ -75,7 +75,7 @@ class Outcome:
     fixes: list[str] = field(default_factory=list)
 
 
-def check_rule(rule: Rule, registry: dict[str, Any], repo: Repo, config: Config, options: Options,
+def check_rule(rule: Rule, registry: Registry, repo: Repo, config: Config, options: Options,
                debug: bool = False) -> Outcome:
     fn = registry.get(rule.check)
     if fn is None:
@@ -109,7 +109,7 @@ def run(repo: Repo, rules: list[Rule], config: Config, options: Options | None =
     registry = load_checks()
     last = [r for r in rules if r.check == RUNS_LAST]
     first = [r for r in rules if r.check != RUNS_LAST]
-    here, elsewhere = plan(first, registry, repo, options)
+    here, elsewhere = plan(first, repo, options)
     outcomes: dict[str, Outcome] = {}
     forked = start(elsewhere, registry, repo, config, options, debug) if elsewhere else None
     memo = _tree_memo(repo, config, options, [r for r in first if r.check in WHOLE_TREE])

@@ -18,10 +18,10 @@ from __future__ import annotations
 import os
 import pickle
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .checks import Options
+    from .checks import Options, Registry
     from .config import Config
     from .engine import Outcome
     from .model import Rule
@@ -31,14 +31,16 @@ MIN_TARGETS = 400  # below this a fork (~10 ms) and a second read of the files g
 STEAL = True  # this process takes queued rules too once its own are done (tests switch it off)
 MAX_QUEUED = 1024  # 2 bytes each: the queue fits in a pipe's buffer (4 KiB at the very least)
 # Families whose checks neither build nor need the Flux model.
-FORKED_MODULES = frozenset(f"cloudlab_lint.checks.{m}" for m in ("hygiene", "secrets", "sops", "pipeline", "docs"))
+FORKED_MODULES = frozenset(("hygiene", "secrets", "sops", "pipeline", "docs"))
 
 
-def plan(rules: list[Rule], registry: dict[str, Any], repo: Repo, options: Options) -> tuple[list[Rule], list[Rule]]:
+def plan(rules: list[Rule], repo: Repo, options: Options) -> tuple[list[Rule], list[Rule]]:
     """(rules to run in this process, rules for a forked one)."""
     if not _worth_it(repo, options):
         return rules, []
-    forked = [r for r in rules if getattr(registry.get(r.check), "__module__", "") in FORKED_MODULES]
+    from .checks import MODULE_OF
+
+    forked = [r for r in rules if MODULE_OF.get(r.check) in FORKED_MODULES]
     if not forked or len(forked) == len(rules) or len(forked) > MAX_QUEUED:
         return rules, []  # nothing to overlap with (or a queue too long for one pipe write)
     return [r for r in rules if r not in forked], forked
@@ -63,7 +65,7 @@ class Forked:
     writing: a read of two bytes takes one rule (pipe reads are atomic), an empty read means none is left.
     """
 
-    def __init__(self, rules: list[Rule], registry: dict[str, Any], repo: Repo, config: Config,
+    def __init__(self, rules: list[Rule], registry: Registry, repo: Repo, config: Config,
                  options: Options, debug: bool) -> None:
         from .engine import check_rule
 
@@ -128,8 +130,10 @@ def _take(queue: int) -> int | None:
     return int.from_bytes(token, "big") if len(token) == 2 else None
 
 
-def start(rules: list[Rule], registry: dict[str, Any], repo: Repo, config: Config, options: Options,
+def start(rules: list[Rule], registry: Registry, repo: Repo, config: Config, options: Options,
           debug: bool) -> Forked | None:
+    for rule in rules:
+        registry.get(rule.check)  # imported once, before the fork: not in both processes
     try:
         return Forked(rules, registry, repo, config, options, debug)
     except OSError:  # no fork possible (process limit): the caller runs them itself

@@ -2,8 +2,8 @@
 
 A hook on one staged manifest judges the whole Flux tree. Even with every parse cached, loading
 5,000 manifests and building the model costs about a second, while most commits change nothing the
-Flux rules read (a ConfigMap's data, a Deployment's image), and a hook often runs again on an
-unchanged tree (another hook failed, `--amend`).
+Flux rules read (a ConfigMap's data, a Deployment's image, a HelmRelease's values), and a hook often
+runs again on an unchanged tree (another hook failed, `--amend`).
 
 So a hook run keeps the outcomes of the rules whose checks are registered `whole_tree` in
 `<git-dir>/cloudlab-lint/tree-result`, with everything they depended on:
@@ -15,7 +15,7 @@ So a hook run keeps the outcomes of the rules whose checks are registered `whole
 A later hook run takes the outcomes only when all of that is unchanged. A file whose stamp (size,
 times, inode, as in `parsecache`) is unchanged is not read again; a changed one is read and its
 digest compared. Editing a ConfigMap's data keeps the result; editing a Kustomization does not.
-`--all` and `--no-cache` never use it. A damaged or foreign file is ignored and replaced.
+`--all` and `--no-cache` never use it. The file format and its checks are in `treememo_file`.
 """
 
 from __future__ import annotations
@@ -23,32 +23,24 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
+import operator
 import os
 import pickle
 import time
+from array import array
 from collections.abc import Callable
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
 from . import parsecache
 from .config import Config
 from .model import Rule
-from .parsecache import Stamp, cache_dir, stamp_of
 from .repo import Repo
+from .treememo_file import MISSING, NAME, NONE, Reads, load, write
 
-FORMAT = 1
-NAME = "tree-result"
+_STAMP = operator.attrgetter("st_size", "st_mtime_ns", "st_ctime_ns", "st_ino")
 SAVE_AFTER = 16  # changed stamps with unchanged digests before the refreshed stamps are worth a write
-Read = tuple[bool, Stamp | None, bytes]  # (read through the view only, stamp when read or None, digest)
-
-_ALLOWED = {("cloudlab_lint.model", "Hit"), ("cloudlab_lint.model", "Location")}
-
-
-class _Unpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) not in _ALLOWED:
-            raise pickle.UnpicklingError(f"{module}.{name} is not allowed in the tree result")
-        return super().find_class(module, name)
 
 
 class TreeMemo:
@@ -63,13 +55,13 @@ class TreeMemo:
         self.prefix = os.path.join(repo.root, "")
         self.kept: dict[str, Any] | None = None  # the stored result, once judged still valid
         self.judged = False
-        self.reads: dict[str, bool] = {}
+        self.earlier: Reads | None = None  # the stored reads, valid or not: digests of unchanged files hold
+        self.refreshed = 0
+        self.reads: dict[str, bool] = {}  # what this run's checks read: path -> through the view only
         self.outcomes: dict[str, list[Any]] = {}
         self.problems: list[tuple[str, str, int, int]] = []
         self.notes: list[str] = []
         self.savable = True
-        self.refreshed = 0
-        self.earlier: dict[str, Read] = {}  # the stored reads, valid or not: digests of unchanged files hold
 
     def outcome(self, rule: Rule, compute: Callable[[], Any]) -> Any:
         """The rule's Outcome: kept from an earlier run when still valid, else computed (and recorded)."""
@@ -103,73 +95,68 @@ class TreeMemo:
         """Keep what this run computed, or the refreshed stamps of what it found unchanged."""
         if self.kept is not None:
             if self.refreshed >= SAVE_AFTER:
-                self._write(self.kept)
+                write(self.path, self.kept)
             return
         if not self.savable or not self.outcomes:
             return
-        reads: dict[str, Read] = {}
-        for path, viewed in self.reads.items():
-            stamp = self._stamp(path)  # before the digest: a write in between is seen next time
-            earlier = self.earlier.get(path)
-            if stamp is not None and earlier is not None and earlier[:2] == (viewed, stamp):
-                reads[path] = earlier
+        paths = list(self.reads)
+        stamps = self._stamps(paths)  # before the digests: a write in between is seen next time
+        earlier = self.earlier.by_path() if self.earlier is not None else {}
+        digests = []
+        for i, path in enumerate(paths):
+            viewed, stamp = self.reads[path], stamps[4 * i:4 * i + 4]
+            known = earlier.get(path)
+            if stamp[0] != NONE and known is not None and known[0] == viewed and known[1] == stamp:
+                digests.append(known[2])
                 continue
             digest = _digest(self.repo, path, viewed)
             if digest is None:
                 return
-            reads[path] = (viewed, stamp, digest)
-        self._write({"key": self.key, "reads": reads, "outcomes": self.outcomes, "problems": self.problems,
-                     "notes": list(dict.fromkeys(self.notes))})
-
-    # -- validity ------------------------------------------------------------------------
+            digests.append(digest)
+        reads = Reads(paths, bytes(self.reads[p] for p in paths), stamps, b"".join(digests))
+        write(self.path, {"key": self.key, "reads": reads.state(), "outcomes": self.outcomes,
+                          "problems": self.problems, "notes": list(dict.fromkeys(self.notes))})
 
     def _valid(self) -> dict[str, Any] | None:
-        stored = _load(self.path)
+        stored = load(self.path)
         if stored is None:
             return None
-        reads: dict[str, Read] = stored["reads"]
-        self.earlier = reads
-        if stored["key"] != self.key or set(stored["outcomes"]) != self.rule_ids:
+        reads = self.earlier = Reads.of(stored["reads"])
+        if reads is None or stored["key"] != self.key or set(stored["outcomes"]) != self.rule_ids:
             return None
-        prefix = self.prefix
-        lstat = os.lstat
-        try:
-            # The hot loop of a hook run on a big tree (5,000 files): one lstat and a compare each.
-            for path, (viewed, stamp, digest) in reads.items():
-                try:
-                    st = lstat(prefix + path)
-                    if (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino) == stamp:
-                        continue
-                except OSError:
-                    pass
-                now = self._stamp(path)  # before the digest, as in finish()
-                if _digest(self.repo, path, viewed) != digest:
-                    return None
-                reads[path] = (viewed, now, digest)
-                self.refreshed += 1
-        except (TypeError, ValueError):  # a damaged file: not what this module wrote
-            self.earlier = {}
-            return None
+        # The hot path of a hook run on a big tree: one lstat per file, all compared at once.
+        now = self._stamps(reads.paths, racy=False)
+        if now == reads.stamps:
+            return stored
+        for i, path in enumerate(reads.paths):
+            if now[4 * i:4 * i + 4] == reads.stamps[4 * i:4 * i + 4]:
+                continue
+            stamp = self._stamps([path])  # before the digest, as in finish()
+            if _digest(self.repo, path, bool(reads.viewed[i])) != reads.digests[16 * i:16 * i + 16]:
+                return None
+            reads.stamps[4 * i:4 * i + 4] = stamp
+            self.refreshed += 1
+        stored["reads"] = reads.state()
         return stored
 
-    def _stamp(self, path: str) -> Stamp | None:
-        """The file's stamp; None when it is missing or changed too recently to trust (git's racy case)."""
+    def _stamps(self, paths: list[str], *, racy: bool = True) -> array:
+        """Four numbers per file (size, mtime, ctime, inode); MISSING when it is gone, or (`racy`) changed
+        too recently for its stamp to vouch for its content (git's racy case)."""
         try:
-            st = os.lstat(self.prefix + path)
-        except OSError:
-            return None
-        limit = self.started_ns - parsecache.RACY_NS
-        return None if st.st_mtime_ns >= limit or st.st_ctime_ns >= limit else stamp_of(st)
-
-    def _write(self, stored: dict[str, Any]) -> None:
-        from .atomic import write_atomic
-
-        try:
-            data = pickle.dumps((_identity(), stored), protocol=pickle.HIGHEST_PROTOCOL)
-            self.path.parent.mkdir(exist_ok=True)
-            write_atomic(self.path, data)
-        except (OSError, pickle.PicklingError):
-            pass  # a read-only git folder: the next run computes again
+            out = array("q", chain.from_iterable(map(_STAMP, map(os.lstat, map(self.prefix.__add__, paths)))))
+        except (OSError, ValueError):  # a file gone, or a name no file can have: one by one
+            out = array("q")
+            for path in paths:
+                try:
+                    out.extend(_STAMP(os.lstat(self.prefix + path)))
+                except (OSError, ValueError):
+                    out.extend(MISSING)
+        if racy:
+            limit = self.started_ns - parsecache.RACY_NS
+            for i in range(0, len(out), 4):
+                if out[i + 1] >= limit or out[i + 2] >= limit:
+                    out[i:i + 4] = array("q", MISSING)
+        return out
 
 
 def open_memo(repo: Repo, config: Config, rules: list[Rule], fix: bool) -> TreeMemo | None:
@@ -178,7 +165,7 @@ def open_memo(repo: Repo, config: Config, rules: list[Rule], fix: bool) -> TreeM
 
     if repo.all_mode or repo.parse_cache is None or fix or not rules or not touches_tree(repo, config):
         return None
-    folder = cache_dir(repo.root)
+    folder = parsecache.cache_dir(repo.root)
     if folder is None:
         return None
     return TreeMemo(repo, _key(repo, config, rules), folder / NAME, frozenset(r.id for r in rules))
@@ -187,25 +174,23 @@ def open_memo(repo: Repo, config: Config, rules: list[Rule], fix: bool) -> TreeM
 def _key(repo: Repo, config: Config, rules: list[Rule]) -> bytes:
     """What the outcomes depend on besides the files read: configuration, rules, tracked files, code."""
     h = hashlib.blake2b(digest_size=16)
-    for part in (_identity(), repr(config), [repr(r) for r in rules], repo.max_bytes, repo.exclude, repo.is_git):
+    for part in (identity(), repr(config), [repr(r) for r in rules], repo.max_bytes, repo.exclude, repo.is_git):
         h.update(repr(part).encode("utf-8", "surrogateescape") + b"\0")
     h.update("\0".join(repo.files).encode("utf-8", "surrogateescape"))
     return h.digest()
 
 
 @functools.cache
-def _identity() -> tuple[Any, ...]:
-    """This tool's code (every module's size and time), the format and the parser."""
-    from .parsecache import _parser_identity
-
+def identity() -> tuple[Any, ...]:
+    """This tool's code (every module's size and time) and the parser."""
     stamps = []
-    base = Path(__file__).parent
-    for folder in (base, *(p for p in base.iterdir() if p.is_dir() and not p.name.startswith("__"))):
+    base = os.path.dirname(__file__)
+    for folder in (base, *(e.path for e in os.scandir(base) if e.is_dir() and not e.name.startswith("__"))):
         for entry in os.scandir(folder):
             if entry.name.endswith(".py"):
                 st = entry.stat()
-                stamps.append((folder.name, entry.name, st.st_size, st.st_mtime_ns))
-    return FORMAT, _parser_identity(), tuple(sorted(stamps))
+                stamps.append((entry.path[len(base):], st.st_size, st.st_mtime_ns))
+    return parsecache._parser_identity(), tuple(sorted(stamps))
 
 
 def _digest(repo: Repo, path: str, viewed: bool) -> bytes | None:
@@ -228,41 +213,3 @@ def _digest(repo: Repo, path: str, viewed: bool) -> bytes | None:
             return hashlib.blake2b(b"v" + buf.getvalue(), digest_size=16).digest()
     data = repo.read_bytes(path)
     return hashlib.blake2b(b"-" if data is None else b"b" + data, digest_size=16).digest()
-
-
-def _load(path: Path) -> dict[str, Any] | None:
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
-    except OSError:
-        return None
-    try:
-        identity, stored = _Unpickler(io.BytesIO(raw)).load()
-    except Exception:  # noqa: BLE001 - any damage at all: computed again
-        return None
-    if identity != _identity() or not _well_formed(stored):
-        return None
-    return stored
-
-
-def _hit_ok(hit: Any) -> bool:
-    from .model import Hit, Location
-
-    loc = getattr(hit, "location", None)
-    return (isinstance(hit, Hit) and isinstance(hit.message, str) and isinstance(hit.key, (str, type(None)))
-            and isinstance(loc, Location) and isinstance(loc.path, str)
-            and all(isinstance(n, int) for n in (loc.line, loc.column))
-            and all(isinstance(n, (int, type(None))) for n in (loc.end_line, loc.end_column)))
-
-
-def _well_formed(stored: Any) -> bool:
-    """Only what this module writes reaches the engine (`reads` is checked as it is used)."""
-    try:
-        return (isinstance(stored["key"], bytes) and isinstance(stored["reads"], dict)
-                and all(isinstance(hits, list) and all(_hit_ok(h) for h in hits)
-                        for hits in stored["outcomes"].values())
-                and all(len(p) == 4 and all(isinstance(x, t) for x, t in zip(p, (str, str, int, int), strict=True))
-                        for p in stored["problems"])
-                and all(isinstance(n, str) for n in stored["notes"]))
-    except (KeyError, TypeError, ValueError, AttributeError):
-        return False

@@ -319,3 +319,15 @@ def test_config_params_of_the_right_type_are_accepted(repo: Path) -> None:
     out = run_cli(["--all", "--select", "CL001", "--format", "json"], cwd=repo)
     assert out.code == 1 and out.found() == {("CL001", ".gitignore", 1)}
     assert "`a.key`, `b/a.key`" in out.json["findings"][0]["message"]
+
+
+def test_the_check_table_names_the_module_of_every_check() -> None:
+    """The engine imports a check's module from `MODULE_OF` alone: it must say where every check lives."""
+    from cloudlab_lint import checks
+
+    registry = checks.load_all_checks()
+    assert not checks.IMPORT_ERRORS
+    real = {name: fn.__module__.rsplit(".", 1)[1] for name, fn in registry.items() if name != "boom-test"}
+    assert real == checks.MODULE_OF
+    assert checks.WHOLE_TREE == {name for name, fn in registry.items() if fn.__module__.endswith(
+        (".flux", ".flux_spec", ".flux_tree")) and fn.__code__.co_names.count("tree")}

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from cloudlab_lint import engine, parsecache, treememo
+from cloudlab_lint import engine, parsecache, treememo, treememo_file
 from cloudlab_lint.checks import WHOLE_TREE
 from cloudlab_lint.model import Hit, Location
 from cloudlab_lint.parsing.yamlx import load_documents
@@ -92,7 +92,7 @@ resources:
 
 
 def memo_file(root: Path) -> Path:
-    return root / ".git" / "cloudlab-lint" / treememo.NAME
+    return root / ".git" / "cloudlab-lint" / treememo_file.NAME
 
 
 @pytest.fixture
@@ -118,7 +118,13 @@ def findings(root: Path, *args: str) -> set[tuple[str, str, int, str]]:
 
 def load_memo(root: Path) -> tuple[tuple, dict]:
     # Through the product's restricted loader: a hostile file left in place fails the test, never runs.
-    return treememo._Unpickler(io.BytesIO(memo_file(root).read_bytes())).load()
+    return treememo_file._Unpickler(io.BytesIO(memo_file(root).read_bytes())).load()
+
+
+def reads_of(stored: dict) -> dict[str, tuple[bool, list[int], bytes]]:
+    reads = treememo_file.Reads.of(stored["reads"])
+    assert reads is not None
+    return {p: (viewed, list(stamp), digest) for p, (viewed, stamp, digest) in reads.by_path().items()}
 
 
 def plant(root: Path) -> None:
@@ -139,8 +145,11 @@ def test_the_hook_keeps_the_result_and_the_next_run_uses_it(repo: Path, no_racy_
     _, stored = load_memo(repo)
     assert set(stored["outcomes"]) == {"CL1" + n for n in ("01", "02", "03", "04", "05", "06", "07", "08", "09",
                                                           "10", "11")}
-    assert stored["reads"][SETTINGS][0] is True, "a ConfigMap is read through the model's view only"
-    assert stored["reads"]["kubernetes/apps/kustomization.yaml"][0] is False, "a kustomization file is read whole"
+    reads = reads_of(stored)
+    assert reads[SETTINGS][0] is True, "a ConfigMap is read through the model's view only"
+    assert reads["kubernetes/apps/kustomization.yaml"][0] is False, "a kustomization file is read whole"
+    st = os.lstat(repo / SETTINGS)
+    assert reads[SETTINGS][1] == [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino], "its stamp"
     plant(repo)
     assert findings(repo, SETTINGS) == first | {("CL101", PLANTED.location.path, 2, PLANTED.message)}
     assert findings(repo, "--no-cache", SETTINGS) == first
@@ -231,7 +240,7 @@ def test_a_file_changed_moments_ago_is_kept_without_its_stamp(repo: Path) -> Non
     # The fixture was written just now: inside the racy window, so no stamp can vouch for it ...
     findings(repo, SETTINGS)
     _, stored = load_memo(repo)
-    assert stored["reads"][SETTINGS][1] is None
+    assert reads_of(stored)[SETTINGS][1] == list(treememo_file.MISSING)
     # ... and the next run compares its digest instead: still the same result, planted finding included.
     plant(repo)
     assert planted(findings(repo, SETTINGS))
@@ -248,13 +257,15 @@ HOSTILE = {
     "garbage": lambda identity, stored: b"\x80\x05not a pickle",
     "truncated": lambda identity, stored: pickle.dumps((identity, stored))[:-40],
     "foreign class": lambda identity, stored: b"cos\nsystem\n(S'touch MARKER'\ntR.",
-    "older format": lambda identity, stored: pickle.dumps(((0, *identity[1:]), stored)),
+    "older format": lambda header, stored: pickle.dumps(((header[0] - 1, header[1]), stored)),
+    "other code": lambda header, stored: pickle.dumps(((header[0], ("other",)), stored)),
     "findings not Hits": lambda identity, stored: pickle.dumps(
         (identity, {**stored, "outcomes": {k: ["not a hit"] for k in stored["outcomes"]}})),
     "a location of the wrong type": lambda identity, stored: pickle.dumps(
         (identity, {**stored, "outcomes": {k: [Hit("x", "nowhere")] for k in stored["outcomes"]}})),  # type: ignore[arg-type]
     "reads of the wrong shape": lambda identity, stored: pickle.dumps(
-        (identity, {**stored, "reads": {SETTINGS: (1, 2)}})),
+        (identity, {**stored, "reads": (SETTINGS, b"", b"", b"")})),
+    "reads of the wrong type": lambda identity, stored: pickle.dumps((identity, {**stored, "reads": {SETTINGS: 1}})),
     "problems of the wrong shape": lambda identity, stored: pickle.dumps((identity, {**stored, "problems": [("a",)]})),
 }
 
@@ -269,7 +280,7 @@ def test_a_damaged_or_hostile_file_is_ignored_and_replaced(repo: Path, no_racy_w
     assert findings(repo, SETTINGS) == expected
     assert not (repo / "MARKER").exists()
     identity, stored = load_memo(repo)  # replaced by a good one
-    assert identity == treememo._identity() and stored["outcomes"]
+    assert identity == (treememo_file.FORMAT, treememo.identity()) and stored["outcomes"]
 
 
 @pytest.fixture

@@ -1,7 +1,10 @@
 """The check registry: rule files name a check; `@check("name")` registers the function.
 
-Modules are imported by the explicit list below (greppable, no import-order
-magic). Check modules import nothing heavy at module level.
+`MODULE_OF` below says which module registers each check (greppable, no import-order magic), so a
+run imports a check module only when a selected rule calls one of its checks: a commit hook does
+not import the history or GitHub checks, nor the Flux checks when it uses their kept result
+(`treememo`). A test holds the table to what the modules register. Check modules import nothing
+heavy at module level.
 """
 
 from __future__ import annotations
@@ -17,7 +20,27 @@ if TYPE_CHECKING:
     from ..config import Config
     from ..repo import Repo
 
-MODULES = ("hygiene", "sops", "secrets", "history", "flux", "pipeline", "settings", "docs", "generic")
+MODULE_OF = {
+    "parse-error": "hygiene", "gitignore-coverage": "hygiene", "forbidden-file-tracked": "hygiene",
+    "sops-ciphertext-only": "sops", "sops-encryption-required": "sops", "sops-recipients-current": "sops",
+    "no-plaintext-secrets": "secrets",
+    "history-secrets": "history",
+    "flux-layout": "flux", "flux-dependency-chain": "flux", "flux-watch-scope": "flux",
+    "flux-kustomization-spec": "flux_spec", "helm-release-source": "flux_spec",
+    "kustomize-references": "flux_tree", "flux-sops-decryption": "flux_tree", "flux-single-owner": "flux_tree",
+    "kustomize-orphan": "flux_tree", "flux-api-removed": "flux_tree", "infrastructure-component-layout": "flux_tree",
+    "manifest-schema": "flux_schema",
+    "ci-no-terraform-plan": "pipeline", "forbidden-command": "pipeline", "ci-runs-check": "pipeline",
+    "mise-check-coverage": "pipeline", "lefthook-fast-subset": "pipeline", "actions-hardening": "pipeline",
+    "branch-protection": "settings",
+    "roadmap-numbering": "docs",
+    "required-ignore": "generic",
+}
+MODULES = tuple(dict.fromkeys(MODULE_OF.values()))
+# Checks that judge the whole Flux tree through its model (`stack/gitops.py`): a commit hook may keep
+# their outcomes between runs while what they read is unchanged (`treememo`). Known before their module
+# is imported; `@check(..., whole_tree=True)` must agree.
+WHOLE_TREE = frozenset(name for name, module in MODULE_OF.items() if module in ("flux", "flux_spec", "flux_tree"))
 
 
 @dataclass(frozen=True)
@@ -50,14 +73,9 @@ CheckFn = Callable[[Context], Iterable[Hit]]
 REGISTRY: dict[str, CheckFn] = {}
 
 
-# Checks that judge the whole Flux tree through its model (`stack/gitops.py`): a commit hook may keep
-# their outcomes between runs while what they read is unchanged (`treememo`).
-WHOLE_TREE: set[str] = set()
-
-
 def check(name: str, *, whole_tree: bool = False) -> Callable[[CheckFn], CheckFn]:
-    if whole_tree:
-        WHOLE_TREE.add(name)
+    if whole_tree != (name in WHOLE_TREE):
+        raise RuntimeError(f"check {name!r}: whole_tree={whole_tree} disagrees with checks.WHOLE_TREE")
 
     def register(fn: CheckFn) -> CheckFn:
         if name in REGISTRY and REGISTRY[name] is not fn:
@@ -71,11 +89,31 @@ def check(name: str, *, whole_tree: bool = False) -> Callable[[CheckFn], CheckFn
 IMPORT_ERRORS: dict[str, str] = {}
 
 
-def load_checks() -> dict[str, CheckFn]:
-    """Import every check module; one that fails to import costs only its own rules."""
+class Registry:
+    """The checks by name, each module imported when one of its checks is first asked for; a module
+    that fails to import costs only its own rules."""
+
+    def get(self, name: str) -> CheckFn | None:
+        if name not in REGISTRY and name in MODULE_OF:
+            import_module(MODULE_OF[name])
+        return REGISTRY.get(name)
+
+
+def import_module(module: str) -> None:
+    if module in IMPORT_ERRORS:
+        return
+    try:
+        importlib.import_module(f"{__name__}.{module}")
+    except Exception as exc:  # noqa: BLE001 - reported per rule by the engine
+        IMPORT_ERRORS[module] = f"{type(exc).__name__}: {exc}"
+
+
+def load_checks() -> Registry:
+    return Registry()
+
+
+def load_all_checks() -> dict[str, CheckFn]:
+    """Every check, every module imported (`rules` listings, tests)."""
     for module in MODULES:
-        try:
-            importlib.import_module(f"{__name__}.{module}")
-        except Exception as exc:  # noqa: BLE001 - reported per rule by the engine
-            IMPORT_ERRORS[module] = f"{type(exc).__name__}: {exc}"
+        import_module(module)
     return REGISTRY

@@ -1,8 +1,8 @@
 """The Flux family (CL101-CL111) and the team rule kind `manifest-schema`.
 
-This module holds the tree-shape rules (CL101 layout, CL102 dependency chain, CL106 watch scope) and
-imports the others so that `checks.MODULES` needs one entry: `flux_spec` (CL103, CL105), `flux_tree`
-(CL104, CL107-CL111) and `flux_schema` (manifest-schema).
+This module holds the tree-shape rules (CL101 layout, CL102 dependency chain, CL106 watch scope); the
+others are in `flux_spec` (CL103, CL105), `flux_tree` (CL104, CL107-CL111) and `flux_schema`
+(manifest-schema).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..model import Hit, Location
 from ..stack.gitops_names import HELM_GROUP, kfile_in
-from . import Context, check, flux_schema, flux_spec, flux_tree  # noqa: F401 - importing registers their checks
+from . import Context, check
 from .flux_common import cluster_anchor, is_flux_ks, shown_name, shown_ref, tree
 
 if TYPE_CHECKING:
