@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -77,15 +78,48 @@ def validate_rule_data(data: Any, path: Path) -> None:
         raise CatalogError(f"{path}: {where}: {error.message}")
 
 
+def _builtin_data(cache: Path | None, write: bool) -> list[tuple[Path, Any]]:
+    files = list(_rule_files(builtin_rules_dir()))
+    if cache is None:
+        return [(path, _load_yaml(path)) for path in files]
+    from . import __version__
+
+    stamps = [(p, os.stat(p)) for p in files]
+    key = [__version__, *([p.name, st.st_size, st.st_mtime_ns] for p, st in stamps)]
+    try:
+        kept = json.loads(cache.read_text(encoding="utf-8"))
+        if isinstance(kept, dict) and kept.get("key") == key and isinstance(kept.get("data"), list) \
+                and len(kept["data"]) == len(files):
+            return list(zip(files, kept["data"], strict=True))
+    except (OSError, ValueError):
+        pass  # none yet, or damaged: parsed again (and replaced)
+    data = [_load_yaml(path) for path in files]
+    if write:
+        try:
+            text = json.dumps({"key": key, "data": data})
+            if json.loads(text)["data"] == data:  # only what JSON keeps exactly
+                from .atomic import write_atomic
+
+                cache.parent.mkdir(exist_ok=True)
+                write_atomic(cache, text)
+        except (OSError, TypeError, ValueError):
+            pass
+    return list(zip(files, data, strict=True))
+
+
 def _rule_files(folder: Path) -> Iterable[Path]:
     return sorted(p for p in folder.glob("*.y*ml") if p.is_file())
 
 
-def load_catalog(rule_dirs: Iterable[Path] = (), *, validate_builtin: bool = False) -> Catalog:
-    """The built-in rules plus the team's rules (always schema-validated) from `rule_dirs`."""
+def load_catalog(rule_dirs: Iterable[Path] = (), *, validate_builtin: bool = False,
+                 cache: Path | None = None, write_cache: bool = False) -> Catalog:
+    """The built-in rules plus the team's rules (always schema-validated) from `rule_dirs`.
+
+    `cache`: a file holding the built-in rules' data as JSON, used while the rule files are unchanged
+    (`write_cache`: written when it is not), so a commit hook need not parse 26 YAML files, nor import
+    PyYAML when nothing else needs it."""
     rules: dict[str, Rule] = {}
-    for path in _rule_files(builtin_rules_dir()):
-        data = _load_yaml(path)
+    for path, data in _builtin_data(None if validate_builtin else cache, write_cache):
         if validate_builtin:
             validate_rule_data(data, path)
         rule = rule_from_data(data, f"rules/{path.name}", builtin=True)

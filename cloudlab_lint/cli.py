@@ -98,7 +98,14 @@ def open_session(args: argparse.Namespace) -> Session:
         # stay inside the repository, like every other file we read.
         for folder in config.rule_dirs:
             _confine(root, folder, f"{CONFIG_NAME}: rule_dirs entry {folder}")
-    catalog = load_catalog(config.rule_dirs)
+    cache = None
+    if is_git and not getattr(args, "no_cache", True):  # lint runs only: they alone can say --no-cache
+        from .parsecache import cache_dir
+
+        folder = cache_dir(root)
+        cache = folder / "rules.json" if folder is not None else None
+    # Written by the commit hook, like the parse cache; `--all` (CI, a fresh clone) only uses one.
+    catalog = load_catalog(config.rule_dirs, cache=cache, write_cache=not getattr(args, "all", False))
     catalog = with_overrides(catalog, config.rules, config.source or CONFIG_NAME)
     return Session(root, is_git, config, catalog)
 

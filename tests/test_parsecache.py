@@ -177,3 +177,41 @@ def test_a_run_that_finds_every_file_as_kept_does_not_rewrite_the_cache(tmp_path
     run_cli([*many, "--select", "CL000"], cwd=root)
     after = os.stat(cache_file(root))
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+
+
+# -- the built-in rules, kept as JSON beside the parses -------------------------------------------
+
+
+def rules_file(root: Path) -> Path:
+    return root / ".git" / "cloudlab-lint" / "rules.json"
+
+
+def test_the_hook_keeps_the_rule_files_parsed_and_later_runs_use_them(tmp_path: Path) -> None:
+    import json
+
+    root = repo_with(tmp_path, {"README.md": "# lab\n"})
+    run_cli(["--all"], cwd=root)
+    assert not rules_file(root).exists(), "--all (CI) must not create it"
+    run_cli(["README.md"], cwd=root)
+    kept = json.loads(rules_file(root).read_text(encoding="utf-8"))
+    assert [d["id"] for d in kept["data"]][:3] == ["CL000", "CL001", "CL002"]
+    # What is kept is what later runs use (planted: CL401 renamed), --all included, --no-cache not.
+    planted = next(d for d in kept["data"] if d["id"] == "CL401")
+    planted["name"] = "planted-name"
+    rules_file(root).write_text(json.dumps(kept), encoding="utf-8")
+    assert "planted-name" in run_cli(["--all", "--format", "sarif"], cwd=root).out
+    assert "planted-name" not in run_cli(["--all", "--format", "sarif", "--no-cache"], cwd=root).out
+
+
+@pytest.mark.parametrize("damage", ["{not json", '{"key": [], "data": []}', '[1, 2]', '{"key": 1}'])
+def test_a_damaged_or_stale_rules_file_is_parsed_again_and_replaced(tmp_path: Path, damage: str) -> None:
+    import json
+
+    root = repo_with(tmp_path, {"README.md": "# lab\n"})
+    expected = run_cli(["README.md", "--format", "sarif", "--no-cache"], cwd=root).out
+    rules_file(root).parent.mkdir(parents=True, exist_ok=True)
+    rules_file(root).write_text(damage, encoding="utf-8")
+    out = run_cli(["README.md", "--format", "sarif"], cwd=root)
+    assert out.code == 0 and "Traceback" not in out.err
+    assert out.out == expected
+    assert len(json.loads(rules_file(root).read_text(encoding="utf-8"))["data"]) >= 26

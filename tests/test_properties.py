@@ -311,3 +311,24 @@ def test_shell_any_text_gives_commands_and_never_raises(script: str) -> None:
     for cmd in found:
         assert cmd.words and all(isinstance(w, str) for w in cmd.words)
         assert 1 <= cmd.line <= script.count("\n") + 1
+
+
+# -- pipeline scope: the listing search finds exactly the files asked about one by one ---------
+
+PATH_PART = st.one_of(
+    st.sampled_from([".github", "workflows", ".mise", "mise", "tasks", ".config", "lefthook.yml", ".lefthook",
+                     "Makefile", "GNUmakefile", "action.yml", "run.sh", "kubernetes", "apps", "x.yaml", "mise.toml",
+                     "mise-tasks", "a b", "q'x", "sh", "makefile.txt"]),
+    st.text(st.characters(codec="utf-8", exclude_categories=("Cs",), exclude_characters="/\0"), min_size=1,
+            max_size=8),
+)
+PATHS = st.lists(st.lists(PATH_PART, min_size=1, max_size=4).map("/".join), max_size=30, unique=True)
+
+
+@SETTINGS
+@given(PATHS)
+def test_pipeline_roots_found_by_searching_the_listing_are_those_asked_one_by_one(files: list[str]) -> None:
+    from cloudlab_lint.stack.pipeline_scope import _is_root, _rooted
+
+    listed = tuple(sorted(files))
+    assert _rooted(listed) == {p for p in listed if _is_root(p)}

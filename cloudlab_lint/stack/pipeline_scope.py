@@ -109,9 +109,7 @@ def _may_matter(repo: Any) -> bool:
 def _roots(repo: Any) -> tuple[set[str], set[str]] | None:
     """The files the model reads without being pointed to them, and among them the mise includes (parsed
     as TOML by the model); None: give up (say it may matter)."""
-    # Files with names the text search cannot find are read as if the model always did.
-    roots = {p for p in repo.files if matters(p) or p.rsplit("/", 1)[-1] in ACTION_FILES
-             or not _SAFE_NAME.fullmatch(p.rsplit("/", 1)[-1])}
+    roots = _rooted(repo.files)
     includes: set[str] = set()
     # mise `task_config.includes`: tasks files and task folders anywhere (as load_mise reads them).
     for config in MISE_FILES:
@@ -138,6 +136,39 @@ def _roots(repo: Any) -> tuple[set[str], set[str]] | None:
                 includes.update(p for p in repo.files if p.startswith(folder + "/"))
     roots |= includes
     return (roots, includes) if len(roots) <= MAX_FILES else None
+
+
+def _is_root(path: str) -> bool:
+    # Files with names the text search cannot find are read as if the model always did.
+    name = path.rsplit("/", 1)[-1]
+    return matters(path) or name in ACTION_FILES or not _SAFE_NAME.fullmatch(name)
+
+
+# Every path `_is_root` holds contains one of these (a superset: they only say which lines to ask about):
+# a character the text search cannot find, or a piece of a name or folder the model reads on its own.
+_UNSAFE_CHAR = re.compile(r"[^A-Za-z0-9._+@%,=:~/\n-]")
+_ROOT_HINTS = (".sh", "akefile", "action.y", "\n.github/", "\n.mise", "\nmise", "\n.config/", "\n.lefthook",
+               "\nlefthook")
+
+
+def _rooted(files: tuple[str, ...]) -> set[str]:
+    """The files `_is_root` holds. Asked of 5,000 files one by one it costs a hook run ~15 ms; a few
+    searches over the whole listing find the lines worth asking about."""
+    listing = "\n" + "\n".join(files)
+    if listing.count("\n") != len(files):  # a name holding a line break: one by one
+        return {p for p in files if _is_root(p)}
+    hits = [m.start() for m in _UNSAFE_CHAR.finditer(listing)]
+    for hint in _ROOT_HINTS:
+        at = listing.find(hint)
+        while at >= 0:
+            hits.append(at + 1 if hint[0] == "\n" else at)
+            at = listing.find(hint, at + 1)
+    lines = set()
+    for at in hits:
+        start = listing.rfind("\n", 0, at) + 1
+        end = listing.find("\n", at)
+        lines.add(listing[start:end if end >= 0 else len(listing)])
+    return {p for p in lines if _is_root(p)}
 
 
 def _searchable(repo: Any, path: str, include: bool) -> str | None:
