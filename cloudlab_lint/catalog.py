@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from .model import Help, Rule, Severity
+from .record import record, replace
 
 
 class CatalogError(RuntimeError):
@@ -29,7 +29,7 @@ def schema_path() -> Path:
     return builtin_rules_dir() / "schema" / "rule.schema.json"
 
 
-@dataclass(frozen=True)
+@record
 class Catalog:
     rules: tuple[Rule, ...]
 

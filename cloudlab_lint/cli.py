@@ -6,11 +6,11 @@ import argparse
 import gc
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from . import __version__
+from .record import record
 
 if TYPE_CHECKING:
     from .catalog import Catalog
@@ -69,7 +69,7 @@ def lint_parser() -> argparse.ArgumentParser:
     return p
 
 
-@dataclass
+@record(mutable=True)
 class Session:
     """What every command needs: the repository root, its config and the rule catalog."""
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .record import factory, record
 from .schemacheck import SchemaError, validate
 
 CONFIG_NAME = ".cloudlab-lint.yaml"
@@ -52,14 +52,14 @@ class ConfigError(RuntimeError):
     pass
 
 
-@dataclass(frozen=True)
+@record
 class Config:
     gitops_root: str = "kubernetes"
     clusters: tuple[str, ...] | None = None  # None: found automatically
     chain: tuple[str, ...] = ("flux-system", "infrastructure", "apps")
-    layout: dict[str, str] = field(default_factory=lambda: {"infrastructure": "infrastructure", "apps": "apps"})
+    layout: dict[str, str] = factory(lambda: {"infrastructure": "infrastructure", "apps": "apps"})
     exclude: tuple[str, ...] = ()
-    rules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rules: dict[str, dict[str, Any]] = factory(dict)
     rule_dirs: tuple[Path, ...] = ()
     max_file_size: int = 5 * 1024 * 1024
     source: str | None = None

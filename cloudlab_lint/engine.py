@@ -6,7 +6,6 @@ import sys
 import traceback
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ from .catalog import Catalog
 from .checks import IMPORT_ERRORS, WHOLE_TREE, Context, Options, Registry, load_checks
 from .config import Config
 from .model import Finding, Hit, Result, Rule, ToolError
+from .record import factory, record
 from .repo import Repo
 from .suppress import is_excluded, is_inline_suppressed
 
@@ -66,13 +66,13 @@ def _crash_message(rule: Rule, exc: BaseException) -> str:
             "Rerun with --debug for the traceback.")
 
 
-@dataclass
+@record(mutable=True)
 class Outcome:
     """What one rule's check gave: its hits, or the error that ended it, and the fixes it applied."""
 
-    hits: list[Hit] = field(default_factory=list)
+    hits: list[Hit] = factory(list)
     error: ToolError | None = None
-    fixes: list[str] = field(default_factory=list)
+    fixes: list[str] = factory(list)
 
 
 def check_rule(rule: Rule, registry: Registry, repo: Repo, config: Config, options: Options,

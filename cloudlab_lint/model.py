@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+
+from .record import factory, record
 
 
 class Severity(enum.Enum):
@@ -47,14 +49,14 @@ class Hit:
     key: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Help:
     why: str
     fix: str
     example: str = ""
 
 
-@dataclass(frozen=True)
+@record
 class Rule:
     id: str
     name: str
@@ -65,7 +67,7 @@ class Rule:
     check: str
     hook: str
     tags: tuple[str, ...] = ()
-    params: Mapping[str, Any] = field(default_factory=dict)
+    params: Mapping[str, Any] = factory(dict)
     security_severity: str | None = None
     precision: str = "high"
     requires: str | None = None  # "history" or "github": runs only when asked for
@@ -75,7 +77,7 @@ class Rule:
     enabled: bool = True
 
 
-@dataclass(frozen=True)
+@record
 class Finding:
     rule_id: str
     rule_name: str
@@ -85,7 +87,7 @@ class Finding:
     fingerprint: str
 
 
-@dataclass(frozen=True)
+@record
 class ToolError:
     """A rule that crashed, or an environment problem found during the run."""
 
@@ -93,7 +95,7 @@ class ToolError:
     rule_id: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Result:
     findings: tuple[Finding, ...]
     errors: tuple[ToolError, ...] = ()

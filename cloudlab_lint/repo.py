@@ -11,13 +11,13 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .gitcmd import GitError, git, toplevel
 from .globs import match_any
 from .parsing import ParseError
+from .record import record
 
 if TYPE_CHECKING:
     from .parsecache import ParseCache
@@ -26,7 +26,7 @@ DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
+@record
 class Problem:
     """A file a rule needed but could not read or parse (reported as CL000)."""
 

@@ -10,8 +10,9 @@ configs. Team rule files, read only when a team has some, still use jsonschema.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
+
+from .record import record
 
 SUPPORTED = {"type", "enum", "properties", "additionalProperties", "propertyNames", "items", "minItems",
              "minLength", "minimum", "pattern", "description"}
@@ -25,7 +26,7 @@ TYPES = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class SchemaError:
     path: tuple[str | int, ...]
     message: str

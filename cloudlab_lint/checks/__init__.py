@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..model import Hit, Rule
+from ..record import factory, record
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -43,7 +43,7 @@ MODULES = tuple(dict.fromkeys(MODULE_OF.values()))
 WHOLE_TREE = frozenset(name for name, module in MODULE_OF.items() if module in ("flux", "flux_spec", "flux_tree"))
 
 
-@dataclass(frozen=True)
+@record
 class Options:
     """What the command line asked for, as far as checks need to know."""
 
@@ -54,15 +54,15 @@ class Options:
     progress: bool = False
 
 
-@dataclass
+@record(mutable=True)
 class Context:
     """What a check gets: the repository, the configuration, its rule and parameters."""
 
     repo: Repo
     config: Config
     rule: Rule
-    options: Options = field(default_factory=Options)
-    fixes: list[str] = field(default_factory=list)  # what --fix changed, said in the report
+    options: Options = factory(Options)
+    fixes: list[str] = factory(list)  # what --fix changed, said in the report
 
     @property
     def params(self) -> Mapping[str, Any]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from ..model import Hit, Location
+from ..record import record
 from . import Context, check
 
 HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
@@ -15,7 +15,7 @@ FENCE = re.compile(r"^\s{0,3}(```|~~~)")
 NUMBER = re.compile(r"(?<![\w.])(\d{1,4})(?![\w.])")
 
 
-@dataclass(frozen=True)
+@record
 class Roadmap:
     steps: list[tuple[int, int]]  # (number, line)
     tables: list[list[tuple[list[str], int]]]  # each table: rows of (cells, line), header first

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from ..model import Hit, Location
+from ..record import record
 from . import Context, check
 
 # Content that CL002's content tests need; other blobs get only its name tests.
@@ -17,7 +17,7 @@ _CL002_HINTS = (b"AGE-SECRET-KEY-1", b'"terraform_version"', b"kind: Config", b"
 Found = tuple[tuple[str, ...], str, Hit]  # (what the leak is, the commit that added it, the hit)
 
 
-@dataclass
+@record(mutable=True)
 class Tally:
     blobs: int = 0
     scanned: int = 0

@@ -9,10 +9,10 @@ we could not read may be the one that enforces it, so it turns "missing" into "u
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..model import Hit, Location
+from ..record import record
 from . import Context, check
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ REQUIREMENTS = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class Source:
     """What one source of protection enforces, and whether administrators are bound by it (None: unknown)."""
 
@@ -173,7 +173,7 @@ def _bypass(client: Client, slug: str, ruleset_id: int) -> tuple[bool | None, st
 # -- the verdict ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class Reading:
     sources: tuple[Source, ...]
     read: tuple[str, ...]  # what was read, for the message

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ..record import record
 
 
-@dataclass(frozen=True)
+@record
 class ParseError(Exception):
     """A file that cannot be parsed; becomes one CL000 finding at `line`."""
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from ..catalog import Catalog
 from ..model import Result
+from ..record import record
 
 FORMATS = ("text", "json", "sarif", "github", "markdown")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -19,7 +19,7 @@ def printable(text: str) -> str:
     return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
-@dataclass(frozen=True)
+@record
 class ReportEnv:
     color: bool = False
     graph_mermaid: str | None = None  # the Flux dependency graph, for markdown

@@ -18,7 +18,8 @@ import functools
 import re
 from bisect import bisect_right
 from collections.abc import Iterator
-from dataclasses import dataclass
+
+from ..record import record
 
 BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -60,7 +61,7 @@ def candidates(data: bytes) -> set[str]:
     return found
 
 
-@dataclass(frozen=True)
+@record
 class Detector:
     name: str
     title: str
@@ -79,7 +80,7 @@ def _compiled(regex: str) -> re.Pattern[str]:
     return re.compile(regex)
 
 
-@dataclass(frozen=True)
+@record
 class Detection:
     detector: str
     title: str

@@ -12,14 +12,14 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 from ..gitcmd import git
+from ..record import record
 from ..repo import Repo
 
 
-@dataclass(frozen=True)
+@record
 class Verdict:
     path: str
     ignored: bool

@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..record import factory, record
 from .detectors import _NOT_A_VALUE, Detection, Lines, _inside_ciphertext, candidates, detect
 
 if TYPE_CHECKING:
@@ -77,11 +77,11 @@ def secret_hash(value: str) -> str:
     return hashlib.sha1(value.encode("utf-8", "surrogateescape")).hexdigest()  # noqa: S324 - their format
 
 
-@dataclass(frozen=True)
+@record
 class Baseline:
     """A detect-secrets `.secrets.baseline`: known secrets per file, and its file excludes."""
 
-    results: dict[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)  # path -> (hash, line)
+    results: dict[str, tuple[tuple[str, int], ...]] = factory(dict)  # path -> (hash, line)
     exclude_files: tuple[re.Pattern[str], ...] = ()
 
     def excluded(self, path: str) -> bool:

@@ -13,9 +13,9 @@ from __future__ import annotations
 import fnmatch
 import functools
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..record import record
 from .goregex import GoRegexError, compile_go
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ def _split(value: Any) -> list[str]:
 # -- .sops.yaml --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class CreationRule:
     index: int  # 0-based position in creation_rules
     line: int
@@ -98,7 +98,7 @@ class CreationRule:
         return bool(compile_go(self.path_regex).search(path))
 
 
-@dataclass(frozen=True)
+@record
 class SopsConfig:
     rules: tuple[CreationRule, ...]
     path: str = CONFIG_NAME  # repository-relative

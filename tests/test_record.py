@@ -1,0 +1,60 @@
+"""`@record` behaves as the dataclasses it replaces did, for what the code relies on."""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+
+import pytest
+
+from cloudlab_lint.record import factory, record, replace
+
+
+@record
+class Point:
+    x: int
+    y: int = 0
+    tags: list[str] = factory(list)
+
+
+@dataclasses.dataclass(frozen=True)
+class Twin:
+    x: int
+    y: int = 0
+    tags: list[str] = dataclasses.field(default_factory=list)
+
+
+@record(mutable=True)
+class Counter:
+    seen: int = 0
+
+
+def test_construction_defaults_and_repr_match_a_frozen_dataclass() -> None:
+    for args, kwargs in (((1,), {}), ((1, 2), {}), ((), {"x": 3, "tags": ["a"]}), ((4,), {"y": 5})):
+        ours, theirs = Point(*args, **kwargs), Twin(*args, **kwargs)
+        assert (ours.x, ours.y, ours.tags) == (theirs.x, theirs.y, theirs.tags)
+        assert repr(ours) == repr(theirs).replace("Twin", "Point")
+    assert Point(1).tags is not Point(1).tags, "a factory default is made afresh"
+
+
+@pytest.mark.parametrize("call", [lambda: Point(), lambda: Point(1, 2, [], 4), lambda: Point(1, x=2),
+                                  lambda: Point(1, z=2)])
+def test_wrong_arguments_are_a_type_error(call) -> None:  # noqa: ANN001
+    with pytest.raises(TypeError):
+        call()
+
+
+def test_equality_hashing_immutability_replace_and_pickling() -> None:
+    a, b = Point(1, 2), Point(1, 2)
+    assert a == b and a != Point(1, 3) and a != Twin(1, 2)
+    assert hash(Point(1, 2, ())) == hash(Point(1, 2, ()))  # type: ignore[arg-type]
+    with pytest.raises(AttributeError):
+        a.x = 5  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        del a.x  # type: ignore[misc]
+    moved = replace(a, y=9)
+    assert (moved.x, moved.y, a.y) == (1, 9, 2)
+    assert pickle.loads(pickle.dumps(a)) == a
+    counter = Counter()
+    counter.seen += 1
+    assert counter.seen == 1 and Counter.__hash__ is None
