@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from .record import factory, record
+from .record import Value, factory, record, set_field
 
 
 class Severity(enum.Enum):
@@ -24,19 +23,27 @@ class Severity(enum.Enum):
         return cls(text)
 
 
-@dataclass(frozen=True, order=True)
-class Location:
-    """A place in the repository; `path` is repository-relative with `/` separators, lines 1-based."""
+class Location(Value):
+    """A place in the repository; `path` is repository-relative with `/` separators, lines 1-based.
+    Ordered by its fields in turn."""
 
+    __slots__ = ("path", "line", "column", "end_line", "end_column")
     path: str
-    line: int = 1
-    column: int = 1
-    end_line: int | None = None
-    end_column: int | None = None
+    line: int
+    column: int
+    end_line: int | None
+    end_column: int | None
+
+    def __init__(self, path: str, line: int = 1, column: int = 1, end_line: int | None = None,
+                 end_column: int | None = None) -> None:
+        set_field(self, "path", path)
+        set_field(self, "line", line)
+        set_field(self, "column", column)
+        set_field(self, "end_line", end_line)
+        set_field(self, "end_column", end_column)
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(Value):
     """What a check yields: a message and where. The engine adds everything else.
 
     `key` optionally names what the hit is about (e.g. "dependsOn:infra") so the
@@ -44,9 +51,15 @@ class Hit:
     fingerprint uses the text of the line.
     """
 
+    __slots__ = ("message", "location", "key")
     message: str
     location: Location
-    key: str | None = None
+    key: str | None
+
+    def __init__(self, message: str, location: Location, key: str | None = None) -> None:
+        set_field(self, "message", message)
+        set_field(self, "location", location)
+        set_field(self, "key", key)
 
 
 @record

@@ -102,3 +102,50 @@ def _hash(self: Any) -> int:
 
 def _frozen(self: Any, name: str, *args: Any) -> None:
     raise AttributeError(f"cannot assign to field {name!r} of {type(self).__name__}: it is immutable")
+
+
+class Value:
+    """The base of the few value classes built thousands of times a run (Location, Hit, Document): their
+    fields are `__slots__`, set once by a written-out `__init__` (as fast as a dataclass's); equality,
+    order, hashing, repr, pickling and immutability come from here, for no cost at import."""
+
+    __slots__ = ()
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._values() == other._values()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __lt__(self, other: Any) -> bool:
+        return self._values() < other._values() if type(other) is type(self) else NotImplemented
+
+    def __le__(self, other: Any) -> bool:
+        return self._values() <= other._values() if type(other) is type(self) else NotImplemented
+
+    def __gt__(self, other: Any) -> bool:
+        return self._values() > other._values() if type(other) is type(self) else NotImplemented
+
+    def __ge__(self, other: Any) -> bool:
+        return self._values() >= other._values() if type(other) is type(self) else NotImplemented
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), self._values()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        _frozen(self, name)
+
+    def __delattr__(self, name: str) -> None:
+        _frozen(self, name)
+
+
+set_field = object.__setattr__  # for a Value's __init__

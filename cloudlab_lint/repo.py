@@ -71,6 +71,7 @@ class Repo:
             sorted(p for p in targets if p in self.file_set))
         self.problems: dict[str, Problem] = {}
         self.notes: list[str] = []
+        self.file_notes: dict[str, str] = {}  # path -> the note its read gave (`treememo` keeps them)
         self._bytes: dict[str, bytes | None] = {}
         self._cache: dict[Any, Any] = {}
         self._dirs: frozenset[str] | None = None
@@ -149,6 +150,12 @@ class Repo:
     def problem(self, path: str, message: str, line: int = 1, column: int = 1) -> None:
         self.problems.setdefault(path, Problem(path, message, line, column))
 
+    def _note(self, path: str, message: str) -> None:
+        """A note about why a file was not read; said once per run, whichever check read it first."""
+        note = f"{path}: {message}"
+        self.notes.append(note)
+        self.file_notes.setdefault(path, note)
+
     # -- guarded reads -------------------------------------------------------------------
 
     def read_bytes(self, path: str) -> bytes | None:
@@ -182,7 +189,7 @@ class Repo:
             return None
         if stat.S_ISLNK(st.st_mode):
             if note:
-                self.notes.append(f"{path}: symbolic link, not followed")
+                self._note(path, "symbolic link, not followed")
             return None
         if not stat.S_ISREG(st.st_mode):
             return None
@@ -190,11 +197,11 @@ class Repo:
         real_dir = self._real_dir(os.path.dirname(path))
         if real_dir != self._real_root and not real_dir.startswith(self._real_root.rstrip(os.sep) + os.sep):
             if note:
-                self.notes.append(f"{path}: lies outside the repository through a link, not read")
+                self._note(path, "lies outside the repository through a link, not read")
             return None
         if st.st_size > self.max_bytes:
             if note:
-                self.notes.append(f"{path}: {st.st_size:,} bytes, over the {self.max_bytes:,}-byte cap, skipped")
+                self._note(path, f"{st.st_size:,} bytes, over the {self.max_bytes:,}-byte cap, skipped")
             return None
         return st
 
@@ -206,7 +213,7 @@ class Repo:
             with os.fdopen(fd, "rb") as fh:
                 data = fh.read(self.max_bytes + 1)
         except OSError as exc:
-            self.notes.append(f"{path}: cannot be read ({exc.strerror})")
+            self._note(path, f"cannot be read ({exc.strerror})")
             return None
         if is_binary(data):
             return None

@@ -114,8 +114,14 @@ class TreeMemo:
                 return
             digests.append(digest)
         reads = Reads(paths, bytes(self.reads[p] for p in paths), stamps, b"".join(digests))
+        # What reading the files gave besides their content, whichever check read them first (a file a
+        # commit hook stages is read before the Flux rules run): a later run must say it again.
+        repo = self.repo
+        problems = [*self.problems, *((p.path, p.message, p.line, p.column) for p in
+                                      (repo.problems.get(path) for path in paths) if p is not None)]
+        notes = [*self.notes, *(repo.file_notes[path] for path in paths if path in repo.file_notes)]
         write(self.path, {"key": self.key, "reads": reads.state(), "outcomes": self.outcomes,
-                          "problems": self.problems, "notes": list(dict.fromkeys(self.notes))})
+                          "problems": list(dict.fromkeys(problems)), "notes": list(dict.fromkeys(notes))})
 
     def _valid(self) -> dict[str, Any] | None:
         stored = load(self.path)

@@ -58,3 +58,24 @@ def test_equality_hashing_immutability_replace_and_pickling() -> None:
     counter = Counter()
     counter.seen += 1
     assert counter.seen == 1 and Counter.__hash__ is None
+
+
+def test_the_hot_value_classes_compare_order_hash_and_pickle_like_dataclasses() -> None:
+    from cloudlab_lint.model import Hit, Location
+    from cloudlab_lint.parsing.yamlx import Document
+
+    a, b = Location("a.yaml", 2, 1), Location("a.yaml", 10)
+    assert a < b and a <= b and b > a and b >= a and sorted([b, a]) == [a, b]
+    assert Location("a.yaml") == Location("a.yaml", 1, 1, None, None) and a != b
+    assert repr(a) == "Location(path='a.yaml', line=2, column=1, end_line=None, end_column=None)"
+    hit = Hit("m", a, key="k")
+    assert {hit, Hit("m", Location("a.yaml", 2), "k")} == {hit}
+    assert pickle.loads(pickle.dumps(hit)) == hit and pickle.loads(pickle.dumps(hit)).location == a
+    with pytest.raises(AttributeError):
+        hit.message = "x"  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        a.line = 3  # type: ignore[misc]
+    doc = Document({"a": 1}, 0, 1, 2)
+    assert pickle.loads(pickle.dumps(doc)).data == {"a": 1} and doc == Document({"a": 1}, 0, 1, 2)
+    with pytest.raises(TypeError):
+        a < hit  # noqa: B015

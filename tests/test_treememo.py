@@ -369,3 +369,18 @@ def test_notes_and_problems_come_back_with_the_kept_result(repo: Path, no_racy_w
     whole_tree_calls.clear()
     assert report(repo, targets) == first
     assert whole_tree_calls == []
+
+
+def test_notes_of_files_read_before_the_flux_rules_are_kept_too(repo: Path, no_racy_window: None,
+                                                                 whole_tree_calls: list[str]) -> None:
+    """A staged link is read (and noted) by the file-by-file rules before the Flux rules run; the kept
+    result must still say it when a later hook, staging another file, uses it."""
+    os.symlink("settings.yaml", repo / "kubernetes/apps/link.yaml")
+    git(repo, "add", "-A")
+    first = report(repo, ["kubernetes/apps/link.yaml"])
+    assert "kubernetes/apps/link.yaml: symbolic link, not followed" in first["notes"]
+    whole_tree_calls.clear()
+    later = report(repo, [SETTINGS])
+    assert whole_tree_calls == []
+    assert later == report(repo, ["--no-cache", SETTINGS])
+    assert "kubernetes/apps/link.yaml: symbolic link, not followed" in later["notes"]

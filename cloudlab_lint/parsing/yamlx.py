@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -22,6 +21,7 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import Resolver
 
+from ..record import Value, set_field
 from . import ParseError
 
 try:
@@ -70,12 +70,18 @@ class YSeq(list):
         return self.pos[index][0] if 0 <= index < len(self.pos) else self.line
 
 
-@dataclass(frozen=True)
-class Document:
+class Document(Value):
+    __slots__ = ("data", "index", "line", "end_line")
     data: Any
     index: int
     line: int  # first line of the document's content
     end_line: int
+
+    def __init__(self, data: Any, index: int, line: int, end_line: int) -> None:
+        set_field(self, "data", data)
+        set_field(self, "index", index)
+        set_field(self, "line", line)
+        set_field(self, "end_line", end_line)
 
 
 _SCALAR = SafeConstructor()
