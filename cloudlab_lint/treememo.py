@@ -21,7 +21,6 @@ digest compared. Editing a ConfigMap's data keeps the result; editing a Kustomiz
 from __future__ import annotations
 
 import functools
-import hashlib
 import io
 import operator
 import os
@@ -32,6 +31,11 @@ from collections.abc import Callable
 from itertools import chain
 from pathlib import Path
 from typing import Any
+
+try:  # BLAKE2 without hashlib, whose import loads OpenSSL (~4 ms of a hook run)
+    from _blake2 import blake2b
+except ImportError:  # an interpreter built without it
+    from hashlib import blake2b
 
 from . import parsecache
 from .config import Config
@@ -179,7 +183,7 @@ def open_memo(repo: Repo, config: Config, rules: list[Rule], fix: bool) -> TreeM
 
 def _key(repo: Repo, config: Config, rules: list[Rule]) -> bytes:
     """What the outcomes depend on besides the files read: configuration, rules, tracked files, code."""
-    h = hashlib.blake2b(digest_size=16)
+    h = blake2b(digest_size=16)
     for part in (identity(), repr(config), [repr(r) for r in rules], repo.max_bytes, repo.exclude, repo.is_git):
         h.update(repr(part).encode("utf-8", "surrogateescape") + b"\0")
     h.update("\0".join(repo.files).encode("utf-8", "surrogateescape"))
@@ -216,6 +220,6 @@ def _digest(repo: Repo, path: str, viewed: bool) -> bytes | None:
                 pickler.dump(view)
             except (RecursionError, ValueError, pickle.PicklingError):
                 return None
-            return hashlib.blake2b(b"v" + buf.getvalue(), digest_size=16).digest()
+            return blake2b(b"v" + buf.getvalue(), digest_size=16).digest()
     data = repo.read_bytes(path)
-    return hashlib.blake2b(b"-" if data is None else b"b" + data, digest_size=16).digest()
+    return blake2b(b"-" if data is None else b"b" + data, digest_size=16).digest()
