@@ -7,8 +7,10 @@ Kustomizations, 100 SOPS files, 30 workflows) and (b) every real repository path
 prints wall time (median of --repeat fresh processes) and peak memory (max RSS of the measured
 process) for:
 
-  pre-commit mode, one file under the GitOps tree, every commit-stage rule (the default set):
-      cloudlab-lint FILE (parse cache warm, as after the first commit; and with --no-cache)
+  pre-commit mode, every commit-stage rule (the default set), on one manifest under the GitOps tree,
+  one file outside it, the manifest edited before every run, and a Flux Kustomization edited before
+  every run:
+      cloudlab-lint FILE (caches warm, as after the first commit; and with --no-cache)
       vs   detect-secrets-hook FILE   vs   python3 -c pass
       goal: at most half of detect-secrets-hook
   --all with the default rules (CL005 included; no --history, no --github), --no-cache:
@@ -161,6 +163,15 @@ def row(name: str, run: Run, note: str = "") -> None:
     print(f"   {name:28} {run.seconds:7.3f} s{best}   cpu {run.cpu:7.3f} s   peak {run.max_rss_mb:7.1f} MB   ({tail})")
 
 
+def pick_flux_kustomization(root: Path) -> str | None:
+    """A Flux Kustomization under the GitOps tree (what the Flux rules read whole), if there is one."""
+    out = subprocess.run(["git", "-C", str(root), "grep", "-l", "-z", "kustomize.toolkit.fluxcd.io", "--", "*.yaml",
+                          "*.yml"], capture_output=True, check=False).stdout
+    files = sorted(f for f in out.decode("utf-8", "surrogateescape").split("\0")
+                   if f and "flux-system" not in f and f.startswith(("kubernetes/", "k8s/", "clusters/")))
+    return files[len(files) // 2] if files else None
+
+
 def pick_other(root: Path) -> str:
     """A file no whole-tree rule depends on: the start-up cost plus the per-file rules."""
     out = subprocess.run(["git", "-C", str(root), "ls-files", "-z"], capture_output=True, check=True).stdout
@@ -189,12 +200,27 @@ def bench(root: Path, label: str, repeat: int, profile: bool, checkov_timeout: f
 
     # `python3 -c pass` with the interpreter itself: a version manager's shim (pyenv) would add its own start-up.
     bare = measure([sys.executable, "-c", "pass"], root, repeat)
-    for what, path in (("one manifest under the GitOps tree", target), ("one file outside it", pick_other(root))):
+    flux = pick_flux_kustomization(root)
+    cases = [("one manifest under the GitOps tree", target, False), ("one file outside it", pick_other(root), False),
+             ("one manifest under the GitOps tree, edited before every run", target, True)]
+    if flux:
+        cases.append(("one Flux Kustomization, edited before every run", flux, True))
+    for what, path, edit in cases:
         print(f"-- pre-commit mode on {what} ({path}), every commit-stage rule, interleaved, median of {repeat}")
-        # The hook keeps parsed YAML in the git folder (the warm-up run fills it): what every commit after
-        # the first one sees. --no-cache: the first commit, or a cache made stale by editing every file.
-        ours, cold, ds = interleaved([[*lint, path], [*lint, "--no-cache", path],
-                                      [tool("detect-secrets-hook"), path]], root, repeat)
+        # The hook keeps parsed YAML and the Flux rules' result in the git folder (the warm-up run fills
+        # them): what every commit after the first one sees. --no-cache: the first commit.
+        # Edited: a comment line appended before each run (both tools pay for the same `sh` and append), so
+        # the file is new to every run. A manifest's comment is outside what the Flux rules read (their
+        # kept result holds); a Flux Kustomization is read whole (the Flux rules judge the tree again).
+        cmds = [[*lint, path], [*lint, "--no-cache", path], [tool("detect-secrets-hook"), path]]
+        if edit:
+            cmds = [["sh", "-c", 'f="$1"; shift; echo "# bench edit $$" >> "$f" && exec "$@"', "edit", path, *c]
+                    for c in cmds]
+        try:
+            ours, cold, ds = interleaved(cmds, root, repeat)
+        finally:
+            if edit:
+                subprocess.run(["git", "-C", str(root), "checkout", "--", path], check=False)
         for name, run in (("cloudlab-lint FILE", ours), ("  the same, --no-cache", cold),
                           ("detect-secrets-hook FILE", ds), ("python3 -c pass", bare)):
             row(name, run)

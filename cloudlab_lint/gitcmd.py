@@ -60,10 +60,13 @@ def git(root: Path | str, *args: str, input: bytes | None = None, check: bool = 
     return proc.stdout
 
 
-def toplevel(start: Path) -> Path | None:
+def toplevel_and_git_dir(start: Path) -> tuple[Path | None, Path | None]:
+    """The work tree's top level and its git folder, in one call (a hook run asks for both)."""
     try:
-        out = git(start, "rev-parse", "--show-toplevel")
+        out = git(start, "rev-parse", "--show-toplevel", "--absolute-git-dir")
     except GitError:
-        return None
-    text = out.decode("utf-8", "surrogateescape").strip()
-    return Path(text) if text else None
+        return None, None
+    lines = out.decode("utf-8", "surrogateescape").split("\n")
+    if len(lines) < 2 or not lines[0].strip():
+        return None, None
+    return Path(lines[0].strip()), Path(lines[1].strip()) if lines[1].strip() else None

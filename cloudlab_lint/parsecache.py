@@ -154,6 +154,11 @@ def cache_dir(root: Path) -> Path | None:
 _CACHE_DIRS: dict[str, Path | None] = {}
 
 
+def know_cache_dir(root: Path, git_dir: Path) -> None:
+    """`cache_dir(root)` from a git folder already asked for (`locate_root`)."""
+    _CACHE_DIRS[str(root)] = git_dir / "cloudlab-lint"
+
+
 def _cache_path(root: Path) -> Path | None:
     folder = cache_dir(root)
     return folder / NAME if folder is not None else None

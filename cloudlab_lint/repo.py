@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .gitcmd import GitError, git, toplevel
+from .gitcmd import GitError, git, toplevel_and_git_dir
 from .globs import match_any
 from .parsing import ParseError
 from .record import record
@@ -336,9 +336,14 @@ def locate_root(root: Path | None, cwd: Path) -> tuple[Path, bool]:
     base = (root if root.is_absolute() else cwd / root) if root else cwd
     if not base.is_dir():
         raise RepoError(f"{base}: not a directory")
-    top = toplevel(base)
+    top, git_dir = toplevel_and_git_dir(base)
     if top is not None:
-        return top.resolve(), True
+        top = top.resolve()
+        if git_dir is not None:
+            from .parsecache import know_cache_dir
+
+            know_cache_dir(top, git_dir)  # spares the caches a `git rev-parse` of their own
+        return top, True
     if root is None:
         raise RepoError(f"{cwd}: not inside a git work tree (use --root DIR to lint a plain folder)")
     return base.resolve(), False

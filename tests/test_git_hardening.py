@@ -213,7 +213,7 @@ def test_the_hardened_door_itself(hostile: tuple[Path, Path]) -> None:
                  ("log", "--all", "--topo-order", "--reverse", "--no-renames", "--diff-merges=first-parent", "--root",
                   "--raw", "--no-abbrev", "-z", "--format=%x01%H", "--no-ext-diff", "--no-textconv"),
                  ("log", "-1"), ("log", "-p", "--no-ext-diff", "--no-textconv"), ("show", "--no-textconv", "HEAD"),
-                 ("rev-parse", "--show-toplevel"), ("rev-parse", "--is-shallow-repository"),
+                 ("rev-parse", "--show-toplevel", "--absolute-git-dir"), ("rev-parse", "--is-shallow-repository"),
                  ("config", "--get", "remote.origin.url"), ("for-each-ref", "--count=1"),
                  ("cat-file", "-p", "HEAD:kubernetes/apps/app.yaml"),
                  ("cat-file", "--batch-check=%(objectname)", "--batch-all-objects", "--unordered"),
