@@ -8,9 +8,10 @@ content; in CI the working tree is the commit.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -80,9 +81,10 @@ class Repo:
         self._real_dirs: dict[str, str] = {}
         self._real_root = str(self.real_root)
         self.parse_cache: ParseCache | None = None  # parses kept between runs (`parsecache`), when enabled
-        # While not None, which files a check read, and whether only through `yaml_view` (True) or whole
-        # (False): what a whole-tree result kept between runs depends on (`treememo`).
-        self.reads: dict[str, bool] | None = None
+        # Which files are read, and whether only through `yaml_view` (True) or whole (False), for each
+        # computation that asked (`recording`): what a result kept between runs depends on (`treememo`).
+        self._recorders: list[dict[str, bool]] = []
+        self._cached_reads: dict[Any, dict[str, bool]] = {}  # what each `cached` value read to be made
 
     # -- opening -------------------------------------------------------------------------
 
@@ -137,9 +139,38 @@ class Repo:
         return self.all_mode or any(predicate(p) for p in self.targets)
 
     def cached(self, key: Any, factory: Callable[[], T]) -> T:
-        if key not in self._cache:
+        """`factory()` once per run. Where a commit hook may keep results (`treememo`), what it read is
+        remembered and counted as read again by every recording computation that gets the value."""
+        if key in self._cache:
+            if self._recorders and key in self._cached_reads:
+                for path, viewed in self._cached_reads[key].items():
+                    self._record(path, viewed)
+            return self._cache[key]
+        if self.all_mode or self.parse_cache is None:  # nothing is kept between runs: nothing to remember
             self._cache[key] = factory()
+            return self._cache[key]
+        with self.recording() as reads:
+            self._cache[key] = factory()
+        self._cached_reads[key] = reads
         return self._cache[key]
+
+    @contextlib.contextmanager
+    def recording(self) -> Iterator[dict[str, bool]]:
+        """Which files the code inside reads (path -> only through `yaml_view`), `cached` values included."""
+        reads: dict[str, bool] = {}
+        self._recorders.append(reads)
+        try:
+            yield reads
+        finally:
+            # By identity: two recordings that read nothing yet are equal dicts.
+            self._recorders[:] = [r for r in self._recorders if r is not reads]
+
+    def _record(self, path: str, viewed: bool) -> None:
+        for reads in self._recorders:
+            if viewed:
+                reads.setdefault(path, True)
+            else:
+                reads[path] = False
 
     def invalidate(self, path: str) -> None:
         """Forget what was read of `path` (after --fix rewrote it)."""
@@ -160,8 +191,8 @@ class Repo:
 
     def read_bytes(self, path: str) -> bytes | None:
         """The file's bytes, or None when it is missing, a link, too big or binary."""
-        if self.reads is not None:
-            self.reads[path] = False
+        if self._recorders:
+            self._record(path, False)
         return self._bytes_of(path)
 
     # The private readers below record nothing: a file is recorded by what a check asked for.
@@ -221,8 +252,8 @@ class Repo:
 
     def read_text(self, path: str, *, strict: bool = True) -> str | None:
         """Decoded text; undecodable bytes are a CL000 problem when `strict`, replaced otherwise."""
-        if self.reads is not None:
-            self.reads[path] = False
+        if self._recorders:
+            self._record(path, False)
         return self._text(path, strict)
 
     def _text(self, path: str, strict: bool = True) -> str | None:
@@ -257,8 +288,8 @@ class Repo:
                 excuse: Callable[[str], bool] | None = None) -> T | None:
         """Parse once per run; a ParseError becomes a CL000 problem unless `excuse(text)` says it is expected."""
         key = (kind, path)
-        if self.reads is not None:
-            self.reads[path] = False
+        if self._recorders:
+            self._record(path, False)
         if key not in self._cache:
             self._cache[key] = self._parse(path, parse, excuse)[0]
         return self._cache[key]
@@ -279,15 +310,15 @@ class Repo:
 
     def yaml(self, path: str) -> list[Any] | None:
         """The documents of a YAML file, or None (unreadable, a Helm template, or a CL000 problem)."""
-        if self.reads is not None:
-            self.reads[path] = False
+        if self._recorders:
+            self._record(path, False)
         return self._yaml(path)
 
     def yaml_view(self, path: str, view: Callable[[list[Any] | None], T]) -> T:
         """`view` of the file's documents (once per run): what a check reads of them when it never needs
         the rest. Recorded as such, so a result kept between runs survives edits outside the view."""
-        if self.reads is not None:
-            self.reads.setdefault(path, True)
+        if self._recorders:
+            self._record(path, True)
         key = ("yaml-view", path)
         if key not in self._cache:
             self._cache[key] = view(self._yaml(path))

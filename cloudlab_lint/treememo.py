@@ -30,7 +30,7 @@ from array import array
 from collections.abc import Callable
 from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 try:  # BLAKE2 without hashlib, whose import loads OpenSSL (~4 ms of a hook run)
     from _blake2 import blake2b
@@ -44,65 +44,74 @@ from .repo import Repo
 from .treememo_file import MISSING, NAME, NONE, Reads, load, write
 
 _STAMP = operator.attrgetter("st_size", "st_mtime_ns", "st_ctime_ns", "st_ino")
+T = TypeVar("T")
 SAVE_AFTER = 16  # changed stamps with unchanged digests before the refreshed stamps are worth a write
 
 
-class TreeMemo:
-    """One run's use of the kept result: `outcome()` per whole-tree rule, then `finish()`."""
+class Kept:
+    """What one run knows of a result kept in `path`: whether it is still valid (`stored`), and how to keep
+    a new one (`record` the computation, then `save`)."""
 
-    def __init__(self, repo: Repo, key: bytes, path: Path, rule_ids: frozenset[str]) -> None:
+    def __init__(self, repo: Repo, key: bytes, path: Path) -> None:
         self.repo = repo
         self.key = key
-        self.rule_ids = rule_ids
         self.path = path
         self.started_ns = time.time_ns()
         self.prefix = os.path.join(repo.root, "")
-        self.kept: dict[str, Any] | None = None  # the stored result, once judged still valid
-        self.judged = False
         self.earlier: Reads | None = None  # the stored reads, valid or not: digests of unchanged files hold
         self.refreshed = 0
-        self.reads: dict[str, bool] = {}  # what this run's checks read: path -> through the view only
-        self.outcomes: dict[str, list[Any]] = {}
+        self.reads: dict[str, bool] = {}  # what the recorded computations read: path -> through the view only
         self.problems: list[tuple[str, str, int, int]] = []
         self.notes: list[str] = []
-        self.savable = True
 
-    def outcome(self, rule: Rule, compute: Callable[[], Any]) -> Any:
-        """The rule's Outcome: kept from an earlier run when still valid, else computed (and recorded)."""
-        from .engine import Outcome
+    def stored(self) -> dict[str, Any] | None:
+        """The kept result when nothing it read has changed (its problems and notes said again), else None."""
+        stored = load(self.path)
+        if stored is None:
+            return None
+        reads = self.earlier = Reads.of(stored["reads"])
+        if reads is None or stored["key"] != self.key:
+            return None
+        # The hot path of a hook run on a big tree: one lstat per file, all compared at once.
+        now = self._stamps(reads.paths, racy=False)
+        if now != reads.stamps:
+            for i, path in enumerate(reads.paths):
+                if now[4 * i:4 * i + 4] == reads.stamps[4 * i:4 * i + 4]:
+                    continue
+                stamp = self._stamps([path])  # before the digest, as in save()
+                if _digest(self.repo, path, bool(reads.viewed[i])) != reads.digests[16 * i:16 * i + 16]:
+                    return None
+                reads.stamps[4 * i:4 * i + 4] = stamp
+                self.refreshed += 1
+            stored["reads"] = reads.state()
+        for problem in stored["problems"]:
+            self.repo.problem(*problem)
+        self.repo.notes.extend(stored["notes"])
+        return stored
 
-        if not self.judged:
-            self.judged = True
-            self.kept = self._valid()
-            if self.kept is not None:
-                for problem in self.kept["problems"]:
-                    self.repo.problem(*problem)
-                self.repo.notes.extend(self.kept["notes"])
-        if self.kept is not None:
-            return Outcome(list(self.kept["outcomes"][rule.id]))
+    def keep_refreshed(self, stored: dict[str, Any]) -> None:
+        if self.refreshed >= SAVE_AFTER:
+            write(self.path, stored)
+
+    def record(self, compute: Callable[[], T]) -> T:
+        """`compute()`, with what it reads recorded, and the problems and notes it gives."""
         repo = self.repo
         before_problems, before_notes = set(repo.problems), len(repo.notes)
-        repo.reads = self.reads
         try:
-            outcome = compute()
+            with repo.recording() as reads:
+                return compute()
         finally:
-            repo.reads = None
-        if outcome.error is not None or outcome.fixes:
-            self.savable = False
-        self.outcomes[rule.id] = list(outcome.hits)
-        self.problems.extend((p.path, p.message, p.line, p.column) for k, p in repo.problems.items()
-                             if k not in before_problems)
-        self.notes.extend(repo.notes[before_notes:])
-        return outcome
+            for path, viewed in reads.items():
+                if viewed:
+                    self.reads.setdefault(path, True)
+                else:
+                    self.reads[path] = False
+            self.problems.extend((p.path, p.message, p.line, p.column) for k, p in repo.problems.items()
+                                 if k not in before_problems)
+            self.notes.extend(repo.notes[before_notes:])
 
-    def finish(self) -> None:
-        """Keep what this run computed, or the refreshed stamps of what it found unchanged."""
-        if self.kept is not None:
-            if self.refreshed >= SAVE_AFTER:
-                write(self.path, self.kept)
-            return
-        if not self.savable or not self.outcomes:
-            return
+    def save(self, result: dict[str, Any]) -> None:
+        """Keep `result` with a digest of everything the recorded computations read."""
         paths = list(self.reads)
         stamps = self._stamps(paths)  # before the digests: a write in between is seen next time
         earlier = self.earlier.by_path() if self.earlier is not None else {}
@@ -124,30 +133,8 @@ class TreeMemo:
         problems = [*self.problems, *((p.path, p.message, p.line, p.column) for p in
                                       (repo.problems.get(path) for path in paths) if p is not None)]
         notes = [*self.notes, *(repo.file_notes[path] for path in paths if path in repo.file_notes)]
-        write(self.path, {"key": self.key, "reads": reads.state(), "outcomes": self.outcomes,
+        write(self.path, {**result, "key": self.key, "reads": reads.state(),
                           "problems": list(dict.fromkeys(problems)), "notes": list(dict.fromkeys(notes))})
-
-    def _valid(self) -> dict[str, Any] | None:
-        stored = load(self.path)
-        if stored is None:
-            return None
-        reads = self.earlier = Reads.of(stored["reads"])
-        if reads is None or stored["key"] != self.key or set(stored["outcomes"]) != self.rule_ids:
-            return None
-        # The hot path of a hook run on a big tree: one lstat per file, all compared at once.
-        now = self._stamps(reads.paths, racy=False)
-        if now == reads.stamps:
-            return stored
-        for i, path in enumerate(reads.paths):
-            if now[4 * i:4 * i + 4] == reads.stamps[4 * i:4 * i + 4]:
-                continue
-            stamp = self._stamps([path])  # before the digest, as in finish()
-            if _digest(self.repo, path, bool(reads.viewed[i])) != reads.digests[16 * i:16 * i + 16]:
-                return None
-            reads.stamps[4 * i:4 * i + 4] = stamp
-            self.refreshed += 1
-        stored["reads"] = reads.state()
-        return stored
 
     def _stamps(self, paths: list[str], *, racy: bool = True) -> array:
         """Four numbers per file (size, mtime, ctime, inode); MISSING when it is gone, or (`racy`) changed
@@ -169,6 +156,59 @@ class TreeMemo:
         return out
 
 
+class TreeMemo(Kept):
+    """One run's use of the kept Flux result: `outcome()` per whole-tree rule, then `finish()`."""
+
+    def __init__(self, repo: Repo, key: bytes, path: Path, rule_ids: frozenset[str]) -> None:
+        super().__init__(repo, key, path)
+        self.rule_ids = rule_ids
+        self.kept: dict[str, Any] | None = None  # the stored result, once judged still valid
+        self.judged = False
+        self.outcomes: dict[str, list[Any]] = {}
+        self.savable = True
+
+    def outcome(self, rule: Rule, compute: Callable[[], Any]) -> Any:
+        """The rule's Outcome: kept from an earlier run when still valid, else computed (and recorded)."""
+        from .engine import Outcome
+
+        if not self.judged:
+            self.judged = True
+            kept = self.stored()
+            self.kept = kept if kept is not None and set(kept.get("outcomes") or ()) == self.rule_ids else None
+        if self.kept is not None:
+            return Outcome(list(self.kept["outcomes"][rule.id]))
+        outcome = self.record(compute)
+        if outcome.error is not None or outcome.fixes:
+            self.savable = False
+        self.outcomes[rule.id] = list(outcome.hits)
+        return outcome
+
+    def finish(self) -> None:
+        """Keep what this run computed, or the refreshed stamps of what it found unchanged."""
+        if self.kept is not None:
+            self.keep_refreshed(self.kept)
+        elif self.savable and self.outcomes:
+            self.save({"outcomes": self.outcomes})
+
+
+def kept_paths(repo: Repo, name: str, key: Any, compute: Callable[[], set[str]]) -> set[str] | None:
+    """A set of paths computed from the tree, kept in `<git-dir>/cloudlab-lint/<name>` by a commit hook while
+    what `compute` read is unchanged (`key`: what else it depends on); None where nothing may be kept."""
+    if repo.all_mode or repo.parse_cache is None:
+        return None
+    folder = parsecache.cache_dir(repo.root)
+    if folder is None:
+        return None
+    kept = Kept(repo, _key(repo, key), folder / name)
+    stored = kept.stored()
+    if stored is not None and isinstance(stored.get("paths"), list):
+        kept.keep_refreshed(stored)
+        return set(stored["paths"])
+    paths = kept.record(compute)
+    kept.save({"paths": sorted(paths)})
+    return paths
+
+
 def open_memo(repo: Repo, config: Config, rules: list[Rule], fix: bool) -> TreeMemo | None:
     """The kept result for `rules` in this hook run, or None where none may be used."""
     from .checks.flux_common import touches_tree
@@ -178,13 +218,14 @@ def open_memo(repo: Repo, config: Config, rules: list[Rule], fix: bool) -> TreeM
     folder = parsecache.cache_dir(repo.root)
     if folder is None:
         return None
-    return TreeMemo(repo, _key(repo, config, rules), folder / NAME, frozenset(r.id for r in rules))
+    return TreeMemo(repo, _key(repo, (config, rules)), folder / NAME, frozenset(r.id for r in rules))
 
 
-def _key(repo: Repo, config: Config, rules: list[Rule]) -> bytes:
-    """What the outcomes depend on besides the files read: configuration, rules, tracked files, code."""
+def _key(repo: Repo, depends: Any) -> bytes:
+    """What a kept result depends on besides the files read: `depends` (configuration, rules), the tracked
+    files, this code."""
     h = blake2b(digest_size=16)
-    for part in (identity(), repr(config), [repr(r) for r in rules], repo.max_bytes, repo.exclude, repo.is_git):
+    for part in (identity(), repr(depends), repo.max_bytes, repo.exclude, repo.is_git):
         h.update(repr(part).encode("utf-8", "surrogateescape") + b"\0")
     h.update("\0".join(repo.files).encode("utf-8", "surrogateescape"))
     return h.digest()

@@ -99,7 +99,8 @@ def _well_formed(stored: Any) -> bool:
     try:
         return (isinstance(stored["key"], bytes)
                 and all(isinstance(hits, list) and all(_hit_ok(h) for h in hits)
-                        for hits in stored["outcomes"].values())
+                        for hits in stored.get("outcomes", {}).values())
+                and all(isinstance(p, str) for p in stored.get("paths", ()))
                 and all(len(p) == 4 and all(isinstance(x, t) for x, t in zip(p, (str, str, int, int), strict=True))
                         for p in stored["problems"])
                 and all(isinstance(n, str) for n in stored["notes"]))

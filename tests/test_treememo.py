@@ -22,7 +22,7 @@ from cloudlab_lint.model import Hit, Location
 from cloudlab_lint.parsing.yamlx import load_documents
 from cloudlab_lint.stack import gitops_view
 
-from .helpers import FIXTURES, git, load_case, materialise, run_cli, write_files
+from .helpers import FIXTURES, commit_all, git, init_repo, load_case, materialise, run_cli, write_files
 
 CASES = sorted(p.parent for p in FIXTURES.glob("*/*/case.yaml"))
 BASE = FIXTURES / "CL109-kustomize-orphan" / "fail-unlisted-manifest"  # one finding: apps/extra.yaml line 3
@@ -384,3 +384,39 @@ def test_notes_of_files_read_before_the_flux_rules_are_kept_too(repo: Path, no_r
     assert whole_tree_calls == []
     assert later == report(repo, ["--no-cache", SETTINGS])
     assert "kubernetes/apps/link.yaml: symbolic link, not followed" in later["notes"]
+
+
+# -- the pipeline rules' kept sets of involved files ----------------------------------------------
+
+PUSH = "on: push\njobs:\n  a:\n    steps:\n      - run: tools/a\n"
+PULL = "on: pull_request\njobs:\n  b:\n    steps:\n      - run: echo hi\n"
+
+
+def test_a_pipeline_rule_sees_what_another_rule_read_for_the_model_they_share(tmp_path: Path,
+                                                                             no_racy_window: None) -> None:
+    """CL201 builds the workflows' model first; CL202 gets it from the run's cache. The workflows are
+    still what CL202's kept set depends on: an edited workflow that now runs a staged script must count."""
+    root = init_repo(tmp_path / "repo")
+    write_files(root, {".github/workflows/push.yml": PUSH, ".github/workflows/pull.yml": PULL,
+                       "tools/a": "#!/bin/sh\necho a\n", "tools/b": "#!/bin/sh\nterraform apply -auto-approve\n",
+                       "README.md": "# lab\n"})
+    commit_all(root)
+    report(root, ["README.md"])
+    assert (root / ".git" / "cloudlab-lint" / "pipeline-CL202").exists()
+    write_files(root, {".github/workflows/pull.yml": PULL.replace("echo hi", "tools/b")})  # not staged
+    kept = report(root, ["tools/b"])
+    assert kept == report(root, ["--no-cache", "tools/b"])
+    assert {f["rule"] for f in kept["findings"]} >= {"CL201", "CL202"}
+
+
+@pytest.mark.parametrize("folder", [p for p in CASES if p.parent.name.startswith("CL2")],
+                         ids=[f"{p.parent.name}/{p.name}" for p in CASES if p.parent.name.startswith("CL2")])
+def test_kept_pipeline_sets_serve_any_staged_file(folder: Path, tmp_path: Path, no_racy_window: None) -> None:
+    """Kept with one file staged, used with each other one: the same report as a run without caches."""
+    root = materialise(load_case(folder), tmp_path / "repo")
+    files = [f for f in git(root, "ls-files", "-z").split("\0") if f][:12]
+    if not files:
+        pytest.skip("no files")
+    report(root, [files[0]])
+    for path in files:
+        assert report(root, [path]) == report(root, ["--no-cache", path]), path

@@ -4,16 +4,17 @@ All of them read one model (stack/pipeline.py) that follows commands through
 `run:` scripts, mise tasks, scripts, make targets and lefthook, so a rule
 judges what runs, never the text that mentions it.
 
-The model and its modules are imported inside the checks, after `may_matter`
-(stack/pipeline_scope.py) has ruled out, cheaply and exactly, a commit hook run
-whose staged files the model cannot involve (a README, a manifest): such a run
-never pays for them.
+In pre-commit mode a rule judges only when a staged file is one it reads (`pipeline_gate`). The exact
+set needs the model; a commit hook keeps each rule's set between runs while the files the model read are
+unchanged (`treememo.kept_paths`), and without a kept set `may_matter` (stack/pipeline_scope.py) rules
+out, cheaply and never wrongly, a run whose staged files the model cannot involve. Either way a hook on
+a README or a manifest does not build the model, nor import its modules.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..globs import match_any
@@ -47,6 +48,21 @@ def pipeline_touched(repo: Repo, involved: Iterable[str] = ()) -> bool:
     return repo.touched(lambda path: matters(path, extra))
 
 
+def pipeline_gate(ctx: Context, involved: Callable[[], set[str]]) -> bool:
+    """Whether a rule of the pipeline has anything to judge in this run (always with --all). `involved`:
+    the files the rule's model reaches (computed only when no kept set serves)."""
+    repo = ctx.repo
+    if repo.all_mode:
+        return True
+    from ..treememo import kept_paths
+
+    name = "pipeline-" + re.sub(r"[^A-Za-z0-9_.-]", "_", ctx.rule.id)
+    kept = kept_paths(repo, name, (ctx.rule, ctx.config), involved)
+    if kept is None:  # nothing may be kept (--no-cache, no git): the cheap superset first
+        return may_matter(repo) and pipeline_touched(repo, involved())
+    return pipeline_touched(repo, kept)
+
+
 def _involved(runs: Iterable[JobRun]) -> set[str]:
     return {link.path for run in runs for c in run.commands for link in c.chain} | {
         c.path for run in runs for c in run.commands}
@@ -60,13 +76,17 @@ def forbidden_hits(ctx: Context, commands: list[list[str]], actions: list[str], 
     depth = int(ctx.params.get("max_depth", 8))
     window = int(ctx.params.get("subcommand_window", 2))
     triggers = ctx.params.get("triggers")
-    if not may_matter(repo):
+
+    def involved() -> set[str]:
+        from ..stack.pipeline import job_runs
+
+        return _involved(job_runs(repo, depth, triggers=triggers if triggers else None))
+
+    if not pipeline_gate(ctx, involved):
         return
     from ..stack.pipeline import command_matches, job_runs, uses_name
 
     runs = job_runs(repo, depth, triggers=triggers if triggers else None)
-    if not pipeline_touched(repo, _involved(runs)):
-        return
     wanted_actions = [a.lower().rstrip("/") for a in actions]
     seen: set[tuple[str, int, str]] = set()
     for run in runs:
@@ -130,13 +150,18 @@ def ci_runs_check(ctx: Context) -> Iterator[Hit]:
     mise_actions = list(ctx.params.get("mise_actions") or [])
     scan_commands = _specs(ctx.params.get("secret_scan_commands"))
     scan_actions = list(ctx.params.get("secret_scan_actions") or [])
-    if not may_matter(repo):
+    depth = int(ctx.params.get("max_depth", 8))
+
+    def involved() -> set[str]:
+        from ..stack.pipeline import job_runs
+
+        return _involved(job_runs(repo, depth, triggers=triggers))
+
+    if not pipeline_gate(ctx, involved):
         return
     from ..stack.pipeline import job_runs, mise_model, workflows
 
-    runs = job_runs(repo, int(ctx.params.get("max_depth", 8)), triggers=triggers)
-    if not pipeline_touched(repo, _involved(runs)):
-        return
+    runs = job_runs(repo, depth, triggers=triggers)
     flows = [w for w in workflows(repo) if w.triggers & set(triggers)]
     on = " or ".join(f"`{t}`" for t in triggers)
     if not flows:
@@ -185,19 +210,26 @@ def _tool_hit(tool: Any, pattern: re.Pattern[str], locked: dict[str, tuple[str, 
 @check("mise-check-coverage")
 def mise_check_coverage(ctx: Context) -> Iterator[Hit]:
     repo = ctx.repo
-    if not may_matter(repo):
+    task_name = str(ctx.params.get("check_task", "check"))
+    depth = int(ctx.params.get("max_depth", 8))
+
+    def closure() -> list[RunCommand]:
+        from ..stack.pipeline import mise_model, resolver
+
+        return resolver(repo, depth).task_closure(task_name) if mise_model(repo).configs else []
+
+    def involved() -> set[str]:
+        commands = closure()
+        return {c.path for c in commands} | {link.path for c in commands for link in c.chain}
+
+    if not pipeline_gate(ctx, involved):
         return
-    from ..stack.pipeline import mise_model, resolver
+    from ..stack.pipeline import mise_model
 
     mise = mise_model(repo)
-    task_name = str(ctx.params.get("check_task", "check"))
     if not mise.configs:
         return
-    res = resolver(repo, int(ctx.params.get("max_depth", 8)))
-    commands = res.task_closure(task_name)
-    involved = {c.path for c in commands} | {link.path for c in commands for link in c.chain}
-    if not pipeline_touched(repo, involved):
-        return
+    commands = closure()
     tasks = mise.find(task_name)
     if not tasks:
         yield Hit(f"no mise `{task_name}` task: `mise run {task_name}` is the single source of truth that CI and "
@@ -250,23 +282,32 @@ def _braces(glob: str) -> list[str]:
 @check("lefthook-fast-subset")
 def lefthook_fast_subset(ctx: Context) -> Iterator[Hit]:
     repo = ctx.repo
-    if not may_matter(repo):
-        return
-    from ..stack.pipeline import command_matches, lefthook_model, mise_model, resolver
-
     hook_name = str(ctx.params.get("hook", "pre-commit"))
+    depth = int(ctx.params.get("max_depth", 8))
+
+    def commands() -> list[tuple[Any, list[RunCommand]]]:
+        from ..stack.pipeline import lefthook_model, resolver
+
+        lefthook = lefthook_model(repo)
+        if lefthook.path is None:
+            return []
+        res = resolver(repo, depth)
+        return [(hc, res.hook_command(hc, (), 0, frozenset())) for hc in lefthook.hooks.get(hook_name, ())]
+
+    def involved() -> set[str]:
+        return {c.path for _, cmds in commands() for c in cmds}
+
+    if not pipeline_gate(ctx, involved):
+        return
+    from ..stack.pipeline import command_matches, lefthook_model, mise_model
+
     lefthook = lefthook_model(repo)
     if lefthook.path is None:
-        if mise_model(repo).configs and pipeline_touched(repo):
+        if mise_model(repo).configs:
             yield Hit(f"no lefthook config: the fast `{hook_name}` checks (staged files only) are missing",
                       Location(mise_model(repo).configs[0], 1), key="no-lefthook")
         return
-    res = resolver(repo, int(ctx.params.get("max_depth", 8)))
-    hooks = lefthook.hooks.get(hook_name, ())
-    per_command = [(hc, res.hook_command(hc, (), 0, frozenset())) for hc in hooks]
-    involved = {c.path for _, cmds in per_command for c in cmds}
-    if not pipeline_touched(repo, involved):
-        return
+    per_command = commands()
     window = int(ctx.params.get("subcommand_window", 2))
     staged_markers = [str(m) for m in ctx.params.get("staged_markers") or []]
     gitops = ctx.config.gitops_root.strip("/")
