@@ -16,6 +16,10 @@ A later hook run takes the outcomes only when all of that is unchanged. A file w
 times, inode, as in `parsecache`) is unchanged is not read again; a changed one is read and its
 digest compared. Editing a ConfigMap's data keeps the result; editing a Kustomization does not.
 `--all` and `--no-cache` never use it. The file format and its checks are in `treememo_file`.
+
+The same machinery (`Kept`) keeps smaller results: `kept_paths` holds each pipeline rule's set of
+involved files (`checks/pipeline.py`). What a computation read is recorded by the `Repo` (a value
+it got from the run's cache counts with everything that value read).
 """
 
 from __future__ import annotations
