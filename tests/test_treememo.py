@@ -416,3 +416,19 @@ def test_kept_pipeline_sets_serve_any_staged_file(folder: Path, tmp_path: Path, 
     report(root, [files[0]])
     for path in files:
         assert report(root, [path]) == report(root, ["--no-cache", path]), path
+
+
+@pytest.mark.parametrize("damage", [b"garbage", b"cos\nsystem\n(S'touch MARKER'\ntR."])
+def test_a_damaged_kept_pipeline_set_is_ignored_and_replaced(tmp_path: Path, no_racy_window: None,
+                                                             damage: bytes) -> None:
+    root = init_repo(tmp_path / "repo")
+    write_files(root, {".github/workflows/push.yml": PUSH, "tools/a": "#!/bin/sh\nterraform apply\n"})
+    commit_all(root)
+    expected = report(root, ["--no-cache", "tools/a"])
+    report(root, ["tools/a"])
+    kept = root / ".git" / "cloudlab-lint" / "pipeline-CL201"
+    kept.write_bytes(damage)
+    assert report(root, ["tools/a"]) == expected
+    assert not (root / "MARKER").exists()
+    _, stored = treememo_file._Unpickler(io.BytesIO(kept.read_bytes())).load()
+    assert "tools/a" in stored["paths"]
