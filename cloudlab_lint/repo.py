@@ -167,10 +167,10 @@ class Repo:
 
     def _record(self, path: str, viewed: bool) -> None:
         for reads in self._recorders:
-            if viewed:
-                reads.setdefault(path, True)
-            else:
+            if not viewed:
                 reads[path] = False
+            elif path not in reads:
+                reads[path] = True
 
     def invalidate(self, path: str) -> None:
         """Forget what was read of `path` (after --fix rewrote it)."""
