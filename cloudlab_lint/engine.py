@@ -150,6 +150,13 @@ def run(repo: Repo, rules: list[Rule], config: Config, options: Options | None =
             else:
                 findings.append(finding)
     notes.extend(repo.notes)
+    if not repo.all_mode:
+        # A commit hook reports what it was given, like CL000: why another file could not be read is CI's
+        # (--all) to say. Which other files a run reads depends on what it could keep from earlier runs.
+        targets = set(repo.targets)
+        elsewhere = {note for path, note in repo.file_notes.items() if path not in targets}
+        notes = [n for n in notes if n not in elsewhere]
     findings.sort(key=lambda f: (f.location.path, f.location.line, f.location.column, f.rule_id, f.message))
-    return Result(tuple(findings), tuple(errors), tuple(dict.fromkeys(notes)), suppressed,
+    # Sorted: which rule happened to read a file first (or whether a kept result served) must not show.
+    return Result(tuple(findings), tuple(errors), tuple(sorted(set(notes))), suppressed,
                   tuple(r.id for r in rules), len(repo.targets))

@@ -86,7 +86,8 @@ class Forked:
                 outcomes = {}
                 while (index := _take(queue)) is not None:
                     outcomes[rules[index].id] = check_rule(rules[index], registry, repo, config, options, debug)
-                payload = pickle.dumps((outcomes, repo.problems, repo.notes), protocol=pickle.HIGHEST_PROTOCOL)
+                payload = pickle.dumps((outcomes, repo.problems, repo.notes, repo.file_notes),
+                                       protocol=pickle.HIGHEST_PROTOCOL)
                 with os.fdopen(write, "wb") as out:
                     out.write(payload)
                 code = 0
@@ -118,10 +119,12 @@ class Forked:
                 if rule.id not in mine:
                     mine[rule.id] = check_rule(rule, registry, repo, config, options, debug)
             return mine
-        outcomes, problems, notes = got
+        outcomes, problems, notes, file_notes = got
         for path, problem in problems.items():
             repo.problems.setdefault(path, problem)
         repo.notes.extend(n for n in notes if n not in repo.notes)
+        for path, note in file_notes.items():
+            repo.file_notes.setdefault(path, note)
         return {**outcomes, **mine}
 
 

@@ -195,6 +195,11 @@ class Repo:
             self._record(path, False)
         return self._bytes_of(path)
 
+    def readable(self, path: str) -> bool:
+        """Whether `path` may be read at all (a regular file inside the repository, under the cap), asked
+        without a note."""
+        return self._guarded_stat(path, note=False) is not None
+
     # The private readers below record nothing: a file is recorded by what a check asked for.
 
     def _bytes_of(self, path: str) -> bytes | None:

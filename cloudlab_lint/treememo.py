@@ -66,10 +66,12 @@ class Kept:
         self.refreshed = 0
         self.reads: dict[str, bool] = {}  # what the recorded computations read: path -> through the view only
         self.problems: list[tuple[str, str, int, int]] = []
-        self.notes: list[str] = []
 
     def stored(self) -> dict[str, Any] | None:
-        """The kept result when nothing it read has changed (its problems and notes said again), else None."""
+        """The kept result when nothing it read has changed (its parse problems said again), else None.
+
+        Notes (a link not followed) are not kept: a commit hook reports them only for the files it was
+        given, and reads those itself."""
         stored = load(self.path)
         if stored is None:
             return None
@@ -90,7 +92,6 @@ class Kept:
             stored["reads"] = reads.state()
         for problem in stored["problems"]:
             self.repo.problem(*problem)
-        self.repo.notes.extend(stored["notes"])
         return stored
 
     def keep_refreshed(self, stored: dict[str, Any]) -> None:
@@ -98,9 +99,9 @@ class Kept:
             write(self.path, stored)
 
     def record(self, compute: Callable[[], T]) -> T:
-        """`compute()`, with what it reads recorded, and the problems and notes it gives."""
+        """`compute()`, with what it reads recorded, and the parse problems it gives."""
         repo = self.repo
-        before_problems, before_notes = set(repo.problems), len(repo.notes)
+        before_problems = set(repo.problems)
         try:
             with repo.recording() as reads:
                 return compute()
@@ -112,7 +113,6 @@ class Kept:
                     self.reads[path] = False
             self.problems.extend((p.path, p.message, p.line, p.column) for k, p in repo.problems.items()
                                  if k not in before_problems)
-            self.notes.extend(repo.notes[before_notes:])
 
     def save(self, result: dict[str, Any]) -> None:
         """Keep `result` with a digest of everything the recorded computations read."""
@@ -131,14 +131,12 @@ class Kept:
                 return
             digests.append(digest)
         reads = Reads(paths, bytes(self.reads[p] for p in paths), stamps, b"".join(digests))
-        # What reading the files gave besides their content, whichever check read them first (a file a
-        # commit hook stages is read before the Flux rules run): a later run must say it again.
+        # The parse problems of what was read, whichever check read it first (a file a commit hook stages is
+        # parsed before the Flux rules run): a later run must report them again.
         repo = self.repo
         problems = [*self.problems, *((p.path, p.message, p.line, p.column) for p in
                                       (repo.problems.get(path) for path in paths) if p is not None)]
-        notes = [*self.notes, *(repo.file_notes[path] for path in paths if path in repo.file_notes)]
-        write(self.path, {**result, "key": self.key, "reads": reads.state(),
-                          "problems": list(dict.fromkeys(problems)), "notes": list(dict.fromkeys(notes))})
+        write(self.path, {**result, "key": self.key, "reads": reads.state(), "problems": list(dict.fromkeys(problems))})
 
     def _stamps(self, paths: list[str], *, racy: bool = True) -> array:
         """Four numbers per file (size, mtime, ctime, inode); MISSING when it is gone, or (`racy`) changed

@@ -9,7 +9,7 @@ from array import array
 from pathlib import Path
 from typing import Any
 
-FORMAT = 2
+FORMAT = 3
 NAME = "tree-result"
 NONE = -1
 MISSING = (NONE, NONE, NONE, NONE)  # no stamp: the digest decides
@@ -102,7 +102,6 @@ def _well_formed(stored: Any) -> bool:
                         for hits in stored.get("outcomes", {}).values())
                 and all(isinstance(p, str) for p in stored.get("paths", ()))
                 and all(len(p) == 4 and all(isinstance(x, t) for x, t in zip(p, (str, str, int, int), strict=True))
-                        for p in stored["problems"])
-                and all(isinstance(n, str) for n in stored["notes"]))
+                        for p in stored["problems"]))
     except (KeyError, TypeError, ValueError, AttributeError):
         return False

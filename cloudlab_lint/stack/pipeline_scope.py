@@ -174,7 +174,9 @@ def _rooted(files: tuple[str, ...]) -> set[str]:
 def _searchable(repo: Any, path: str, include: bool) -> str | None:
     """The text in which a name the model can follow from `path` must occur; None: give up."""
     parts = []
-    text = repo.read_text(path, strict=False)
+    # A link or a file over the cap gives the model no text either; asked quietly, so that this search
+    # (which reads more than the model) adds no note the model's own reads would not.
+    text = repo.read_text(path, strict=False) if repo.readable(path) else None
     if text is not None:
         if _EVAL.search(text) or _MISE_HEADER_ESCAPE.search(text):
             return None
