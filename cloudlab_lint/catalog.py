@@ -44,7 +44,7 @@ class Catalog:
 
 
 def _load_yaml(path: Path) -> Any:
-    import yaml
+    from .parsing.pyyaml import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:

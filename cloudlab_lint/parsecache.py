@@ -51,10 +51,9 @@ def stamp_of(st: os.stat_result) -> Stamp:
 
 def _parser_identity() -> tuple[Any, ...]:
     """What the cached parses depend on besides the file: the parser's code and PyYAML."""
-    import yaml
-
     from . import __version__
     from .parsing import yamlx
+    from .parsing.pyyaml import yaml
 
     st = os.stat(yamlx.__file__)
     return FORMAT, __version__, st.st_size, st.st_mtime_ns, yaml.__version__, getattr(yaml, "__with_libyaml__", False)

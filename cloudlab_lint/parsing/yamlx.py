@@ -16,10 +16,12 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-import yaml
+# isort: off
+from .pyyaml import yaml  # first: PyYAML imported without its slow step (see there)
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import Resolver
+# isort: on
 
 from ..record import Value, set_field
 from . import ParseError

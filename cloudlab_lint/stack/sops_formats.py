@@ -14,8 +14,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
+# isort: off
+from ..parsing.pyyaml import yaml  # first: PyYAML imported without its slow step
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+# isort: on
 
 from .sops_file import RECIPIENT_KINDS, Leaf, Meta, SopsFile, Typed, build_meta, unflatten
 
