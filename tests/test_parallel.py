@@ -77,13 +77,19 @@ def test_the_file_rules_really_run_elsewhere(tmp_path: Path, always_fork: None, 
     assert "CL101" in calls_here and calls_here[-1] == "CL000"  # the Flux half here, CL000 last
 
 
+def single_process_report(repo: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[dict, int]:
+    """`--all` with forking switched off: what a forked run must report too."""
+    monkeypatch.setenv("CLOUDLAB_LINT_JOBS", "1")
+    expected = report(repo, ["--all"])
+    monkeypatch.delenv("CLOUDLAB_LINT_JOBS")
+    return expected
+
+
 def test_a_failed_child_changes_nothing_its_rules_run_here(tmp_path: Path, always_fork: None,
                                                           calls_here: list[str],
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     repo = cl002_repo(tmp_path)
-    monkeypatch.setenv("CLOUDLAB_LINT_JOBS", "1")
-    expected = report(repo, ["--all"])
-    monkeypatch.delenv("CLOUDLAB_LINT_JOBS")
+    expected = single_process_report(repo, monkeypatch)
     calls_here.clear()
 
     def broken(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202 - the child cannot send its outcome
@@ -128,9 +134,7 @@ def test_when_this_process_is_done_first_it_takes_the_rest_of_the_queue(tmp_path
                                                                         calls_here: list[str],
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     repo = cl002_repo(tmp_path)
-    monkeypatch.setenv("CLOUDLAB_LINT_JOBS", "1")
-    expected = report(repo, ["--all"])
-    monkeypatch.delenv("CLOUDLAB_LINT_JOBS")
+    expected = single_process_report(repo, monkeypatch)
     # A child that finds the queue empty at once (this process took every rule first, or the child was
     # slow to start) and reports no outcome: this process must have run each queued rule itself, once.
     parent = os.getpid()
