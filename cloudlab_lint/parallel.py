@@ -122,7 +122,7 @@ class Forked:
         outcomes, problems, notes, file_notes = got
         for path, problem in problems.items():
             repo.problems.setdefault(path, problem)
-        repo.notes.extend(n for n in notes if n not in repo.notes)
+        repo.notes.extend(notes)  # the engine reports each note once
         for path, note in file_notes.items():
             repo.file_notes.setdefault(path, note)
         return {**outcomes, **mine}

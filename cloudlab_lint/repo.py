@@ -72,7 +72,7 @@ class Repo:
             sorted(p for p in targets if p in self.file_set))
         self.problems: dict[str, Problem] = {}
         self.notes: list[str] = []
-        self.file_notes: dict[str, str] = {}  # path -> the note its read gave (`treememo` keeps them)
+        self.file_notes: dict[str, str] = {}  # path -> the note its read gave (a hook reports its targets')
         self._bytes: dict[str, bytes | None] = {}
         self._cache: dict[Any, Any] = {}
         self._dirs: frozenset[str] | None = None
@@ -155,9 +155,10 @@ class Repo:
         return self._cache[key]
 
     @contextlib.contextmanager
-    def recording(self) -> Iterator[dict[str, bool]]:
-        """Which files the code inside reads (path -> only through `yaml_view`), `cached` values included."""
-        reads: dict[str, bool] = {}
+    def recording(self, reads: dict[str, bool] | None = None) -> Iterator[dict[str, bool]]:
+        """Which files the code inside reads (path -> only through `yaml_view`), `cached` values included;
+        added to `reads` when given."""
+        reads = {} if reads is None else reads
         self._recorders.append(reads)
         try:
             yield reads
@@ -191,8 +192,7 @@ class Repo:
 
     def read_bytes(self, path: str) -> bytes | None:
         """The file's bytes, or None when it is missing, a link, too big or binary."""
-        if self._recorders:
-            self._record(path, False)
+        self._record(path, False)
         return self._bytes_of(path)
 
     def readable(self, path: str) -> bool:
@@ -257,8 +257,7 @@ class Repo:
 
     def read_text(self, path: str, *, strict: bool = True) -> str | None:
         """Decoded text; undecodable bytes are a CL000 problem when `strict`, replaced otherwise."""
-        if self._recorders:
-            self._record(path, False)
+        self._record(path, False)
         return self._text(path, strict)
 
     def _text(self, path: str, strict: bool = True) -> str | None:
@@ -293,8 +292,6 @@ class Repo:
                 excuse: Callable[[str], bool] | None = None) -> T | None:
         """Parse once per run; a ParseError becomes a CL000 problem unless `excuse(text)` says it is expected."""
         key = (kind, path)
-        if self._recorders:
-            self._record(path, False)
         if key not in self._cache:
             self._cache[key] = self._parse(path, parse, excuse)[0]
         return self._cache[key]
@@ -315,15 +312,13 @@ class Repo:
 
     def yaml(self, path: str) -> list[Any] | None:
         """The documents of a YAML file, or None (unreadable, a Helm template, or a CL000 problem)."""
-        if self._recorders:
-            self._record(path, False)
+        self._record(path, False)
         return self._yaml(path)
 
     def yaml_view(self, path: str, view: Callable[[list[Any] | None], T]) -> T:
         """`view` of the file's documents (once per run): what a check reads of them when it never needs
         the rest. Recorded as such, so a result kept between runs survives edits outside the view."""
-        if self._recorders:
-            self._record(path, True)
+        self._record(path, True)
         key = ("yaml-view", path)
         if key not in self._cache:
             self._cache[key] = view(self._yaml(path))
@@ -359,11 +354,13 @@ class Repo:
     def toml(self, path: str) -> dict[str, Any] | None:
         from .parsing.structured import load_toml
 
+        self._record(path, False)
         return self._parsed("toml", path, load_toml)
 
     def json(self, path: str) -> Any:
         from .parsing.structured import load_json
 
+        self._record(path, False)
         return self._parsed("json", path, load_json)
 
 

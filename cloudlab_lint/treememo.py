@@ -103,14 +103,9 @@ class Kept:
         repo = self.repo
         before_problems = set(repo.problems)
         try:
-            with repo.recording() as reads:
+            with repo.recording(self.reads):
                 return compute()
         finally:
-            for path, viewed in reads.items():
-                if viewed:
-                    self.reads.setdefault(path, True)
-                else:
-                    self.reads[path] = False
             self.problems.extend((p.path, p.message, p.line, p.column) for k, p in repo.problems.items()
                                  if k not in before_problems)
 
@@ -193,15 +188,21 @@ class TreeMemo(Kept):
             self.save({"outcomes": self.outcomes})
 
 
-def kept_paths(repo: Repo, name: str, key: Any, compute: Callable[[], set[str]]) -> set[str] | None:
-    """A set of paths computed from the tree, kept in `<git-dir>/cloudlab-lint/<name>` by a commit hook while
-    what `compute` read is unchanged (`key`: what else it depends on); None where nothing may be kept."""
+def _kept_file(repo: Repo, name: str) -> Path | None:
+    """`<git-dir>/cloudlab-lint/<name>`, where a commit hook may keep a result; None in any other run."""
     if repo.all_mode or repo.parse_cache is None:
         return None
     folder = parsecache.cache_dir(repo.root)
-    if folder is None:
+    return folder / name if folder is not None else None
+
+
+def kept_paths(repo: Repo, name: str, key: Any, compute: Callable[[], set[str]]) -> set[str] | None:
+    """A set of paths computed from the tree, kept in `<git-dir>/cloudlab-lint/<name>` by a commit hook while
+    what `compute` read is unchanged (`key`: what else it depends on); None where nothing may be kept."""
+    path = _kept_file(repo, name)
+    if path is None:
         return None
-    kept = Kept(repo, _key(repo, key), folder / name)
+    kept = Kept(repo, _key(repo, key), path)
     stored = kept.stored()
     if stored is not None and isinstance(stored.get("paths"), list):
         kept.keep_refreshed(stored)
@@ -215,12 +216,10 @@ def open_memo(repo: Repo, config: Config, rules: list[Rule], fix: bool) -> TreeM
     """The kept result for `rules` in this hook run, or None where none may be used."""
     from .checks.flux_common import touches_tree
 
-    if repo.all_mode or repo.parse_cache is None or fix or not rules or not touches_tree(repo, config):
+    path = _kept_file(repo, NAME)
+    if path is None or fix or not rules or not touches_tree(repo, config):
         return None
-    folder = parsecache.cache_dir(repo.root)
-    if folder is None:
-        return None
-    return TreeMemo(repo, _key(repo, (config, rules)), folder / NAME, frozenset(r.id for r in rules))
+    return TreeMemo(repo, _key(repo, (config, rules)), path, frozenset(r.id for r in rules))
 
 
 def _key(repo: Repo, depends: Any) -> bytes:
