@@ -13,6 +13,7 @@ a README or a manifest does not build the model, nor import its modules.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -63,6 +64,16 @@ def pipeline_gate(ctx: Context, involved: Callable[[], set[str]]) -> bool:
     return pipeline_touched(repo, kept)
 
 
+def gated_runs(ctx: Context, depth: int, triggers: Iterable[str] | None) -> list[JobRun] | None:
+    """The job runs a rule judges, or None when its gate is closed (`pipeline_gate`)."""
+    from ..stack.pipeline import job_runs
+
+    def runs() -> list[JobRun]:  # built once per run (`repo.cached`)
+        return job_runs(ctx.repo, depth, triggers=triggers)
+
+    return runs() if pipeline_gate(ctx, lambda: _involved(runs())) else None
+
+
 def _involved(runs: Iterable[JobRun]) -> set[str]:
     return {link.path for run in runs for c in run.commands for link in c.chain} | {
         c.path for run in runs for c in run.commands}
@@ -72,21 +83,14 @@ def _involved(runs: Iterable[JobRun]) -> set[str]:
 
 
 def forbidden_hits(ctx: Context, commands: list[list[str]], actions: list[str], why: str) -> Iterator[Hit]:
-    repo = ctx.repo
     depth = int(ctx.params.get("max_depth", 8))
     window = int(ctx.params.get("subcommand_window", 2))
     triggers = ctx.params.get("triggers")
-
-    def involved() -> set[str]:
-        from ..stack.pipeline import job_runs
-
-        return _involved(job_runs(repo, depth, triggers=triggers if triggers else None))
-
-    if not pipeline_gate(ctx, involved):
+    runs = gated_runs(ctx, depth, triggers if triggers else None)
+    if runs is None:
         return
-    from ..stack.pipeline import command_matches, job_runs, uses_name
+    from ..stack.pipeline import command_matches, uses_name
 
-    runs = job_runs(repo, depth, triggers=triggers if triggers else None)
     wanted_actions = [a.lower().rstrip("/") for a in actions]
     seen: set[tuple[str, int, str]] = set()
     for run in runs:
@@ -150,18 +154,11 @@ def ci_runs_check(ctx: Context) -> Iterator[Hit]:
     mise_actions = list(ctx.params.get("mise_actions") or [])
     scan_commands = _specs(ctx.params.get("secret_scan_commands"))
     scan_actions = list(ctx.params.get("secret_scan_actions") or [])
-    depth = int(ctx.params.get("max_depth", 8))
-
-    def involved() -> set[str]:
-        from ..stack.pipeline import job_runs
-
-        return _involved(job_runs(repo, depth, triggers=triggers))
-
-    if not pipeline_gate(ctx, involved):
+    runs = gated_runs(ctx, int(ctx.params.get("max_depth", 8)), triggers)
+    if runs is None:
         return
-    from ..stack.pipeline import job_runs, mise_model, workflows
+    from ..stack.pipeline import mise_model, workflows
 
-    runs = job_runs(repo, depth, triggers=triggers)
     flows = [w for w in workflows(repo) if w.triggers & set(triggers)]
     on = " or ".join(f"`{t}`" for t in triggers)
     if not flows:
@@ -213,6 +210,7 @@ def mise_check_coverage(ctx: Context) -> Iterator[Hit]:
     task_name = str(ctx.params.get("check_task", "check"))
     depth = int(ctx.params.get("max_depth", 8))
 
+    @functools.cache  # the gate may need it, and the rule does
     def closure() -> list[RunCommand]:
         from ..stack.pipeline import mise_model, resolver
 
@@ -285,6 +283,7 @@ def lefthook_fast_subset(ctx: Context) -> Iterator[Hit]:
     hook_name = str(ctx.params.get("hook", "pre-commit"))
     depth = int(ctx.params.get("max_depth", 8))
 
+    @functools.cache  # the gate may need them, and the rule does
     def commands() -> list[tuple[Any, list[RunCommand]]]:
         from ..stack.pipeline import lefthook_model, resolver
 
