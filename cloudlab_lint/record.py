@@ -4,9 +4,9 @@
 1.3 ms a class, and a commit hook imports some thirty of them (~40 ms of a ~250 ms run). `@record`
 gives the classes a run builds only a few times the same behaviour (construction by position or
 keyword, defaults and `factory` defaults, immutability unless `mutable=True`, equality, hashing, the
-dataclass `repr`, `replace`) through shared methods instead. Classes built thousands of times per run
-(Location, Hit, Document, the Flux model's objects) stay dataclasses: their generated `__init__` is
-faster.
+dataclass `repr`, `replace`) through shared methods instead. The Flux model's classes, built thousands
+of times per run and only when the tree is judged, stay dataclasses: their generated `__init__` is
+faster. Location, Hit and Document, built thousands of times in every run, are `Value`s (below).
 """
 
 from __future__ import annotations

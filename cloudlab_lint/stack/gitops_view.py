@@ -11,6 +11,7 @@ ConfigMap's data, a Deployment's image, the values Renovate bumps in a HelmRelea
 
 from __future__ import annotations
 
+from collections.abc import Container
 from typing import Any
 
 from ..parsing.yamlx import Document, YMap, YSeq
@@ -38,14 +39,14 @@ def _view(doc: Document) -> Document:
         spec = data.get("spec")
         if not isinstance(spec, YMap) or not isinstance(spec.get("values"), (dict, list)):
             return doc
-        out = _copy(data, None)
-        out["spec"] = _copy(spec, None, dropped="values")
+        out = _copy(data, ())
+        out["spec"] = _copy(spec, ("values",))
         return _document(doc, out)
     if any(g in api for g in WHOLE_GROUPS):
         return doc
     if all(key in KEPT or not isinstance(value, (dict, list)) for key, value in data.items()):
         return doc
-    return _document(doc, _copy(data, KEPT))
+    return _document(doc, _copy(data, data.keys() - KEPT))
 
 
 def _document(doc: Document, data: YMap) -> Document:
@@ -53,11 +54,11 @@ def _document(doc: Document, data: YMap) -> Document:
     return Document(data, doc.index, doc.line, doc.line)
 
 
-def _copy(node: YMap, kept: frozenset[str] | None, dropped: str | None = None) -> YMap:
-    """A shallow copy of `node` at its place: the values of keys not `kept` (None: all but `dropped`) stubbed."""
+def _copy(node: YMap, stubbed: Container[str]) -> YMap:
+    """A shallow copy of `node` at its place, the values of the `stubbed` keys stubbed."""
     out = YMap(node.line, node.col)
     for key, value in node.items():
-        out[key] = value if (key != dropped if kept is None else key in kept) else _stub(value)
+        out[key] = _stub(value) if key in stubbed else value
     out.keys_pos.update(node.keys_pos)
     out.pos.update(node.pos)
     return out
