@@ -66,9 +66,10 @@ def pipeline_gate(ctx: Context, involved: Callable[[], set[str]]) -> bool:
 
 def gated_runs(ctx: Context, depth: int, triggers: Iterable[str] | None) -> list[JobRun] | None:
     """The job runs a rule judges, or None when its gate is closed (`pipeline_gate`)."""
-    from ..stack.pipeline import job_runs
 
-    def runs() -> list[JobRun]:  # built once per run (`repo.cached`)
+    def runs() -> list[JobRun]:  # built once per run (`repo.cached`); the model imported only then
+        from ..stack.pipeline import job_runs
+
         return job_runs(ctx.repo, depth, triggers=triggers)
 
     return runs() if pipeline_gate(ctx, lambda: _involved(runs())) else None
