@@ -432,3 +432,25 @@ def test_a_damaged_kept_pipeline_set_is_ignored_and_replaced(tmp_path: Path, no_
     assert not (root / "MARKER").exists()
     _, stored = treememo_file._Unpickler(io.BytesIO(kept.read_bytes())).load()
     assert "tools/a" in stored["paths"]
+
+
+def test_a_hook_served_by_kept_results_imports_neither_model(repo: Path) -> None:
+    """What the kept results spare a commit hook is the models themselves: not built, not even imported."""
+    import subprocess
+    import sys
+
+    write_files(repo, {".github/workflows/push.yml": PUSH, "tools/a": "#!/bin/sh\necho a\n"})
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "pipeline")
+    code = ("import sys; from cloudlab_lint.cli import main; main(sys.argv[1:]); "
+            "sys.stderr.write('MODELS=%s' % sorted(m for m in ('cloudlab_lint.stack.gitops', "
+            "'cloudlab_lint.stack.pipeline') if m in sys.modules))")
+
+    def models() -> str:
+        proc = subprocess.run([sys.executable, "-c", code, SETTINGS], cwd=repo, capture_output=True, text=True,
+                              check=False)
+        assert "MODELS=" in proc.stderr, proc.stderr
+        return proc.stderr.rsplit("MODELS=", 1)[1]
+
+    assert models() == "['cloudlab_lint.stack.gitops', 'cloudlab_lint.stack.pipeline']"  # the first keeps them
+    assert models() == "[]"
