@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from . import __version__
-from .record import record
+from .record import factory, record
 
 if TYPE_CHECKING:
     from .catalog import Catalog
@@ -56,6 +56,10 @@ def lint_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("paths", nargs="*", metavar="PATH", help="files to lint (default: what is staged)")
     p.add_argument("--all", action="store_true", help="lint the whole repository")
+    p.add_argument("--staged", action="store_true",
+                   help="judge the index (what a commit holds) even outside a commit hook")
+    p.add_argument("--report-unused-suppressions", action="store_true",
+                   help="note inline suppressions that hide nothing")
     _selection(p)
     p.add_argument("--format", choices=("text", "json", "sarif", "github", "markdown"), default="text")
     p.add_argument("--output", type=Path, metavar="FILE", help="write the report there (atomically) instead of stdout")
@@ -77,6 +81,8 @@ class Session:
     is_git: bool
     config: Config
     catalog: Catalog
+    index_file: Path | None = None  # the index a running git hook named
+    notes: list[str] = factory(list)  # said with the report (a config found but not counted)
 
 
 def open_session(args: argparse.Namespace) -> Session:
@@ -85,14 +91,30 @@ def open_session(args: argparse.Namespace) -> Session:
     from .repo import locate_root
 
     root, is_git = locate_root(args.root, Path.cwd())
+    index_file = INDEX_FILE if is_git else None
+    staged = is_git and _judges_index(args, index_file)
     config_path = args.config or (root / CONFIG_NAME)
     if args.config and not config_path.is_file():
-        raise UsageError(f"{args.config}: config file not found")
-    if config_path.exists() and not config_path.is_file():
-        raise UsageError(f"{config_path.name}: the config is not a regular file")
+        what = "the config is not a regular file" if os.path.lexists(config_path) else "config file not found"
+        raise UsageError(f"{args.config}: {what}")
+    notes: list[str] = []
+    data = None
     if not args.config:
         _confine(root, config_path, CONFIG_NAME)
-    config = load_config(config_path, root) if config_path.is_file() else Config()
+        found = os.path.lexists(config_path)
+        tracked = _tracked_blob(root, CONFIG_NAME, index_file) if is_git else None
+        if is_git and found and tracked is None:
+            # An untracked config is this machine's, not the repository's: it never hides a finding.
+            notes.append(f"{CONFIG_NAME}: not tracked by git, ignored (commit it, or name it with --config)")
+            config_path = root / "\0none"
+        elif is_git and tracked is not None and (staged or not found):
+            data = _read_blob(root, tracked)
+    if config_path.exists() and not config_path.is_file():
+        raise UsageError(f"{config_path.name}: the config is not a regular file")
+    if data is not None:
+        config = load_config(root / CONFIG_NAME, root, data)
+    else:
+        config = load_config(config_path, root) if config_path.is_file() else Config()
     if not args.config:
         # The repository's own config may come from a stranger's pull request: its rule_dirs
         # stay inside the repository, like every other file we read.
@@ -107,7 +129,33 @@ def open_session(args: argparse.Namespace) -> Session:
     # Written by the commit hook, like the parse cache; `--all` (CI, a fresh clone) only uses one.
     catalog = load_catalog(config.rule_dirs, cache=cache, write_cache=not getattr(args, "all", False))
     catalog = with_overrides(catalog, config.rules, config.source or CONFIG_NAME)
-    return Session(root, is_git, config, catalog)
+    return Session(root, is_git, config, catalog, index_file, notes)
+
+
+# The index a git hook names (GIT_INDEX_FILE), resolved in `main` before anything changes directory.
+INDEX_FILE: Path | None = None
+
+
+def _judges_index(args: argparse.Namespace, index_file: Path | None) -> bool:
+    """Whether the index, not the work tree, is what this run judges (see `Repo.open`)."""
+    if not hasattr(args, "staged"):
+        return False  # subcommands (graph, baseline) read the work tree
+    return bool(args.staged or index_file is not None or (not args.paths and not args.all))
+
+
+def _tracked_blob(root: Path, path: str, index_file: Path | None) -> str | None:
+    """The staged blob of `path`, or None when git does not track it."""
+    from .gitcmd import git
+
+    raw = git(root, "ls-files", "-s", "-z", "--", path, index_file=index_file)
+    meta = raw.split(b"\t", 1)[0].split(b" ")
+    return meta[1].decode("ascii") if len(meta) == 3 and meta[0] in (b"100644", b"100755") else None
+
+
+def _read_blob(root: Path, oid: str) -> bytes:
+    from .gitcmd import git
+
+    return git(root, "cat-file", "blob", oid)
 
 
 def _confine(root: Path, path: Path, shown: str) -> None:
@@ -122,9 +170,12 @@ def _confine(root: Path, path: Path, shown: str) -> None:
 def open_repo(session: Session, args: argparse.Namespace, *, all_files: bool) -> Repo:
     from .repo import Repo
 
-    return Repo.open(session.root, is_git=session.is_git, paths=getattr(args, "paths", None) or None,
+    repo = Repo.open(session.root, is_git=session.is_git, paths=getattr(args, "paths", None) or None,
                      all_files=all_files, cwd=Path.cwd(), exclude=session.config.exclude,
-                     max_bytes=session.config.max_file_size)
+                     max_bytes=session.config.max_file_size, staged=getattr(args, "staged", False),
+                     index_file=session.index_file if hasattr(args, "staged") else None)
+    repo.notes.extend(session.notes)
+    return repo
 
 
 def run_lint(session: Session, repo: Repo, args: argparse.Namespace, *, use_baseline: bool = True) -> Result:
@@ -135,6 +186,11 @@ def run_lint(session: Session, repo: Repo, args: argparse.Namespace, *, use_base
     for wanted in (*args.select, *args.ignore):
         if not any(r.id.startswith(wanted) for r in session.catalog.rules):
             raise UsageError(f"--select/--ignore: no rule id starts with {wanted!r}")
+    needs = {"history": (args.history, "--history"), "github": (args.github, "--github")}
+    for rule in session.catalog.rules:
+        if rule.id in args.select and rule.requires in needs and not needs[rule.requires][0]:
+            # Selected by its exact id, it would silently not run: say what it needs instead.
+            raise UsageError(f"--select {rule.id}: {rule.id} runs only with {needs[rule.requires][1]}")
     rules = select_rules(session.catalog, args.select, args.ignore, history=args.history, github=args.github)
     baseline = None
     if use_baseline and getattr(args, "baseline", None):
@@ -144,7 +200,17 @@ def run_lint(session: Session, repo: Repo, args: argparse.Namespace, *, use_base
             raise UsageError(f"{args.baseline}: not a cloudlab-lint baseline (nested too deeply)") from None
     options = Options(fix=getattr(args, "fix", False), history=args.history, github=args.github,
                       github_repo=args.github_repo, progress=sys.stderr.isatty())
-    return run(repo, rules, session.config, options, baseline=baseline, debug=args.debug)
+    try:
+        return run(repo, rules, session.config, options, baseline=baseline, debug=args.debug,
+                   known_rules=_known_rule_keys(session.catalog),
+                   report_unused=getattr(args, "report_unused_suppressions", False))
+    finally:
+        repo.close()
+
+
+def _known_rule_keys(catalog: Catalog) -> frozenset[str]:
+    """What a suppression may name: every rule's id and name."""
+    return frozenset(k for r in catalog.rules for k in (r.id, r.name))
 
 
 def emit(text: str, output: Path | None, stream: TextIO) -> None:
@@ -303,14 +369,20 @@ COMMANDS = {"rules": cmd_rules, "explain": cmd_explain, "graph": cmd_graph, "bas
 
 
 def main(argv: list[str] | None = None) -> int:
+    global INDEX_FILE
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
+    # Before anything changes directory: git names the index relative to where it started the hook.
+    from .files import index_file_from_env
+
+    INDEX_FILE = index_file_from_env(Path.cwd())
     # A run builds models whose objects all stay alive until it ends: collecting every 700
     # allocations only re-walks them (about a tenth of an --all run). Collect far less often.
     gc.set_threshold(20_000, 10, 10)
     try:
-        if argv and argv[0] in COMMANDS:
-            return COMMANDS[argv[0]](argv[1:])
+        command, rest = split_command(argv)
+        if command is not None:
+            return COMMANDS[command](rest)
         return cmd_lint(argv)
     except SystemExit as exc:  # argparse: --help, --version and usage errors
         code = exc.code
@@ -327,13 +399,41 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+# Options every command takes, and whether each takes a value: they may stand before a subcommand.
+GLOBAL_OPTIONS = {"--root": True, "--config": True, "--debug": False}
+
+
+def split_command(argv: list[str]) -> tuple[str | None, list[str]]:
+    """(subcommand, its arguments) when the first word that is no global option names one, else
+    (None, argv): a lint run. Nothing after `--` is ever a subcommand or an option."""
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        if word == "--":
+            return None, argv
+        name = word.split("=", 1)[0]
+        if name in GLOBAL_OPTIONS:
+            i += 2 if GLOBAL_OPTIONS[name] and "=" not in word else 1
+            continue
+        if word in COMMANDS:
+            return word, argv[:i] + argv[i + 1:]
+        return None, argv
+    return None, argv
+
+
 def _known_error(exc: Exception) -> str | None:
     from .catalog import CatalogError
     from .config import ConfigError
     from .gitcmd import GitError
-    from .repo import RepoError
+    from .repo import MissingPaths, RepoError
     from .suppress import BaselineError
 
+    if isinstance(exc, MissingPaths):
+        import difflib
+
+        near = [c for p in exc.paths for c in difflib.get_close_matches(p, list(COMMANDS), n=1)]
+        if near:
+            return f"{exc} (did you mean the subcommand `{near[0]}`?)"
     if isinstance(exc, UsageError | ConfigError | CatalogError | RepoError | BaselineError | GitError):
         return str(exc)
     return None

@@ -75,10 +75,11 @@ def _where(error: SchemaError) -> str:
     return f"{path or '(top level)'}: {error.message}"
 
 
-def load_config(path: Path, root: Path) -> Config:
+def load_config(path: Path, root: Path, data_bytes: bytes | None = None) -> Config:
+    """The config at `path`, or from `data_bytes` when given (a commit hook reads the staged config)."""
     shown = path.name if path.parent == root else str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = (path.read_bytes() if data_bytes is None else data_bytes).decode("utf-8")
     except OSError as exc:
         raise ConfigError(f"{shown}: cannot read config: {exc.strerror}") from None
     except UnicodeDecodeError:

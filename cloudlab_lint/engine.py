@@ -14,7 +14,7 @@ from .config import Config
 from .model import Finding, Hit, Result, Rule, ToolError
 from .record import factory, record
 from .repo import Repo
-from .suppress import is_excluded, is_inline_suppressed
+from .suppress import MARK, Suppressions, is_excluded
 
 # CL000 reports what every other rule could not read or parse, so it runs last.
 RUNS_LAST = "parse-error"
@@ -95,6 +95,16 @@ def check_rule(rule: Rule, registry: Registry, repo: Repo, config: Config, optio
     return Outcome(hits, None, list(ctx.fixes))
 
 
+def _with_directives(repo: Repo) -> list[str]:
+    """The files judged this run that hold a suppression comment (a byte search, no decoding)."""
+    out = []
+    for path in repo.targets:
+        data = repo.read_bytes(path) if repo.readable(path) else None
+        if data is not None and MARK in data:
+            out.append(path)
+    return out
+
+
 def _tree_memo(repo: Repo, config: Config, options: Options, rules: list[Rule]) -> Any:
     """The whole-tree outcomes kept by an earlier hook run (`treememo`), where a hook may use them."""
     if not rules or repo.all_mode or repo.parse_cache is None:
@@ -105,7 +115,11 @@ def _tree_memo(repo: Repo, config: Config, options: Options, rules: list[Rule]) 
 
 
 def run(repo: Repo, rules: list[Rule], config: Config, options: Options | None = None, *,
-        baseline: set[tuple[str, str, str]] | None = None, debug: bool = False) -> Result:
+        baseline: set[tuple[str, str, str]] | None = None, debug: bool = False,
+        known_rules: frozenset[str] | None = None, report_unused: bool = False) -> Result:
+    """Run `rules`, then stamp, suppress and sort what they found. With `known_rules` (every id and name a
+    suppression may use), suppressions that name none are noted; with `report_unused` too, so are those
+    of the rules run here that hid nothing."""
     from .parallel import plan, start
 
     options = options or Options()
@@ -132,6 +146,7 @@ def run(repo: Repo, rules: list[Rule], config: Config, options: Options | None =
     errors: list[ToolError] = []
     notes: list[str] = []
     suppressed = 0
+    inline = Suppressions(repo.lines)
     for rule in rules:
         outcome = outcomes[rule.id]
         if outcome.error is not None:
@@ -143,12 +158,15 @@ def run(repo: Repo, rules: list[Rule], config: Config, options: Options | None =
             base = fingerprint_base(rule, hit, repo)
             seen[base] += 1
             finding = Finding(rule.id, rule.name, rule.severity, hit.message, hit.location, f"{base}:{seen[base]}")
-            if is_excluded(finding, config.exclude) or is_inline_suppressed(finding, repo.lines(finding.location.path)):
+            if is_excluded(finding, config.exclude) or inline.hides(finding):
                 suppressed += 1
             elif baseline is not None and (finding.rule_id, finding.location.path, finding.fingerprint) in baseline:
                 suppressed += 1
             else:
                 findings.append(finding)
+    if known_rules is not None:
+        ran = {r.id: r.name for r in rules if outcomes[r.id].error is None} if report_unused else None
+        notes.extend(inline.notes(_with_directives(repo), known_rules, ran))
     notes.extend(repo.notes)
     if not repo.all_mode:
         # A commit hook reports what it was given, like CL000: why another file could not be read is CI's

@@ -31,10 +31,14 @@ class GitError(RuntimeError):
     pass
 
 
-def git_env() -> dict[str, str]:
+def git_env(index_file: Path | None = None) -> dict[str, str]:
+    """The environment of every git call: no variable of the caller's git (a hook's GIT_DIR or
+    GIT_INDEX_FILE) leaks in, except the index asked for by name."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_") or k in _KEEP}
     env.update(GIT_PAGER="cat", PAGER="cat", GIT_TERMINAL_PROMPT="0", GIT_OPTIONAL_LOCKS="0",
-               GIT_ASKPASS="/bin/false", SSH_ASKPASS="/bin/false", LC_ALL="C")
+               GIT_ASKPASS="/bin/false", SSH_ASKPASS="/bin/false", LC_ALL="C", GIT_NO_LAZY_FETCH="1")
+    if index_file is not None:
+        env["GIT_INDEX_FILE"] = str(index_file)
     return env
 
 
@@ -47,11 +51,13 @@ def git_command(root: Path | str, *args: str) -> list[str]:
     return ["git", *HARDENING, "-C", str(root), *args]
 
 
-def git(root: Path | str, *args: str, input: bytes | None = None, check: bool = True) -> bytes:
-    """Run git and return stdout; raise GitError with git's own message."""
+def git(root: Path | str, *args: str, input: bytes | None = None, check: bool = True,
+        index_file: Path | None = None) -> bytes:
+    """Run git and return stdout; raise GitError with git's own message. `index_file`: the index to
+    use instead of the repository's own (a commit hook's temporary index)."""
     try:
         proc = subprocess.run(git_command(root, *args), input=input, capture_output=True,
-                              env=git_env(), check=False)
+                              env=git_env(index_file), check=False)
     except FileNotFoundError:
         raise GitError("git is not installed or not on PATH") from None
     if check and proc.returncode != 0:

@@ -81,6 +81,7 @@ class Forked:
         self.pid = os.fork()
         if self.pid == 0:  # the child: never returns
             os.close(read)
+            repo.forget_blob_reader()  # the parent's git pipe is the parent's: the child starts its own
             code = 1
             try:
                 outcomes = {}

@@ -1,9 +1,12 @@
 """The repository: root, tracked and target files, guarded reads, parse-once caches.
 
-The tree is what git tracks (`git ls-files`: the index, so staged files count
-and untracked files never do). File content is read from the working tree:
-pre-commit stashes unstaged changes while hooks run, so there it is the staged
-content; in CI the working tree is the commit.
+The tree is what git tracks (the index, so staged files count and untracked
+files never do). Where content comes from depends on what is judged
+(`files.py`): a commit hook reads each file's staged blob, so the commit is
+judged as git will write it, whatever the work tree holds; `--all` and named
+paths outside a hook read the work tree (a file a sparse checkout leaves out is
+read from git). Files named on the command line that git does not track are
+read from disk for the content rules, but are never part of the tree.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .gitcmd import GitError, git, toplevel_and_git_dir
+from .files import LINK_MODE, REGULAR_MODES, BlobReader, Entry, list_head, list_index, skip_worktree, staged_change
+from .gitcmd import GitError, toplevel_and_git_dir
 from .globs import match_any
 from .parsing import ParseError
 from .record import record
@@ -41,6 +45,15 @@ class RepoError(RuntimeError):
     """The repository cannot be opened at all (exit 2)."""
 
 
+class MissingPaths(RepoError):
+    """Paths named on the command line that neither exist nor are staged (exit 2)."""
+
+    def __init__(self, paths: list[str]) -> None:
+        self.paths = paths
+        shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
+        super().__init__(f"{shown}: no such file in the work tree or the index")
+
+
 def decode(data: bytes) -> str:
     """Text from bytes: UTF-8 (BOM stripped) or UTF-16 with BOM; raise UnicodeDecodeError."""
     if data.startswith(b"\xef\xbb\xbf"):
@@ -58,7 +71,9 @@ def is_binary(data: bytes) -> bool:
 class Repo:
     def __init__(self, root: Path, files: Iterable[str], targets: Iterable[str] | None = None,
                  *, is_git: bool = True, exclude: tuple[str, ...] = (),
-                 max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+                 max_bytes: int = DEFAULT_MAX_BYTES, index: dict[str, Entry] | None = None,
+                 staged: bool = False, deleted: Iterable[str] = (), untracked: Iterable[str] = (),
+                 sparse: frozenset[str] = frozenset()) -> None:
         self.root = root
         self.real_root = root.resolve()
         self.is_git = is_git
@@ -70,6 +85,17 @@ class Repo:
         self.all_mode = targets is None
         self.targets: tuple[str, ...] = self.files if targets is None else tuple(
             sorted(p for p in targets if p in self.file_set))
+        # The index entries (mode, blob) of the tracked files; `staged`: content is the staged blob.
+        self.index = index
+        self.staged = staged and index is not None
+        self.sparse = sparse  # tracked files a sparse checkout keeps out of the work tree: read from git
+        # Paths the commit deletes (a rename deletes its old name): a change like any other.
+        self.deleted: tuple[str, ...] = tuple(sorted(p for p in deleted if p not in self.excluded
+                                                     and not (exclude and match_any(p, exclude))))
+        # Files named on the command line that git does not track: content for the content rules only.
+        self.untracked: tuple[str, ...] = tuple(sorted(p for p in untracked if not (exclude and match_any(p, exclude))))
+        self.content_targets: tuple[str, ...] = tuple(sorted((*self.targets, *self.untracked)))
+        self._blobs: BlobReader | None = None
         self.problems: dict[str, Problem] = {}
         self.notes: list[str] = []
         self.file_notes: dict[str, str] = {}  # path -> the note its read gave (a hook reports its targets')
@@ -90,26 +116,69 @@ class Repo:
 
     @classmethod
     def open(cls, root: Path, *, is_git: bool, paths: list[str] | None, all_files: bool, cwd: Path,
-             exclude: tuple[str, ...] = (), max_bytes: int = DEFAULT_MAX_BYTES) -> Repo:
-        """The repository at `root` (from `locate_root`), judging `paths`, all files, or what is staged."""
+             exclude: tuple[str, ...] = (), max_bytes: int = DEFAULT_MAX_BYTES, staged: bool = False,
+             index_file: Path | None = None) -> Repo:
+        """The repository at `root` (from `locate_root`), judging `paths`, all files, or what is staged.
+
+        The index is what is judged (`staged`) in a commit hook (`index_file`: the index git named),
+        with `--staged`, or when neither paths nor `--all` are given."""
         if not is_git:
             files = list(_walk(root))
             targets = None if all_files or not paths else _expand_dirs(_relative(paths, cwd, root), files)
             repo = cls(root, files, targets, is_git=False, exclude=exclude, max_bytes=max_bytes)
             repo.notes.append(f"{root} is not a git work tree: linting every file below it")
             return repo
+        staged = staged or index_file is not None or (not paths and not all_files)
         try:
-            raw = git(root, "ls-files", "-z", "--cached", "--full-name")
+            index = list_index(root, index_file)
+            head = list_head(root) if staged or paths else None
+            sparse = frozenset() if staged else skip_worktree(root, index_file)
         except GitError as exc:
             raise RepoError(f"cannot list the files git tracks: {exc}") from None
-        files = [p for p in raw.decode("utf-8", "surrogateescape").split("\0") if p]
+        files = list(index)
+        changed, deleted = staged_change(index, head) if head is not None or staged else ([], [])
+        untracked: list[str] = []
         if all_files:
             targets = None
         elif paths:
-            targets = _expand_dirs(_relative(paths, cwd, root), files)
+            named = _relative(paths, cwd, root)
+            targets = _expand_dirs(named, files)
+            gone = set(deleted)
+            deleted = [p for p in named if p in gone] if not staged else deleted
+            missing = []
+            for path in named:
+                if path in index or path in gone or any(f.startswith(path.rstrip("/") + "/") for f in files):
+                    continue
+                if os.path.isfile(os.path.join(root, path)) and not os.path.islink(os.path.join(root, path)):
+                    untracked.append(path)
+                elif not os.path.isdir(os.path.join(root, path)):
+                    missing.append(path)
+            if missing:
+                raise MissingPaths(missing)
         else:
-            targets = staged_files(root)
-        return cls(root, files, targets, exclude=exclude, max_bytes=max_bytes)
+            targets = changed
+        return cls(root, files, targets, exclude=exclude, max_bytes=max_bytes, index=index, staged=staged,
+                   deleted=deleted if staged or paths else (), untracked=untracked, sparse=sparse)
+
+    def close(self) -> None:
+        """End the git process that reads blobs, if one was started."""
+        if self._blobs is not None:
+            self._blobs.close()
+
+    def forget_blob_reader(self) -> None:
+        """In a forked process: leave the parent's `git cat-file` alone; a read starts another."""
+        self._blobs = None
+
+    def _blob_reader(self) -> BlobReader:
+        if self._blobs is None:
+            self._blobs = BlobReader(self.root)
+        return self._blobs
+
+    def _from_git(self, path: str) -> Entry | None:
+        """The index entry to read `path` from, where its content comes from git rather than the disk."""
+        if self.index is None or not (self.staged or path in self.sparse):
+            return None
+        return self.index.get(path)
 
     # -- queries -------------------------------------------------------------------------
 
@@ -135,8 +204,9 @@ class Repo:
         return [f for f in self.files if f.startswith(prefix)]
 
     def touched(self, predicate: Callable[[str], bool]) -> bool:
-        """In file mode, whether any target matters to a whole-tree rule; always true with --all."""
-        return self.all_mode or any(predicate(p) for p in self.targets)
+        """In file mode, whether any target or deleted path matters to a whole-tree rule; always true
+        with --all."""
+        return self.all_mode or any(predicate(p) for p in self.targets) or any(predicate(p) for p in self.deleted)
 
     def cached(self, key: Any, factory: Callable[[], T]) -> T:
         """`factory()` once per run. Where a commit hook may keep results (`treememo`), what it read is
@@ -198,6 +268,9 @@ class Repo:
     def readable(self, path: str) -> bool:
         """Whether `path` may be read at all (a regular file inside the repository, under the cap), asked
         without a note."""
+        entry = self._from_git(path)
+        if entry is not None:
+            return entry.mode in REGULAR_MODES
         return self._guarded_stat(path, note=False) is not None
 
     # The private readers below record nothing: a file is recorded by what a check asked for.
@@ -241,7 +314,26 @@ class Repo:
             return None
         return st
 
+    def _read_blob(self, path: str, entry: Entry) -> bytes | None:
+        if entry.mode == LINK_MODE:
+            self._note(path, "symbolic link, not followed")
+            return None
+        if entry.mode not in REGULAR_MODES:
+            return None  # a submodule
+        data = self._blob_reader().read(entry.oid, self.max_bytes)
+        if data is None:
+            self.problem(path, "cannot be read: its blob is missing from this clone (a partial clone?); "
+                               "fetch it, then run again")
+            return None
+        if len(data) > self.max_bytes:
+            self._note(path, f"over the {self.max_bytes:,}-byte cap, skipped")
+            return None
+        return None if is_binary(data) else data
+
     def _read_guarded(self, path: str) -> bytes | None:
+        entry = self._from_git(path)
+        if entry is not None:
+            return self._read_blob(path, entry)
         if self._guarded_stat(path) is None:
             return None
         try:
@@ -334,10 +426,7 @@ class Repo:
             return None
         if self.parse_cache is None:
             return self._parsed("yaml", path, load_documents, excuse=looks_templated)
-        from .parsecache import stamp_of
-
-        st = self._guarded_stat(path, note=False)
-        stamp = stamp_of(st) if st is not None else None
+        stamp = self.stamp(path)
         hit = self.parse_cache.get(path, stamp) if stamp is not None else None
         if hit is not None:
             value, problem = hit
@@ -351,6 +440,17 @@ class Repo:
         self._cache[key] = value
         return value
 
+    def stamp(self, path: str) -> tuple[int, int, int, int] | None:
+        """What identifies the file's content between runs, without reading it: the stat of a work-tree
+        file (size, times, inode, as git's index), or one made of its staged blob's id."""
+        entry = self._from_git(path)
+        if entry is not None:
+            return blob_stamp(entry) if entry.mode in REGULAR_MODES else None
+        from .parsecache import stamp_of
+
+        st = self._guarded_stat(path, note=False)
+        return stamp_of(st) if st is not None else None
+
     def toml(self, path: str) -> dict[str, Any] | None:
         from .parsing.structured import load_toml
 
@@ -362,6 +462,13 @@ class Repo:
 
         self._record(path, False)
         return self._parsed("json", path, load_json)
+
+
+def blob_stamp(entry: Entry) -> tuple[int, int, int, int]:
+    """A stamp from a blob id: content-addressed, so never "racy"; its two time fields hold 60-bit parts
+    of the id, below any clock reading in nanoseconds, so the racy test never discards it."""
+    oid = entry.oid
+    return int(oid[:8], 16), int(oid[8:23], 16), int(oid[23:38], 16), int(oid[38:] + entry.mode, 16)
 
 
 def locate_root(root: Path | None, cwd: Path) -> tuple[Path, bool]:
@@ -384,16 +491,6 @@ def locate_root(root: Path | None, cwd: Path) -> tuple[Path, bool]:
 
 def is_helm_template(path: str) -> bool:
     return "/templates/" in f"/{path}" and path.endswith((".yaml", ".yml", ".tpl"))
-
-
-def staged_files(top: Path) -> list[str]:
-    """What a commit would add or change (no paths and no --all: the pre-commit default)."""
-    try:
-        raw = git(top, "diff", "--cached", "--name-only", "-z", "--no-renames", "--diff-filter=ACMRT", "--no-ext-diff")
-    except GitError:
-        # No commit yet: everything in the index is staged.
-        raw = git(top, "ls-files", "-z", "--cached")
-    return [p for p in raw.decode("utf-8", "surrogateescape").split("\0") if p]
 
 
 def _relative(paths: list[str], cwd: Path, root: Path) -> list[str]:

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from .globs import match_any
 from .model import Finding
+from .record import record
 
 INLINE = re.compile(r"cloudlab-lint:\s*disable=([A-Za-z0-9_,-]+)")
+MARK = b"cloudlab-lint:"
+# What may stand before a directive that is alone on its line: the comment markers of the formats we read.
+COMMENT_ONLY = frozenset("#/;-!<* \t")
 BASELINE_VERSION = 1
 
 
@@ -18,15 +22,73 @@ class BaselineError(RuntimeError):
     pass
 
 
-def inline_disabled(lines: list[str], line: int) -> set[str]:
-    """Rule ids or names disabled for `line` by a comment on it or on the line above."""
-    out: set[str] = set()
-    for index in (line - 1, line - 2):
-        if 0 <= index < len(lines):
-            match = INLINE.search(lines[index])
-            if match:
-                out.update(part for part in match.group(1).split(",") if part)
+@record
+class Directive:
+    """One `cloudlab-lint: disable=` comment: where it is, the line it covers, what it names."""
+
+    path: str
+    line: int
+    covers: int
+    names: tuple[str, ...]
+
+
+def directives(path: str, lines: list[str]) -> list[Directive]:
+    """The suppressions of a file: a trailing comment covers its own line only; a comment alone on its
+    line covers the next one."""
+    out = []
+    for index, text in enumerate(lines):
+        match = INLINE.search(text)
+        if match is None:
+            continue
+        names = tuple(part for part in match.group(1).split(",") if part)
+        alone = set(text[:match.start()]) <= COMMENT_ONLY
+        out.append(Directive(path, index + 1, index + 2 if alone else index + 1, names))
     return out
+
+
+class Suppressions:
+    """The inline suppressions of the files a run reports on, and which of them hid something."""
+
+    def __init__(self, lines_of: Callable[[str], list[str]]) -> None:
+        self.lines_of = lines_of
+        self.by_path: dict[str, dict[int, list[Directive]]] = {}
+        self.used: set[tuple[Directive, str]] = set()
+
+    def of(self, path: str) -> dict[int, list[Directive]]:
+        if path not in self.by_path:
+            covered: dict[int, list[Directive]] = {}
+            for d in directives(path, self.lines_of(path)):
+                covered.setdefault(d.covers, []).append(d)
+            self.by_path[path] = covered
+        return self.by_path[path]
+
+    def hides(self, finding: Finding) -> bool:
+        for d in self.of(finding.location.path).get(finding.location.line, ()):
+            for name in (finding.rule_id, finding.rule_name):
+                if name in d.names:
+                    self.used.add((d, name))
+                    return True
+        return False
+
+    def notes(self, paths: Iterable[str], known: frozenset[str], ran: dict[str, str] | None) -> list[str]:
+        """Notes on the suppressions of `paths`: names no rule has; with `ran` (rule id -> name of the
+        rules this run judged), suppressions of those rules that hid nothing."""
+        out = []
+        for path in paths:
+            for found in self.of(path).values():
+                for d in found:
+                    for name in d.names:
+                        if name not in known:
+                            out.append(f"{path}:{d.line}: suppression names no rule: {name!r} (ignored)")
+                        elif ran is not None and (name in ran or name in ran.values()) \
+                                and (d, name) not in self.used:
+                            out.append(f"{path}:{d.line}: unused suppression: {name} hides nothing here")
+        return out
+
+
+def inline_disabled(lines: list[str], line: int) -> set[str]:
+    """Rule ids or names disabled for `line` (1-based)."""
+    return {name for d in directives("", lines) if d.covers == line for name in d.names}
 
 
 def is_inline_suppressed(finding: Finding, lines: list[str]) -> bool:

@@ -135,7 +135,14 @@ class Kept:
 
     def _stamps(self, paths: list[str], *, racy: bool = True) -> array:
         """Four numbers per file (size, mtime, ctime, inode); MISSING when it is gone, or (`racy`) changed
-        too recently for its stamp to vouch for its content (git's racy case)."""
+        too recently for its stamp to vouch for its content (git's racy case). A hook reading the index
+        stamps each file by its staged blob's id instead."""
+        if self.repo.staged:
+            out = array("q")
+            for path in paths:
+                stamp = self.repo.stamp(path)
+                out.extend(MISSING if stamp is None else stamp)
+            return out
         try:
             out = array("q", chain.from_iterable(map(_STAMP, map(os.lstat, map(self.prefix.__add__, paths)))))
         except (OSError, ValueError):  # a file gone, or a name no file can have: one by one

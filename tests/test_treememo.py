@@ -210,8 +210,9 @@ DROPPING = {
     "a file staged": _stage_new,
     "a file removed": _remove,
     "a manifest replaced by a link": _link,
-    "the configuration": lambda root: write_files(root, {".cloudlab-lint.yaml":
-                                                         "flux:\n  chain: [flux-system, apps]\n"}),
+    "the configuration": lambda root: (write_files(root, {".cloudlab-lint.yaml":
+                                                          "flux:\n  chain: [flux-system, apps]\n"}),
+                                       git(root, "add", ".cloudlab-lint.yaml")),
     "a file that no longer parses": edit(SETTINGS, "data:\n", "data: [\n"),
 }
 

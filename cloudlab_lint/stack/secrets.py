@@ -10,6 +10,7 @@ file never pays for the import.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -118,16 +119,17 @@ def parse_baseline(text: str) -> Baseline | None:
 
 
 def load_baseline(repo: Repo, name: str) -> Baseline:
-    """The repository's detect-secrets baseline (tracked, or present in the work tree), once per run."""
+    """The repository's detect-secrets baseline, once per run: only a tracked one counts."""
 
     def build() -> Baseline:
         if not name:
             return Baseline()
-        text = repo.read_text(name, strict=False) if repo.exists(name) else None
-        if text is None:
-            path = repo.root / name
-            if path.is_file() and not path.is_symlink() and path.stat().st_size <= repo.max_bytes:
-                text = path.read_text(encoding="utf-8", errors="replace")
+        if not repo.exists(name):
+            # An untracked baseline is no one's decision but this machine's: it never hides a finding.
+            if os.path.lexists(repo.root / name):
+                repo.notes.append(f"{name}: not tracked by git, ignored (commit it for its allowances to count)")
+            return Baseline()
+        text = repo.read_text(name, strict=False)
         if text is None:
             return Baseline()
         baseline = parse_baseline(text)

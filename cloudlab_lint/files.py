@@ -1,0 +1,193 @@
+"""What the tree is: the index git will commit, listed and read through git itself.
+
+A commit hook judges the index (`GIT_INDEX_FILE`, which git sets for every hook it runs: under
+`git commit -a` or `git commit PATH` it names a temporary index, and the work tree may differ from
+it), so the file list comes from `git ls-files -s` and the content of each file from its staged blob,
+read through one long-lived `git cat-file --batch`. The change a commit makes is the index against
+`HEAD`, compared entry by entry (a pathspec'd `git diff --cached` fails under `git commit --only`,
+whose temporary index names a tree not written yet).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+from .gitcmd import GitError, git, git_command, git_env
+from .record import record
+
+REGULAR_MODES = ("100644", "100755")
+LINK_MODE = "120000"
+
+
+@record
+class Entry:
+    """One path of the index (or of a tree): its mode and blob id."""
+
+    mode: str
+    oid: str
+
+
+def index_file_from_env(cwd: Path) -> Path | None:
+    """The index a running git hook names, resolved against the directory the hook started in (git
+    passes `.git/index` relative in the main work tree and an absolute path in linked ones)."""
+    value = os.environ.get("GIT_INDEX_FILE")
+    if not value:
+        return None
+    return Path(os.path.normpath(os.path.join(cwd, value)))
+
+
+def list_index(root: Path, index_file: Path | None) -> dict[str, Entry]:
+    """Every path of the index with its staged blob (stage 0; a conflicted path: its first stage)."""
+    raw = git(root, "ls-files", "-s", "-z", "--full-name", index_file=index_file)
+    out: dict[str, Entry] = {}
+    for record_ in raw.split(b"\0"):
+        if not record_:
+            continue
+        meta, _, path = record_.partition(b"\t")
+        parts = meta.split(b" ")
+        if len(parts) != 3:
+            continue
+        name = path.decode("utf-8", "surrogateescape")
+        out.setdefault(name, Entry(parts[0].decode("ascii"), parts[1].decode("ascii")))
+    return out
+
+
+def list_head(root: Path) -> dict[str, Entry] | None:
+    """Every path of the commit `HEAD` names, or None before the first commit."""
+    try:
+        raw = git(root, "ls-tree", "-r", "-z", "--full-tree", "HEAD")
+    except GitError:
+        return None
+    out: dict[str, Entry] = {}
+    for record_ in raw.split(b"\0"):
+        if not record_:
+            continue
+        meta, _, path = record_.partition(b"\t")
+        parts = meta.split(b" ")
+        if len(parts) != 3:
+            continue
+        out[path.decode("utf-8", "surrogateescape")] = Entry(parts[0].decode("ascii"), parts[2].decode("ascii"))
+    return out
+
+
+def staged_change(index: dict[str, Entry], head: dict[str, Entry] | None) -> tuple[list[str], list[str]]:
+    """(paths added or changed, paths deleted) by the commit the index would make. A rename is both."""
+    if head is None:
+        return sorted(index), []
+    changed = [p for p, e in index.items() if head.get(p) != e]
+    deleted = [p for p in head if p not in index]
+    return sorted(changed), sorted(deleted)
+
+
+def skip_worktree(root: Path, index_file: Path | None) -> frozenset[str]:
+    """Paths a sparse checkout leaves out of the work tree (their content is in git only)."""
+    raw = git(root, "ls-files", "-t", "-z", "--full-name", index_file=index_file)
+    return frozenset(r[2:].decode("utf-8", "surrogateescape") for r in raw.split(b"\0") if r[:2] == b"S ")
+
+
+class BlobReader:
+    """Blobs by id through one `git cat-file --batch`, started on the first read and ended by `close`."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._pending: _Chunks | None = None  # a blob being read in chunks: finished before the next
+
+    def _process(self) -> subprocess.Popen[bytes]:
+        if self._proc is None:
+            # protocol.allow=never (in the hardening) keeps a partial clone from fetching a missing blob:
+            # it is reported missing instead.
+            self._proc = subprocess.Popen(git_command(self.root, "cat-file", "--batch"), stdin=subprocess.PIPE,
+                                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=git_env())
+        return self._proc
+
+    def _ask(self, oid: str) -> tuple[IO[bytes], int] | None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.drain()
+        proc = self._process()
+        assert proc.stdin is not None and proc.stdout is not None
+        try:
+            proc.stdin.write(oid.encode("ascii") + b"\n")
+            proc.stdin.flush()
+        except (BrokenPipeError, OSError) as exc:
+            raise GitError("git cat-file stopped") from exc
+        header = proc.stdout.readline().split()
+        if not header:
+            raise GitError("git cat-file stopped")
+        if len(header) != 3:  # "<oid> missing"
+            return None
+        return proc.stdout, int(header[2])
+
+    def size(self, oid: str) -> int | None:
+        """The blob's size, or None when the repository does not have it (a partial clone)."""
+        raw = git(self.root, "cat-file", "-s", oid, check=False).strip()
+        return int(raw) if raw.isdigit() else None
+
+    def read(self, oid: str, limit: int | None = None) -> bytes | None:
+        """The blob's bytes (None when missing); past `limit`, only its first `limit + 1` bytes."""
+        asked = self._ask(oid)
+        if asked is None:
+            return None
+        out, size = asked
+        keep = size if limit is None else min(size, limit + 1)
+        data = out.read(keep)
+        _discard(out, size - keep + 1)  # the rest, and the newline after the content
+        return data
+
+    def chunks(self, oid: str, chunk: int = 1 << 20) -> Iterator[bytes] | None:
+        """The blob in chunks of at most `chunk` bytes (memory stays bounded), or None when missing.
+        Asking for another blob first skips what is left of this one."""
+        asked = self._ask(oid)
+        if asked is None:
+            return None
+        stream = _Chunks(*asked, chunk)
+        self._pending = stream
+        return iter(stream)
+
+    def close(self) -> None:
+        if self._proc is not None:
+            proc, self._proc = self._proc, None
+            for end in (proc.stdin, proc.stdout):
+                if end is not None:
+                    try:
+                        end.close()
+                    except OSError:
+                        pass
+            proc.wait()
+
+
+class _Chunks:
+    """The rest of one blob on the pipe, read in chunks; `drain` skips what was not read."""
+
+    def __init__(self, out: IO[bytes], size: int, chunk: int) -> None:
+        self.out, self.left, self.chunk = out, size, chunk
+        self.done = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        while self.left > 0:
+            data = self.out.read(min(self.chunk, self.left))
+            if not data:
+                self.left = 0
+                break
+            self.left -= len(data)
+            yield data
+        self.drain()
+
+    def drain(self) -> None:
+        if not self.done:
+            self.done = True
+            _discard(self.out, self.left + 1)  # the rest, and the newline after the content
+            self.left = 0
+
+
+def _discard(stream: IO[bytes], count: int) -> None:
+    while count > 0:
+        data = stream.read(min(count, 1 << 20))
+        if not data:
+            return
+        count -= len(data)
