@@ -1,10 +1,13 @@
 """`.pre-commit-hooks.yaml`, generated from rules/ (`python -m cloudlab_lint.hookgen > .pre-commit-hooks.yaml`).
 
-One hook per family plus `cloudlab-lint` (every rule that fits a commit). Hooks
-pass the staged file names; whole-tree rules decide themselves whether a file
-they depend on is among them, and read the rest from what git tracks.
-`require_serial` keeps pre-commit from splitting one run into batches that
-would each report whole-tree findings again.
+One hook per family plus `cloudlab-lint` (every rule that fits a commit). Every
+hook runs on every commit (`always_run`): pre-commit never passes a deleted file
+and skips a hook that has none, yet deleting `.gitignore` or a Flux
+Kustomization must fail the commit. Hooks whose rules judge the whole tree take
+no file names (`pass_filenames: false`): the tool reads the change from the
+index itself, once, so pre-commit's batching never reports a finding twice.
+Every entry ends its own arguments with `--`: a file named `graph` or
+`--output=x` is a path, never a subcommand or an option.
 """
 
 from __future__ import annotations
@@ -24,17 +27,22 @@ FAMILY_HOOKS = {
 }
 
 
+# Families whose rules judge only the files given: pre-commit may pass (and batch) file names.
+FILE_HOOKS = frozenset({"cloudlab-sops", "cloudlab-secrets"})
+
+
 def _hook(hook_id: str, name: str, entry: str, *, manual: bool = False, pass_filenames: bool = True) -> list[str]:
     lines = [
         f"- id: {hook_id}",
         f"  name: {json.dumps(name)}",
-        f"  entry: {entry}",
+        f"  entry: {entry} --",
         "  language: python",
         "  types: [file]",
         "  require_serial: true",
     ]
     if not pass_filenames:
-        lines += ["  pass_filenames: false", "  always_run: true"]
+        lines.append("  pass_filenames: false")
+    lines.append("  always_run: true")
     if manual:
         lines.append("  stages: [manual]")
     return lines
@@ -43,7 +51,7 @@ def _hook(hook_id: str, name: str, entry: str, *, manual: bool = False, pass_fil
 def render(catalog: Catalog | None = None) -> str:
     catalog = catalog or load_catalog()
     out = ["# Generated from rules/ by `python -m cloudlab_lint.hookgen`; a test fails when it is stale.",
-           *_hook("cloudlab-lint", "cloudlab-lint (every commit-stage rule)", "cloudlab-lint")]
+           *_hook("cloudlab-lint", "cloudlab-lint (every commit-stage rule)", "cloudlab-lint", pass_filenames=False)]
     for hook_id, what in FAMILY_HOOKS.items():
         rules = [r for r in catalog.rules if r.builtin and r.hook == hook_id]
         if not rules:
@@ -55,7 +63,8 @@ def render(catalog: Catalog | None = None) -> str:
         flags = "".join(f" --{flag}" for flag in sorted(requires))
         manual = bool(requires)
         entry = f"cloudlab-lint{flags} --all --select {ids}" if manual else f"cloudlab-lint --select {ids}"
-        out += ["", *_hook(hook_id, f"cloudlab-lint: {what}", entry, manual=manual, pass_filenames=not manual)]
+        out += ["", *_hook(hook_id, f"cloudlab-lint: {what}", entry, manual=manual,
+                           pass_filenames=not manual and hook_id in FILE_HOOKS)]
     return "\n".join(out) + "\n"
 
 

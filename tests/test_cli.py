@@ -296,7 +296,7 @@ def test_config_that_is_a_folder(repo: Path) -> None:
     code, _, err = lint(repo, "--all")
     assert code == 0 and "note: .cloudlab-lint.yaml: not tracked by git, ignored" in err
     code, _, err = lint(repo, "--all", "--config", ".cloudlab-lint.yaml")
-    assert code == 2 and "config file not found" in err
+    assert code == 2 and "the config is not a regular file" in err
 
 
 def test_fix_creates_a_missing_gitignore_and_says_to_add_it(tmp_path: Path) -> None:

@@ -55,13 +55,15 @@ def test_pre_commit_hooks_cover_every_family_with_its_stage() -> None:
 
     hooks = {h["id"]: h for h in yaml.safe_load((PROJECT / ".pre-commit-hooks.yaml").read_text())}
     catalog = load_catalog()
-    assert hooks["cloudlab-lint"]["entry"] == "cloudlab-lint" and "stages" not in hooks["cloudlab-lint"]
+    assert hooks["cloudlab-lint"]["entry"] == "cloudlab-lint --" and "stages" not in hooks["cloudlab-lint"]
     for rule in catalog.rules:
         hook = hooks[rule.hook]
         assert rule.id in hook["entry"] or rule.hook == "cloudlab-lint"
         assert (hook.get("stages") == ["manual"]) == bool(rule.requires)
         assert hook["require_serial"] is True
     for hook_id, hook in hooks.items():
+        # A deletion must trigger a hook pre-commit would otherwise skip; a file named `graph` stays a path.
+        assert hook["always_run"] is True and hook["entry"].endswith(" --"), hook_id
         if hook_id != "cloudlab-lint" and "stages" not in hook:
             assert "--select CL000," in hook["entry"], "commit-stage families report what they cannot parse"
 

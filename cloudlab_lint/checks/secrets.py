@@ -43,7 +43,7 @@ def no_plaintext_secrets(ctx: Context) -> Iterator[Hit]:
     scanner = scanner_for(ctx.params)
     baseline_name = str(ctx.params.get("baseline_file") or "")
     baseline = None
-    for path in repo.targets:
+    for path in repo.content_targets:
         if path == baseline_name:
             continue
         data = repo.read_bytes(path)  # None: missing, a link, binary or over the size cap

@@ -135,7 +135,7 @@ def ciphertext_hits(sf: sfm.SopsFile, known_types: tuple[str, ...] | None = None
 @check("sops-ciphertext-only")
 def sops_ciphertext_only(ctx: Context) -> Iterator[Hit]:
     repo = ctx.repo
-    for path in repo.targets:
+    for path in repo.content_targets:
         if not _maybe_sops(repo, path):
             continue
         from ..stack import sops_file as sfm
@@ -225,10 +225,10 @@ def sops_encryption_required(ctx: Context) -> Iterator[Hit]:
     fields = tuple(ctx.params.get("secret_fields", ("data", "stringData")))
     config = sops_config(repo)
     whole_tree = repo.all_mode or CONFIG_NAME in repo.targets
-    scope = repo.files if whole_tree else repo.targets
+    scope = repo.files if whole_tree else repo.content_targets
     for path in scope:
         if _is_sops_name(path):
-            if path in repo.targets:
+            if path in repo.content_targets:
                 yield from _config_hits(repo, path)
             continue
         reason = required_by_path(path, config, names)
