@@ -39,3 +39,40 @@ def test_try_repo_blocks_a_staged_tfstate_then_passes(tmp_path: Path) -> None:
     passed = _try_repo(target, home, "cloudlab-gitignore")
     assert passed.returncode == 0, passed.stdout + passed.stderr
     assert "CL002" not in passed.stdout
+
+
+def test_installed_hook_blocks_commit_all_and_deletions(tmp_path: Path) -> None:
+    """`pre-commit install`, then real commits: `git commit -a` of a token and a staged deletion of
+    `.gitignore` (pre-commit passes no file for it) are both blocked; a clean commit passes."""
+    home = tmp_path / "pre-commit-home"
+    env = {**os.environ, "PRE_COMMIT_HOME": str(home), "PRE_COMMIT_COLOR": "never"}
+    target = init_repo(tmp_path / "target")
+    rev = git(PROJECT, "rev-parse", "HEAD").strip()
+    write_files(target, {
+        ".pre-commit-config.yaml": f"repos:\n  - repo: {PROJECT}\n    rev: {rev}\n    hooks:\n      - id: cloudlab-lint\n",
+        ".gitignore": "terraform.tfstate*\n.age-key.txt\nkubeconfig\ntalosconfig\n",
+        "README.md": "# homelab\n", "notes.md": "nothing\n"})
+    commit_all(target)
+    subprocess.run([sys.executable, "-m", "pre_commit", "install"], cwd=target, env=env, check=True,
+                   capture_output=True, timeout=120)
+
+    def commit(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["git", "commit", "-q", "-m", "change", *args], cwd=target, env=env,
+                              capture_output=True, text=True, timeout=900, check=False)
+
+    token = "ghp_" + "Fake0Tok3n" * 3 + "abcdef"
+    write_files(target, {"notes.md": f"token: {token}\n"})
+    blocked = commit("-a")
+    assert blocked.returncode != 0 and "notes.md:1:" in blocked.stdout + blocked.stderr
+    assert token not in blocked.stdout + blocked.stderr
+    git(target, "checkout", "--", "notes.md")
+
+    git(target, "rm", "-q", ".gitignore")
+    blocked = commit()
+    assert blocked.returncode != 0 and "CL001" in blocked.stdout + blocked.stderr
+    git(target, "reset", "-q", "HEAD", "--", ".gitignore")
+    git(target, "checkout", "--", ".gitignore")
+
+    write_files(target, {"notes.md": "still nothing\n"})
+    passed = commit("-a")
+    assert passed.returncode == 0, passed.stdout + passed.stderr
