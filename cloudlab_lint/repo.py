@@ -96,6 +96,8 @@ class Repo:
         self.untracked: tuple[str, ...] = tuple(sorted(p for p in untracked if not (exclude and match_any(p, exclude))))
         self.content_targets: tuple[str, ...] = tuple(sorted((*self.targets, *self.untracked)))
         self._blobs: BlobReader | None = None
+        self._over_cap: dict[str, int] = {}  # path -> size, for files left unread by the size cap
+        self._binary: set[str] = set()  # files left unread as binary
         self.problems: dict[str, Problem] = {}
         self.notes: list[str] = []
         self.file_notes: dict[str, str] = {}  # path -> the note its read gave (a hook reports its targets')
@@ -309,6 +311,7 @@ class Repo:
                 self._note(path, "lies outside the repository through a link, not read")
             return None
         if st.st_size > self.max_bytes:
+            self._over_cap[path] = st.st_size
             if note:
                 self._note(path, f"{st.st_size:,} bytes, over the {self.max_bytes:,}-byte cap, skipped")
             return None
@@ -326,9 +329,13 @@ class Repo:
                                "fetch it, then run again")
             return None
         if len(data) > self.max_bytes:
+            self._over_cap[path] = len(data)
             self._note(path, f"over the {self.max_bytes:,}-byte cap, skipped")
             return None
-        return None if is_binary(data) else data
+        if is_binary(data):
+            self._binary.add(path)
+            return None
+        return data
 
     def _read_guarded(self, path: str) -> bytes | None:
         entry = self._from_git(path)
@@ -344,6 +351,7 @@ class Repo:
             self._note(path, f"cannot be read ({exc.strerror})")
             return None
         if is_binary(data):
+            self._binary.add(path)
             return None
         return data
 
@@ -393,6 +401,12 @@ class Repo:
         """(value, the problem reported, whether the text could be read at all)."""
         text = self._text(path)
         if text is None:
+            if self.all_mode and path in self._over_cap:
+                # CI must not pass what it did not read: a file a rule must parse and could not is CL000.
+                self.problem(path, f"over the {self.max_bytes:,}-byte parse cap, not parsed; raise `max_file_size` "
+                                   "in .cloudlab-lint.yaml or exclude the file")
+            elif path in self._binary:
+                self.problem(path, "binary content (a NUL byte near the start), not parsed")
             return None, None, False
         try:
             return parse(text), None, True
