@@ -83,6 +83,7 @@ class Session:
     catalog: Catalog
     index_file: Path | None = None  # the index a running git hook named
     notes: list[str] = factory(list)  # said with the report (a config found but not counted)
+    index: dict[str, str] | None = None  # the index's entries ("<mode> <blob id>"), listed once
 
 
 def open_session(args: argparse.Namespace) -> Session:
@@ -99,10 +100,12 @@ def open_session(args: argparse.Namespace) -> Session:
         raise UsageError(f"{args.config}: {what}")
     notes: list[str] = []
     data = None
+    index = _list_index(root, index_file) if is_git else None
     if not args.config:
         _confine(root, config_path, CONFIG_NAME)
         found = os.path.lexists(config_path)
-        tracked = _tracked_blob(root, CONFIG_NAME, index_file) if is_git else None
+        entry = index.get(CONFIG_NAME) if index is not None else None
+        tracked = entry[7:] if entry is not None and entry[:6] in ("100644", "100755") else None
         if is_git and found and tracked is None:
             # An untracked config is this machine's, not the repository's: it never hides a finding.
             notes.append(f"{CONFIG_NAME}: not tracked by git, ignored (commit it, or name it with --config)")
@@ -129,7 +132,7 @@ def open_session(args: argparse.Namespace) -> Session:
     # Written by the commit hook, like the parse cache; `--all` (CI, a fresh clone) only uses one.
     catalog = load_catalog(config.rule_dirs, cache=cache, write_cache=not getattr(args, "all", False))
     catalog = with_overrides(catalog, config.rules, config.source or CONFIG_NAME)
-    return Session(root, is_git, config, catalog, index_file, notes)
+    return Session(root, is_git, config, catalog, index_file, notes, index)
 
 
 # The index a git hook names (GIT_INDEX_FILE), resolved in `main` before anything changes directory.
@@ -143,13 +146,15 @@ def _judges_index(args: argparse.Namespace, index_file: Path | None) -> bool:
     return bool(args.staged or index_file is not None or (not args.paths and not args.all))
 
 
-def _tracked_blob(root: Path, path: str, index_file: Path | None) -> str | None:
-    """The staged blob of `path`, or None when git does not track it."""
-    from .gitcmd import git
+def _list_index(root: Path, index_file: Path | None) -> dict[str, str]:
+    from .files import list_index
+    from .gitcmd import GitError
+    from .repo import RepoError
 
-    raw = git(root, "ls-files", "-s", "-z", "--", path, index_file=index_file)
-    meta = raw.split(b"\t", 1)[0].split(b" ")
-    return meta[1].decode("ascii") if len(meta) == 3 and meta[0] in (b"100644", b"100755") else None
+    try:
+        return list_index(root, index_file)
+    except GitError as exc:
+        raise RepoError(f"cannot list the files git tracks: {exc}") from None
 
 
 def _read_blob(root: Path, oid: str) -> bytes:
@@ -173,7 +178,7 @@ def open_repo(session: Session, args: argparse.Namespace, *, all_files: bool) ->
     repo = Repo.open(session.root, is_git=session.is_git, paths=getattr(args, "paths", None) or None,
                      all_files=all_files, cwd=Path.cwd(), exclude=session.config.exclude,
                      max_bytes=session.config.max_file_size, staged=getattr(args, "staged", False),
-                     index_file=session.index_file if hasattr(args, "staged") else None)
+                     index_file=session.index_file if hasattr(args, "staged") else None, index=session.index)
     repo.notes.extend(session.notes)
     return repo
 

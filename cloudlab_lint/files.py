@@ -11,24 +11,29 @@ whose temporary index names a tree not written yet).
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
 from .gitcmd import GitError, git, git_command, git_env
-from .record import record
 
 REGULAR_MODES = ("100644", "100755")
 LINK_MODE = "120000"
 
 
-@record
-class Entry:
-    """One path of the index (or of a tree): its mode and blob id."""
+# One path of the index (or of a tree): "<mode> <blob id>" as git prints them. A plain string: a hook
+# builds thousands, and comparing two compares both parts.
+Entry = str
 
-    mode: str
-    oid: str
+
+def mode_of(entry: Entry) -> str:
+    return entry[:6]
+
+
+def oid_of(entry: Entry) -> str:
+    return entry[7:]
 
 
 def index_file_from_env(cwd: Path) -> Path | None:
@@ -41,19 +46,16 @@ def index_file_from_env(cwd: Path) -> Path | None:
 
 
 def list_index(root: Path, index_file: Path | None) -> dict[str, Entry]:
-    """Every path of the index with its staged blob (stage 0; a conflicted path: its first stage)."""
+    """Every path of the index with its staged blob (a conflicted path: one of its stages)."""
     raw = git(root, "ls-files", "-s", "-z", "--full-name", index_file=index_file)
-    out: dict[str, Entry] = {}
-    for record_ in raw.split(b"\0"):
-        if not record_:
-            continue
-        meta, _, path = record_.partition(b"\t")
-        parts = meta.split(b" ")
-        if len(parts) != 3:
-            continue
-        name = path.decode("utf-8", "surrogateescape")
-        out.setdefault(name, Entry(parts[0].decode("ascii"), parts[1].decode("ascii")))
-    return out
+    # "<mode> <oid> <stage>\t<path>\0": the part before the path has one length for every entry of
+    # a repository (its hash's), so slices of one decoded string take it apart.
+    items = raw.decode("utf-8", "surrogateescape").split("\0")
+    items.pop()  # after the last \0
+    if not items:
+        return {}
+    tab = items[0].index("\t")
+    return {item[tab + 1:]: item[:tab - 2] for item in items}
 
 
 def list_head(root: Path) -> dict[str, Entry] | None:
@@ -62,16 +64,28 @@ def list_head(root: Path) -> dict[str, Entry] | None:
         raw = git(root, "ls-tree", "-r", "-z", "--full-tree", "HEAD")
     except GitError:
         return None
-    out: dict[str, Entry] = {}
-    for record_ in raw.split(b"\0"):
-        if not record_:
-            continue
-        meta, _, path = record_.partition(b"\t")
-        parts = meta.split(b" ")
-        if len(parts) != 3:
-            continue
-        out[path.decode("utf-8", "surrogateescape")] = Entry(parts[0].decode("ascii"), parts[2].decode("ascii"))
-    return out
+    # "<mode> <type> <oid>\t<path>\0"; linear: every part is bounded by the separator after it.
+    return {path.decode("utf-8", "surrogateescape"): f"{mode.decode()} {oid.decode()}"
+            for mode, oid, path in _TREE_ITEM.findall(raw)}
+
+
+_TREE_ITEM = re.compile(rb"([0-7]{6}) [a-z]+ ([0-9a-f]+)\t([^\0]*)\0")
+
+
+def diff_index(root: Path, index_file: Path | None) -> tuple[list[str], list[str]] | None:
+    """(paths added or changed, paths deleted) against `HEAD`, as git compares them (its cache of trees
+    skips unchanged folders); None when git cannot say (no commit yet: everything staged is new)."""
+    try:
+        raw = git(root, "diff-index", "--cached", "-z", "--name-status", "--no-renames", "HEAD",
+                  index_file=index_file)
+    except GitError:
+        return None
+    words = raw.split(b"\0")
+    changed, deleted = [], []
+    for status, path in zip(words[0::2], words[1::2], strict=False):
+        name = path.decode("utf-8", "surrogateescape")
+        (deleted if status == b"D" else changed).append(name)
+    return sorted(changed), sorted(deleted)
 
 
 def staged_change(index: dict[str, Entry], head: dict[str, Entry] | None) -> tuple[list[str], list[str]]:

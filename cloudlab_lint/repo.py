@@ -18,7 +18,19 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .files import LINK_MODE, REGULAR_MODES, BlobReader, Entry, list_head, list_index, skip_worktree, staged_change
+from .files import (
+    LINK_MODE,
+    REGULAR_MODES,
+    BlobReader,
+    Entry,
+    diff_index,
+    list_head,
+    list_index,
+    mode_of,
+    oid_of,
+    skip_worktree,
+    staged_change,
+)
 from .gitcmd import GitError, toplevel_and_git_dir
 from .globs import match_any
 from .parsing import ParseError
@@ -119,7 +131,7 @@ class Repo:
     @classmethod
     def open(cls, root: Path, *, is_git: bool, paths: list[str] | None, all_files: bool, cwd: Path,
              exclude: tuple[str, ...] = (), max_bytes: int = DEFAULT_MAX_BYTES, staged: bool = False,
-             index_file: Path | None = None) -> Repo:
+             index_file: Path | None = None, index: dict[str, Entry] | None = None) -> Repo:
         """The repository at `root` (from `locate_root`), judging `paths`, all files, or what is staged.
 
         The index is what is judged (`staged`) in a commit hook (`index_file`: the index git named),
@@ -132,13 +144,17 @@ class Repo:
             return repo
         staged = staged or index_file is not None or (not paths and not all_files)
         try:
-            index = list_index(root, index_file)
-            head = list_head(root) if staged or paths else None
+            index = list_index(root, index_file) if index is None else index
             sparse = frozenset() if staged else skip_worktree(root, index_file)
+            if staged or paths:
+                change = diff_index(root, index_file)
+                # git could not compare (no commit yet, or a temporary index it cannot diff): entry by entry.
+                changed, deleted = change if change is not None else staged_change(index, list_head(root))
+            else:
+                changed, deleted = [], []
         except GitError as exc:
             raise RepoError(f"cannot list the files git tracks: {exc}") from None
         files = list(index)
-        changed, deleted = staged_change(index, head) if head is not None or staged else ([], [])
         untracked: list[str] = []
         if all_files:
             targets = None
@@ -272,7 +288,7 @@ class Repo:
         without a note."""
         entry = self._from_git(path)
         if entry is not None:
-            return entry.mode in REGULAR_MODES
+            return mode_of(entry) in REGULAR_MODES
         return self._guarded_stat(path, note=False) is not None
 
     # The private readers below record nothing: a file is recorded by what a check asked for.
@@ -318,12 +334,13 @@ class Repo:
         return st
 
     def _read_blob(self, path: str, entry: Entry) -> bytes | None:
-        if entry.mode == LINK_MODE:
+        mode, oid = mode_of(entry), oid_of(entry)
+        if mode == LINK_MODE:
             self._note(path, "symbolic link, not followed")
             return None
-        if entry.mode not in REGULAR_MODES:
+        if mode not in REGULAR_MODES:
             return None  # a submodule
-        data = self._blob_reader().read(entry.oid, self.max_bytes)
+        data = self._blob_reader().read(oid, self.max_bytes)
         if data is None:
             self.problem(path, "cannot be read: its blob is missing from this clone (a partial clone?); "
                                "fetch it, then run again")
@@ -459,7 +476,7 @@ class Repo:
         file (size, times, inode, as git's index), or one made of its staged blob's id."""
         entry = self._from_git(path)
         if entry is not None:
-            return blob_stamp(entry) if entry.mode in REGULAR_MODES else None
+            return blob_stamp(entry) if mode_of(entry) in REGULAR_MODES else None
         from .parsecache import stamp_of
 
         st = self._guarded_stat(path, note=False)
@@ -481,8 +498,15 @@ class Repo:
 def blob_stamp(entry: Entry) -> tuple[int, int, int, int]:
     """A stamp from a blob id: content-addressed, so never "racy"; its two time fields hold 60-bit parts
     of the id, below any clock reading in nanoseconds, so the racy test never discards it."""
-    oid = entry.oid
-    return int(oid[:8], 16), int(oid[8:23], 16), int(oid[23:38], 16), int(oid[38:] + entry.mode, 16)
+    # The id's hex and the mode's digits as four numbers (a SHA-256 id, longer, through a digest of it).
+    digits = entry[7:] + entry[:6] if len(entry) == 47 else _digest_hex(entry)
+    return int(digits[:8], 16), int(digits[8:23], 16), int(digits[23:38], 16), int(digits[38:46], 16)
+
+
+def _digest_hex(text: str) -> str:
+    from hashlib import blake2b
+
+    return blake2b(text.encode(), digest_size=23).hexdigest()
 
 
 def locate_root(root: Path | None, cwd: Path) -> tuple[Path, bool]:

@@ -43,8 +43,9 @@ except ImportError:  # an interpreter built without it
 
 from . import parsecache
 from .config import Config
+from .files import REGULAR_MODES
 from .model import Rule
-from .repo import Repo
+from .repo import Repo, blob_stamp
 from .treememo_file import MISSING, NAME, NONE, Reads, load, write
 
 _STAMP = operator.attrgetter("st_size", "st_mtime_ns", "st_ctime_ns", "st_ino")
@@ -138,10 +139,10 @@ class Kept:
         too recently for its stamp to vouch for its content (git's racy case). A hook reading the index
         stamps each file by its staged blob's id instead."""
         if self.repo.staged:
-            out = array("q")
+            index, out = self.repo.index or {}, array("q")
             for path in paths:
-                stamp = self.repo.stamp(path)
-                out.extend(MISSING if stamp is None else stamp)
+                entry = index.get(path)
+                out.extend(MISSING if entry is None or entry[:6] not in REGULAR_MODES else blob_stamp(entry))
             return out
         try:
             out = array("q", chain.from_iterable(map(_STAMP, map(os.lstat, map(self.prefix.__add__, paths)))))

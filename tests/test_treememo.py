@@ -221,15 +221,21 @@ EDITS = {**{what: (change, True) for what, change in KEEPING.items()},
          **{what: (change, False) for what, change in DROPPING.items()}}
 
 
+@pytest.mark.parametrize("judged", ["worktree", "index"])
 @pytest.mark.parametrize(("change", "keeps"), EDITS.values(), ids=EDITS.keys())
 def test_an_edit_keeps_the_result_only_where_the_flux_rules_cannot_see_it(
-        repo: Path, no_racy_window: None, change: Callable[[Path], None], keeps: bool) -> None:
-    findings(repo, SETTINGS)
+        repo: Path, no_racy_window: None, change: Callable[[Path], None], keeps: bool, judged: str) -> None:
+    """The same edits through a named path (the work tree) and staged (a commit hook: files are stamped by
+    their staged blob)."""
+    mode = ("--staged",) if judged == "index" else ()
+    findings(repo, *mode, SETTINGS)
     plant(repo)
     change(repo)
-    found = findings(repo, SETTINGS)
+    if mode:
+        git(repo, "add", "-A")
+    found = findings(repo, *mode, SETTINGS)
     assert planted(found) is keeps
-    fresh = findings(repo, "--no-cache", SETTINGS)
+    fresh = findings(repo, "--no-cache", *mode, SETTINGS)
     assert found == fresh | ({("CL101", PLANTED.location.path, 2, PLANTED.message)} if keeps else set())
 
 
@@ -300,15 +306,20 @@ def report(root: Path, args: list[str]) -> dict:
     return out.json
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("judged", ["worktree", "index"])
 @pytest.mark.parametrize("folder", CASES, ids=[f"{p.parent.name}/{p.name}" for p in CASES])
 def test_a_kept_result_reports_what_a_fresh_run_does(folder: Path, tmp_path: Path, no_racy_window: None,
-                                                     whole_tree_calls: list[str]) -> None:
-    """Every fixture repository, its whole tree staged: the run that keeps the result, the run that uses
-    it, and a run without any cache give the same report (notes and suppressions included)."""
+                                                     whole_tree_calls: list[str], judged: str) -> None:
+    """Every fixture repository, its whole tree named (work tree) or staged (index): the run that keeps the
+    result, the run that uses it, and a run without any cache give the same report (notes and suppressions
+    included)."""
     case = load_case(folder)
     root = materialise(case, tmp_path / "repo")
     files = git(root, "ls-files", "-z").split("\0")
     targets = [f for f in files if f][:200]
+    if judged == "index":
+        targets = ["--staged", *targets]
     if not targets:
         pytest.skip("an empty repository has no tree to keep")
     fresh = report(root, ["--no-cache", *targets])
