@@ -477,6 +477,13 @@ class Repo:
         self._record(path, False)
         return self._parsed("json", path, load_json)
 
+    def hcl(self, path: str) -> Any:
+        """A Terraform file's body (`parsing.hcl.Block`), or None (unreadable, or a CL000 problem)."""
+        from .parsing.hcl import load_hcl
+
+        self._record(path, False)
+        return self._parsed("hcl", path, load_hcl)
+
 
 def blob_stamp(entry: Entry) -> tuple[int, int, int, int]:
     """A stamp from a blob id: content-addressed, so never "racy"; its two time fields hold 60-bit parts
