@@ -65,14 +65,14 @@ def providers_pinned(ctx: Context) -> Iterator[Hit]:
     repo = ctx.repo
     if not _has_terraform(repo):
         return
+    from ..stack import terraform as tf
     from ..stack.ignores import judge
-    from ..stack.terraform import locked_providers, required_providers, root_modules, same_provider, used_providers
 
-    roots = root_modules(repo)
+    roots = tf.root_modules(repo)
     ignored = judge(repo, [m.lock_path for m in roots if repo.exists(m.lock_path)])
     example = "e.g. `version = \"~> 0.66\"`"
     for module in roots:
-        required = required_providers(module)
+        required = tf.required_providers(module)
         for req in required:
             if not req.source:
                 yield Hit(f"provider `{req.name}` has no `source` in required_providers: add one "
@@ -82,16 +82,37 @@ def providers_pinned(ctx: Context) -> Iterator[Hit]:
                 yield Hit(f"provider `{req.name}` {problem}: pin it with `~>`, `=` or an upper bound ({example})",
                           _at(req.path, req.version_line), key=f"version:{req.name}")
         declared = {r.name for r in required}
-        for name, (path, line) in sorted(used_providers(module).items()):
+        for name, (path, line) in sorted(tf.used_providers(module).items()):
             if name not in declared:
                 yield Hit(f"provider `{name}` is used but not declared in `required_providers` with a `source` and a "
                           f"`version` constraint that bounds the major version", _at(path, line),
                           key=f"undeclared:{name}")
-        yield from _lock_hits(repo, module, required, ignored, locked_providers, same_provider)
+        for call in tf.child_modules(repo, module):
+            yield from _child_hits(call, required, tf.required_providers(call.module), tf.used_providers(call.module))
+        yield from _lock_hits(repo, module, required, ignored)
 
 
-def _lock_hits(repo: Repo, module: Module, required: list[Any], ignored: dict[str, Any], locked_providers: Any,
-               same_provider: Any) -> Iterator[Hit]:
+def _child_hits(call: Any, required: list[Any], child_required: list[Any],
+                child_used: dict[str, tuple[str, int]]) -> Iterator[Hit]:
+    """A provider a local child module uses is pinned by the root that calls it (children give lower bounds)."""
+    from ..stack.terraform import same_provider, source_address
+
+    sources = [source_address(r.source) for r in required if r.source]
+    names = {r.name for r in required}
+    wanted = {r.name: r.source for r in child_required}
+    wanted.update({name: None for name in child_used if name not in wanted})
+    for name, source in sorted(wanted.items()):
+        if source and any(same_provider(address, source) for address in sources) or not source and name in names:
+            continue
+        what = source or name
+        yield Hit(f"module `{call.label}` (`{call.module.folder}`) uses provider `{what}`, which this root module does "
+                  "not declare in `required_providers`: declare it here with a bounded `version` (child modules "
+                  "give lower bounds only)", _at(call.path, call.line), key=f"child:{call.label}:{what}")
+
+
+def _lock_hits(repo: Repo, module: Module, required: list[Any], ignored: dict[str, Any]) -> Iterator[Hit]:
+    from ..stack.terraform import locked_providers, same_provider
+
     lock = module.lock_path
     if not repo.exists(lock):
         path, line = _anchor(module)

@@ -95,13 +95,43 @@ def root_modules(repo: Repo) -> list[Module]:
 
 def local_calls(module: Module) -> list[str]:
     """The folders this module calls as local child modules (`source = "./modules/vm"`)."""
-    out = []
-    for _, block in module.blocks("module"):
+    return [target for _, _, target in _calls(module)]
+
+
+def _calls(module: Module) -> Iterator[tuple[str, Block, str]]:
+    for path, block in module.blocks("module"):
         source = block.attr("source")
         text = source.value.text if source is not None else None
         if text and text.startswith(("./", "../")):
             target = posixpath.normpath(posixpath.join(module.folder, text))
-            out.append("" if target == "." else target)
+            yield path, block, "" if target == "." else target
+
+
+@record
+class Call:
+    """A local child module a root module reaches (directly or through other children), and where."""
+
+    path: str
+    line: int
+    label: str
+    module: Module
+
+
+def child_modules(repo: Repo, root: Module) -> list[Call]:
+    """Every local child module the root calls, transitively, each once, pointing at the root's call."""
+    by_folder = {m.folder: m for m in modules(repo)}
+    out: list[Call] = []
+    seen = {root.folder}
+    for path, block, target in _calls(root):
+        pending = [target]
+        while pending and len(seen) < 500:
+            folder = pending.pop()
+            child = by_folder.get(folder)
+            if folder in seen or child is None:
+                continue
+            seen.add(folder)
+            out.append(Call(path, block.line, block.labels[0] if block.labels else "?", child))
+            pending.extend(local_calls(child))
     return out
 
 
