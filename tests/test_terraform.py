@@ -136,3 +136,12 @@ def test_explain_gives_the_rule_file_help() -> None:
     assert outcome.code == 0
     assert "terraform-no-literal-credentials" in outcome.out and "Why:" in outcome.out
     assert "TF_VAR_proxmox_api_token" in outcome.out and "names: [" in outcome.out
+
+
+def test_readme_documents_the_terraform_hook_and_the_overlap() -> None:
+    from .helpers import PROJECT
+
+    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Terraform and Talos (CL501-CL504)", 1)[1].split("\n## ", 1)[0]
+    assert "`cloudlab-terraform`" in section and "only CL502 reports" in section
+    assert f"{MAX_CHARS // 1024} KiB" in section
