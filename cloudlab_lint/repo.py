@@ -479,9 +479,16 @@ class Repo:
 
     def hcl(self, path: str) -> Any:
         """A Terraform file's body (`parsing.hcl.Block`), or None (unreadable, or a CL000 problem)."""
-        from .parsing.hcl import load_hcl
+        from .parsing.hcl import load_hcl, too_large
 
         self._record(path, False)
+        if not self.all_mode and ("hcl", path) not in self._cache:
+            # Over the parse's own caps: a note in a hook, CL000 in --all (as for the size cap).
+            text = self._text(path)
+            reason = too_large(text) if text is not None else None
+            if reason is not None:
+                self._note(path, reason[0])
+                self._cache[("hcl", path)] = None
         return self._parsed("hcl", path, load_hcl)
 
 

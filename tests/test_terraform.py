@@ -145,3 +145,11 @@ def test_readme_documents_the_terraform_hook_and_the_overlap() -> None:
     section = readme.split("## Terraform and Talos (CL501-CL504)", 1)[1].split("\n## ", 1)[0]
     assert "`cloudlab-terraform`" in section and "only CL502 reports" in section
     assert f"{MAX_CHARS // 1024} KiB" in section
+
+
+def test_a_tf_file_over_the_parse_cap_is_cl000_in_ci_and_a_note_in_a_hook(repo: Path) -> None:
+    write_files(repo, {"terraform/big.tf": "a = 1\n" * (MAX_CHARS // 6 + 1)})
+    git(repo, "add", "terraform/big.tf")
+    hook = run_cli(["--select", "CL000,CL502", "--format", "json"], cwd=repo)
+    assert hook.found() == set() and any("terraform/big.tf: not parsed" in n for n in hook.json["notes"])
+    assert found(repo, "--all", "--select", "CL000,CL502") == {("CL000", "terraform/big.tf", 1)}

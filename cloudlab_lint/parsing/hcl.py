@@ -85,13 +85,21 @@ def load_hcl(text: str) -> Block:
     return Block("", (), 1, end, attributes, blocks)
 
 
-def _check_size(text: str) -> None:
+def too_large(text: str) -> tuple[str, int] | None:
+    """Why the text is not parsed (over a cap that bounds the parse's time), and the line; None if it is."""
     if len(text) > MAX_CHARS:
-        raise ParseError(f"not parsed: {len(text):,} characters, over the {MAX_CHARS:,}-character HCL parse cap")
+        return f"not parsed: {len(text):,} characters, over the {MAX_CHARS:,}-character HCL parse cap", 1
     start = _longest_blank_run(text)
     if start is not None:
-        raise ParseError(f"not parsed: over {MAX_BLANK_RUN:,} blank characters in a row (the HCL parse is "
-                         "bounded in time); remove the blank lines", text.count("\n", 0, start) + 1)
+        return (f"not parsed: over {MAX_BLANK_RUN:,} blank characters in a row (the HCL parse is bounded in time); "
+                "remove the blank lines", text.count("\n", 0, start) + 1)
+    return None
+
+
+def _check_size(text: str) -> None:
+    reason = too_large(text)
+    if reason is not None:
+        raise ParseError(reason[0], reason[1])
 
 
 def _longest_blank_run(text: str) -> int | None:
