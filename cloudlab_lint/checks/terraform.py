@@ -105,9 +105,9 @@ def _child_hits(call: Any, required: list[Any], child_required: list[Any],
         if source and any(same_provider(address, source) for address in sources) or not source and name in names:
             continue
         what = source or name
-        yield Hit(f"module `{call.label}` (`{call.module.folder}`) uses provider `{what}`, which this root module does "
-                  "not declare in `required_providers`: declare it here with a bounded `version` (child modules "
-                  "give lower bounds only)", _at(call.path, call.line), key=f"child:{call.label}:{what}")
+        yield Hit(f"`{call.module.folder}`, called through module `{call.label}`, uses provider `{what}`, which this "
+                  "root module does not declare in `required_providers`: declare it here with a bounded `version` "
+                  "(child modules give lower bounds only)", _at(call.path, call.line), key=f"child:{call.label}:{what}")
 
 
 def _lock_hits(repo: Repo, module: Module, required: list[Any], ignored: dict[str, Any]) -> Iterator[Hit]:
