@@ -153,3 +153,13 @@ def test_a_tf_file_over_the_parse_cap_is_cl000_in_ci_and_a_note_in_a_hook(repo: 
     hook = run_cli(["--select", "CL000,CL502", "--format", "json"], cwd=repo)
     assert hook.found() == set() and any("terraform/big.tf: not parsed" in n for n in hook.json["notes"])
     assert found(repo, "--all", "--select", "CL000,CL502") == {("CL000", "terraform/big.tf", 1)}
+
+
+def test_a_staged_deletion_of_the_lock_file_fails_the_commit(repo: Path) -> None:
+    write_files(repo, {"terraform/.terraform.lock.hcl": 'provider "registry.terraform.io/bpg/proxmox" {\n}\n',
+                       "terraform/main.tf": 'terraform {\n  required_providers {\n    proxmox = { source = '
+                                            '"bpg/proxmox", version = "~> 0.77.0" }\n  }\n}\n'})
+    commit_all(repo)
+    assert found(repo, "--select", "CL501") == set()  # nothing staged: nothing to judge
+    git(repo, "rm", "-q", "--cached", "terraform/.terraform.lock.hcl")
+    assert found(repo, "--select", "CL501") == {("CL501", "terraform/main.tf", 1)}
