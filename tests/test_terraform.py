@@ -163,3 +163,9 @@ def test_a_staged_deletion_of_the_lock_file_fails_the_commit(repo: Path) -> None
     assert found(repo, "--select", "CL501") == set()  # nothing staged: nothing to judge
     git(repo, "rm", "-q", "--cached", "terraform/.terraform.lock.hcl")
     assert found(repo, "--select", "CL501") == {("CL501", "terraform/main.tf", 1)}
+
+
+def test_an_untracked_tf_file_named_on_the_command_line_is_judged_as_content(repo: Path) -> None:
+    write_files(repo, {"terraform/providers.tf": PROVIDER})  # never added
+    assert found(repo, "terraform/providers.tf", "--select", "CL005,CL502") == {
+        ("CL502", "terraform/providers.tf", 3), ("CL502", "terraform/providers.tf", 5)}

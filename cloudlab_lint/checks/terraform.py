@@ -149,7 +149,7 @@ def _anchor(module: Module) -> tuple[str, int]:
 def no_literal_credentials(ctx: Context) -> Iterator[Hit]:
     repo = ctx.repo
     names = tuple(str(n).lower() for n in ctx.params.get("names", ()))
-    paths = [p for p in repo.targets if p.endswith((".tf", ".tfvars", ".tfvars.json"))
+    paths = [p for p in repo.content_targets if p.endswith((".tf", ".tfvars", ".tfvars.json"))
              and "/.terraform/" not in f"/{p}"]
     if not paths:
         return
