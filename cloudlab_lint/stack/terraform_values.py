@@ -78,9 +78,12 @@ def literal_credentials(repo: Repo, path: str, words: Iterable[str]) -> list[Lit
         return list(_attributes(body.attributes, words, "variable value"))
     out: list[LiteralCredential] = []
     for block in body.blocks:
-        if block.type in ("output", "variable"):
-            continue
-        out.extend(_block_credentials(block, words, _describe(block)))
+        if block.type == "variable":  # the variable's own name and default are CL502's check; its object's keys here
+            default = block.attr("default")
+            if default is not None and default.value.kind == "object":
+                out.extend(_attributes(default.value.items, words, f"{_describe(block)} default"))
+        elif block.type != "output":
+            out.extend(_block_credentials(block, words, _describe(block)))
     return out
 
 
