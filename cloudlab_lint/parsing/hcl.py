@@ -79,8 +79,10 @@ def load_hcl(text: str) -> Block:
         raise _parse_error(exc) from None
     except (RecursionError, RuntimeError, ValueError):
         raise ParseError("invalid HCL: the file cannot be parsed") from None
-    body = tree.children[0]
-    attributes, blocks = _body(body, 0)
+    try:
+        attributes, blocks = _body(tree.children[0], 0)
+    except (IndexError, AttributeError, TypeError):  # a tree shape this walker does not know (a new grammar?)
+        raise ParseError("invalid HCL: a construct cloudlab-lint cannot read; please report it") from None
     end = len(text.splitlines()) or 1
     return Block("", (), 1, end, attributes, blocks)
 
@@ -125,14 +127,11 @@ def _parse_error(exc: Exception) -> ParseError:
     line, column = getattr(exc, "line", 1), getattr(exc, "column", 1)
     line = line if isinstance(line, int) and line > 0 else 1
     column = column if isinstance(column, int) and column > 0 else 1
+    what = "syntax error"
     if isinstance(exc, UnexpectedEOF) or isinstance(exc, UnexpectedToken) and exc.token.type == "$END":
         what = "unexpected end of file (an unclosed block, string or bracket?)"
-    elif isinstance(exc, UnexpectedToken):
-        what = "syntax error"
     elif isinstance(exc, UnexpectedCharacters):
         what = "unexpected character"
-    else:
-        what = "syntax error"
     return ParseError(f"invalid HCL: {what}", line, column)
 
 
