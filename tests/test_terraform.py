@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cloudlab_lint.checks.terraform import constraint_problem
 from cloudlab_lint.parsing import ParseError
@@ -169,3 +171,19 @@ def test_an_untracked_tf_file_named_on_the_command_line_is_judged_as_content(rep
     write_files(repo, {"terraform/providers.tf": PROVIDER})  # never added
     assert found(repo, "terraform/providers.tf", "--select", "CL005,CL502") == {
         ("CL502", "terraform/providers.tf", 3), ("CL502", "terraform/providers.tf", 5)}
+
+
+PIECES = ['resource "a_b" "c" {', "}", "{", "[", "]", "(", ")", '"', "=", "\n", "x", " ", ".", ",", "${", "%{",
+          "<<EOT\n", "\nEOT\n", "# c\n", "/*", "*/", "true", "1.5", "for k, v in x : ", "? 1 : 2", "...", "*",
+          "var.x", "f(", "::"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=40))
+def test_any_text_parses_or_is_a_parse_error(pieces: list[str]) -> None:
+    try:
+        body = load_hcl("".join(pieces))
+    except ParseError as exc:
+        assert exc.line >= 1 and exc.message.startswith(("invalid HCL", "not parsed"))
+    else:
+        assert body.line == 1 and all(b.line >= 1 for b in body.blocks)
