@@ -235,12 +235,12 @@ def _file_writes(module: Module, spec: Any) -> Iterator[tuple[str, int, str, str
     for path, resource in module.blocks("resource"):
         kind = resource.labels[0] if resource.labels else ""
         if kind in ("local_file", "local_sensitive_file"):
-            read = next((r for a in resource.attributes if a.name != "filename"
-                         for r in [credential_read(module, a.value, spec)] if r), None)
+            contents = [a for a in resource.attributes if a.name in ("content", "sensitive_content", "content_base64")]
+            read = next((r for a in contents for r in [credential_read(module, a.value, spec)] if r), None)
             if read is None:
                 continue
             if kind == "local_file":
-                content = next((a for a in resource.attributes if credential_read(module, a.value, spec)), None)
+                content = next((a for a in contents if credential_read(module, a.value, spec)), None)
                 yield path, content.line if content else resource.line, "local_file", read
             filename = resource.attr("filename")
             target = written_path(module, filename.value) if filename is not None else None

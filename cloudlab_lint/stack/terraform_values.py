@@ -160,9 +160,11 @@ def credential_read(module: Module, expr: Expr, spec: CredentialSpec) -> str | N
                 pending.extend(local_values[ref[1]].value.refs)
             continue
         steps = ref[1:] if ref[0] == "data" else ref
-        if len(steps) >= 3 and steps[0] in spec.sources and steps[2] in spec.attributes:
-            if len(steps) > 3 and steps[3] in spec.public:
-                continue
+        if len(steps) < 2 or steps[0] not in spec.sources:
+            continue
+        if len(steps) == 2:  # the whole object, every credential attribute with it
+            return ".".join(ref)
+        if steps[2] in spec.attributes and not (len(steps) > 3 and steps[3] in spec.public):
             return ".".join(ref[:4] if ref[0] == "data" else ref[:3])
     return None
 
