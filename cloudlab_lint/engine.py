@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .catalog import Catalog
-from .checks import IMPORT_ERRORS, WHOLE_TREE, Context, Options, Registry, load_checks
+from .checks import IMPORT_ERRORS, SUPERSEDES, WHOLE_TREE, Context, Options, Registry, load_checks
 from .config import Config
 from .model import Finding, Hit, Result, Rule, ToolError
 from .record import factory, record
@@ -105,6 +105,24 @@ def _with_directives(repo: Repo) -> list[str]:
     return out
 
 
+def drop_superseded(rules: list[Rule], outcomes: dict[str, Outcome]) -> None:
+    """Drop the hits of a superseded check on lines a superseding check reported (`checks.SUPERSEDES`)."""
+    spans: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    for rule in rules:
+        outcome = outcomes.get(rule.id)
+        for other in SUPERSEDES.get(rule.check, ()) if outcome is not None else ():
+            for hit in outcome.hits:
+                where = hit.location
+                spans.setdefault((other, where.path), []).append((where.line, where.end_line or where.line))
+    if not spans:
+        return
+    for rule in rules:
+        outcome = outcomes.get(rule.id)
+        if outcome is not None and any(check == rule.check for check, _ in spans):
+            outcome.hits = [h for h in outcome.hits if not any(
+                a <= h.location.line <= b for a, b in spans.get((rule.check, h.location.path), ()))]
+
+
 def _tree_memo(repo: Repo, config: Config, options: Options, rules: list[Rule]) -> Any:
     """The whole-tree outcomes kept by an earlier hook run (`treememo`), where a hook may use them."""
     if not rules or repo.all_mode or repo.parse_cache is None:
@@ -142,6 +160,7 @@ def run(repo: Repo, rules: list[Rule], config: Config, options: Options | None =
     for rule in last:  # after every other rule, forked ones included: it reports what they could not parse
         outcomes[rule.id] = check_rule(rule, registry, repo, config, options, debug)
 
+    drop_superseded(rules, outcomes)
     findings: list[Finding] = []
     errors: list[ToolError] = []
     notes: list[str] = []

@@ -22,6 +22,7 @@ FAMILY_HOOKS = {
     "cloudlab-secrets": "no plaintext secrets in staged files",
     "cloudlab-flux": "the Flux GitOps tree",
     "cloudlab-ci": "the validation pipeline: workflows, mise, lefthook, roadmap",
+    "cloudlab-terraform": "Terraform and Talos: pinned providers, no literal credentials, secret outputs, local state",
     "cloudlab-history": "every commit of every ref (manual stage)",
     "cloudlab-branch-protection": "branch protection through the GitHub API (manual stage)",
 }

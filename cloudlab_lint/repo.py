@@ -494,6 +494,20 @@ class Repo:
         self._record(path, False)
         return self._parsed("json", path, load_json)
 
+    def hcl(self, path: str) -> Any:
+        """A Terraform file's body (`parsing.hcl.Block`), or None (unreadable, or a CL000 problem)."""
+        from .parsing.hcl import load_hcl, too_large
+
+        self._record(path, False)
+        if not self.all_mode and ("hcl", path) not in self._cache:
+            # Over the parse's own caps: a note in a hook, CL000 in --all (as for the size cap).
+            text = self._text(path)
+            reason = too_large(text) if text is not None else None
+            if reason is not None:
+                self._note(path, reason[0])
+                self._cache[("hcl", path)] = None
+        return self._parsed("hcl", path, load_hcl)
+
 
 def blob_stamp(entry: Entry) -> tuple[int, int, int, int]:
     """A stamp from a blob id: content-addressed, so never "racy"; its two time fields hold 60-bit parts

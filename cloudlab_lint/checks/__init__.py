@@ -34,9 +34,15 @@ MODULE_OF = {
     "mise-check-coverage": "pipeline", "lefthook-fast-subset": "pipeline", "actions-hardening": "pipeline",
     "branch-protection": "settings",
     "roadmap-numbering": "docs",
+    "terraform-providers-pinned": "terraform", "terraform-no-literal-credentials": "terraform",
+    "terraform-secret-outputs": "terraform", "terraform-state-local": "terraform",
     "required-ignore": "generic",
 }
 MODULES = tuple(dict.fromkeys(MODULE_OF.values()))
+# Where a check of the first kind reports lines, one of the second does not report them again (the
+# catalog: "Where CL502 reports a line, CL005 does not report it again"). The engine applies it to the
+# rules that ran together; each one alone still reports everything it finds.
+SUPERSEDES = {"terraform-no-literal-credentials": ("no-plaintext-secrets",)}
 # Checks that judge the whole Flux tree through its model (`stack/gitops.py`): a commit hook may keep
 # their outcomes between runs while what they read is unchanged (`treememo`). Known before their module
 # is imported; `@check(..., whole_tree=True)` must agree.
