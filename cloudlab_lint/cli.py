@@ -48,6 +48,17 @@ def _selection(p: argparse.ArgumentParser) -> None:
                    help="the GitHub repository (default: $GITHUB_REPOSITORY, else the origin remote)")
 
 
+def _output_spec(text: str) -> tuple[str | None, str]:
+    from .outputs import output_spec
+
+    return output_spec(text)
+
+
+def no_color() -> bool:
+    """no-color.org: colour is off when NO_COLOR is present and not empty."""
+    return bool(os.environ.get("NO_COLOR"))
+
+
 def lint_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="cloudlab-lint",
@@ -62,7 +73,11 @@ def lint_parser() -> argparse.ArgumentParser:
                    help="note inline suppressions that hide nothing")
     _selection(p)
     p.add_argument("--format", choices=("text", "json", "sarif", "github", "markdown"), default="text")
-    p.add_argument("--output", type=Path, metavar="FILE", help="write the report there (atomically) instead of stdout")
+    p.add_argument("--output", type=_output_spec, action="append", default=[], metavar="FILE|FORMAT=FILE",
+                   help="write the report there instead of stdout; repeat FORMAT=FILE for more reports of the same "
+                        "run (FORMAT=- is stdout)")
+    p.add_argument("--sarif-category", metavar="NAME",
+                   help="SARIF automationDetails.id NAME/ (default: none, so the upload's own category applies)")
     p.add_argument("--fail-on", choices=FAIL_ON, default="error", help="exit 1 on findings at or above this severity")
     p.add_argument("--baseline", type=Path, metavar="FILE", help="hide findings already in this baseline")
     p.add_argument("--fix", action="store_true", help="apply safe fixes (CL001), then report what is left")
@@ -264,22 +279,30 @@ def cmd_lint(argv: list[str]) -> int:
 
         # Created by the commit hook, where speed matters; `--all` (CI, a fresh clone) only uses one.
         repo.parse_cache = ParseCache(session.root, write_new=not args.all)
+    from .outputs import plan_outputs
+
+    outputs = plan_outputs(args.output, args.format)  # before the analysis: a usage error costs nothing
     result = run_lint(session, repo, args)
     from .reporters import ReportEnv, renderer
 
-    graph = None
-    if args.format == "markdown":
-        graph = _mermaid(repo, session.config)
-    color = args.output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    text = renderer(args.format)(result, session.catalog, ReportEnv(color=color, graph_mermaid=graph))
-    emit(text, args.output, sys.stdout)
+    graph = _mermaid(repo, session.config, result) if any(f == "markdown" for f, _ in outputs) else None
+    for fmt, target in outputs:
+        color = target is None and sys.stdout.isatty() and not no_color()
+        env = ReportEnv(color=color, graph_mermaid=graph, sarif_category=args.sarif_category)
+        emit(renderer(fmt)(result, session.catalog, env), target, sys.stdout)
     _report_side_channel(result)
     if repo.parse_cache is not None:
         repo.parse_cache.save(repo.file_set)
-    return exit_status(result, args.fail_on)
+    status = exit_status(result, args.fail_on)
+    if result.modified and status == 0:
+        # As ruff's fix hook does: a run that changed files fails, so the commit is not made without them.
+        print(f"cloudlab-lint: files were modified by --fix: {', '.join(result.modified)}; "
+              "review and `git add` them", file=sys.stderr)
+        return 1
+    return status
 
 
-def _mermaid(repo: Repo, config: Config) -> str | None:
+def _mermaid(repo: Repo, config: Config, result: Result | None = None) -> str | None:
     try:
         from .stack.gitops import render_graph
     except ImportError:
