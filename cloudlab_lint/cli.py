@@ -303,11 +303,19 @@ def cmd_lint(argv: list[str]) -> int:
 
 
 def _mermaid(repo: Repo, config: Config, result: Result | None = None) -> str | None:
+    """The Flux graph for the markdown report, each Kustomization coloured by its file's worst finding."""
+    from .model import Severity
+
     try:
         from .stack.gitops import render_graph
     except ImportError:
         return None
-    return render_graph(repo, config, "mermaid") or None
+    marks: dict[str, str] = {}
+    for finding in result.findings if result is not None else ():
+        worst = marks.get(finding.location.path)
+        if worst is None or finding.severity.rank > Severity(worst).rank:
+            marks[finding.location.path] = finding.severity.value
+    return render_graph(repo, config, "mermaid", marks) or None
 
 
 def cmd_rules(argv: list[str]) -> int:
