@@ -101,7 +101,7 @@ class Session:
 
 
 def open_session(args: argparse.Namespace) -> Session:
-    from .catalog import load_catalog, with_overrides
+    from .catalog import check_ignores, load_catalog, with_overrides
     from .config import CONFIG_NAME, Config, load_config
     from .repo import locate_root
 
@@ -144,6 +144,9 @@ def open_session(args: argparse.Namespace) -> Session:
     # Written by the commit hook, like the parse cache; `--all` (CI, a fresh clone) only uses one.
     catalog = load_catalog(config.rule_dirs, cache=cache, write_cache=not getattr(args, "all", False))
     catalog = with_overrides(catalog, config.rules, config.source or CONFIG_NAME)
+    check_ignores(catalog, config.ignore, config.source or CONFIG_NAME)
+    if config.baseline is not None and not args.config:
+        _confine(root, config.baseline, f"{CONFIG_NAME}: baseline {config.baseline.name}")
     return Session(root, is_git, config, catalog, index_file, notes)
 
 
@@ -198,21 +201,24 @@ def run_lint(session: Session, repo: Repo, args: argparse.Namespace, *, use_base
     from .engine import run, select_rules
     from .suppress import load_baseline
 
-    for wanted in (*args.select, *args.ignore):
+    select, ignore = _by_name(session.catalog, args.select), _by_name(session.catalog, args.ignore)
+    for wanted in (*select, *ignore):
         if not any(r.id.startswith(wanted) for r in session.catalog.rules):
             raise UsageError(f"--select/--ignore: no rule id starts with {wanted!r}")
     needs = {"history": (args.history, "--history"), "github": (args.github, "--github")}
     for rule in session.catalog.rules:
-        if rule.id in args.select and rule.requires in needs and not needs[rule.requires][0]:
+        if rule.id in select and rule.requires in needs and not needs[rule.requires][0]:
             # Selected by its exact id, it would silently not run: say what it needs instead.
             raise UsageError(f"--select {rule.id}: {rule.id} runs only with {needs[rule.requires][1]}")
-    rules = select_rules(session.catalog, args.select, args.ignore, history=args.history, github=args.github)
+    rules = select_rules(session.catalog, select, ignore, history=args.history, github=args.github)
     baseline = None
-    if use_baseline and getattr(args, "baseline", None):
+    # --baseline, else the config's `baseline:` (named explicitly there, so it counts even untracked).
+    baseline_path = getattr(args, "baseline", None) or session.config.baseline
+    if use_baseline and baseline_path:
         try:
-            baseline = load_baseline(args.baseline if args.baseline.is_absolute() else Path.cwd() / args.baseline)
+            baseline = load_baseline(baseline_path if baseline_path.is_absolute() else Path.cwd() / baseline_path)
         except RecursionError:  # json.loads on absurd nesting
-            raise UsageError(f"{args.baseline}: not a cloudlab-lint baseline (nested too deeply)") from None
+            raise UsageError(f"{baseline_path}: not a cloudlab-lint baseline (nested too deeply)") from None
     options = Options(fix=getattr(args, "fix", False), history=args.history, github=args.github,
                       github_repo=args.github_repo, progress=sys.stderr.isatty())
     try:
@@ -226,6 +232,12 @@ def run_lint(session: Session, repo: Repo, args: argparse.Namespace, *, use_base
 def _known_rule_keys(catalog: Catalog) -> frozenset[str]:
     """What a suppression may name: every rule's id and name."""
     return frozenset(k for r in catalog.rules for k in (r.id, r.name))
+
+
+def _by_name(catalog: Catalog, wanted: list[str]) -> list[str]:
+    """Rule names (`sops-ciphertext-only`) as their ids; ids and id prefixes as they are."""
+    names = {r.name: r.id for r in catalog.rules}
+    return [names.get(w, w) for w in wanted]
 
 
 def emit(text: str, output: Path | None, stream: TextIO) -> None:
@@ -389,7 +401,7 @@ def cmd_baseline(argv: list[str]) -> int:
 
     from .suppress import baseline_document
 
-    output = args.output or session.root / DEFAULT_BASELINE
+    output = args.output or session.config.baseline or session.root / DEFAULT_BASELINE
     emit(json.dumps(baseline_document(result.findings), indent=2) + "\n", output, sys.stdout)
     _report_side_channel(result)
     print(f"cloudlab-lint: wrote {len(result.findings)} findings to {output}", file=sys.stderr)

@@ -14,7 +14,7 @@ from .config import Config
 from .model import Finding, Hit, Result, Rule, ToolError
 from .record import factory, record
 from .repo import Repo
-from .suppress import MARK, Suppressions, is_excluded
+from .suppress import MARK, Suppressions, is_excluded, is_path_ignored
 
 # CL000 reports what every other rule could not read or parse, so it runs last.
 RUNS_LAST = "parse-error"
@@ -162,7 +162,8 @@ def run(repo: Repo, rules: list[Rule], config: Config, options: Options | None =
             seen[base] += 1
             finding = Finding(rule.id, rule.name, rule.severity, hit.message, hit.location, f"{base}:{seen[base]}",
                               hit.related, hit.commit)
-            if is_excluded(finding, config.exclude) or inline.hides(finding):
+            if is_excluded(finding, config.exclude) or is_path_ignored(finding, config.ignore) \
+                    or inline.hides(finding):
                 suppressed += 1
             elif baseline is not None and (finding.rule_id, finding.location.path, finding.fingerprint) in baseline:
                 suppressed += 1

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .catalog import Catalog, load_catalog
 from .model import Rule
+from .project import CONFIG_SCHEMA_PATH
 
 PROJECT = Path(__file__).resolve().parent.parent
 RULE_PAGE = re.compile(r"^[A-Z][A-Z0-9]*[0-9]+\.md$")
@@ -49,6 +50,16 @@ def rule_page(rule: Rule) -> str:
     return "\n".join(parts)
 
 
+def config_schema() -> str:
+    """The config's JSON Schema with its `$id` at the one project URL."""
+    from .config import SCHEMA_FILE
+    from .project import config_schema_url
+
+    schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    schema["$id"] = config_schema_url()
+    return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+
+
 def _replace_between(text: str, name: str, body: str) -> str:
     start, end = f"<!-- {name}:start -->\n", f"<!-- {name}:end -->"
     before, found, rest = text.partition(start)
@@ -60,7 +71,7 @@ def _replace_between(text: str, name: str, body: str) -> str:
 def usage_section() -> str:
     """The README's user section: every `uses:` and `repo:` line derives from the one project URL."""
     from . import __version__
-    from .project import project_url, repo_slug
+    from .project import config_schema_url, project_url, repo_slug
 
     url, slug = project_url(), repo_slug()
     return f"""Needs Python >= 3.11 and `git`. Three ways in, one engine behind them:
@@ -93,6 +104,13 @@ def usage_section() -> str:
 
 - **pipx**: `pipx install git+{url}`, then `cloudlab-lint --all` in your repository
   (`cloudlab-lint init` scaffolds the design's repository in an empty one).
+
+The configuration, `.cloudlab-lint.yaml`, is validated against [a JSON Schema](cloudlab_lint/config.schema.json);
+editors with the YAML language server complete and check it when its first line is:
+
+```yaml
+# yaml-language-server: $schema={config_schema_url()}
+```
 """
 
 
@@ -103,7 +121,7 @@ def outputs(catalog: Catalog | None = None, root: Path = PROJECT) -> dict[Path, 
 
     catalog = catalog or load_catalog()
     builtin = [r for r in catalog.rules if r.builtin]
-    out = {root / ".pre-commit-hooks.yaml": hookgen.render(catalog)}
+    out = {root / ".pre-commit-hooks.yaml": hookgen.render(catalog), root / CONFIG_SCHEMA_PATH: config_schema()}
     for rule in builtin:
         out[root / "docs" / "rules" / f"{rule.id}.md"] = rule_page(rule)
     readme = (root / "README.md").read_text(encoding="utf-8")

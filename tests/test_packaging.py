@@ -46,6 +46,7 @@ def test_gen_check_fails_on_a_stale_output(tmp_path: Path) -> None:
     root = tmp_path / "copy"
     (root / "docs" / "rules").mkdir(parents=True)
     shutil.copyfile(PROJECT / "README.md", root / "README.md")
+    (root / "cloudlab_lint").mkdir()
     for path, text in outputs(root=root).items():
         path.write_text(text, encoding="utf-8")
     assert stale(root) == []
