@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from .model import Result
     from .repo import Repo
 
-SUBCOMMANDS = ("rules", "explain", "graph", "baseline")
+SUBCOMMANDS = ("rules", "explain", "graph", "baseline", "init")
 FAIL_ON = ("error", "warning", "note", "never")
 DEFAULT_BASELINE = ".cloudlab-lint-baseline.json"
 
@@ -63,7 +63,7 @@ def lint_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="cloudlab-lint",
         description="Policy-as-code checks for a Bootstrap Flux GitOps repository. "
-                    "Subcommands: rules, explain ID, graph, baseline (each has --help).",
+                    "Subcommands: rules, explain ID, graph, baseline, init (each has --help).",
     )
     p.add_argument("paths", nargs="*", metavar="PATH", help="files to lint (default: what is staged)")
     p.add_argument("--all", action="store_true", help="lint the whole repository")
@@ -408,7 +408,14 @@ def cmd_baseline(argv: list[str]) -> int:
     return 2 if result.errors else 0
 
 
-COMMANDS = {"rules": cmd_rules, "explain": cmd_explain, "graph": cmd_graph, "baseline": cmd_baseline}
+def cmd_init(argv: list[str]) -> int:
+    from .scaffold import cmd_init as scaffold
+
+    return scaffold(argv)
+
+
+COMMANDS = {"rules": cmd_rules, "explain": cmd_explain, "graph": cmd_graph, "baseline": cmd_baseline,
+            "init": cmd_init}
 
 
 def main(argv: list[str] | None = None) -> int:
