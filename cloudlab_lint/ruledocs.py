@@ -9,8 +9,10 @@ from .model import Rule
 
 
 def rules_text(catalog: Catalog) -> str:
+    # Columns as wide as their longest entry: a team's ids (TEAM001) are longer than CL001.
+    ids = max((len(r.id) for r in catalog.rules), default=5)
     width = max((len(r.name) for r in catalog.rules), default=10)
-    lines = [f"{r.id}  {r.name:<{width}}  {r.severity.value:<7}  {r.short}" for r in catalog.rules]
+    lines = [f"{r.id:<{ids}}  {r.name:<{width}}  {r.severity.value:<7}  {r.short}" for r in catalog.rules]
     return "\n".join(lines) + "\n"
 
 
