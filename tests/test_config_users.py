@@ -26,6 +26,12 @@ def repo(tmp_path: Path) -> Path:
     return root
 
 
+def _config(root: Path, text: str) -> None:
+    """The config counts when tracked (an untracked one is ignored with a note)."""
+    write_files(root, {".cloudlab-lint.yaml": text})
+    commit_all(root)
+
+
 def _found(root: Path, *args: str) -> set[tuple[str, str, int]]:
     outcome = run_cli(["--all", "--format", "json", "--fail-on", "never", *args], cwd=root)
     assert outcome.code == 0, outcome.err
@@ -33,35 +39,35 @@ def _found(root: Path, *args: str) -> set[tuple[str, str, int]]:
 
 
 def test_rule_names_work_in_the_config_and_on_the_command_line(repo: Path) -> None:
-    write_files(repo, {".cloudlab-lint.yaml": "rules:\n  forbidden-file-tracked: {severity: warning}\n"})
+    _config(repo, "rules:\n  forbidden-file-tracked: {severity: warning}\n")
     out = run_cli(["--all", "--select", "forbidden-file-tracked", "--format", "json"], cwd=repo).json
     assert {f["severity"] for f in out["findings"]} == {"warning"} and out["summary"]["rules"] == ["CL002"]
-    write_files(repo, {".cloudlab-lint.yaml": "rules:\n  forbiden-file-tracked: {enabled: false}\n"})
+    _config(repo, "rules:\n  forbiden-file-tracked: {enabled: false}\n")
     outcome = run_cli(["--all"], cwd=repo)
     assert outcome.code == 2 and "rules.forbiden-file-tracked: unknown rule id or name" in outcome.err
 
 
 def test_per_path_ignore_by_id_or_name(repo: Path) -> None:
     assert _found(repo, "--select", "CL002") == {("CL002", "notes/a.md", 1), ("CL002", "docs/b.md", 1)}
-    write_files(repo, {".cloudlab-lint.yaml": "ignore:\n  'docs/**': [forbidden-file-tracked]\n  'x/*': [CL001]\n"})
+    _config(repo, "ignore:\n  'docs/**': [forbidden-file-tracked]\n  'x/*': [CL001]\n")
     assert _found(repo, "--select", "CL002") == {("CL002", "notes/a.md", 1)}
-    write_files(repo, {".cloudlab-lint.yaml": "ignore:\n  'notes/*': [CL002]\n"})
+    _config(repo, "ignore:\n  'notes/*': [CL002]\n")
     assert _found(repo, "--select", "CL002") == {("CL002", "docs/b.md", 1)}
-    write_files(repo, {".cloudlab-lint.yaml": "ignore:\n  'notes/*': [CL005]\n"})  # another rule: no effect
+    _config(repo, "ignore:\n  'notes/*': [CL005]\n")  # another rule: no effect
     assert ("CL002", "notes/a.md", 1) in _found(repo, "--select", "CL002")
-    write_files(repo, {".cloudlab-lint.yaml": "ignore:\n  'notes/*': [CL0002]\n"})
+    _config(repo, "ignore:\n  'notes/*': [CL0002]\n")
     outcome = run_cli(["--all"], cwd=repo)
     assert outcome.code == 2 and "ignore.notes/*: unknown rule id or name 'CL0002'" in outcome.err
 
 
 def test_the_baseline_key(repo: Path) -> None:
     assert run_cli(["baseline", "--select", "CL002"], cwd=repo).code == 0
-    write_files(repo, {".cloudlab-lint.yaml": "baseline: .cloudlab-lint-baseline.json\n"})
+    _config(repo, "baseline: .cloudlab-lint-baseline.json\n")
     assert _found(repo, "--select", "CL002") == set()
     write_files(repo, {"notes/c.md": f"{KEY}\n"})
     commit_all(repo)
     assert _found(repo, "--select", "CL002") == {("CL002", "notes/c.md", 1)}
-    write_files(repo, {".cloudlab-lint.yaml": "baseline: ci/baseline.json\n"})
+    _config(repo, "baseline: ci/baseline.json\n")
     outcome = run_cli(["--all"], cwd=repo)
     assert outcome.code == 2 and "baseline file not found" in outcome.err
     # `cloudlab-lint baseline` writes where the config says.
@@ -83,6 +89,5 @@ def test_the_schema_is_the_one_the_validator_uses_and_jsonschema_accepts_it() ->
 
 
 def test_the_schema_line_is_a_comment_the_loader_ignores(repo: Path) -> None:
-    write_files(repo, {".cloudlab-lint.yaml": f"# yaml-language-server: $schema={config_schema_url()}\n"
-                                              "rules:\n  CL002: {enabled: false}\n"})
+    _config(repo, f"# yaml-language-server: $schema={config_schema_url()}\nrules:\n  CL002: {{enabled: false}}\n")
     assert _found(repo, "--select", "CL002,CL001") == set()

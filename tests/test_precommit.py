@@ -59,7 +59,8 @@ def test_installed_hook_blocks_commit_all_and_deletions(tmp_path: Path) -> None:
     target = init_repo(tmp_path / "target")
     rev = git(PROJECT, "rev-parse", "HEAD").strip()
     write_files(target, {
-        ".pre-commit-config.yaml": f"repos:\n  - repo: {PROJECT}\n    rev: {rev}\n    hooks:\n      - id: cloudlab-lint\n",
+        ".pre-commit-config.yaml":
+            f"repos:\n  - repo: {PROJECT}\n    rev: {rev}\n    hooks:\n      - id: cloudlab-lint\n",
         ".gitignore": "terraform.tfstate*\n.age-key.txt\nkubeconfig\ntalosconfig\n",
         "README.md": "# homelab\n", "notes.md": "nothing\n"})
     commit_all(target)
