@@ -56,11 +56,16 @@ class _Out:
         self.left = budget
 
     def fits(self, text: str, reserve: int = 0) -> bool:
-        return len(text.encode("utf-8")) + reserve <= self.left
+        return _size(text) + reserve <= self.left
 
     def add(self, text: str) -> None:
         self.parts.append(text)
-        self.left -= len(text.encode("utf-8"))
+        self.left -= _size(text)
+
+
+def _size(text: str) -> int:
+    # Measured as it is written (`cli.emit`): a file name that is not UTF-8 is kept as surrogates, written replaced.
+    return len(text.encode("utf-8", "replace"))
 
 
 def render(result: Result, catalog: Catalog, env: ReportEnv, budget: int = BUDGET) -> str:
