@@ -96,7 +96,7 @@ def config_section(root: Path, config_path: Path | None, from_base: bool) -> str
     path = config_path or root / CONFIG_NAME
     where = f"the base branch's `{CONFIG_NAME}`" if from_base else f"`{CONFIG_NAME}`"
     if not path.is_file():
-        return f"\n### Configuration\n\nNo {where}: every rule runs with its defaults.\n"
+        return f"\n### Configuration\n\nThere is no {where}: every rule runs with its defaults.\n"
     try:
         config = load_config(path, root)
     except ConfigError:
@@ -173,6 +173,9 @@ def run() -> int:
     if markdown is not None and markdown.is_file():
         _append(os.environ.get("GITHUB_STEP_SUMMARY"),
                 markdown.read_text(encoding="utf-8") + config_section(root, config, from_base))
+    elif markdown is not None:
+        _append(os.environ.get("GITHUB_STEP_SUMMARY"), f"## cloudlab-lint\n\nThe run stopped before it could report "
+                                                       f"(exit status {code}): the step's log says why.\n")
     outputs = {"sarif-file": str(sarif_path) if sarif_path and sarif_path.is_file() else "",
                "upload": "true" if upload else "false", "exit-code": str(code)}
     _append(os.environ.get("GITHUB_OUTPUT"), "".join(f"{k}={v}\n" for k, v in outputs.items()))

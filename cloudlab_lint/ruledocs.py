@@ -33,11 +33,18 @@ def rules_json(catalog: Catalog) -> str:
                 "help": {"why": r.help.why, "fix": r.help.fix, "example": r.help.example},
                 "tags": list(r.tags), "hook": r.hook, "requires": r.requires, "fixable": r.fixable,
                 "security_severity": r.security_severity, "params": dict(r.params), "builtin": r.builtin,
+                "help_uri": _help_uri(r),
             }
             for r in catalog.rules
         ],
     }
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def _help_uri(rule: Rule) -> str | None:
+    from .project import rule_help_uri
+
+    return rule_help_uri(rule.id) if rule.builtin else None
 
 
 def explain(rule: Rule) -> str:
@@ -49,4 +56,8 @@ def explain(rule: Rule) -> str:
         parts += ["", "Parameters (defaults):"]
         parts += [f"  {k}: {json.dumps(v)}" for k, v in rule.params.items()]
     parts += ["", f"Pre-commit hook: {rule.hook}" + (f" (only with --{rule.requires})" if rule.requires else "")]
+    if rule.builtin:
+        from .project import rule_help_uri
+
+        parts.append(f"Documentation: {rule_help_uri(rule.id)}")
     return "\n".join(parts) + "\n"

@@ -155,3 +155,12 @@ def test_action_yml_pins_a_released_upload_sarif() -> None:
     text = (PROJECT / "action.yml").read_text(encoding="utf-8")
     # codeql-action v4.36.2 (the tag's commit, read from github/codeql-action).
     assert "upload-sarif@8aad20d150bbac5944a9f9d289da16a4b0d87c1e # v4.36.2" in text
+
+
+def test_a_broken_config_fails_with_exit_2_and_says_so_in_the_summary(workspace: Path, tmp_path: Path) -> None:
+    write_files(workspace, {".cloudlab-lint.yaml": "colour: true\n"})
+    commit_all(workspace)
+    proc, summary, outputs = _run(workspace, tmp_path)
+    assert proc.returncode == 2 and outputs["exit-code"] == "2" and outputs["upload"] == "false"
+    assert "colour: unknown key" in proc.stderr
+    assert "The run stopped before it could report (exit status 2)" in summary.read_text(encoding="utf-8")

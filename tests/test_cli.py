@@ -264,6 +264,7 @@ def test_rules_explain_subcommands(repo: Path) -> None:
     assert code == 0 and {r["id"] for r in json.loads(out)["rules"]} >= {"CL000", "CL001", "CL002"}
     code, out, _ = lint(repo, "explain", "CL001")
     assert code == 0 and "Why:" in out and "How to fix:" in out and "probes" in out
+    assert out.rstrip().endswith("/docs/rules/CL001.md")
     assert lint(repo, "explain", "gitignore-coverage")[0] == 0
     code, _, err = lint(repo, "explain", "CL998")
     assert code == 2 and "no rule 'CL998'" in err
