@@ -42,6 +42,13 @@ class Catalog:
     def by_id(self) -> dict[str, Rule]:
         return {r.id: r for r in self.rules}
 
+    def resolve(self, wanted: str) -> Rule | None:
+        """A rule by its id or its name: both are public, users write either (as in inline suppressions)."""
+        for rule in self.rules:
+            if wanted in (rule.id, rule.name):
+                return rule
+        return None
+
 
 def _load_yaml(path: Path) -> Any:
     from .parsing.pyyaml import yaml
@@ -154,13 +161,13 @@ def _kind(value: Any) -> str | None:
 
 
 def with_overrides(catalog: Catalog, overrides: Mapping[str, Mapping[str, Any]], where: str) -> Catalog:
-    """Apply the config's `rules:` section (enabled, severity, params) by rule id."""
-    by_id = catalog.by_id()
-    out = dict(by_id)
-    for rule_id, change in overrides.items():
-        rule = by_id.get(rule_id)
+    """Apply the config's `rules:` section (enabled, severity, params) by rule id or name."""
+    out = catalog.by_id()
+    for written, change in overrides.items():
+        rule = catalog.resolve(written)
         if rule is None:
-            raise CatalogError(f"{where}: rules.{rule_id}: unknown rule id")
+            raise CatalogError(f"{where}: rules.{written}: unknown rule id or name")
+        rule_id = written
         params = dict(rule.params)
         for key, value in (change.get("params") or {}).items():
             if key not in params:
@@ -170,8 +177,16 @@ def with_overrides(catalog: Catalog, overrides: Mapping[str, Mapping[str, Any]],
             if expected and _kind(value) != expected and not (expected == "number" and _kind(value) == "integer"):
                 raise CatalogError(f"{where}: rules.{rule_id}.params.{key}: expected {expected}, got {_kind(value)}")
             params[key] = value
-        out[rule_id] = replace(
+        out[rule.id] = replace(
             rule, params=params, enabled=change.get("enabled", rule.enabled),
             severity=Severity(change["severity"]) if "severity" in change else rule.severity,
         )
     return Catalog(tuple(sorted(out.values(), key=lambda r: r.id)))
+
+
+def check_ignores(catalog: Catalog, ignore: Mapping[str, Iterable[str]], where: str) -> None:
+    """Every rule the config's per-path `ignore` names exists (a typo would silently ignore nothing)."""
+    for glob, names in ignore.items():
+        for name in names:
+            if catalog.resolve(name) is None:
+                raise CatalogError(f"{where}: ignore.{glob}: unknown rule id or name {name!r}")

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from .model import Result
     from .repo import Repo
 
-SUBCOMMANDS = ("rules", "explain", "graph", "baseline")
+SUBCOMMANDS = ("rules", "explain", "graph", "baseline", "init")
 FAIL_ON = ("error", "warning", "note", "never")
 DEFAULT_BASELINE = ".cloudlab-lint-baseline.json"
 
@@ -48,11 +48,22 @@ def _selection(p: argparse.ArgumentParser) -> None:
                    help="the GitHub repository (default: $GITHUB_REPOSITORY, else the origin remote)")
 
 
+def _output_spec(text: str) -> tuple[str | None, str]:
+    from .outputs import output_spec
+
+    return output_spec(text)
+
+
+def no_color() -> bool:
+    """no-color.org: colour is off when NO_COLOR is present and not empty."""
+    return bool(os.environ.get("NO_COLOR"))
+
+
 def lint_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="cloudlab-lint",
         description="Policy-as-code checks for a Bootstrap Flux GitOps repository. "
-                    "Subcommands: rules, explain ID, graph, baseline (each has --help).",
+                    "Subcommands: rules, explain ID, graph, baseline, init (each has --help).",
     )
     p.add_argument("paths", nargs="*", metavar="PATH", help="files to lint (default: what is staged)")
     p.add_argument("--all", action="store_true", help="lint the whole repository")
@@ -62,7 +73,11 @@ def lint_parser() -> argparse.ArgumentParser:
                    help="note inline suppressions that hide nothing")
     _selection(p)
     p.add_argument("--format", choices=("text", "json", "sarif", "github", "markdown"), default="text")
-    p.add_argument("--output", type=Path, metavar="FILE", help="write the report there (atomically) instead of stdout")
+    p.add_argument("--output", type=_output_spec, action="append", default=[], metavar="FILE|FORMAT=FILE",
+                   help="write the report there instead of stdout; repeat FORMAT=FILE for more reports of the same "
+                        "run (FORMAT=- is stdout)")
+    p.add_argument("--sarif-category", metavar="NAME",
+                   help="SARIF automationDetails.id NAME/ (default: none, so the upload's own category applies)")
     p.add_argument("--fail-on", choices=FAIL_ON, default="error", help="exit 1 on findings at or above this severity")
     p.add_argument("--baseline", type=Path, metavar="FILE", help="hide findings already in this baseline")
     p.add_argument("--fix", action="store_true", help="apply safe fixes (CL001), then report what is left")
@@ -87,7 +102,7 @@ class Session:
 
 
 def open_session(args: argparse.Namespace) -> Session:
-    from .catalog import load_catalog, with_overrides
+    from .catalog import check_ignores, load_catalog, with_overrides
     from .config import CONFIG_NAME, Config, load_config
     from .repo import locate_root
 
@@ -132,6 +147,9 @@ def open_session(args: argparse.Namespace) -> Session:
     # Written by the commit hook, like the parse cache; `--all` (CI, a fresh clone) only uses one.
     catalog = load_catalog(config.rule_dirs, cache=cache, write_cache=not getattr(args, "all", False))
     catalog = with_overrides(catalog, config.rules, config.source or CONFIG_NAME)
+    check_ignores(catalog, config.ignore, config.source or CONFIG_NAME)
+    if config.baseline is not None and not args.config:
+        _confine(root, config.baseline, f"{CONFIG_NAME}: baseline {config.baseline.name}")
     return Session(root, is_git, config, catalog, index_file, notes, index)
 
 
@@ -188,21 +206,24 @@ def run_lint(session: Session, repo: Repo, args: argparse.Namespace, *, use_base
     from .engine import run, select_rules
     from .suppress import load_baseline
 
-    for wanted in (*args.select, *args.ignore):
+    select, ignore = _by_name(session.catalog, args.select), _by_name(session.catalog, args.ignore)
+    for wanted in (*select, *ignore):
         if not any(r.id.startswith(wanted) for r in session.catalog.rules):
             raise UsageError(f"--select/--ignore: no rule id starts with {wanted!r}")
     needs = {"history": (args.history, "--history"), "github": (args.github, "--github")}
     for rule in session.catalog.rules:
-        if rule.id in args.select and rule.requires in needs and not needs[rule.requires][0]:
+        if rule.id in select and rule.requires in needs and not needs[rule.requires][0]:
             # Selected by its exact id, it would silently not run: say what it needs instead.
             raise UsageError(f"--select {rule.id}: {rule.id} runs only with {needs[rule.requires][1]}")
-    rules = select_rules(session.catalog, args.select, args.ignore, history=args.history, github=args.github)
+    rules = select_rules(session.catalog, select, ignore, history=args.history, github=args.github)
     baseline = None
-    if use_baseline and getattr(args, "baseline", None):
+    # --baseline, else the config's `baseline:` (named explicitly there, so it counts even untracked).
+    baseline_path = getattr(args, "baseline", None) or session.config.baseline
+    if use_baseline and baseline_path:
         try:
-            baseline = load_baseline(args.baseline if args.baseline.is_absolute() else Path.cwd() / args.baseline)
+            baseline = load_baseline(baseline_path if baseline_path.is_absolute() else Path.cwd() / baseline_path)
         except RecursionError:  # json.loads on absurd nesting
-            raise UsageError(f"{args.baseline}: not a cloudlab-lint baseline (nested too deeply)") from None
+            raise UsageError(f"{baseline_path}: not a cloudlab-lint baseline (nested too deeply)") from None
     options = Options(fix=getattr(args, "fix", False), history=args.history, github=args.github,
                       github_repo=args.github_repo, progress=sys.stderr.isatty())
     try:
@@ -216,6 +237,12 @@ def run_lint(session: Session, repo: Repo, args: argparse.Namespace, *, use_base
 def _known_rule_keys(catalog: Catalog) -> frozenset[str]:
     """What a suppression may name: every rule's id and name."""
     return frozenset(k for r in catalog.rules for k in (r.id, r.name))
+
+
+def _by_name(catalog: Catalog, wanted: list[str]) -> list[str]:
+    """Rule names (`sops-ciphertext-only`) as their ids; ids and id prefixes as they are."""
+    names = {r.name: r.id for r in catalog.rules}
+    return [names.get(w, w) for w in wanted]
 
 
 def emit(text: str, output: Path | None, stream: TextIO) -> None:
@@ -269,27 +296,43 @@ def cmd_lint(argv: list[str]) -> int:
 
         # Created by the commit hook, where speed matters; `--all` (CI, a fresh clone) only uses one.
         repo.parse_cache = ParseCache(session.root, write_new=not args.all)
+    from .outputs import plan_outputs
+
+    outputs = plan_outputs(args.output, args.format)  # before the analysis: a usage error costs nothing
     result = run_lint(session, repo, args)
     from .reporters import ReportEnv, renderer
 
-    graph = None
-    if args.format == "markdown":
-        graph = _mermaid(repo, session.config)
-    color = args.output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    text = renderer(args.format)(result, session.catalog, ReportEnv(color=color, graph_mermaid=graph))
-    emit(text, args.output, sys.stdout)
+    graph = _mermaid(repo, session.config, result) if any(f == "markdown" for f, _ in outputs) else None
+    for fmt, target in outputs:
+        color = target is None and sys.stdout.isatty() and not no_color()
+        env = ReportEnv(color=color, graph_mermaid=graph, sarif_category=args.sarif_category)
+        emit(renderer(fmt)(result, session.catalog, env), target, sys.stdout)
     _report_side_channel(result)
     if repo.parse_cache is not None:
         repo.parse_cache.save(repo.file_set)
-    return exit_status(result, args.fail_on)
+    status = exit_status(result, args.fail_on)
+    if result.modified and status == 0:
+        # As ruff's fix hook does: a run that changed files fails, so the commit is not made without them.
+        print(f"cloudlab-lint: files were modified by --fix: {', '.join(result.modified)}; "
+              "review and `git add` them", file=sys.stderr)
+        return 1
+    return status
 
 
-def _mermaid(repo: Repo, config: Config) -> str | None:
+def _mermaid(repo: Repo, config: Config, result: Result | None = None) -> str | None:
+    """The Flux graph for the markdown report, each Kustomization coloured by its file's worst finding."""
+    from .model import Severity
+
     try:
         from .stack.gitops import render_graph
     except ImportError:
         return None
-    return render_graph(repo, config, "mermaid") or None
+    marks: dict[str, str] = {}
+    for finding in result.findings if result is not None else ():
+        worst = marks.get(finding.location.path)
+        if worst is None or finding.severity.rank > Severity(worst).rank:
+            marks[finding.location.path] = finding.severity.value
+    return render_graph(repo, config, "mermaid", marks) or None
 
 
 def cmd_rules(argv: list[str]) -> int:
@@ -363,14 +406,21 @@ def cmd_baseline(argv: list[str]) -> int:
 
     from .suppress import baseline_document
 
-    output = args.output or session.root / DEFAULT_BASELINE
+    output = args.output or session.config.baseline or session.root / DEFAULT_BASELINE
     emit(json.dumps(baseline_document(result.findings), indent=2) + "\n", output, sys.stdout)
     _report_side_channel(result)
     print(f"cloudlab-lint: wrote {len(result.findings)} findings to {output}", file=sys.stderr)
     return 2 if result.errors else 0
 
 
-COMMANDS = {"rules": cmd_rules, "explain": cmd_explain, "graph": cmd_graph, "baseline": cmd_baseline}
+def cmd_init(argv: list[str]) -> int:
+    from .scaffold import cmd_init as scaffold
+
+    return scaffold(argv)
+
+
+COMMANDS = {"rules": cmd_rules, "explain": cmd_explain, "graph": cmd_graph, "baseline": cmd_baseline,
+            "init": cmd_init}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -10,42 +11,9 @@ from .schemacheck import SchemaError, validate
 
 CONFIG_NAME = ".cloudlab-lint.yaml"
 
-SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "gitops_root": {"type": "string", "minLength": 1},
-        "flux": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "clusters": {"type": "array", "items": {"type": "string"}},
-                "chain": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
-                "layout": {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "properties": {"infrastructure": {"type": "string"}, "apps": {"type": "string"}},
-                },
-            },
-        },
-        "exclude": {"type": "array", "items": {"type": "string"}},
-        "rules": {
-            "type": "object",
-            "propertyNames": {"pattern": "^[A-Z][A-Z0-9]*[0-9]+$"},
-            "additionalProperties": {
-                "type": "object",
-                "additionalProperties": False,
-                "properties": {
-                    "enabled": {"type": "boolean"},
-                    "severity": {"enum": ["error", "warning", "note"]},
-                    "params": {"type": "object"},
-                },
-            },
-        },
-        "rule_dirs": {"type": "array", "items": {"type": "string"}},
-        "max_file_size": {"type": "integer", "minimum": 1},
-    },
-}
+# The schema users' editors read too (`# yaml-language-server: $schema=...`); its $id is written by the generator.
+SCHEMA_FILE = Path(__file__).resolve().parent / "config.schema.json"
+SCHEMA: dict[str, Any] = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
 
 
 class ConfigError(RuntimeError):
@@ -59,6 +27,8 @@ class Config:
     chain: tuple[str, ...] = ("flux-system", "infrastructure", "apps")
     layout: dict[str, str] = factory(lambda: {"infrastructure": "infrastructure", "apps": "apps"})
     exclude: tuple[str, ...] = ()
+    ignore: dict[str, tuple[str, ...]] = factory(dict)  # glob -> rule ids or names not reported under it
+    baseline: Path | None = None
     rules: dict[str, dict[str, Any]] = factory(dict)
     rule_dirs: tuple[Path, ...] = ()
     max_file_size: int = 5 * 1024 * 1024
@@ -71,7 +41,7 @@ def _where(error: SchemaError) -> str:
         return f"{path}: unknown key"
     if len(error.path) == 2 and error.path[0] == "rules" and error.keyword in ("pattern", "type") \
             and error.instance == error.path[1]:
-        return f"{path}: not a rule id"
+        return f"{path}: not a rule id or name"
     return f"{path or '(top level)'}: {error.message}"
 
 
@@ -105,6 +75,8 @@ def load_config(path: Path, root: Path, data_bytes: bytes | None = None) -> Conf
         chain=tuple(flux.get("chain", Config.chain)),
         layout=layout,
         exclude=tuple(data.get("exclude", ())),
+        ignore={glob: tuple(rules) for glob, rules in data.get("ignore", {}).items()},
+        baseline=(root / data["baseline"]) if "baseline" in data else None,
         rules={k: dict(v) for k, v in data.get("rules", {}).items()},
         rule_dirs=tuple((root / d).resolve() for d in data.get("rule_dirs", ())),
         max_file_size=data.get("max_file_size", Config.max_file_size),

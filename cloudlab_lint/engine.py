@@ -14,7 +14,7 @@ from .config import Config
 from .model import Finding, Hit, Result, Rule, ToolError
 from .record import factory, record
 from .repo import Repo
-from .suppress import MARK, Suppressions, is_excluded
+from .suppress import MARK, Suppressions, is_excluded, is_path_ignored
 
 # CL000 reports what every other rule could not read or parse, so it runs last.
 RUNS_LAST = "parse-error"
@@ -74,6 +74,7 @@ class Outcome:
     hits: list[Hit] = factory(list)
     error: ToolError | None = None
     fixes: list[str] = factory(list)
+    modified: list[str] = factory(list)
 
 
 def check_rule(rule: Rule, registry: Registry, repo: Repo, config: Config, options: Options,
@@ -92,7 +93,7 @@ def check_rule(rule: Rule, registry: Registry, repo: Repo, config: Config, optio
 
             traceback.print_exc(file=sys.stderr)
         return Outcome(error=ToolError(_crash_message(rule, exc), rule.id))
-    return Outcome(hits, None, list(ctx.fixes))
+    return Outcome(hits, None, list(ctx.fixes), list(ctx.modified))
 
 
 def _with_directives(repo: Repo) -> list[str]:
@@ -166,18 +167,22 @@ def run(repo: Repo, rules: list[Rule], config: Config, options: Options | None =
     notes: list[str] = []
     suppressed = 0
     inline = Suppressions(repo.lines)
+    modified: set[str] = set()
     for rule in rules:
         outcome = outcomes[rule.id]
         if outcome.error is not None:
             errors.append(outcome.error)
             continue
         notes.extend(outcome.fixes)
+        modified.update(outcome.modified)
         seen: Counter[str] = Counter()
         for hit in sorted(set(outcome.hits), key=lambda h: (h.location, h.message)):
             base = fingerprint_base(rule, hit, repo)
             seen[base] += 1
-            finding = Finding(rule.id, rule.name, rule.severity, hit.message, hit.location, f"{base}:{seen[base]}")
-            if is_excluded(finding, config.exclude) or inline.hides(finding):
+            finding = Finding(rule.id, rule.name, rule.severity, hit.message, hit.location, f"{base}:{seen[base]}",
+                              hit.related, hit.commit)
+            if is_excluded(finding, config.exclude) or is_path_ignored(finding, config.ignore) \
+                    or inline.hides(finding):
                 suppressed += 1
             elif baseline is not None and (finding.rule_id, finding.location.path, finding.fingerprint) in baseline:
                 suppressed += 1
@@ -196,4 +201,4 @@ def run(repo: Repo, rules: list[Rule], config: Config, options: Options | None =
     findings.sort(key=lambda f: (f.location.path, f.location.line, f.location.column, f.rule_id, f.message))
     # Sorted: which rule happened to read a file first (or whether a kept result served) must not show.
     return Result(tuple(findings), tuple(errors), tuple(sorted(set(notes))), suppressed,
-                  tuple(r.id for r in rules), len(repo.targets))
+                  tuple(r.id for r in rules), len(repo.targets), tuple(sorted(modified)))

@@ -48,18 +48,25 @@ class Hit(Value):
 
     `key` optionally names what the hit is about (e.g. "dependsOn:infra") so the
     fingerprint stays stable when the line's text changes; by default the
-    fingerprint uses the text of the line.
+    fingerprint uses the text of the line. `related`: the other places of a
+    chain or cycle, each with what it is (SARIF `relatedLocations`); `commit`:
+    the past commit a history finding is about.
     """
 
-    __slots__ = ("message", "location", "key")
+    __slots__ = ("message", "location", "key", "related", "commit")
     message: str
     location: Location
     key: str | None
+    related: tuple[tuple[str, Location], ...]
+    commit: str | None
 
-    def __init__(self, message: str, location: Location, key: str | None = None) -> None:
+    def __init__(self, message: str, location: Location, key: str | None = None,
+                 related: tuple[tuple[str, Location], ...] = (), commit: str | None = None) -> None:
         set_field(self, "message", message)
         set_field(self, "location", location)
         set_field(self, "key", key)
+        set_field(self, "related", related)
+        set_field(self, "commit", commit)
 
 
 @record
@@ -98,6 +105,8 @@ class Finding:
     message: str
     location: Location
     fingerprint: str
+    related: tuple[tuple[str, Location], ...] = ()
+    commit: str | None = None
 
 
 @record
@@ -116,6 +125,10 @@ class Result:
     suppressed: int = 0
     rules_run: tuple[str, ...] = ()
     files_checked: int = 0
+    modified: tuple[str, ...] = ()  # files --fix wrote
+
+    def files_with_findings(self) -> int:
+        return len({f.location.path for f in self.findings})
 
     def counts(self) -> dict[Severity, int]:
         out = {s: 0 for s in Severity}

@@ -9,8 +9,10 @@ from .model import Rule
 
 
 def rules_text(catalog: Catalog) -> str:
+    # Columns as wide as their longest entry: a team's ids (TEAM001) are longer than CL001.
+    ids = max((len(r.id) for r in catalog.rules), default=5)
     width = max((len(r.name) for r in catalog.rules), default=10)
-    lines = [f"{r.id}  {r.name:<{width}}  {r.severity.value:<7}  {r.short}" for r in catalog.rules]
+    lines = [f"{r.id:<{ids}}  {r.name:<{width}}  {r.severity.value:<7}  {r.short}" for r in catalog.rules]
     return "\n".join(lines) + "\n"
 
 
@@ -31,11 +33,18 @@ def rules_json(catalog: Catalog) -> str:
                 "help": {"why": r.help.why, "fix": r.help.fix, "example": r.help.example},
                 "tags": list(r.tags), "hook": r.hook, "requires": r.requires, "fixable": r.fixable,
                 "security_severity": r.security_severity, "params": dict(r.params), "builtin": r.builtin,
+                "help_uri": _help_uri(r),
             }
             for r in catalog.rules
         ],
     }
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def _help_uri(rule: Rule) -> str | None:
+    from .project import rule_help_uri
+
+    return rule_help_uri(rule.id) if rule.builtin else None
 
 
 def explain(rule: Rule) -> str:
@@ -47,4 +56,8 @@ def explain(rule: Rule) -> str:
         parts += ["", "Parameters (defaults):"]
         parts += [f"  {k}: {json.dumps(v)}" for k, v in rule.params.items()]
     parts += ["", f"Pre-commit hook: {rule.hook}" + (f" (only with --{rule.requires})" if rule.requires else "")]
+    if rule.builtin:
+        from .project import rule_help_uri
+
+        parts.append(f"Documentation: {rule_help_uri(rule.id)}")
     return "\n".join(parts) + "\n"

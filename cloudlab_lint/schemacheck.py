@@ -15,7 +15,7 @@ from typing import Any
 from .record import record
 
 SUPPORTED = {"type", "enum", "properties", "additionalProperties", "propertyNames", "items", "minItems",
-             "minLength", "minimum", "pattern", "description"}
+             "minLength", "minimum", "pattern", "description", "$schema", "$id", "title"}
 TYPES = {
     "object": lambda v: isinstance(v, dict),
     "array": lambda v: isinstance(v, list),

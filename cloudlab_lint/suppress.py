@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from .globs import match_any
@@ -99,6 +99,14 @@ def is_inline_suppressed(finding: Finding, lines: list[str]) -> bool:
 def is_excluded(finding: Finding, exclude: Iterable[str]) -> bool:
     patterns = tuple(exclude)
     return bool(patterns) and match_any(finding.location.path, patterns)
+
+
+def is_path_ignored(finding: Finding, ignore: Mapping[str, Iterable[str]]) -> bool:
+    """The config's per-path `ignore`: a glob to the rule ids or names not reported under it."""
+    for glob, rules in ignore.items():
+        if (finding.rule_id in rules or finding.rule_name in rules) and match_any(finding.location.path, (glob,)):
+            return True
+    return False
 
 
 def baseline_document(findings: Iterable[Finding]) -> dict:

@@ -90,6 +90,8 @@ def _hit_ok(hit: Any) -> bool:
     loc = getattr(hit, "location", None)
     return (isinstance(hit, Hit) and isinstance(hit.message, str) and isinstance(hit.key, (str, type(None)))
             and isinstance(loc, Location) and isinstance(loc.path, str)
+            and isinstance(hit.related, tuple) and isinstance(hit.commit, (str, type(None)))
+            and all(isinstance(m, str) and isinstance(r, Location) for m, r in hit.related)
             and all(isinstance(n, int) for n in (loc.line, loc.column))
             and all(isinstance(n, (int, type(None))) for n in (loc.end_line, loc.end_column)))
 

@@ -195,7 +195,9 @@ def test_fix_appends_missing_patterns_keeping_crlf(tmp_path: Path) -> None:
     (root / ".gitignore").write_bytes(b"node_modules/\r\nterraform.tfstate")
     commit_all(root)
     code, out, err = lint(root, "--all", "--select", "CL001", "--fix")
-    assert code == 0, out
+    # As ruff's fix does: files changed, so the run fails (a commit hook must not pass without them staged).
+    assert code == 1, out
+    assert "files were modified by --fix: .gitignore" in err and "fixed 1 file" in out
     data = (root / ".gitignore").read_bytes()
     assert data.startswith(b"node_modules/\r\nterraform.tfstate\r\n# never commit")
     assert b"\r\n.age-key.txt\r\n" in data and b"\nkubeconfig\r\n" in data and b"talosconfig\r\n" in data
@@ -262,6 +264,7 @@ def test_rules_explain_subcommands(repo: Path) -> None:
     assert code == 0 and {r["id"] for r in json.loads(out)["rules"]} >= {"CL000", "CL001", "CL002"}
     code, out, _ = lint(repo, "explain", "CL001")
     assert code == 0 and "Why:" in out and "How to fix:" in out and "probes" in out
+    assert out.rstrip().endswith("/docs/rules/CL001.md")
     assert lint(repo, "explain", "gitignore-coverage")[0] == 0
     code, _, err = lint(repo, "explain", "CL998")
     assert code == 2 and "no rule 'CL998'" in err
@@ -304,7 +307,7 @@ def test_fix_creates_a_missing_gitignore_and_says_to_add_it(tmp_path: Path) -> N
     write_files(root, {"README.md": "x\n"})
     commit_all(root)
     code, _, err = lint(root, "--all", "--select", "CL001", "--fix")
-    assert code == 0
+    assert code == 1
     assert "CL001: added to .gitignore (a new file: `git add .gitignore`): terraform.tfstate" in err
     assert (root / ".gitignore").read_text().startswith("# never commit (added by cloudlab-lint --fix, CL001)\n")
 

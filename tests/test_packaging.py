@@ -11,13 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from cloudlab_lint import hookgen
 from cloudlab_lint.catalog import builtin_rules_dir, load_catalog
-from cloudlab_lint.ruledocs import rules_markdown
 
 from .helpers import PROJECT, shared_or_skip
-
-RULE_TABLE = re.compile(r"<!-- rules:start -->\n(.*?)<!-- rules:end -->", re.S)
 
 
 def test_every_rule_file_validates_against_the_rule_schema() -> None:
@@ -37,8 +33,8 @@ def test_rule_ids_and_names_match_the_public_catalog() -> None:
 
 
 def test_security_rules_carry_security_severity() -> None:
-    security = {"CL001", "CL002", "CL003", "CL004", "CL005", "CL006", "CL007", "CL201", "CL205", "CL301",
-                "CL502", "CL503", "CL504"}
+    security = {"CL001", "CL002", "CL003", "CL004", "CL005", "CL006", "CL007", "CL106", "CL107", "CL201", "CL205",
+                "CL301", "CL502", "CL503", "CL504"}
     for rule in load_catalog().rules:
         if rule.id in security:
             assert rule.security_severity and 0 < float(rule.security_severity) <= 10, rule.id
@@ -46,9 +42,29 @@ def test_security_rules_carry_security_severity() -> None:
             assert rule.security_severity is None, rule.id
 
 
-def test_pre_commit_hooks_file_is_generated_from_rules() -> None:
-    assert (PROJECT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8") == hookgen.render(), (
-        "stale: run `python -m cloudlab_lint.hookgen > .pre-commit-hooks.yaml`")
+def test_generated_files_are_current() -> None:
+    from cloudlab_lint.gen import stale
+
+    assert stale() == [], "stale: run `python -m cloudlab_lint.gen`"
+
+
+def test_gen_check_fails_on_a_stale_output(tmp_path: Path) -> None:
+    import shutil
+
+    from cloudlab_lint.gen import outputs, stale
+
+    root = tmp_path / "copy"
+    (root / "docs" / "rules").mkdir(parents=True)
+    shutil.copyfile(PROJECT / "README.md", root / "README.md")
+    (root / "cloudlab_lint").mkdir()
+    for path, text in outputs(root=root).items():
+        path.write_text(text, encoding="utf-8")
+    assert stale(root) == []
+    (root / "docs" / "rules" / "CL003.md").write_text("edited by hand\n", encoding="utf-8")
+    (root / "docs" / "rules" / "CL999.md").write_text("a rule that is gone\n", encoding="utf-8")
+    hooks = root / ".pre-commit-hooks.yaml"
+    hooks.write_text(hooks.read_text(encoding="utf-8").replace("pre-merge-commit, ", ""), encoding="utf-8")
+    assert stale(root) == [".pre-commit-hooks.yaml", "docs/rules/CL003.md", "docs/rules/CL999.md (no such rule)"]
 
 
 def test_pre_commit_hooks_cover_every_family_with_its_stage() -> None:
@@ -56,24 +72,38 @@ def test_pre_commit_hooks_cover_every_family_with_its_stage() -> None:
 
     hooks = {h["id"]: h for h in yaml.safe_load((PROJECT / ".pre-commit-hooks.yaml").read_text())}
     catalog = load_catalog()
-    assert hooks["cloudlab-lint"]["entry"] == "cloudlab-lint --" and "stages" not in hooks["cloudlab-lint"]
+    commit_stages = ["pre-commit", "pre-merge-commit", "manual"]
+    assert hooks["cloudlab-lint"]["entry"] == "cloudlab-lint --"
+    assert hooks["cloudlab-lint"]["stages"] == commit_stages
+    assert hooks["cloudlab-history"]["stages"] == ["manual", "pre-push"]
+    assert hooks["cloudlab-branch-protection"]["stages"] == ["manual"]
+    assert hooks["cloudlab-lint-fix"]["entry"] == "cloudlab-lint --fix --select CL001 --"
     for rule in catalog.rules:
         hook = hooks[rule.hook]
         assert rule.id in hook["entry"] or rule.hook == "cloudlab-lint"
-        assert (hook.get("stages") == ["manual"]) == bool(rule.requires)
+        assert ("pre-commit" not in hook["stages"]) == bool(rule.requires)
         assert hook["require_serial"] is True
     for hook_id, hook in hooks.items():
         # A deletion must trigger a hook pre-commit would otherwise skip; a file named `graph` stays a path.
         assert hook["always_run"] is True and hook["entry"].endswith(" --"), hook_id
-        if hook_id != "cloudlab-lint" and "stages" not in hook:
+        # Stage names as git's hooks are named: pre-commit 3.2.0 and later.
+        assert hook["minimum_pre_commit_version"] == "3.2.0", hook_id
+        if hook_id not in ("cloudlab-lint", "cloudlab-lint-fix") and "pre-commit" in hook["stages"]:
             assert "--select CL000," in hook["entry"], "commit-stage families report what they cannot parse"
 
 
-def test_readme_rule_table_is_in_sync() -> None:
+def test_project_metadata_is_complete() -> None:
+    import tomllib
+
+    project = tomllib.loads((PROJECT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    home = project["urls"]["Homepage"]
+    assert home.startswith("https://github.com/") and all(u.startswith(home) for u in project["urls"].values())
+    assert project["keywords"] and project["requires-python"] == ">=3.11"
+    assert "Programming Language :: Python :: 3.11" in project["classifiers"]
+    assert "License :: OSI Approved :: MIT License" in project["classifiers"]
     readme = (PROJECT / "README.md").read_text(encoding="utf-8")
-    match = RULE_TABLE.search(readme)
-    assert match, "README.md needs the <!-- rules:start --> ... <!-- rules:end --> table"
-    assert match.group(1) == rules_markdown(load_catalog()), "stale: paste `cloudlab-lint rules --format markdown`"
+    assert "Python >= 3.11" in readme.split("## About")[0]
+    assert "<owner>" not in readme and "rev: v0.1.0" not in readme
 
 
 def test_readme_starts_with_the_two_commands() -> None:

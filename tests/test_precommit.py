@@ -40,6 +40,16 @@ def test_try_repo_blocks_a_staged_tfstate_then_passes(tmp_path: Path) -> None:
     assert passed.returncode == 0, passed.stdout + passed.stderr
     assert "CL002" not in passed.stdout
 
+    # The fix hook (same environment): it repairs .gitignore and fails, as ruff's does, until the fix is staged.
+    write_files(target, {".gitignore": "terraform.tfstate*\n.age-key.txt\n"})
+    git(target, "add", ".gitignore")
+    fixed = _try_repo(target, home, "cloudlab-lint-fix")
+    output = fixed.stdout + fixed.stderr
+    assert fixed.returncode == 1 and "files were modified" in output, output
+    assert "kubeconfig" in (target / ".gitignore").read_text()
+    git(target, "add", ".gitignore")
+    again = _try_repo(target, home, "cloudlab-lint-fix")
+    assert again.returncode == 0, again.stdout + again.stderr
 
 def test_installed_hook_blocks_commit_all_and_deletions(tmp_path: Path) -> None:
     """`pre-commit install`, then real commits: `git commit -a` of a token and a staged deletion of
@@ -49,8 +59,8 @@ def test_installed_hook_blocks_commit_all_and_deletions(tmp_path: Path) -> None:
     target = init_repo(tmp_path / "target")
     rev = git(PROJECT, "rev-parse", "HEAD").strip()
     write_files(target, {
-        ".pre-commit-config.yaml": f"repos:\n  - repo: {PROJECT}\n    rev: {rev}\n"
-                                   "    hooks:\n      - id: cloudlab-lint\n",
+        ".pre-commit-config.yaml":
+            f"repos:\n  - repo: {PROJECT}\n    rev: {rev}\n    hooks:\n      - id: cloudlab-lint\n",
         ".gitignore": "terraform.tfstate*\n.age-key.txt\nkubeconfig\ntalosconfig\n",
         "README.md": "# homelab\n", "notes.md": "nothing\n"})
     commit_all(target)

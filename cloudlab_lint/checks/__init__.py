@@ -69,6 +69,7 @@ class Context:
     rule: Rule
     options: Options = factory(Options)
     fixes: list[str] = factory(list)  # what --fix changed, said in the report
+    modified: list[str] = factory(list)  # the files --fix wrote (the run then fails, as ruff's does)
 
     @property
     def params(self) -> Mapping[str, Any]:

@@ -251,7 +251,7 @@ class _Scan:
             yield ("CL002", what, use.path), use.commit, Hit(
                 f"{what} in history: commit {use.commit[:12]} added `{use.path}`; it must never be committed: "
                 f"rotate what it held and rewrite history before pushing",
-                Location(use.path, line), key=f"CL002:{what}:{use.commit}")
+                Location(use.path, line), key=f"CL002:{what}:{use.commit}", commit=use.commit)
 
     def _plaintext_before_encrypted(self, data: bytes, binary: bool, uses: list[Any]) -> Iterator[Found]:
         from ..stack.novelty import secret_kind
@@ -275,7 +275,7 @@ class _Scan:
             yield ("CL004", use.path), use.commit, Hit(
                 f"`{use.path}` must be SOPS-encrypted ({reason}) but commit {use.commit[:12]} added it in "
                 f"plaintext; the plaintext stays in history: rotate what it held and rewrite history before "
-                f"pushing", Location(use.path, 1), key=f"plaintext:{use.commit}")
+                f"pushing", Location(use.path, 1), key=f"plaintext:{use.commit}", commit=use.commit)
 
     def _secrets(self, data: bytes, uses: list[Any]) -> Iterator[Found]:
         from ..stack.secrets import secret_hash
@@ -292,7 +292,7 @@ class _Scan:
                     f"plaintext {detection.title} (detector `{detection.detector}`) in history: commit "
                     f"{use.commit[:12]} added it to `{use.path}`; rotate it and rewrite history before pushing",
                     Location(use.path, detection.line, detection.column),
-                    key=f"{detection.detector}:{digest}:{use.commit}")
+                    key=f"{detection.detector}:{digest}:{use.commit}", commit=use.commit)
 
     def _offer(self, key: tuple[str, ...], commit: str, hit: Hit) -> None:
         """Keep the hit from the earliest commit (topological order) for each leak."""

@@ -77,6 +77,7 @@ def coverage_hits(ctx: Context, probes: list[str], must_commit: list[str]) -> It
             untracked = "" if repo.exists(".gitignore") else " (a new file: `git add .gitignore`)"
             staged = "; the index is what is judged: `git add .gitignore` to commit the fix" if repo.staged else ""
             ctx.fixes.append(f"{ctx.rule.id}: added to .gitignore{untracked}: {', '.join(safe)}{staged}")
+            ctx.modified.append(".gitignore")
             verdicts = judge(repo, probes + must_commit, also=(".gitignore",))
             missing = [p for p in probes if not verdicts[p].ignored]
     by_pattern: dict[str, list[str]] = {}

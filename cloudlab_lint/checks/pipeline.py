@@ -103,7 +103,8 @@ def forbidden_hits(ctx: Context, commands: list[list[str]], actions: list[str], 
                     seen.add(key)
                     where = " → ".join(str(link) for link in chain)
                     yield Hit(f"the action `{uses_name(step.uses)}` runs in CI{why}: {where} → {step.label}",
-                              Location(path, step.uses_line), key=f"action:{uses_name(step.uses)}")
+                              Location(path, step.uses_line), key=f"action:{uses_name(step.uses)}",
+                              related=_related(chain))
         for cmd in run.commands:
             spec = next((s for s in commands if command_matches(cmd.words, s, window)), None)
             if spec is None:
@@ -113,7 +114,12 @@ def forbidden_hits(ctx: Context, commands: list[list[str]], actions: list[str], 
                 continue
             seen.add(key)
             yield Hit(f"`{_show(spec)}` runs in CI{why}: {cmd.describe()}", Location(cmd.path, cmd.line),
-                      key=f"command:{_show(spec)}:{' '.join(cmd.words)}")
+                      key=f"command:{_show(spec)}:{' '.join(cmd.words)}", related=_related(cmd.chain))
+
+
+def _related(chain: Iterable[Any]) -> tuple[tuple[str, Location], ...]:
+    """Each place on the way to the command (workflow, job, step, task, script): SARIF relatedLocations."""
+    return tuple((link.what, Location(link.path, max(1, link.line))) for link in chain)
 
 
 @check("ci-no-terraform-plan")

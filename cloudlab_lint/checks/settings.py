@@ -20,7 +20,15 @@ if TYPE_CHECKING:
     from ..stack.github import Client
 
 WORKFLOWS = ".github/workflows"
-ACTIONS_DOC = "docs/github-token.md"
+ACTIONS_DOC = "docs/github-token.md"  # a page of the project (not of the repository being linted): see doc_url()
+
+
+def _doc_url() -> str:
+    from ..project import blob_url
+
+    return blob_url(ACTIONS_DOC)
+
+
 REQUIREMENTS = {
     "pull_request": "a pull request before merging",
     "status_check": "the status check of the job that runs `mise run check`",
@@ -201,7 +209,7 @@ def _explain(status: int, message: str, what: str) -> str:
         return f"{what}: {said} (this plan has no branch protection for private repositories)"
     if status == 403:
         return (f"{what}: {said} (the token lacks Administration: read; the Actions GITHUB_TOKEN can never "
-                f"read it, see {ACTIONS_DOC})")
+                f"read it, see {_doc_url()})")
     if status == 404:
         return f"{what}: {said} (no such repository, or this token may not read it: GitHub answers 404 then)"
     return f"{what}: {said}"
@@ -285,7 +293,7 @@ def branch_protection(ctx: Context) -> Iterator[Hit]:
     head = f"branch protection of `{branch}`"
     if token is None:
         yield Hit(f"{head} cannot be verified: no token (set GH_TOKEN or GITHUB_TOKEN to a token with "
-                  f"Administration: read, see {ACTIONS_DOC})", where, key=key)
+                  f"Administration: read, see {_doc_url()})", where, key=key)
         return
     if slug is None:
         yield Hit(f"{head} cannot be verified: no GitHub repository (OWNER/NAME) from {slug_from} "

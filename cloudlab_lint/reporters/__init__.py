@@ -23,6 +23,7 @@ def printable(text: str) -> str:
 class ReportEnv:
     color: bool = False
     graph_mermaid: str | None = None  # the Flux dependency graph, for markdown
+    sarif_category: str | None = None  # SARIF automationDetails.id `NAME/` (none: the upload's category applies)
 
 
 Render = Callable[[Result, Catalog, ReportEnv], str]

@@ -35,6 +35,7 @@ def render(result: Result, catalog: Catalog, env: ReportEnv) -> str:
                 "line": f.location.line,
                 "column": f.location.column,
                 "fingerprint": f.fingerprint,
+                **({"commit": f.commit} if f.commit else {}),  # a finding about a past commit (CL006)
             }
             for f in result.findings
         ],

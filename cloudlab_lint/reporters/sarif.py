@@ -6,7 +6,7 @@ import json
 
 from .. import __version__
 from ..catalog import Catalog
-from ..model import Result, Rule, Severity
+from ..model import Location, Result, Rule, Severity
 from . import ReportEnv
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -29,6 +29,8 @@ def help_markdown(rule: Rule) -> str:
 
 
 def _descriptor(rule: Rule) -> dict:
+    from ..project import rule_help_uri
+
     tags = list(rule.tags)
     props: dict = {"precision": rule.precision}
     if rule.security_severity:
@@ -46,7 +48,24 @@ def _descriptor(rule: Rule) -> dict:
         "help": {"text": help_text(rule), "markdown": help_markdown(rule)},
         "defaultConfiguration": {"level": rule.severity.value},
         "properties": props,
+        # A team's rule has no page in the project's docs: its help travels in `help` alone.
+        **({"helpUri": rule_help_uri(rule.id)} if rule.builtin else {}),
     }
+
+
+def _location(loc: Location, message: str | None = None, ident: int | None = None) -> dict:
+    region = {"startLine": max(1, loc.line), "startColumn": max(1, loc.column)}
+    if loc.end_line:
+        region["endLine"] = loc.end_line
+    if loc.end_column:
+        region["endColumn"] = loc.end_column
+    out: dict = {}
+    if ident is not None:
+        out["id"] = ident
+    out["physicalLocation"] = {"artifactLocation": {"uri": loc.path, "uriBaseId": "%SRCROOT%"}, "region": region}
+    if message:
+        out["message"] = {"text": message}
+    return out
 
 
 def render(result: Result, catalog: Catalog, env: ReportEnv) -> str:
@@ -56,21 +75,18 @@ def render(result: Result, catalog: Catalog, env: ReportEnv) -> str:
     index = {r.id: n for n, r in enumerate(rules)}
     results = []
     for f in result.findings:
-        region = {"startLine": max(1, f.location.line), "startColumn": max(1, f.location.column)}
-        if f.location.end_line:
-            region["endLine"] = f.location.end_line
-        if f.location.end_column:
-            region["endColumn"] = f.location.end_column
         entry = {
             "ruleId": f.rule_id,
             "level": f.severity.value,
             "message": {"text": f.message},
-            "locations": [{"physicalLocation": {
-                "artifactLocation": {"uri": f.location.path, "uriBaseId": "%SRCROOT%"},
-                "region": region,
-            }}],
+            "locations": [_location(f.location)],
             "partialFingerprints": {"primaryLocationLineHash": f.fingerprint},
         }
+        if f.related:
+            entry["relatedLocations"] = [_location(loc, what, n) for n, (what, loc) in enumerate(f.related[:100])]
+        if f.commit:
+            # A finding about a past commit: its path may exist in no current tree.
+            entry["properties"] = {"commit": f.commit}
         if f.rule_id in index:
             entry["ruleIndex"] = index[f.rule_id]
         results.append(entry)
@@ -92,7 +108,7 @@ def render(result: Result, catalog: Catalog, env: ReportEnv) -> str:
                 "semanticVersion": __version__,
                 "rules": [_descriptor(r) for r in rules],
             }},
-            "automationDetails": {"id": "cloudlab-lint/"},
+            **({"automationDetails": {"id": f"{env.sarif_category}/"}} if env.sarif_category else {}),
             "originalUriBaseIds": {"%SRCROOT%": {"description": {"text": "The repository root."}}},
             "invocations": [invocation],
             "results": results,

@@ -25,5 +25,11 @@ def render(result: Result, catalog: Catalog, env: ReportEnv) -> str:
     counts = result.counts()
     summary = ", ".join(_plural(counts[s], s.value) for s in (Severity.ERROR, Severity.WARNING, Severity.NOTE))
     tail = f"; {result.suppressed} suppressed" if result.suppressed else ""
-    out.append(f"{summary}{tail} ({_plural(len(result.rules_run), 'rule')}, {_plural(result.files_checked, 'file')})")
+    if result.modified:
+        tail += f"; fixed {_plural(len(result.modified), 'file')}"
+    # The files judged and the files with findings differ (a hook judges the whole tree on one staged file).
+    where = _plural(result.files_checked, "file") + " checked"
+    if result.findings:
+        where += f", findings in {_plural(result.files_with_findings(), 'file')}"
+    out.append(f"{summary}{tail} ({_plural(len(result.rules_run), 'rule')}, {where})")
     return "\n".join(out) + "\n"

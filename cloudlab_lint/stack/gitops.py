@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import gc
 import posixpath
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -409,8 +409,8 @@ def _built(repo: Repo, config: Config) -> GitOps:
 
 
 
-def render_graph(repo: Repo, config: Config, fmt: str) -> str:
+def render_graph(repo: Repo, config: Config, fmt: str, marks: Mapping[str, str] | None = None) -> str:
     """The Kustomization dependency graph of every cluster; "" when there is no Flux tree."""
     from .gitops_graph import render
 
-    return render(model(repo, config), fmt)
+    return render(model(repo, config), fmt, marks)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import heapq
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -144,12 +145,13 @@ def closest(name: str, candidates: list[str]) -> str | None:
 # -- drawing ------------------------------------------------------------------------------
 
 
-def render(model: GitOps, fmt: str) -> str:
+def render(model: GitOps, fmt: str, marks: Mapping[str, str] | None = None) -> str:
+    """`marks`: file path -> the worst severity of its findings; mermaid colours those Kustomizations."""
     graphs = [graph_of(c) for c in model.clusters if c.kustomizations]
     if not graphs:
         return ""
     if fmt == "mermaid":
-        return _mermaid(graphs)
+        return _mermaid(graphs, marks or {})
     if fmt == "dot":
         return _dot(graphs)
     return _text(graphs)
@@ -169,8 +171,12 @@ def _ids(graphs: list[Graph]) -> dict:
     return ids
 
 
-def _mermaid(graphs: list[Graph]) -> str:
+FINDING_STYLE = {"error": "fill:#fdd,stroke:#d00", "warning": "fill:#ffd,stroke:#b80", "note": "fill:#def,stroke:#06c"}
+
+
+def _mermaid(graphs: list[Graph], marks: Mapping[str, str]) -> str:
     ids = _ids(graphs)
+    used: set[str] = set()
     out = ["flowchart LR"]
     cyc_edges, broken = [], []
     edge_no = 0
@@ -178,7 +184,9 @@ def _mermaid(graphs: list[Graph]) -> str:
         out.append(f'  subgraph c{ci}["{g.cluster.label}"]')
         cyc_nodes = {n for c in g.cycles for n in c}
         for ks in g.nodes:
-            cls = ":::cycle" if ks.key in cyc_nodes else ""
+            mark = marks.get(ks.obj.path)
+            cls = ":::cycle" if ks.key in cyc_nodes else f":::{mark}" if mark in FINDING_STYLE else ""
+            used.add(cls[3:])
             out.append(f'    {ids[(ci, ks.key)]}["{_label(ks)}"]{cls}')
         for mi, dep in enumerate(g.missing):
             out.append(f'    {ids[(ci, ("missing", mi))]}["{show(dep.target)} (missing)"]:::missing')
@@ -199,6 +207,8 @@ def _mermaid(graphs: list[Graph]) -> str:
             edge_no += 1
     out.append("  classDef missing stroke:#d00,stroke-dasharray:4 2,color:#d00")
     out.append("  classDef cycle stroke:#d00,stroke-width:3px")
+    for severity in sorted(used & set(FINDING_STYLE)):
+        out.append(f"  classDef {severity} {FINDING_STYLE[severity]}")
     for n in cyc_edges + broken:
         out.append(f"  linkStyle {n} stroke:#d00")
     return "\n".join(out) + "\n"

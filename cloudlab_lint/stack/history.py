@@ -311,7 +311,9 @@ class Progress:
     def line(self, now: float) -> str:
         elapsed = max(now - self.start, 1e-9)
         rate = self.bytes / elapsed / 1e6
-        if not self.total:  # not known yet (the walk is still running)
+        # Not known yet (the walk is still running), or an estimate the stream outran (it also reads blobs no
+        # ref reaches, and the helper's share is a guess): no total is better than 18,357/17,666.
+        if not self.total or self.done > self.total:
             return f"cloudlab-lint: history {self.done:,} blobs, {self.bytes / 1e6:,.1f} MB, {rate:,.1f} MB/s "
         left = max(self.total - self.done, 0) * elapsed / self.done if self.done else 0.0
         return (f"cloudlab-lint: history {self.done:,}/{self.total:,} blobs, {self.bytes / 1e6:,.1f} MB, "
