@@ -11,10 +11,10 @@ from .globs import match_any
 from .model import Finding
 from .record import record
 
-INLINE = re.compile(r"cloudlab-lint:\s*disable=([A-Za-z0-9_,-]+)")
+# A directive is a comment: a comment marker of the formats we read, at the start of the line or after a
+# space, then the directive (so `# cloudlab-lint: disable=...` quoted in prose or in code is no suppression).
+INLINE = re.compile(r"(?:^|\s)(?:#|//|;|--|<!--)\s*cloudlab-lint:\s*disable=([A-Za-z0-9_,-]+)")
 MARK = b"cloudlab-lint:"
-# What may stand before a directive that is alone on its line: the comment markers of the formats we read.
-COMMENT_ONLY = frozenset("#/;-!<* \t")
 BASELINE_VERSION = 1
 
 
@@ -41,7 +41,7 @@ def directives(path: str, lines: list[str]) -> list[Directive]:
         if match is None:
             continue
         names = tuple(part for part in match.group(1).split(",") if part)
-        alone = set(text[:match.start()]) <= COMMENT_ONLY
+        alone = not text[:match.start()].strip()
         out.append(Directive(path, index + 1, index + 2 if alone else index + 1, names))
     return out
 

@@ -156,7 +156,7 @@ def test_disabled_rule_does_not_run(repo: Path) -> None:
 def test_inline_suppression_and_exclude(repo: Path) -> None:
     write_files(repo, {
         "notes/a.md": "# cloudlab-lint: disable=CL002 fixture key for docs\nAGE-SECRET-KEY-1" + "Q" * 58 + "\n",
-        "notes/b.md": "AGE-SECRET-KEY-1" + "Q" * 58 + "  # cloudlab-lint: disable=forbidden-file-tracked\n",
+        "notes/b.md": "AGE-SECRET-KEY-1" + "Q" * 58 + "  # cloudlab-lint" ": disable=forbidden-file-tracked\n",
         "notes/c.md": "AGE-SECRET-KEY-1" + "Q" * 58 + "\n",
         "archive/d.md": "AGE-SECRET-KEY-1" + "Q" * 58 + "\n",
         ".cloudlab-lint.yaml": "exclude: ['archive/**']\n",

@@ -185,11 +185,12 @@ def test_a_rule_selected_by_id_that_cannot_run_is_exit_2(repo: Path) -> None:
 
 def test_a_trailing_suppression_covers_its_own_line_only(repo: Path) -> None:
     other = "ghp_" + "An0therFake" * 3 + "xyz"
-    write_files(repo, {"notes/todo.md": f"a: {TOKEN}  # cloudlab-lint: disable=CL005 fixture\nb: {other}\n"})
+    directive = "cloudlab-lint" ": disable"  # split: this file's own lint must not take it for a suppression
+    write_files(repo, {"notes/todo.md": f"a: {TOKEN}  # {directive}=CL005 fixture\nb: {other}\n"})
     git(repo, "add", "notes/todo.md")
     out = run_cli(["--format", "json"], cwd=repo)
     assert out.found() == {("CL005", "notes/todo.md", 2)}
-    write_files(repo, {"notes/todo.md": f"# cloudlab-lint: disable=no-plaintext-secrets fixture\nb: {other}\n"})
+    write_files(repo, {"notes/todo.md": f"# {directive}=no-plaintext-secrets fixture\nb: {other}\n"})
     git(repo, "add", "notes/todo.md")
     assert run_cli(["--format", "json"], cwd=repo).found() == set()
 
@@ -262,3 +263,10 @@ def test_a_sparse_checkout_is_read_from_git(repo: Path) -> None:
     assert not (repo / "hidden" / "leak.md").exists()
     out = run_cli(["--all", "--format", "json", "--select", "CL005"], cwd=repo)
     assert out.found() == {("CL005", "hidden/leak.md", 1)}
+
+
+def test_a_directive_quoted_in_prose_is_no_suppression(repo: Path) -> None:
+    quoted = "suppress with `# cloudlab-lint" ": disable=CL005 reason` on the line"
+    write_files(repo, {"notes/todo.md": f"{quoted}: token: {TOKEN}\n"})
+    git(repo, "add", "notes/todo.md")
+    assert run_cli(["--format", "json"], cwd=repo).found() == {("CL005", "notes/todo.md", 1)}
