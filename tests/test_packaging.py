@@ -32,16 +32,6 @@ def test_rule_ids_and_names_match_the_public_catalog() -> None:
         assert public.get(rule.id) == rule.name, f"{rule.id} {rule.name} is not in the public catalog"
 
 
-def test_security_rules_carry_security_severity() -> None:
-    security = {"CL001", "CL002", "CL003", "CL004", "CL005", "CL006", "CL007", "CL106", "CL107", "CL201", "CL205",
-                "CL301", "CL502", "CL503", "CL504"}
-    for rule in load_catalog().rules:
-        if rule.id in security:
-            assert rule.security_severity and 0 < float(rule.security_severity) <= 10, rule.id
-        else:
-            assert rule.security_severity is None, rule.id
-
-
 def test_generated_files_are_current() -> None:
     from cloudlab_lint.gen import stale
 
