@@ -156,10 +156,11 @@ class Repo:
             raise RepoError(f"cannot list the files git tracks: {exc}") from None
         files = list(index)
         untracked: list[str] = []
+        outside: list[str] = []
         if all_files:
             targets = None
         elif paths:
-            named = _relative(paths, cwd, root)
+            named = _relative(paths, cwd, root, outside)
             targets = _expand_dirs(named, files)
             gone = set(deleted)
             deleted = [p for p in named if p in gone] if not staged else deleted
@@ -173,10 +174,14 @@ class Repo:
                     missing.append(path)
             if missing:
                 raise MissingPaths(missing)
+            if outside:
+                raise RepoError(f"{outside[0]}: outside the repository at {root}, not judged "
+                                "(run cloudlab-lint in that file's repository, or give --root)")
         else:
             targets = changed
-        return cls(root, files, targets, exclude=exclude, max_bytes=max_bytes, index=index, staged=staged,
+        repo = cls(root, files, targets, exclude=exclude, max_bytes=max_bytes, index=index, staged=staged,
                    deleted=deleted if staged or paths else (), untracked=untracked, sparse=sparse)
+        return repo
 
     def close(self) -> None:
         """End the git process that reads blobs, if one was started."""
@@ -359,6 +364,9 @@ class Repo:
         if entry is not None:
             return self._read_blob(path, entry)
         if self._guarded_stat(path) is None:
+            if self.index is not None and path in self.index and not os.path.lexists(os.path.join(self.root, path)):
+                # Tracked, but gone from the work tree (deleted, not staged): git still holds what is tracked.
+                return self._read_blob(path, self.index[path])
             return None
         try:
             fd = os.open(os.path.join(self.root, path), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
@@ -545,7 +553,8 @@ def is_helm_template(path: str) -> bool:
     return "/templates/" in f"/{path}" and path.endswith((".yaml", ".yml", ".tpl"))
 
 
-def _relative(paths: list[str], cwd: Path, root: Path) -> list[str]:
+def _relative(paths: list[str], cwd: Path, root: Path, outside: list[str] | None = None) -> list[str]:
+    """`paths` relative to `root`; those outside it go to `outside`, never read."""
     out = []
     for p in paths:
         full = Path(os.path.normpath(cwd / p)) if not os.path.isabs(p) else Path(os.path.normpath(p))
@@ -555,7 +564,8 @@ def _relative(paths: list[str], cwd: Path, root: Path) -> list[str]:
             try:
                 out.append(full.resolve().relative_to(root.resolve()).as_posix())
             except ValueError:
-                continue  # outside the repository: never read
+                if outside is not None:
+                    outside.append(p)
     return out
 
 

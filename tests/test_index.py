@@ -270,3 +270,19 @@ def test_a_directive_quoted_in_prose_is_no_suppression(repo: Path) -> None:
     write_files(repo, {"notes/todo.md": f"{quoted}: token: {TOKEN}\n"})
     git(repo, "add", "notes/todo.md")
     assert run_cli(["--format", "json"], cwd=repo).found() == {("CL005", "notes/todo.md", 1)}
+
+
+def test_a_tracked_file_deleted_only_from_the_work_tree_is_read_from_git(repo: Path) -> None:
+    write_files(repo, {"notes/leak.md": f"token: {TOKEN}\n"})
+    git(repo, "add", "notes/leak.md")
+    git(repo, "commit", "-q", "--no-verify", "-m", "leak")
+    os.unlink(repo / "notes" / "leak.md")  # not staged: the commit still tracks it
+    out = run_cli(["--all", "--format", "json", "--select", "CL005"], cwd=repo)
+    assert out.found() == {("CL005", "notes/leak.md", 1)}
+
+
+def test_a_named_path_outside_the_repository_is_said(repo: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere.md"
+    elsewhere.write_text(f"token: {TOKEN}\n")
+    out = run_cli([str(elsewhere), "README.md", "--format", "json"], cwd=repo)
+    assert out.code == 2 and f"{elsewhere}: outside the repository at " in out.err
