@@ -107,7 +107,7 @@ def open_session(args: argparse.Namespace) -> Session:
     from .repo import locate_root
 
     root, is_git = locate_root(args.root, Path.cwd())
-    index_file = INDEX_FILE if is_git else None
+    index_file = _own_index(root, INDEX_FILE) if is_git else None
     staged = is_git and _judges_index(args, index_file)
     config_path = args.config or (root / CONFIG_NAME)
     if args.config and not config_path.is_file():
@@ -155,6 +155,19 @@ def open_session(args: argparse.Namespace) -> Session:
 
 # The index a git hook names (GIT_INDEX_FILE), resolved in `main` before anything changes directory.
 INDEX_FILE: Path | None = None
+
+
+def _own_index(root: Path, index_file: Path | None) -> Path | None:
+    """The hook's index when it belongs to the repository at `root` (inside its git folder): a hook of
+    another repository running `cloudlab-lint --root HERE` must not judge HERE by that index."""
+    if index_file is None:
+        return None
+    from .parsecache import cache_dir
+
+    kept = cache_dir(root)  # <git folder>/cloudlab-lint, known from locate_root without another git call
+    git_dir = os.path.realpath(kept.parent) if kept is not None else None
+    real = os.path.realpath(index_file)
+    return index_file if git_dir is not None and real.startswith(git_dir.rstrip(os.sep) + os.sep) else None
 
 
 def _judges_index(args: argparse.Namespace, index_file: Path | None) -> bool:

@@ -286,3 +286,15 @@ def test_a_named_path_outside_the_repository_is_said(repo: Path, tmp_path: Path)
     elsewhere.write_text(f"token: {TOKEN}\n")
     out = run_cli([str(elsewhere), "README.md", "--format", "json"], cwd=repo)
     assert out.code == 2 and f"{elsewhere}: outside the repository at " in out.err
+
+
+def test_another_repositorys_index_is_not_used(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hook of repository A that runs `cloudlab-lint --root B`: B is judged by its own index."""
+    other = init_repo(tmp_path / "other")
+    write_files(other, {"a.md": "x\n"})
+    commit_all(other)
+    write_files(repo, {"notes/todo.md": f"token: {TOKEN}\n"})
+    git(repo, "add", "notes/todo.md")
+    monkeypatch.setenv("GIT_INDEX_FILE", str(other / ".git" / "index"))
+    out = run_cli(["--root", str(repo), "--format", "json"], cwd=tmp_path)
+    assert ("CL005", "notes/todo.md", 1) in out.found()
