@@ -1,0 +1,173 @@
+"""CL112 flux-schema: every Flux object against the OpenAPI schema of its CRD, one file at a time.
+
+A file's Flux objects are judged on their own (no tree model): a commit hook judges the staged files,
+and every file when a `gotk-components.yaml` is staged (the CRDs every object is judged by changed).
+Where the schema comes from is `stack/flux_crds.py`; how the API server applies it, `stack/crd_validate.py`
+(jsonschema, imported only once a Flux object is found). Missing fields that CL103 and CL105 own are theirs;
+a document in a kustomize patch file is partial by design, so only what it sets is judged.
+"""
+
+from __future__ import annotations
+
+import difflib
+import posixpath
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from ..model import Hit, Location
+from ..stack.flux_crds import COMPONENTS, split_api
+from ..stack.gitops_names import HELM_GROUP, KS_GROUP, kfile_in
+from . import Context, check
+
+if TYPE_CHECKING:
+    from ..repo import Repo
+    from ..stack.flux_crds import FluxSchemas
+
+MAX_PER_OBJECT = 50  # a document that is wrong everywhere is said in full up to here, then counted
+# Missing required fields that CL103 (Kustomization) and CL105 (HelmRelease) report: (exactly, or anything below).
+OWNED = {
+    (KS_GROUP, "Kustomization"): ({"spec.interval", "spec.prune", "spec.path"}, ("spec.sourceRef",)),
+    (HELM_GROUP, "HelmRelease"): ({"spec.interval", "spec.chart", "spec.chart.spec", "spec.chart.spec.version"},
+                                  ("spec.chart.spec.sourceRef", "spec.chartRef")),
+}
+
+
+@check("flux-schema")
+def flux_schema(ctx: Context) -> Iterator[Hit]:
+    repo = ctx.repo
+    schemas: FluxSchemas | None = None
+    patches = Patches(repo)
+    for path in _judged_files(repo):
+        for doc in repo.yaml(path) or []:
+            data = doc.data
+            api = split_api(data.get("apiVersion")) if isinstance(data, dict) else None
+            kind = data.get("kind") if api is not None else None
+            if not isinstance(kind, str) or _encrypted(data):
+                continue
+            if schemas is None:
+                from ..stack.flux_crds import for_repo
+
+                schemas = for_repo(repo)
+            yield from _judge(schemas, path, doc, api[0], api[1], kind, patches.is_patch(path))
+
+
+def _judged_files(repo: Repo) -> list[str]:
+    """The YAML files to judge: the targets; every file when a target holds the CRDs others are judged by."""
+    targets = repo.targets
+    if not repo.all_mode and any(posixpath.basename(p) in COMPONENTS for p in targets):
+        targets = repo.files
+    return [p for p in targets if p.lower().endswith((".yaml", ".yml")) and posixpath.basename(p) not in COMPONENTS]
+
+
+def _encrypted(data: dict) -> bool:
+    """A SOPS-encrypted object: Flux decrypts it before applying; its ciphertext cannot be judged."""
+    sops = data.get("sops")
+    return isinstance(sops, dict) and "mac" in sops
+
+
+def _judge(schemas: FluxSchemas, path: str, doc: Any, group: str, version: str, kind: str,
+           patch: bool) -> Iterator[Hit]:
+    data = doc.data
+    meta = data.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else None
+    shown = f"{kind} `{name}`" if isinstance(name, str) and name else kind
+    schema = schemas.lookup(group, kind, version, path)
+    if schema is None:
+        known = schemas.known_kinds(group)
+        if known and kind not in known:
+            hint = _closest(kind, known)
+            yield Hit(f"{shown}: no kind `{kind}` in `{group}`"
+                      + (f"; did you mean `{hint}`?" if hint else f" (it has {', '.join(sorted(known))})"),
+                      Location(path, *_place(data, ("kind",), doc.line)),
+                      key=f"kind:{group}/{kind}:{name}")
+        return  # a version no schema serves: CL110 names the removed ones
+    from ..stack.crd_validate import describe
+
+    exact, below = OWNED.get((group, kind), (set(), ()))
+    found: dict[tuple[Any, ...], tuple[str, tuple[int, int], str, str]] = {}
+    for error in schemas.validator(schema).iter_errors(data):
+        keys = tuple(error.absolute_path)
+        field = _field(keys)
+        if error.validator == "required" and (patch or field in exact or field.startswith(below)):
+            continue
+        if error.validator == "additionalProperties" and patch and str(keys[-1]).startswith("$"):
+            continue  # a strategic-merge directive (`$patch: delete`)
+        message = describe(error)
+        if error.validator == "additionalProperties":
+            hint = _closest(str(keys[-1]), list(error.schema.get("properties", {})))
+            message += f"; did you mean `{hint}`?" if hint else ""
+        found.setdefault((keys, error.validator), (field, _place(data, keys, doc.line), message, str(error.validator)))
+    origin = f" (CRD in {schema.origin})" if schema.origin else ""
+    ordered = sorted(found.values(), key=lambda f: (f[1], f[0]))
+    for field, (line, column), message, keyword in ordered[:MAX_PER_OBJECT]:
+        yield Hit(f"{shown}: `{field}` {message}{origin}", Location(path, line, column),
+                  key=f"{kind}/{name}:{field}:{keyword}")
+    if len(ordered) > MAX_PER_OBJECT:
+        yield Hit(f"{shown}: {len(ordered) - MAX_PER_OBJECT} more schema problems not shown{origin}",
+                  Location(path, doc.line), key=f"{kind}/{name}:more")
+
+
+def _field(keys: tuple[Any, ...]) -> str:
+    out = ""
+    for key in keys:
+        out += f"[{key}]" if isinstance(key, int) else (f".{key}" if out else str(key))
+    return out or "(document)"
+
+
+def _place(data: Any, keys: tuple[Any, ...], default: int) -> tuple[int, int]:
+    """(line, column) of the deepest key along `keys` that exists (a list item's own place for an index)."""
+    node, place = data, (getattr(data, "line", default), getattr(data, "col", 1))
+    for key in keys:
+        if isinstance(node, dict) and key in node:
+            place = getattr(node, "keys_pos", {}).get(key, place)
+            node = node[key]
+        elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+            positions = getattr(node, "pos", [])
+            place = positions[key] if key < len(positions) else place
+            node = node[key]
+        else:
+            break
+    return place
+
+
+def _closest(word: str, known: Any) -> str | None:
+    names = sorted(str(k) for k in known)
+    folded = [n for n in names if n.lower() == word.lower()]
+    if folded:
+        return folded[0]
+    close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+class Patches:
+    """Which files a kustomization lists as patches: their documents are partial by design.
+
+    Kustomize reads a patch from inside the kustomization's own folder, so a file's folder and those above
+    it hold every kustomization file that can name it; each is read once per run, and only for files
+    holding a Flux object.
+    """
+
+    def __init__(self, repo: Repo) -> None:
+        self.repo = repo
+        self._by_folder: dict[str, frozenset[str]] = {}
+
+    def is_patch(self, path: str) -> bool:
+        folder = posixpath.dirname(path)
+        while True:
+            if path in self._patches_in(folder):
+                return True
+            if not folder:
+                return False
+            folder = posixpath.dirname(folder)
+
+    def _patches_in(self, folder: str) -> frozenset[str]:
+        if folder not in self._by_folder:
+            found: frozenset[str] = frozenset()
+            kfile = kfile_in(self.repo, folder)
+            if kfile is not None:
+                from ..stack.gitops_kustomize import parse_kfile
+
+                kf = parse_kfile(self.repo, kfile)
+                found = frozenset(e.target for e in kf.entries if e.is_patch and e.target) if kf else frozenset()
+            self._by_folder[folder] = found
+        return self._by_folder[folder]

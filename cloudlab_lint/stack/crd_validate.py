@@ -1,0 +1,227 @@
+"""A Flux object judged as the API server judges it, with jsonschema (imported only when an object is judged).
+
+On top of the CRD's own schema (`crd_compact.to_jsonschema`):
+- `metadata` follows Kubernetes' ObjectMeta: its known fields only, names as DNS names, label and
+  annotation keys as qualified names, label values as label values (the CRD itself says only `object`);
+- a value holding a Flux substitution (`${VAR}`, `${VAR:=default}`) passes every check a scalar could
+  fail (type, enum, pattern, format, bounds): Flux substitutes before the object is parsed;
+- `null` passes every check: the API server prunes a null field before validating;
+- an unknown field and a missing required field are each their own error, at the key's own path;
+- patterns run with Go's RE2 semantics (`goregex`), formats are Kubernetes' (`int32`, `int64`,
+  `date-time`, `duration`); a format Kubernetes does not know is not checked, as there.
+Messages are built from the schema only, never from the value (it may be a secret).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from .crd_compact import to_jsonschema
+
+SUBSTITUTION = re.compile(r"\$\{[_A-Za-z][_A-Za-z0-9]*[^}]*\}")
+SCALARS = frozenset({"string", "integer", "number", "boolean"})
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+LABEL_VALUE = r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
+_NAME_PART = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+_DNS_SUBDOMAIN = re.compile(DNS_SUBDOMAIN)
+_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+_GO_DURATION = re.compile(r"^[-+]?(0|(\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h))+$")
+RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
+STRING_FORMATS = {"date-time": _DATE_TIME.match, "duration": _GO_DURATION.match}
+
+METADATA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "maxLength": 253, "pattern": DNS_SUBDOMAIN},
+        "generateName": {"type": "string"},
+        "namespace": {"type": "string", "maxLength": 63, "pattern": DNS_LABEL},
+        "labels": {"type": "object", "qualifiedKeys": True,
+                   "additionalProperties": {"type": "string", "maxLength": 63, "pattern": LABEL_VALUE}},
+        "annotations": {"type": "object", "qualifiedKeys": True, "additionalProperties": {"type": "string"}},
+        "finalizers": {"type": "array", "items": {"type": "string"}},
+        "ownerReferences": {"type": "array", "items": {"type": "object"}},
+        "uid": {"type": "string"}, "resourceVersion": {"type": "string"}, "selfLink": {"type": "string"},
+        "generation": {"type": "integer"}, "deletionGracePeriodSeconds": {"type": "integer"},
+        "creationTimestamp": {}, "deletionTimestamp": {}, "managedFields": {"type": "array"},
+    },
+    "additionalProperties": False,
+}
+
+
+def is_substituted(value: Any) -> bool:
+    return isinstance(value, str) and "${" in value and SUBSTITUTION.search(value) is not None
+
+
+def qualified_name_problem(key: str) -> bool:
+    """Whether `key` is no Kubernetes qualified name (`prefix/name`: label and annotation keys)."""
+    prefix, slash, name = key.rpartition("/")
+    if slash and (not prefix or len(prefix) > 253 or not _DNS_SUBDOMAIN.match(prefix)):
+        return True
+    return len(name) > 63 or not _NAME_PART.match(name)
+
+
+def root_schema(node: dict[str, Any]) -> dict[str, Any]:
+    """The JSON Schema of a kind at one version, with Kubernetes' metadata."""
+    schema = to_jsonschema(node)
+    schema.setdefault("properties", {})["metadata"] = METADATA
+    return schema
+
+
+def validator_for(node: dict[str, Any]) -> Any:
+    """A jsonschema validator of the kind's compact schema (build once per kind and version per run)."""
+    return _validator_class()(root_schema(node))
+
+
+# -- the keywords, as the API server applies them ----------------------------------------------
+
+_CLASS: list[Any] = []
+
+
+def _validator_class() -> Any:
+    if _CLASS:
+        return _CLASS[0]
+    from jsonschema import Draft202012Validator, validators
+
+    base = Draft202012Validator.VALIDATORS
+    scalar_checks = {k: _skipping(base[k]) for k in (
+        "enum", "const", "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
+        "multipleOf")}
+    cls = validators.extend(Draft202012Validator, {
+        **scalar_checks, "type": _type, "pattern": _pattern, "format": _format, "required": _required,
+        "additionalProperties": _additional, "qualifiedKeys": _qualified_keys,
+    })
+    _CLASS.append(cls)
+    return cls
+
+
+def _error(*, path: tuple[Any, ...] = ()) -> Any:
+    from jsonschema.exceptions import ValidationError
+
+    return ValidationError("", path=path)  # the message is the caller's to write (see `describe`)
+
+
+def _skipping(check: Any) -> Any:
+    def keyword(validator: Any, value: Any, instance: Any, schema: Any) -> Iterator[Any]:
+        if instance is None or is_substituted(instance):
+            return
+        if any(True for _ in check(validator, value, instance, schema)):
+            yield _error()  # not the default error: its message quotes the value
+    return keyword
+
+
+def _type(validator: Any, types: Any, instance: Any, schema: Any) -> Iterator[Any]:
+    if instance is None:
+        return
+    wanted = [types] if isinstance(types, str) else list(types)
+    if is_substituted(instance) and any(t in SCALARS for t in wanted):
+        return
+    if not any(validator.is_type(instance, t) for t in wanted):
+        yield _error()
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[Any]:
+    if not isinstance(instance, str) or is_substituted(instance):
+        return
+    from .goregex import GoRegexError, compile_go
+
+    try:
+        regex = compile_go(pattern)
+    except GoRegexError:
+        return  # a pattern Go would refuse: the CRD itself would not install
+    if not regex.search(instance):
+        yield _error()
+
+
+def _format(validator: Any, fmt: str, instance: Any, schema: Any) -> Iterator[Any]:
+    if instance is None or is_substituted(instance):
+        return
+    if fmt in RANGES and isinstance(instance, int) and not isinstance(instance, bool):
+        low, high = RANGES[fmt]
+        if not low <= instance <= high:
+            yield _error()
+    elif fmt in STRING_FORMATS and isinstance(instance, str) and not STRING_FORMATS[fmt](instance):
+        yield _error()
+
+
+def _required(validator: Any, required: list[str], instance: Any, schema: Any) -> Iterator[Any]:
+    if not isinstance(instance, dict):
+        return
+    for name in required:
+        if name not in instance:
+            yield _error(path=(name,))
+
+
+def _additional(validator: Any, extra: Any, instance: Any, schema: Any) -> Iterator[Any]:
+    if not isinstance(instance, dict):
+        return
+    known = schema.get("properties", {})
+    for key, value in instance.items():
+        if key in known:
+            continue
+        if extra is False:
+            yield _error(path=(key,))
+        elif isinstance(extra, dict):
+            yield from validator.descend(value, extra, path=key)
+
+
+def _qualified_keys(validator: Any, wanted: Any, instance: Any, schema: Any) -> Iterator[Any]:
+    if not isinstance(instance, dict):
+        return
+    for key in instance:
+        if not is_substituted(key) and qualified_name_problem(str(key)):
+            yield _error(path=(key,))
+
+
+# -- messages ------------------------------------------------------------------------------------
+
+_DURATION = "a Go duration such as 30s, 10m or 1h30m"
+PATTERN_WORDS = {
+    r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$": _DURATION,
+    r"^([0-9]+(\.[0-9]+)?(ms|s|m))+$": "a Go duration in ms, s or m, such as 30s or 5m",
+    DNS_SUBDOMAIN: "a lowercase RFC 1123 DNS subdomain (letters, digits, `-` and `.`)",
+    DNS_LABEL: "a lowercase RFC 1123 DNS label (letters, digits and `-`)",
+    LABEL_VALUE: "a label value (letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit)",
+}
+FORMAT_WORDS = {"int32": "a 32-bit integer", "int64": "a 64-bit integer", "duration": _DURATION,
+                "date-time": "an RFC 3339 date-time such as 2024-01-31T12:00:00Z"}
+TYPE_WORDS = {"object": "a mapping", "array": "a list", "string": "a string", "integer": "an integer",
+              "number": "a number", "boolean": "true or false", "null": "null"}
+
+
+def describe(error: Any) -> str:
+    """What is wrong, in words, from the schema alone (never the document's value)."""
+    keyword, want = error.validator, error.validator_value
+    if keyword == "additionalProperties":
+        return "is not a field of this object: the API server drops it without a word"
+    if keyword == "required":
+        return "is required"
+    if keyword == "type":
+        wanted = [want] if isinstance(want, str) else list(want)
+        return "must be " + " or ".join(TYPE_WORDS.get(t, t) for t in wanted)
+    if keyword == "enum":
+        return "must be one of " + ", ".join(f"`{v}`" for v in want)
+    if keyword == "const":
+        return f"must be `{want}`"
+    if keyword == "pattern":
+        return "must be " + PATTERN_WORDS[want] if want in PATTERN_WORDS else f"must match the pattern `{want}`"
+    if keyword == "format":
+        return f"must be {FORMAT_WORDS.get(want, want)}"
+    if keyword == "qualifiedKeys":
+        return ("is not a valid key: an optional DNS subdomain and `/`, then at most 63 letters, digits, `-`, `_` "
+                "or `.`, starting and ending with a letter or digit")
+    bounds = {"minLength": "at least {} characters long", "maxLength": "at most {} characters long",
+              "minimum": "at least {}", "maximum": "at most {}", "exclusiveMinimum": "more than {}",
+              "exclusiveMaximum": "less than {}", "multipleOf": "a multiple of {}", "minItems": "at least {} items",
+              "maxItems": "at most {} items", "minProperties": "at least {} fields",
+              "maxProperties": "at most {} fields"}
+    if keyword in bounds:
+        if keyword == "minLength" and want == 1:
+            return "must not be empty"
+        verb = "must have " if keyword.endswith(("Items", "Properties")) else "must be "
+        return verb + bounds[keyword].format(want)
+    if keyword == "uniqueItems":
+        return "must not repeat an item"
+    return f"does not satisfy the schema's `{keyword}`"
