@@ -115,6 +115,9 @@ def compact(schema: Any, depth: int = 0) -> dict[str, Any]:
     for key in LOGIC:
         if isinstance(schema.get(key), list):
             node[key] = [compact(sub, depth + 1) for sub in schema[key]]
+    plain = ({"type": "integer"}, {"type": "string"})
+    if node.get("intOrString") and all(sub in plain for sub in node.get("anyOf", [])):
+        node.pop("anyOf", None)  # what controller-gen writes beside the flag: the same constraint again
     if isinstance(schema.get("not"), dict):
         node["not"] = compact(schema["not"], depth + 1)
     return node

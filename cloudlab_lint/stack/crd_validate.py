@@ -185,6 +185,7 @@ PATTERN_WORDS = {
     DNS_LABEL: "a lowercase RFC 1123 DNS label (letters, digits and `-`)",
     LABEL_VALUE: "a label value (letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit)",
 }
+_URL_PATTERN = re.compile(r"^\^\(?([a-z]+(?:\|[a-z]+)*)\)?://(?:\.\*)?\$?$")  # `^(http|https)://.*$`
 FORMAT_WORDS = {"int32": "a 32-bit integer", "int64": "a 64-bit integer", "duration": _DURATION,
                 "date-time": "an RFC 3339 date-time such as 2024-01-31T12:00:00Z"}
 TYPE_WORDS = {"object": "a mapping", "array": "a list", "string": "a string", "integer": "an integer",
@@ -206,7 +207,14 @@ def describe(error: Any) -> str:
     if keyword == "const":
         return f"must be `{want}`"
     if keyword == "pattern":
-        return "must be " + PATTERN_WORDS[want] if want in PATTERN_WORDS else f"must match the pattern `{want}`"
+        if want in PATTERN_WORDS:
+            return "must be " + PATTERN_WORDS[want]
+        schemes = _URL_PATTERN.match(want)
+        if schemes:
+            listed = [f"`{s}://`" for s in schemes.group(1).split("|")]
+            return "must be a URL starting with " + (" or ".join([", ".join(listed[:-1]), listed[-1]])
+                                                     if len(listed) > 1 else listed[0])
+        return f"must match the pattern `{want}`"
     if keyword == "format":
         return f"must be {FORMAT_WORDS.get(want, want)}"
     if keyword == "qualifiedKeys":
