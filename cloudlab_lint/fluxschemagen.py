@@ -6,11 +6,16 @@ A SOURCE is a CRD YAML file or a folder of them: `config/crd/bases/` in checkout
 source-controller, kustomize-controller, helm-controller, notification-controller,
 image-reflector-controller and image-automation-controller, and of controlplaneio-fluxcd/flux-operator,
 each at the release tag current Flux ships. LABEL (say `fluxcd/helm-controller@v1.6.3`) is recorded as
-where the data came from. Every served version of every Flux CRD (`*.fluxcd.io`, `fluxcd.controlplane.io`) is written in
-the compact form of `stack/crd_compact.py` (the facts of the API, none of its prose), one file per kind,
-plus `index.json` (group -> kind -> versions). The output replaces the folder's previous contents. With
-flux-operator among the sources, the Alert and Receiver enums of event-source kinds gain the operator's
-kinds, as the Flux it installs serves them (`add_operator_kinds`).
+where the data came from. Every served version of every Flux CRD (`*.fluxcd.io`, `fluxcd.controlplane.io`)
+is written in the compact form of `stack/crd_compact.py` (the facts of the API, none of its prose), one
+file per kind, plus `index.json` (`kinds`: group -> kind -> versions; `patterns`: every pattern the data
+holds). The output replaces the folder's previous contents. With flux-operator among the sources, the
+Alert and Receiver enums of event-source kinds gain the operator's kinds, as the Flux it installs serves
+them (`add_operator_kinds`).
+
+The data shipped now came from source-controller v1.9.1, kustomize-controller v1.9.4, helm-controller
+v1.6.3, notification-controller v1.9.3, image-reflector-controller v1.2.0, image-automation-controller
+v1.2.1 (Flux 2.9) and flux-operator v0.58.1; each kind file names its source.
 
 Run by hand when Flux releases; never at run time, never from the hook path (nothing imports this module).
 """
@@ -72,13 +77,26 @@ def add_operator_kinds(found: dict[tuple[str, str], dict[str, Any]]) -> None:
 def write(found: dict[tuple[str, str], dict[str, Any]], out: Path) -> None:
     if out.exists():
         shutil.rmtree(out)
-    index: dict[str, dict[str, list[str]]] = {}
+    kinds: dict[str, dict[str, list[str]]] = {}
+    patterns: set[str] = set()
     for (group, kind), data in sorted(found.items()):
         target = out / group / f"{kind}.json"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n", encoding="utf-8")
-        index.setdefault(group, {})[kind] = sorted(data["versions"])
+        kinds.setdefault(group, {})[kind] = sorted(data["versions"])
+        patterns.update(_patterns(data["versions"]))
+    index = {"kinds": kinds, "patterns": sorted(patterns)}
     (out / "index.json").write_text(json.dumps(index, sort_keys=True, indent=1) + "\n", encoding="utf-8")
+
+
+def _patterns(node: Any) -> set[str]:
+    """Every `pattern` in compact nodes: Flux's own, run as they are even where a repository's CRD has them."""
+    if isinstance(node, dict):
+        own = {node["pattern"]} if isinstance(node.get("pattern"), str) else set()
+        return own.union(*(_patterns(v) for v in node.values()))
+    if isinstance(node, list):
+        return set().union(*(_patterns(v) for v in node))
+    return set()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from cloudlab_lint import fluxschemagen
 from cloudlab_lint.parsing.yamlx import load_documents
 from cloudlab_lint.stack.crd_compact import CRDError, compact, compact_crd, to_jsonschema
-from cloudlab_lint.stack.crd_validate import is_substituted, qualified_name_problem, validator_for
+from cloudlab_lint.stack.crd_validate import is_substituted, may_backtrack, qualified_name_problem, validator_for
 from cloudlab_lint.stack.flux_crds import DATA
 
 # One valid object of each kind people write, as current Flux and flux-operator accept them.
@@ -120,7 +120,7 @@ def _errors(doc: Any) -> list[tuple[tuple[Any, ...], str]]:
 
 
 def test_every_shipped_kind_loads_and_compiles() -> None:
-    index = json.loads((DATA / "index.json").read_text(encoding="utf-8"))
+    index = json.loads((DATA / "index.json").read_text(encoding="utf-8"))["kinds"]
     kinds = {(g, k) for g, ks in index.items() for k in ks}
     assert {("kustomize.toolkit.fluxcd.io", "Kustomization"), ("helm.toolkit.fluxcd.io", "HelmRelease"),
             ("fluxcd.controlplane.io", "FluxInstance"), ("fluxcd.controlplane.io", "ResourceSet"),
@@ -286,9 +286,32 @@ def test_generator_writes_compact_data_and_the_operator_kinds(tmp_path: Path) ->
     out = tmp_path / "out"
     assert fluxschemagen.main([f"{crds}=test@v1", "--out", str(out)]) == 0
     index = json.loads((out / "index.json").read_text(encoding="utf-8"))
-    assert index == {"demo.fluxcd.io": {"Widget": ["v1"]}, "fluxcd.controlplane.io": {"FluxInstance": ["v1"]},
-                     "notification.toolkit.fluxcd.io": {"Alert": ["v1beta3"]}}
+    assert index == {"kinds": {"demo.fluxcd.io": {"Widget": ["v1"]}, "fluxcd.controlplane.io": {"FluxInstance": ["v1"]},
+                               "notification.toolkit.fluxcd.io": {"Alert": ["v1beta3"]}}, "patterns": []}
     written = json.loads((out / "notification.toolkit.fluxcd.io" / "Alert.json").read_text(encoding="utf-8"))
     kinds = written["versions"]["v1beta3"]["fields"]["spec"]["fields"]["eventSources"]["items"]["fields"]["kind"]
     assert kinds["enum"] == ["Kustomization", "FluxInstance", "ResourceSet", "ResourceSetInputProvider"]
     assert written["source"] == "test@v1 more.yaml"
+
+
+@pytest.mark.parametrize(("pattern", "risky"), [
+    ("^(a+)+$", True), ("^(a|aa)*$", True), ("^([a-z]{2,3})+$", True), (r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$", True),
+    ("^(http|https|ssh)://", False), ("^((http|https|oci)://.*){0,1}$", False),
+    ("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", False), ("^(ab){1}c*$", False), ("^[(|+]+$", False), (r"^(\(a)+$", False),
+])
+def test_patterns_that_could_backtrack_badly(pattern: str, risky: bool) -> None:
+    assert may_backtrack(pattern) is risky
+
+
+def test_a_repository_crd_pattern_runs_only_when_it_cannot_backtrack_badly() -> None:
+    duration = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"
+    node = {"type": "object", "fields": {"evil": {"type": "string", "pattern": "^(a+)+$"},
+                                         "url": {"type": "string", "pattern": "^https://"},
+                                         "every": {"type": "string", "pattern": duration}}}
+    skipped: list[str] = []
+    check = validator_for(node, frozenset({duration}), skipped)
+    assert skipped == ["^(a+)+$"]
+    evil = "a" * 40 + "!"  # seconds of backtracking per character added, were it run
+    found = {e.absolute_path[0] for e in check.iter_errors({"evil": evil, "url": "http://x", "every": "5 min"})}
+    assert found == {"url", "every"}
+    assert not list(check.iter_errors({"url": "http://" + "x" * 5000}))  # a guarded pattern skips long values

@@ -8,7 +8,10 @@ On top of the CRD's own schema (`crd_compact.to_jsonschema`):
 - `null` passes every check: the API server prunes a null field before validating;
 - an unknown field and a missing required field are each their own error, at the key's own path;
 - patterns run with Go's RE2 semantics (`goregex`), formats are Kubernetes' (`int32`, `int64`,
-  `date-time`, `duration`); a format Kubernetes does not know is not checked, as there.
+  `date-time`, `duration`); a format Kubernetes does not know is not checked, as there;
+- a pattern from a repository's own CRD runs in Python's backtracking engine only when it is one of
+  Flux's own (the shipped data's) or cannot backtrack badly (no repeated group holding a repetition or
+  an alternation, `(a+)+`), and on values up to 4 KiB: a hostile CRD cannot make a run take forever.
 Messages are built from the schema only, never from the value (it may be a secret).
 """
 
@@ -29,6 +32,7 @@ _NAME_PART = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 _DNS_SUBDOMAIN = re.compile(DNS_SUBDOMAIN)
 _DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 _GO_DURATION = re.compile(r"^[-+]?(0|(\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h))+$")
+GUARDED_LENGTH = 4096  # the longest value a pattern from a repository's CRD is run on
 RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 STRING_FORMATS = {"date-time": _DATE_TIME.match, "duration": _GO_DURATION.match}
 
@@ -63,16 +67,94 @@ def qualified_name_problem(key: str) -> bool:
     return len(name) > 63 or not _NAME_PART.match(name)
 
 
-def root_schema(node: dict[str, Any]) -> dict[str, Any]:
-    """The JSON Schema of a kind at one version, with Kubernetes' metadata."""
+def root_schema(node: dict[str, Any], trusted: frozenset[str] | None = None,
+                skipped: list[str] | None = None) -> dict[str, Any]:
+    """The JSON Schema of a kind at one version, with Kubernetes' metadata (patterns guarded: `validator_for`)."""
     schema = to_jsonschema(node)
+    if trusted is not None:
+        _guard(schema, trusted, skipped if skipped is not None else [])
     schema.setdefault("properties", {})["metadata"] = METADATA
     return schema
 
 
-def validator_for(node: dict[str, Any]) -> Any:
-    """A jsonschema validator of the kind's compact schema (build once per kind and version per run)."""
-    return _validator_class()(root_schema(node))
+def validator_for(node: dict[str, Any], trusted: frozenset[str] | None = None, skipped: list[str] | None = None) -> Any:
+    """A jsonschema validator of the kind's compact schema (build once per kind and version per run).
+
+    `trusted`: for a schema from the repository, the patterns run as they are; any other is guarded (see
+    the module's docstring), and one that could backtrack badly is not checked but added to `skipped`."""
+    return _validator_class()(root_schema(node, trusted, skipped))
+
+
+def _guard(schema: Any, trusted: frozenset[str], skipped: list[str]) -> None:
+    if isinstance(schema, list):
+        for item in schema:
+            _guard(item, trusted, skipped)
+        return
+    if not isinstance(schema, dict):
+        return
+    pattern = schema.get("pattern")
+    if isinstance(pattern, str) and pattern not in trusted:
+        del schema["pattern"]
+        if may_backtrack(pattern):
+            skipped.append(pattern)
+        else:
+            schema["guardedPattern"] = pattern
+    for key, value in schema.items():
+        if key not in ("enum", "const"):
+            _guard(value, trusted, skipped)
+
+
+def may_backtrack(pattern: str) -> bool:
+    """Whether a regex repeats a group that holds a repetition or an alternation (`(a+)+`, `(a|aa)*`): the
+    shapes that take exponential time in a backtracking engine. Escapes and classes are skipped over."""
+    stack = [False]  # per open group: whether it holds a repetition or an alternation
+    i, n = 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "[":
+            i = _class_end(pattern, i)
+            continue
+        if c == "(":
+            stack.append(False)
+        elif c == ")" and len(stack) > 1:
+            inner = stack.pop()
+            repeats = _repeats(pattern, i + 1)
+            if inner and repeats:
+                return True
+            stack[-1] = stack[-1] or inner or repeats
+        elif c == "|" or c in "*+" or c == "{" and _repeats(pattern, i):
+            stack[-1] = True
+        i += 1
+    return False
+
+
+_BOUND = re.compile(r"\{(\d*)(,?)(\d*)\}")
+
+
+def _repeats(pattern: str, i: int) -> bool:
+    """Whether the quantifier at `i` (if any) repeats: `*`, `+`, `{n,}`, `{n,m}` with m > 1."""
+    if pattern[i:i + 1] in ("*", "+"):
+        return True
+    bound = _BOUND.match(pattern, i)
+    if not bound:
+        return False
+    low, comma, high = bound.groups()
+    top = high if comma else low
+    return not top or int(top) > 1
+
+
+def _class_end(pattern: str, i: int) -> int:
+    j = i + 1
+    if pattern[j:j + 1] == "^":
+        j += 1
+    if pattern[j:j + 1] == "]":
+        j += 1
+    while j < len(pattern) and pattern[j] != "]":
+        j += 2 if pattern[j] == "\\" else 1
+    return j + 1
 
 
 # -- the keywords, as the API server applies them ----------------------------------------------
@@ -91,7 +173,7 @@ def _validator_class() -> Any:
         "multipleOf")}
     cls = validators.extend(Draft202012Validator, {
         **scalar_checks, "type": _type, "pattern": _pattern, "format": _format, "required": _required,
-        "additionalProperties": _additional, "qualifiedKeys": _qualified_keys,
+        "additionalProperties": _additional, "qualifiedKeys": _qualified_keys, "guardedPattern": _guarded_pattern,
     })
     _CLASS.append(cls)
     return cls
@@ -133,6 +215,11 @@ def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterat
         return  # a pattern Go would refuse: the CRD itself would not install
     if not regex.search(instance):
         yield _error()
+
+
+def _guarded_pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[Any]:
+    if isinstance(instance, str) and len(instance) <= GUARDED_LENGTH:
+        yield from _pattern(validator, pattern, instance, schema)
 
 
 def _format(validator: Any, fmt: str, instance: Any, schema: Any) -> Iterator[Any]:
@@ -206,7 +293,7 @@ def describe(error: Any) -> str:
         return "must be one of " + ", ".join(f"`{v}`" for v in want)
     if keyword == "const":
         return f"must be `{want}`"
-    if keyword == "pattern":
+    if keyword in ("pattern", "guardedPattern"):
         if want in PATTERN_WORDS:
             return "must be " + PATTERN_WORDS[want]
         schemes = _URL_PATTERN.match(want)

@@ -54,7 +54,7 @@ class FluxSchemas:
 
     def __init__(self, repo: Repo) -> None:
         self.repo = repo
-        self._index: dict[str, dict[str, list[str]]] | None = None
+        self._index: dict[str, Any] | None = None
         self._bundled: dict[tuple[str, str], dict[str, Any] | None] = {}
         self._crds: dict[tuple[str, str], list[tuple[str, Any]]] | None = None
         self._compact: dict[tuple[str, str, str], dict[str, Any]] = {}
@@ -63,6 +63,10 @@ class FluxSchemas:
     # -- the shipped data ----------------------------------------------------------------
 
     def index(self) -> dict[str, dict[str, list[str]]]:
+        """group -> kind -> versions the shipped data holds."""
+        return self._shipped()["kinds"]
+
+    def _shipped(self) -> dict[str, Any]:
         if self._index is None:
             self._index = json.loads((DATA / "index.json").read_text(encoding="utf-8"))
         return self._index
@@ -128,7 +132,14 @@ class FluxSchemas:
         if key not in self._validators:
             from .crd_validate import validator_for
 
-            self._validators[key] = validator_for(schema.node)
+            if not schema.origin:
+                self._validators[key] = validator_for(schema.node)
+                return self._validators[key]
+            skipped: list[str] = []
+            self._validators[key] = validator_for(schema.node, frozenset(self._shipped()["patterns"]), skipped)
+            if skipped:
+                self.repo.notes.append(f"{schema.origin}: {len(skipped)} pattern(s) of the {schema.kind} "
+                                       f"{schema.version} CRD not checked: they could take exponential time")
         return self._validators[key]
 
 
