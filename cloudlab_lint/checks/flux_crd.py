@@ -70,7 +70,9 @@ def _judge(schemas: FluxSchemas, path: str, doc: Any, group: str, version: str, 
     data = doc.data
     meta = data.get("metadata")
     name = meta.get("name") if isinstance(meta, dict) else None
+    namespace = meta.get("namespace") if isinstance(meta, dict) else None
     shown = f"{kind} `{name}`" if isinstance(name, str) and name else kind
+    ident = f"{kind}/{namespace or ''}/{name}"
     schema = schemas.lookup(group, kind, version, path)
     if schema is None:
         known = schemas.known_kinds(group)
@@ -79,7 +81,7 @@ def _judge(schemas: FluxSchemas, path: str, doc: Any, group: str, version: str, 
             yield Hit(f"{shown}: no kind `{kind}` in `{group}`"
                       + (f"; did you mean `{hint}`?" if hint else f" (it has {', '.join(sorted(known))})"),
                       Location(path, *_place(data, ("kind",), doc.line)),
-                      key=f"kind:{group}/{kind}:{name}")
+                      key=f"kind:{group}:{ident}")
         return  # a version no schema serves: CL110 names the removed ones
     from ..stack.crd_validate import describe
 
@@ -101,10 +103,10 @@ def _judge(schemas: FluxSchemas, path: str, doc: Any, group: str, version: str, 
     ordered = sorted(found.values(), key=lambda f: (f[1], f[0]))
     for field, (line, column), message, keyword in ordered[:MAX_PER_OBJECT]:
         yield Hit(f"{shown}: `{field}` {message}{origin}", Location(path, line, column),
-                  key=f"{kind}/{name}:{field}:{keyword}")
+                  key=f"{ident}:{field}:{keyword}")
     if len(ordered) > MAX_PER_OBJECT:
         yield Hit(f"{shown}: {len(ordered) - MAX_PER_OBJECT} more schema problems not shown{origin}",
-                  Location(path, doc.line), key=f"{kind}/{name}:more")
+                  Location(path, doc.line), key=f"{ident}:more")
 
 
 def _field(keys: tuple[Any, ...]) -> str:
