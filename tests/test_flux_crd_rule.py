@@ -93,6 +93,14 @@ def test_staging_gotk_components_judges_every_flux_object_by_it(tmp_path: Path) 
     git(repo, "add", "-A")
     assert _found(repo) == set()  # a hook judges what it is given
     assert _found(repo, "--all") == {("clusters/home/apps.yaml", 7)}
+    # A staged deletion is a change too: the CRD that allowed `legacy` goes, the shipped schema judges.
+    write_files(repo, {"clusters/home/apps.yaml": KS.replace("deletionPolicy: Delete", "legacy: true"),
+                       "clusters/home/flux-system/gotk-components.yaml": OLD_COMPONENTS.replace(
+                           "prune: {type: boolean}", "prune: {type: boolean}\n" + " " * 16 + "legacy: {}")})
+    commit_all(repo)
+    assert _found(repo, "--all") == set()
+    git(repo, "rm", "-q", "clusters/home/flux-system/gotk-components.yaml")
+    assert _found(repo) == {("clusters/home/apps.yaml", 7)}
 
 
 def test_the_closest_cluster_s_crds_decide(tmp_path: Path) -> None:

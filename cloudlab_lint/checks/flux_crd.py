@@ -1,7 +1,8 @@
 """CL112 flux-schema: every Flux object against the OpenAPI schema of its CRD, one file at a time.
 
 A file's Flux objects are judged on their own (no tree model): a commit hook judges the staged files,
-and every file when a `gotk-components.yaml` is staged (the CRDs every object is judged by changed).
+and every file when a `gotk-components.yaml` is staged or deleted (the CRDs every object is judged by
+changed).
 Where the schema comes from is `stack/flux_crds.py`; how the API server applies it, `stack/crd_validate.py`
 (jsonschema, imported only once a Flux object is found). Missing fields that CL103 and CL105 own are theirs;
 a document in a kustomize patch file is partial by design, so only what it sets is judged.
@@ -52,9 +53,10 @@ def flux_schema(ctx: Context) -> Iterator[Hit]:
 
 
 def _judged_files(repo: Repo) -> list[str]:
-    """The YAML files to judge: the targets; every file when a target holds the CRDs others are judged by."""
+    """The YAML files to judge: the targets; every file when a change (a deletion too) touches the CRDs
+    others are judged by."""
     targets = repo.targets
-    if not repo.all_mode and any(posixpath.basename(p) in COMPONENTS for p in targets):
+    if not repo.all_mode and any(posixpath.basename(p) in COMPONENTS for p in (*targets, *repo.deleted)):
         targets = repo.files
     return [p for p in targets if p.lower().endswith((".yaml", ".yml")) and posixpath.basename(p) not in COMPONENTS]
 
