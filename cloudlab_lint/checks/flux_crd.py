@@ -39,9 +39,8 @@ def flux_schema(ctx: Context) -> Iterator[Hit]:
     schemas: FluxSchemas | None = None
     patches = Patches(repo)
     for path in _judged_files(repo):
-        for doc in repo.yaml(path) or []:
-            data = doc.data
-            api = split_api(data.get("apiVersion")) if isinstance(data, dict) else None
+        for data, line in _objects(repo, path):
+            api = split_api(data.get("apiVersion"))
             kind = data.get("kind") if api is not None else None
             if not isinstance(kind, str) or _encrypted(data):
                 continue
@@ -49,7 +48,23 @@ def flux_schema(ctx: Context) -> Iterator[Hit]:
                 from ..stack.flux_crds import for_repo
 
                 schemas = for_repo(repo)
-            yield from _judge(schemas, path, doc, api[0], api[1], kind, patches.is_patch(path))
+            yield from _judge(schemas, path, data, line, api[0], api[1], kind, patches.is_patch(path))
+
+
+def _objects(repo: Repo, path: str) -> Iterator[tuple[dict, int]]:
+    """The Kubernetes objects of a YAML file and where each starts: its documents, and the items of a
+    `kind: List` as kubectl applies them."""
+    for doc in repo.yaml(path) or []:
+        data = doc.data
+        if not isinstance(data, dict):
+            continue
+        items = data.get("items")
+        if data.get("kind") == "List" and data.get("apiVersion") == "v1" and isinstance(items, list):
+            lines = getattr(items, "pos", [])
+            yield from ((item, lines[i][0] if i < len(lines) else doc.line)
+                        for i, item in enumerate(items) if isinstance(item, dict))
+        else:
+            yield data, doc.line
 
 
 def _judged_files(repo: Repo) -> list[str]:
@@ -67,9 +82,8 @@ def _encrypted(data: dict) -> bool:
     return isinstance(sops, dict) and "mac" in sops
 
 
-def _judge(schemas: FluxSchemas, path: str, doc: Any, group: str, version: str, kind: str,
+def _judge(schemas: FluxSchemas, path: str, data: dict, line: int, group: str, version: str, kind: str,
            patch: bool) -> Iterator[Hit]:
-    data = doc.data
     meta = data.get("metadata")
     name = meta.get("name") if isinstance(meta, dict) else None
     namespace = meta.get("namespace") if isinstance(meta, dict) else None
@@ -82,7 +96,7 @@ def _judge(schemas: FluxSchemas, path: str, doc: Any, group: str, version: str, 
             hint = _closest(kind, known)
             yield Hit(f"{shown}: no kind `{kind}` in `{group}`"
                       + (f"; did you mean `{hint}`?" if hint else f" (it has {', '.join(sorted(known))})"),
-                      Location(path, *_place(data, ("kind",), doc.line)),
+                      Location(path, *_place(data, ("kind",), line)),
                       key=f"kind:{group}:{ident}")
         return  # a version no schema serves: CL110 names the removed ones
     from ..stack.crd_validate import describe
@@ -100,7 +114,7 @@ def _judge(schemas: FluxSchemas, path: str, doc: Any, group: str, version: str, 
         if error.validator == "additionalProperties":
             hint = _closest(str(keys[-1]), list(error.schema.get("properties", {})))
             message += f"; did you mean `{hint}`?" if hint else ""
-        found.setdefault((keys, error.validator), (field, _place(data, keys, doc.line), message, str(error.validator)))
+        found.setdefault((keys, error.validator), (field, _place(data, keys, line), message, str(error.validator)))
     origin = f" (CRD in {schema.origin})" if schema.origin else ""
     ordered = sorted(found.values(), key=lambda f: (f[1], f[0]))
     for field, (line, column), message, keyword in ordered[:MAX_PER_OBJECT]:
@@ -108,7 +122,7 @@ def _judge(schemas: FluxSchemas, path: str, doc: Any, group: str, version: str, 
                   key=f"{ident}:{field}:{keyword}")
     if len(ordered) > MAX_PER_OBJECT:
         yield Hit(f"{shown}: {len(ordered) - MAX_PER_OBJECT} more schema problems not shown{origin}",
-                  Location(path, doc.line), key=f"{ident}:more")
+                  Location(path, line), key=f"{ident}:more")
 
 
 def _field(keys: tuple[Any, ...]) -> str:
