@@ -196,13 +196,18 @@ def test_kubernetes_rules_for_metadata_null_and_formats() -> None:
         (("metadata", "name"), "pattern"), (("metadata", "namespace"), "maxLength"),
         (("metadata", "labels", "bad"), "pattern"), (("metadata", "finalizers"), "type"),
         (("metadata", "labls"), "additionalProperties")])
+    doc = yaml.safe_load(EXAMPLES["HelmRepository"])
+    doc["spec"]["url"] = None  # pruned: missing, though the key is there
+    del doc["metadata"]["name"]
+    assert _errors(doc) == [(("metadata", "name"), "required"), (("spec", "url"), "required")]
     node = {"type": "object", "fields": {"when": {"type": "string", "format": "date-time"},
                                          "count": {"type": "integer", "format": "int32"},
                                          "wait": {"type": "string", "format": "duration"}}}
     check = validator_for(node)
-    assert not list(check.iter_errors({"when": "2026-01-31T12:00:00Z", "count": 5, "wait": "1h30m"}))
+    named = {"metadata": {"name": "x"}}
+    assert not list(check.iter_errors({**named, "when": "2026-01-31T12:00:00Z", "count": 5, "wait": "1h30m"}))
     bad = {(tuple(e.absolute_path), e.validator) for e in check.iter_errors(
-        {"when": "31/01/2026", "count": 2**40, "wait": "ten minutes"})}
+        {**named, "when": "31/01/2026", "count": 2**40, "wait": "ten minutes"})}
     assert bad == {(("when",), "format"), (("count",), "format"), (("wait",), "format")}
 
 
@@ -250,11 +255,11 @@ def test_compact_keeps_the_facts_of_a_crd() -> None:
     assert spec["required"] == ["size"] and spec["fields"]["size"] == {"intOrString": True}
     assert spec["fields"]["extra"] == {"type": "object", "open": True}
     check = validator_for(node)
-    good = {"spec": {"size": "50%", "extra": {"any": {"thing": 1}}, "labels": {"a": "b"},
+    good = {"metadata": {"name": "w"}, "spec": {"size": "50%", "extra": {"any": {"thing": 1}}, "labels": {"a": "b"},
                      "template": {"apiVersion": "v1", "kind": "X", "metadata": {}, "spec": {}}}}
     assert not list(check.iter_errors(good))
     bad = {"spec": {"size": [1], "labels": {"a": 1}, "template": {"other": 1}}, "status": {"anything": True}}
-    assert {(tuple(e.absolute_path), e.validator) for e in check.iter_errors(bad)} == {
+    assert {(tuple(e.absolute_path), e.validator) for e in check.iter_errors(bad)} == {(("metadata",), "required"),
         (("spec", "size"), "type"), (("spec", "labels", "a"), "type"),
         (("spec", "template", "other"), "additionalProperties")}
 
@@ -312,6 +317,7 @@ def test_a_repository_crd_pattern_runs_only_when_it_cannot_backtrack_badly() -> 
     check = validator_for(node, frozenset({duration}), skipped)
     assert skipped == ["^(a+)+$"]
     evil = "a" * 40 + "!"  # seconds of backtracking per character added, were it run
-    found = {e.absolute_path[0] for e in check.iter_errors({"evil": evil, "url": "http://x", "every": "5 min"})}
+    named = {"metadata": {"name": "x"}}
+    found = {e.absolute_path[0] for e in check.iter_errors({**named, "evil": evil, "url": "http://x", "every": "5"})}
     assert found == {"url", "every"}
-    assert not list(check.iter_errors({"url": "http://" + "x" * 5000}))  # a guarded pattern skips long values
+    assert not list(check.iter_errors({**named, "url": "http://" + "x" * 5000}))  # a guarded pattern skips long values

@@ -5,7 +5,9 @@ On top of the CRD's own schema (`crd_compact.to_jsonschema`):
   annotation keys as qualified names, label values as label values (the CRD itself says only `object`);
 - a value holding a Flux substitution (`${VAR}`, `${VAR:=default}`) passes every check a scalar could
   fail (type, enum, pattern, format, bounds): Flux substitutes before the object is parsed;
-- `null` passes every check: the API server prunes a null field before validating;
+- `null` passes every check: the API server prunes a null field before validating (so a required
+  field that is null is missing);
+- `metadata.name` is required, as the API server requires it;
 - an unknown field and a missing required field are each their own error, at the key's own path;
 - patterns run with Go's RE2 semantics (`goregex`), formats are Kubernetes' (`int32`, `int64`,
   `date-time`, `duration`); a format Kubernetes does not know is not checked, as there;
@@ -38,6 +40,7 @@ STRING_FORMATS = {"date-time": _DATE_TIME.match, "duration": _GO_DURATION.match}
 
 METADATA: dict[str, Any] = {
     "type": "object",
+    "required": ["name"],  # what the API server needs to create it (`generateName` does not work under apply)
     "properties": {
         "name": {"type": "string", "maxLength": 253, "pattern": DNS_SUBDOMAIN},
         "generateName": {"type": "string"},
@@ -74,6 +77,7 @@ def root_schema(node: dict[str, Any], trusted: frozenset[str] | None = None,
     if trusted is not None:
         _guard(schema, trusted, skipped if skipped is not None else [])
     schema.setdefault("properties", {})["metadata"] = METADATA
+    schema["required"] = sorted({*schema.get("required", []), "metadata"})
     return schema
 
 
@@ -237,7 +241,7 @@ def _required(validator: Any, required: list[str], instance: Any, schema: Any) -
     if not isinstance(instance, dict):
         return
     for name in required:
-        if name not in instance:
+        if instance.get(name) is None:  # a null field is pruned before the API server validates: missing
             yield _error(path=(name,))
 
 
