@@ -273,6 +273,9 @@ def test_compact_refuses_what_it_cannot_read() -> None:
     with pytest.raises(CRDError):
         compact(["not", "a", "mapping"])
     assert to_jsonschema({"type": "object"}) == {"type": "object", "additionalProperties": False}
+    odd = {"type": "string", "pattern": 5, "enum": "a", "multipleOf": 0, "maxLength": True, "format": None,
+           "minimum": float("nan"), "uniqueItems": "yes", "minLength": 1}
+    assert compact(odd) == {"type": "string", "minLength": 1}  # forms that would break the validator are dropped
     assert compact_crd({"kind": "CustomResourceDefinition", "spec": {"versions": "nope"}}) == {}
 
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ..repo import Repo
     from ..stack.flux_crds import FluxSchemas
 
+MAX_FIELD = 200  # characters of a field's path a message shows
 MAX_PER_OBJECT = 50  # a document that is wrong everywhere is said in full up to here, then counted
 # Missing required fields that CL103 (Kustomization) and CL105 (HelmRelease) report: (exactly, or anything below).
 OWNED = {
@@ -129,6 +130,8 @@ def _field(keys: tuple[Any, ...]) -> str:
     out = ""
     for key in keys:
         out += f"[{key}]" if isinstance(key, int) else (f".{key}" if out else str(key))
+    if len(out) > MAX_FIELD:  # a hostile key is not repeated whole in every output format
+        out = out[:MAX_FIELD] + "…"
     return out or "(document)"
 
 

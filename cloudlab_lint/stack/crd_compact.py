@@ -96,7 +96,7 @@ def compact(schema: Any, depth: int = 0) -> dict[str, Any]:
         if schema.get(key) is True:
             node[flag] = True
     for key in COPIED:
-        if key in schema:
+        if key in schema and _well_formed(key, schema[key]):
             node[key] = schema[key]
     props = schema.get("properties")
     if isinstance(props, dict):
@@ -121,6 +121,20 @@ def compact(schema: Any, depth: int = 0) -> dict[str, Any]:
     if isinstance(schema.get("not"), dict):
         node["not"] = compact(schema["not"], depth + 1)
     return node
+
+
+def _well_formed(key: str, value: Any) -> bool:
+    """Whether a copied keyword's value has the form OpenAPI gives it (a hostile CRD's other forms are dropped:
+    they would make the validator fail, not judge)."""
+    if key == "enum":
+        return isinstance(value, list)
+    if key in ("format", "pattern"):
+        return isinstance(value, str)
+    if key == "uniqueItems":
+        return isinstance(value, bool)
+    if not isinstance(value, int | float) or isinstance(value, bool) or value != value:  # NaN
+        return False
+    return value > 0 if key == "multipleOf" else True
 
 
 # -- compact -> JSON Schema ------------------------------------------------------------------

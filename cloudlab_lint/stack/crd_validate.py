@@ -294,9 +294,10 @@ def describe(error: Any) -> str:
         wanted = [want] if isinstance(want, str) else list(want)
         return "must be " + " or ".join(TYPE_WORDS.get(t, t) for t in wanted)
     if keyword == "enum":
-        return "must be one of " + ", ".join(f"`{v}`" for v in want)
+        shown = ", ".join(f"`{_short(v)}`" for v in want[:MAX_LISTED])
+        return "must be one of " + shown + (f" (or {len(want) - MAX_LISTED} more)" if len(want) > MAX_LISTED else "")
     if keyword == "const":
-        return f"must be `{want}`"
+        return f"must be `{_short(want)}`"
     if keyword in ("pattern", "guardedPattern"):
         if want in PATTERN_WORDS:
             return "must be " + PATTERN_WORDS[want]
@@ -305,7 +306,7 @@ def describe(error: Any) -> str:
             listed = [f"`{s}://`" for s in schemes.group(1).split("|")]
             return "must be a URL starting with " + (" or ".join([", ".join(listed[:-1]), listed[-1]])
                                                      if len(listed) > 1 else listed[0])
-        return f"must match the pattern `{want}`"
+        return f"must match the pattern `{_short(want)}`"
     if keyword == "format":
         return f"must be {FORMAT_WORDS.get(want, want)}"
     if keyword == "qualifiedKeys":
@@ -324,3 +325,12 @@ def describe(error: Any) -> str:
     if keyword == "uniqueItems":
         return "must not repeat an item"
     return f"does not satisfy the schema's `{keyword}`"
+
+
+MAX_LISTED = 20  # enum values a message names: a repository's CRD may hold any number
+MAX_SHOWN = 120  # characters of one schema value a message shows
+
+
+def _short(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN] + "…"
