@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from ..repo import Repo
     from ..stack.flux_crds import FluxSchemas
 
-MAX_FIELD = 200  # characters of a field's path a message shows
+MAX_FIELD = 200  # characters of a field's path, a kind or a name that a message shows
 MAX_PER_OBJECT = 50  # a document that is wrong everywhere is said in full up to here, then counted
 # Missing required fields that CL103 (Kustomization) and CL105 (HelmRelease) report: (exactly, or anything below).
 OWNED = {
@@ -88,14 +88,14 @@ def _judge(schemas: FluxSchemas, path: str, data: dict, line: int, group: str, v
     meta = data.get("metadata")
     name = meta.get("name") if isinstance(meta, dict) else None
     namespace = meta.get("namespace") if isinstance(meta, dict) else None
-    shown = f"{kind} `{name}`" if isinstance(name, str) and name else kind
+    shown = f"{_cut(kind)} `{_cut(name)}`" if isinstance(name, str) and name else _cut(kind)
     ident = f"{kind}/{namespace or ''}/{name}"
     schema = schemas.lookup(group, kind, version, path)
     if schema is None:
         known = schemas.known_kinds(group)
         if known and kind not in known:
             hint = _closest(kind, known)
-            yield Hit(f"{shown}: no kind `{kind}` in `{group}`"
+            yield Hit(f"{shown}: no kind `{_cut(kind)}` in `{group}`"
                       + (f"; did you mean `{hint}`?" if hint else f" (it has {', '.join(sorted(known))})"),
                       Location(path, *_place(data, ("kind",), line)),
                       key=f"kind:{group}:{ident}")
@@ -107,7 +107,8 @@ def _judge(schemas: FluxSchemas, path: str, data: dict, line: int, group: str, v
     for error in schemas.validator(schema).iter_errors(data):
         keys = tuple(error.absolute_path)
         field = _field(keys)
-        if error.validator == "required" and (patch or field in exact or field.startswith(below)):
+        if error.validator == "required" and (patch or field in exact or any(
+                field == root or field.startswith(root + ".") for root in below)):
             continue
         if error.validator == "additionalProperties" and patch and str(keys[-1]).startswith("$"):
             continue  # a strategic-merge directive (`$patch: delete`)
@@ -130,9 +131,12 @@ def _field(keys: tuple[Any, ...]) -> str:
     out = ""
     for key in keys:
         out += f"[{key}]" if isinstance(key, int) else (f".{key}" if out else str(key))
-    if len(out) > MAX_FIELD:  # a hostile key is not repeated whole in every output format
-        out = out[:MAX_FIELD] + "…"
-    return out or "(document)"
+    return _cut(out) or "(document)"
+
+
+def _cut(text: str) -> str:
+    """At most MAX_FIELD characters of what the document wrote: a hostile key is not repeated whole."""
+    return text if len(text) <= MAX_FIELD else text[:MAX_FIELD] + "…"
 
 
 def _place(data: Any, keys: tuple[Any, ...], default: int) -> tuple[int, int]:
