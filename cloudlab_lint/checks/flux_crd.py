@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..model import Hit, Location
-from ..stack.flux_crds import COMPONENTS, split_api
+from ..stack.flux_crds import COMPONENTS, for_repo, split_api
 from ..stack.gitops_names import HELM_GROUP, KS_GROUP, kfile_in
 from . import Context, check
 
@@ -46,8 +46,6 @@ def flux_schema(ctx: Context) -> Iterator[Hit]:
             if not isinstance(kind, str) or _encrypted(data):
                 continue
             if schemas is None:
-                from ..stack.flux_crds import for_repo
-
                 schemas = for_repo(repo)
             yield from _judge(schemas, path, data, line, api[0], api[1], kind, patches.is_patch(path))
 
