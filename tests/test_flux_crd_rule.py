@@ -235,3 +235,18 @@ def test_corpus_repositories_give_no_false_finding(name: str, tmp_path: Path) ->
     init_repo(repo)
     commit_all(repo)
     assert _found(repo, "--all") == expected
+
+
+def test_messages_suggest_the_closest_name_and_never_quote_the_value(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+    write_files(repo, {"apps.yaml": KS.replace("deletionPolicy: Delete", "deletionPolicy: delete\n  dependson: []")
+                       + "---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata: {name: s}\n"
+                       "spec: {interval: 1m, url: 'git@token-1234.example:repo'}\n"})
+    commit_all(repo)
+    outcome = run_cli(["--all", "--select", "CL112", "--format", "json"], cwd=repo)
+    messages = [f["message"] for f in outcome.json["findings"]]
+    assert len(messages) == 3, messages
+    assert any("`spec.deletionPolicy` must be one of" in m and m.endswith("did you mean `Delete`?") for m in messages)
+    assert any("`spec.dependson` is not a field" in m and m.endswith("did you mean `dependsOn`?") for m in messages)
+    assert any("`spec.url` must be a URL starting with `http://`, `https://` or `ssh://`" in m for m in messages)
+    assert "token-1234" not in outcome.out

@@ -111,9 +111,12 @@ def _judge(schemas: FluxSchemas, path: str, data: dict, line: int, group: str, v
         if error.validator == "additionalProperties" and patch and str(keys[-1]).startswith("$"):
             continue  # a strategic-merge directive (`$patch: delete`)
         message = describe(error)
+        hint = None
         if error.validator == "additionalProperties":
             hint = _closest(str(keys[-1]), list(error.schema.get("properties", {})))
-            message += f"; did you mean `{hint}`?" if hint else ""
+        elif error.validator == "enum" and isinstance(error.instance, str):
+            hint = _closest(error.instance, [v for v in error.validator_value if isinstance(v, str)])
+        message += f"; did you mean `{_cut(hint)}`?" if hint else ""
         found.setdefault((keys, error.validator), (field, _place(data, keys, line), message, str(error.validator)))
     origin = f" (CRD in {schema.origin})" if schema.origin else ""
     ordered = sorted(found.values(), key=lambda f: (f[1], f[0]))
