@@ -4,18 +4,18 @@
 
 A SOURCE is a CRD YAML file or a folder of them: `config/crd/bases/` in checkouts of fluxcd's
 source-controller, kustomize-controller, helm-controller, notification-controller,
-image-reflector-controller and image-automation-controller, and of controlplaneio-fluxcd/flux-operator,
-each at the release tag current Flux ships. LABEL (say `fluxcd/helm-controller@v1.6.3`) is recorded as
-where the data came from. Every served version of every Flux CRD (`*.fluxcd.io`, `fluxcd.controlplane.io`)
-is written in the compact form of `stack/crd_compact.py` (the facts of the API, none of its prose), one
-file per kind, plus `index.json` (`kinds`: group -> kind -> versions; `patterns`: every pattern the data
-holds). The output replaces the folder's previous contents. With flux-operator among the sources, the
-Alert and Receiver enums of event-source kinds gain the operator's kinds, as the Flux it installs serves
-them (`add_operator_kinds`).
+image-reflector-controller, image-automation-controller and source-watcher, and of
+controlplaneio-fluxcd/flux-operator, each at the release tag current Flux ships. LABEL (say
+`fluxcd/helm-controller@v1.6.3`) is recorded as where the data came from. Every served version of every
+Flux CRD (`*.fluxcd.io`, `fluxcd.controlplane.io`) is written in the compact form of
+`stack/crd_compact.py` (the facts of the API, none of its prose), one file per kind, plus `index.json`
+(`kinds`: group -> kind -> versions; `patterns`: every pattern the data holds). The output replaces the
+folder's previous contents. With flux-operator among the sources, the Alert and Receiver enums of
+event-source kinds gain the operator's kinds, as the Flux it installs serves them (`add_operator_kinds`).
 
 The data shipped now came from source-controller v1.9.1, kustomize-controller v1.9.4, helm-controller
 v1.6.3, notification-controller v1.9.3, image-reflector-controller v1.2.0, image-automation-controller
-v1.2.1 (Flux 2.9) and flux-operator v0.58.1; each kind file names its source.
+v1.2.1, source-watcher v2.2.1 (Flux 2.9) and flux-operator v0.58.1; each kind file names its source.
 
 Run by hand when Flux releases; never at run time, never from the hook path (nothing imports this module).
 """

@@ -212,8 +212,9 @@ def test_corpus_repositories_give_no_false_finding(name: str, tmp_path: Path) ->
     valid. The only candidate on the way was onedr0p-home-ops's Alert with `eventSources` of kind
     FluxInstance, valid because flux-operator installs the Alert CRD with its own kinds added to that enum
     (the shipped Alert schema carries them). Objects of removed beta APIs (dev-team branch, multi-tenancy's
-    v1beta2 OCIRepository) are CL110's and not judged here; kinds with no shipped schema (source-watcher's
-    ArtifactGenerator, tofu-controller's Terraform) neither.
+    v1beta2 OCIRepository) are CL110's and not judged here; kinds with no shipped schema (tofu-controller's
+    Terraform, the schema plugin's) neither. onedr0p-home-ops's five source-watcher ArtifactGenerators are
+    judged and valid.
 
     So that the test can fail, one Flux object per tree gets `spec.intervall` first, and exactly that
     finding appears (which also shows the tree's Flux objects are judged at all); the dev-team branch holds
