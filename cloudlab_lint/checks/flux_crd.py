@@ -11,6 +11,7 @@ a document in a kustomize patch file is partial by design, so only what it sets 
 from __future__ import annotations
 
 import difflib
+import heapq
 import posixpath
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -98,34 +99,43 @@ def _judge(schemas: FluxSchemas, path: str, data: dict, line: int, group: str, v
                       Location(path, *_place(data, ("kind",), line)),
                       key=f"kind:{group}:{ident}")
         return  # a version no schema serves: CL110 names the removed ones
+    exact, below = OWNED.get((group, kind), (set(), ()))
+    seen: set[tuple[Any, ...]] = set()
+
+    def shown_errors() -> Iterator[tuple[tuple[int, int], str, Any]]:
+        for error in schemas.validator(schema).iter_errors(data):
+            keys = tuple(error.absolute_path)
+            field = _field(keys)
+            if error.validator == "required" and (patch or field in exact or any(
+                    field == root or field.startswith(root + ".") for root in below)):
+                continue
+            if error.validator == "additionalProperties" and patch and str(keys[-1]).startswith("$"):
+                continue  # a strategic-merge directive (`$patch: delete`)
+            if (keys, error.validator) not in seen:
+                seen.add((keys, error.validator))
+                yield _place(data, keys, line), field, error
+
+    # The first by place, holding no more than those in memory: an object may be wrong a million times.
+    first = heapq.nsmallest(MAX_PER_OBJECT, shown_errors(), key=lambda k: (k[0], k[1]))
+    origin = f" (CRD in {schema.origin})" if schema.origin else ""
+    for (at_line, at_column), field, error in first:
+        yield Hit(f"{shown}: `{field}` {_message(error)}{origin}", Location(path, at_line, at_column),
+                  key=f"{ident}:{field}:{error.validator}")
+    if len(seen) > MAX_PER_OBJECT:
+        yield Hit(f"{shown}: {len(seen) - MAX_PER_OBJECT} more schema problems not shown{origin}",
+                  Location(path, line), key=f"{ident}:more")
+
+
+def _message(error: Any) -> str:
+    """What is wrong, and the closest valid field name or enum value where one is near."""
     from ..stack.crd_validate import describe
 
-    exact, below = OWNED.get((group, kind), (set(), ()))
-    found: dict[tuple[Any, ...], tuple[str, tuple[int, int], str, str]] = {}
-    for error in schemas.validator(schema).iter_errors(data):
-        keys = tuple(error.absolute_path)
-        field = _field(keys)
-        if error.validator == "required" and (patch or field in exact or any(
-                field == root or field.startswith(root + ".") for root in below)):
-            continue
-        if error.validator == "additionalProperties" and patch and str(keys[-1]).startswith("$"):
-            continue  # a strategic-merge directive (`$patch: delete`)
-        message = describe(error)
-        hint = None
-        if error.validator == "additionalProperties":
-            hint = _closest(str(keys[-1]), list(error.schema.get("properties", {})))
-        elif error.validator == "enum" and isinstance(error.instance, str):
-            hint = _closest(error.instance, [v for v in error.validator_value if isinstance(v, str)])
-        message += f"; did you mean `{_cut(hint)}`?" if hint else ""
-        found.setdefault((keys, error.validator), (field, _place(data, keys, line), message, str(error.validator)))
-    origin = f" (CRD in {schema.origin})" if schema.origin else ""
-    ordered = sorted(found.values(), key=lambda f: (f[1], f[0]))
-    for field, (line, column), message, keyword in ordered[:MAX_PER_OBJECT]:
-        yield Hit(f"{shown}: `{field}` {message}{origin}", Location(path, line, column),
-                  key=f"{ident}:{field}:{keyword}")
-    if len(ordered) > MAX_PER_OBJECT:
-        yield Hit(f"{shown}: {len(ordered) - MAX_PER_OBJECT} more schema problems not shown{origin}",
-                  Location(path, line), key=f"{ident}:more")
+    hint = None
+    if error.validator == "additionalProperties":
+        hint = _closest(str(error.absolute_path[-1]), list(error.schema.get("properties", {})))
+    elif error.validator == "enum" and isinstance(error.instance, str):
+        hint = _closest(error.instance, [v for v in error.validator_value if isinstance(v, str)])
+    return describe(error) + (f"; did you mean `{_cut(hint)}`?" if hint else "")
 
 
 def _field(keys: tuple[Any, ...]) -> str:
@@ -157,6 +167,8 @@ def _place(data: Any, keys: tuple[Any, ...], default: int) -> tuple[int, int]:
 
 
 def _closest(word: str, known: Any) -> str | None:
+    if len(word) > MAX_FIELD:
+        return None  # nothing valid is that long: no need to compare
     names = sorted(str(k) for k in known)
     folded = [n for n in names if n.lower() == word.lower()]
     if folded:
