@@ -116,11 +116,17 @@ def test_wheel_carries_the_rules_and_finds_them(tmp_path: Path) -> None:
     for name in rule_files:
         assert f"cloudlab_lint/rules/{name}" in names
     assert "cloudlab_lint/rules/schema/rule.schema.json" in names
+    crds = PROJECT / "cloudlab_lint" / "data" / "flux-crds"
+    for path in crds.rglob("*.json"):  # CL112's schemas
+        assert f"cloudlab_lint/data/flux-crds/{path.relative_to(crds).as_posix()}" in names
     assert not any("tests/" in n or "__pycache__" in n for n in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "cloudlab-lint = cloudlab_lint.cli:main" in (tmp_path / "site" / entry_points).read_text()
     # Installed (not editable), the loader reads the packaged copy and finds every rule.
-    probe = ("import json, cloudlab_lint.catalog as c; "
+    probe = ("import json, cloudlab_lint.catalog as c, cloudlab_lint.stack.flux_crds as f; "
+             "s = f.FluxSchemas(type('R', (), {'files': ()})()).lookup('helm.toolkit.fluxcd.io', 'HelmRelease', "
+             "'v2', 'x'); "
+             "assert s is not None and str(f.DATA).startswith(str(c.builtin_rules_dir().parent)); "
              "print(json.dumps([str(c.builtin_rules_dir()), [r.id for r in c.load_catalog().rules]]))")
     out = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, check=True, capture_output=True, text=True,
                          env={"PYTHONPATH": str(tmp_path / "site"), "PATH": "/usr/bin:/bin"}).stdout

@@ -29,7 +29,7 @@ MODULE_OF = {
     "flux-kustomization-spec": "flux_spec", "helm-release-source": "flux_spec",
     "kustomize-references": "flux_tree", "flux-sops-decryption": "flux_tree", "flux-single-owner": "flux_tree",
     "kustomize-orphan": "flux_tree", "flux-api-removed": "flux_tree", "infrastructure-component-layout": "flux_tree",
-    "manifest-schema": "flux_schema",
+    "manifest-schema": "flux_schema", "flux-schema": "flux_crd",
     "ci-no-terraform-plan": "pipeline", "forbidden-command": "pipeline", "ci-runs-check": "pipeline",
     "mise-check-coverage": "pipeline", "lefthook-fast-subset": "pipeline", "actions-hardening": "pipeline",
     "branch-protection": "settings",

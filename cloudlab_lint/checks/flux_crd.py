@@ -1,0 +1,211 @@
+"""CL112 flux-schema: every Flux object against the OpenAPI schema of its CRD, one file at a time.
+
+A file's Flux objects are judged on their own (no tree model): a commit hook judges the staged files,
+and every file when a `gotk-components.yaml` is staged or deleted (the CRDs every object is judged by
+changed).
+Where the schema comes from is `stack/flux_crds.py`; how the API server applies it, `stack/crd_validate.py`
+(jsonschema, imported only once a Flux object is found). Missing fields that CL103 and CL105 own are theirs;
+a document in a kustomize patch file is partial by design, so only what it sets is judged.
+"""
+
+from __future__ import annotations
+
+import difflib
+import heapq
+import posixpath
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from ..model import Hit, Location
+from ..stack.flux_crds import COMPONENTS, for_repo, split_api
+from ..stack.gitops_names import HELM_GROUP, KS_GROUP, kfile_in
+from . import Context, check
+
+if TYPE_CHECKING:
+    from ..repo import Repo
+    from ..stack.flux_crds import FluxSchemas
+
+MAX_FIELD = 200  # characters of a field's path, a kind or a name that a message shows
+MAX_PER_OBJECT = 50  # a document that is wrong everywhere is said in full up to here, then counted
+# Missing required fields that CL103 (Kustomization) and CL105 (HelmRelease) report: (exactly, or anything below).
+OWNED = {
+    (KS_GROUP, "Kustomization"): ({"spec.interval", "spec.prune", "spec.path"}, ("spec.sourceRef",)),
+    (HELM_GROUP, "HelmRelease"): ({"spec.interval", "spec.chart", "spec.chart.spec", "spec.chart.spec.version"},
+                                  ("spec.chart.spec.sourceRef", "spec.chartRef")),
+}
+
+
+@check("flux-schema")
+def flux_schema(ctx: Context) -> Iterator[Hit]:
+    repo = ctx.repo
+    schemas: FluxSchemas | None = None
+    patches = Patches(repo)
+    for path in _judged_files(repo):
+        for data, line in _objects(repo, path):
+            api = split_api(data.get("apiVersion"))
+            kind = data.get("kind") if api is not None else None
+            if not isinstance(kind, str) or _encrypted(data):
+                continue
+            if schemas is None:
+                schemas = for_repo(repo)
+            yield from _judge(schemas, path, data, line, api[0], api[1], kind, patches.is_patch(path))
+
+
+def _objects(repo: Repo, path: str) -> Iterator[tuple[dict, int]]:
+    """The Kubernetes objects of a YAML file and where each starts: its documents, and the items of a
+    `kind: List` as kubectl applies them."""
+    for doc in repo.yaml(path) or []:
+        data = doc.data
+        if not isinstance(data, dict):
+            continue
+        items = data.get("items")
+        if data.get("kind") == "List" and data.get("apiVersion") == "v1" and isinstance(items, list):
+            lines = getattr(items, "pos", [])
+            yield from ((item, lines[i][0] if i < len(lines) else doc.line)
+                        for i, item in enumerate(items) if isinstance(item, dict))
+        else:
+            yield data, doc.line
+
+
+def _judged_files(repo: Repo) -> list[str]:
+    """The YAML files to judge: the targets; every file when a change (a deletion too) touches the CRDs
+    others are judged by."""
+    targets = repo.targets
+    if not repo.all_mode and any(posixpath.basename(p) in COMPONENTS for p in (*targets, *repo.deleted)):
+        targets = repo.files
+    return [p for p in targets if p.lower().endswith((".yaml", ".yml")) and posixpath.basename(p) not in COMPONENTS]
+
+
+def _encrypted(data: dict) -> bool:
+    """A SOPS-encrypted object: Flux decrypts it before applying; its ciphertext cannot be judged."""
+    sops = data.get("sops")
+    return isinstance(sops, dict) and "mac" in sops
+
+
+def _judge(schemas: FluxSchemas, path: str, data: dict, line: int, group: str, version: str, kind: str,
+           patch: bool) -> Iterator[Hit]:
+    meta = data.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else None
+    namespace = meta.get("namespace") if isinstance(meta, dict) else None
+    shown = f"{_cut(kind)} `{_cut(name)}`" if isinstance(name, str) and name else _cut(kind)
+    ident = f"{kind}/{namespace or ''}/{name}"
+    schema = schemas.lookup(group, kind, version, path)
+    if schema is None:
+        known = schemas.known_kinds(group)
+        if known and kind not in known:
+            hint = _closest(kind, known)
+            yield Hit(f"{shown}: no kind `{_cut(kind)}` in `{group}`"
+                      + (f"; did you mean `{hint}`?" if hint else f" (it has {', '.join(sorted(known))})"),
+                      Location(path, *_place(data, ("kind",), line)),
+                      key=f"kind:{group}:{ident}")
+        return  # a version no schema serves: CL110 names the removed ones
+    exact, below = OWNED.get((group, kind), (set(), ()))
+    seen: set[tuple[Any, ...]] = set()
+
+    def shown_errors() -> Iterator[tuple[tuple[int, int], str, Any]]:
+        for error in schemas.validator(schema).iter_errors(data):
+            keys = tuple(error.absolute_path)
+            field = _field(keys)
+            if error.validator == "required" and (patch or field in exact or any(
+                    field == root or field.startswith(root + ".") for root in below)):
+                continue
+            if error.validator == "additionalProperties" and patch and str(keys[-1]).startswith("$"):
+                continue  # a strategic-merge directive (`$patch: delete`)
+            if (keys, error.validator) not in seen:
+                seen.add((keys, error.validator))
+                yield _place(data, keys, line), field, error
+
+    # The first by place, holding no more than those in memory: an object may be wrong a million times.
+    first = heapq.nsmallest(MAX_PER_OBJECT, shown_errors(), key=lambda k: (k[0], k[1]))
+    origin = f" (CRD in {schema.origin})" if schema.origin else ""
+    for (at_line, at_column), field, error in first:
+        yield Hit(f"{shown}: `{field}` {_message(error)}{origin}", Location(path, at_line, at_column),
+                  key=f"{ident}:{field}:{error.validator}")
+    if len(seen) > MAX_PER_OBJECT:
+        yield Hit(f"{shown}: {len(seen) - MAX_PER_OBJECT} more schema problems not shown{origin}",
+                  Location(path, line), key=f"{ident}:more")
+
+
+def _message(error: Any) -> str:
+    """What is wrong, and the closest valid field name or enum value where one is near."""
+    from ..stack.crd_validate import describe
+
+    hint = None
+    if error.validator == "additionalProperties":
+        hint = _closest(str(error.absolute_path[-1]), list(error.schema.get("properties", {})))
+    elif error.validator == "enum" and isinstance(error.instance, str):
+        hint = _closest(error.instance, [v for v in error.validator_value if isinstance(v, str)])
+    return describe(error) + (f"; did you mean `{_cut(hint)}`?" if hint else "")
+
+
+def _field(keys: tuple[Any, ...]) -> str:
+    out = ""
+    for key in keys:
+        out += f"[{key}]" if isinstance(key, int) else (f".{key}" if out else str(key))
+    return _cut(out) or "(document)"
+
+
+def _cut(text: str) -> str:
+    """At most MAX_FIELD characters of what the document wrote: a hostile key is not repeated whole."""
+    return text if len(text) <= MAX_FIELD else text[:MAX_FIELD] + "…"
+
+
+def _place(data: Any, keys: tuple[Any, ...], default: int) -> tuple[int, int]:
+    """(line, column) of the deepest key along `keys` that exists (a list item's own place for an index)."""
+    node, place = data, (getattr(data, "line", default), getattr(data, "col", 1))
+    for key in keys:
+        if isinstance(node, dict) and key in node:
+            place = getattr(node, "keys_pos", {}).get(key, place)
+            node = node[key]
+        elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+            positions = getattr(node, "pos", [])
+            place = positions[key] if key < len(positions) else place
+            node = node[key]
+        else:
+            break
+    return place
+
+
+def _closest(word: str, known: Any) -> str | None:
+    if len(word) > MAX_FIELD:
+        return None  # nothing valid is that long: no need to compare
+    names = sorted(str(k) for k in known)
+    folded = [n for n in names if n.lower() == word.lower()]
+    if folded:
+        return folded[0]
+    close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+class Patches:
+    """Which files a kustomization lists as patches: their documents are partial by design.
+
+    Kustomize reads a patch from inside the kustomization's own folder, so a file's folder and those above
+    it hold every kustomization file that can name it; each is read once per run, and only for files
+    holding a Flux object.
+    """
+
+    def __init__(self, repo: Repo) -> None:
+        self.repo = repo
+        self._by_folder: dict[str, frozenset[str]] = {}
+
+    def is_patch(self, path: str) -> bool:
+        folder = posixpath.dirname(path)
+        while True:
+            if path in self._patches_in(folder):
+                return True
+            if not folder:
+                return False
+            folder = posixpath.dirname(folder)
+
+    def _patches_in(self, folder: str) -> frozenset[str]:
+        if folder not in self._by_folder:
+            found: frozenset[str] = frozenset()
+            kfile = kfile_in(self.repo, folder)
+            if kfile is not None:
+                from ..stack.gitops_kustomize import parse_kfile
+
+                kf = parse_kfile(self.repo, kfile)
+                found = frozenset(e.target for e in kf.entries if e.is_patch and e.target) if kf else frozenset()
+            self._by_folder[folder] = found
+        return self._by_folder[folder]
