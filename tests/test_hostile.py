@@ -363,10 +363,11 @@ def test_paths_given_on_the_command_line_outside_the_repository_are_not_read(tmp
     outside = tmp_path / "outside.yaml"
     outside.write_text(f"key: {MARKER}\nbroken: [\n", encoding="utf-8")
     root = make(tmp_path, {"kubernetes/apps/a.yaml": "kind: ConfigMap\n"})
-    out = lint(root, str(outside), "../outside.yaml", "/etc/passwd", "kubernetes/apps/a.yaml")
-    doc = assert_clean(out)
-    assert doc["summary"]["files"] == 1 and cl000(doc) == set()
-    assert MARKER not in out.out + out.err
+    for path in (str(outside), "../outside.yaml", "/etc/passwd"):
+        out = lint(root, path, "kubernetes/apps/a.yaml")
+        # Never read, and never dropped silently either: exit 2 naming the path.
+        assert out.code == 2 and "outside the repository" in out.err and out.out == ""
+        assert MARKER not in out.out + out.err
 
 
 def test_repo_guard_refuses_links_fifos_and_outside_paths_directly(tmp_path: Path) -> None:
@@ -658,8 +659,7 @@ def test_whole_hostile_repository_as_a_real_process(tmp_path: Path) -> None:
     os.symlink(outside / "fifo.yaml", root / "kubernetes/apps/fifo-link.yaml")
     commit_all(root)
     env = {**os.environ, "NO_COLOR": "1"}
-    for args in (["--all", "--history"], [str(outside / "fifo.yaml"), "kubernetes/apps/fifo-link.yaml",
-                                           "kubernetes/apps/bomb.yaml"]):
+    for args in (["--all", "--history"], ["kubernetes/apps/fifo-link.yaml", "kubernetes/apps/bomb.yaml"]):
         proc = subprocess.run([sys.executable, "-m", "cloudlab_lint", *args, "--format", "json"], cwd=root,
                               capture_output=True, text=True, timeout=HANG_GUARD, env=env, check=False)
         doc = assert_clean(Outcome(proc.returncode, proc.stdout, proc.stderr))
