@@ -160,6 +160,20 @@ def _kind(value: Any) -> str | None:
     return type(value).__name__
 
 
+# Parameters that are regular expressions: run with RE2 (linear time), so a config must hold RE2 syntax.
+REGEX_PARAMS = frozenset({"pin_pattern", "phase_pattern", "decisions_column"})
+
+
+def _check_regex(value: Any, where: str) -> None:
+    from .stack.goregex import GoRegexError, compile_re2
+
+    try:
+        compile_re2(str(value))
+    except GoRegexError as exc:
+        raise CatalogError(f"{where}: not a regular expression RE2 can run ({exc}); look-arounds and "
+                           "back-references are not supported") from None
+
+
 def with_overrides(catalog: Catalog, overrides: Mapping[str, Mapping[str, Any]], where: str) -> Catalog:
     """Apply the config's `rules:` section (enabled, severity, params) by rule id or name."""
     out = catalog.by_id()
@@ -176,6 +190,8 @@ def with_overrides(catalog: Catalog, overrides: Mapping[str, Mapping[str, Any]],
             expected = _kind(params[key])
             if expected and _kind(value) != expected and not (expected == "number" and _kind(value) == "integer"):
                 raise CatalogError(f"{where}: rules.{rule_id}.params.{key}: expected {expected}, got {_kind(value)}")
+            if key in REGEX_PARAMS:
+                _check_regex(value, f"{where}: rules.{rule_id}.params.{key}")
             params[key] = value
         out[rule.id] = replace(
             rule, params=params, enabled=change.get("enabled", rule.enabled),
