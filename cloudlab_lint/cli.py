@@ -257,10 +257,11 @@ def emit(text: str, output: Path | None, stream: TextIO) -> None:
             stream.write(text)
             stream.flush()
         return
-    from .atomic import write_atomic
+    from .atomic import write_output
 
+    stream.flush()  # a report to /dev/stdout follows what was printed before it
     try:
-        write_atomic(output, text.encode("utf-8", "replace"))
+        write_output(output, text.encode("utf-8", "replace"))
     except OSError as exc:
         raise UsageError(f"{output}: cannot write the report: {exc.strerror or exc}") from None
 
