@@ -181,7 +181,7 @@ def test_markdown_stays_under_the_budget_and_never_cuts_a_table() -> None:
     out = render(_findings(spec), load_catalog(), ReportEnv(graph_mermaid=graph), budget=20_000)
     assert len(out.encode()) <= 20_000
     assert "more findings not shown: a step summary is limited to 1 MiB" in out
-    shown = out.count("| error | `kubernetes/apps/")
+    shown = out.count("| error | kubernetes/apps/")  # a path is escaped text, not a code span
     assert 0 < shown < 3000 and f"{3050 - shown} more findings not shown" in out
     assert out.count("<details>") == out.count("</details>")
     # The table closes before the note: the last row is followed by the fold's end, not half a row.
