@@ -152,6 +152,30 @@ def test_sarif_uris_are_percent_encoded(path: str, uri: str) -> None:
     assert doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == uri
 
 
+def test_sarif_with_hostile_names_validates() -> None:
+    from .sarif_check import RELATIVE_REF, validate_sarif
+
+    names = [FILE, "a#b.txt", "pct%41.txt", "bad\udcff.txt", "q?x", "a:b"]
+    result = Result(tuple(Finding("CL002", "n", Severity.ERROR, HOSTILE, Location(n, 1), f"f:{i}")
+                          for i, n in enumerate(names)), (ToolError(HOSTILE, "CL002"),))
+    doc = json.loads(renderer("sarif")(result, load_catalog(), ReportEnv()))
+    validate_sarif(doc)  # the full schema where ../shared is present; the structure and URI grammar always
+    for bad in ("a b", "a#b#c", "%4", "a:b/c"):
+        assert not RELATIVE_REF.fullmatch(bad), bad
+
+
+def test_sarif_structural_check_runs_without_the_shared_schema(monkeypatch: pytest.MonkeyPatch) -> None:
+    from . import sarif_check
+
+    monkeypatch.setattr(sarif_check, "SCHEMA", sarif_check.SCHEMA.with_name("absent.json"))
+    good = Result((Finding("CL002", "n", Severity.ERROR, "m", Location("a#b", 1), "f:1"),))
+    doc = json.loads(renderer("sarif")(good, load_catalog(), ReportEnv()))
+    assert "absent" in (sarif_check.validate_sarif(doc) or "")
+    doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] = "a#b#c"
+    with pytest.raises(Exception, match="uri-reference"):
+        sarif_check.validate_sarif(doc)
+
+
 def test_escapers_keep_plain_text_readable() -> None:
     assert markdown_text("kubernetes/apps/a.yaml: 3 errors") == "kubernetes/apps/a.yaml\\: 3 errors"
     assert mermaid_text("flux-system/apps") == "flux-system/apps"
