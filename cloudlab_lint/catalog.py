@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -50,12 +49,12 @@ class Catalog:
         return None
 
 
-def _load_yaml(path: Path) -> Any:
+def _load_yaml(path: Path, text: str | None = None) -> Any:
     from .parsing.pyyaml import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+        return yaml.load(path.read_text(encoding="utf-8") if text is None else text, Loader=loader)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise CatalogError(f"{path}: cannot read rule file: {str(exc).splitlines()[0]}") from None
 
@@ -85,33 +84,68 @@ def validate_rule_data(data: Any, path: Path) -> None:
         raise CatalogError(f"{path}: {where}: {error.message}")
 
 
+MAX_KEPT = 4 << 20  # rules.json is ~100 KB: a bigger one is not ours
+
+
 def _builtin_data(cache: Path | None, write: bool) -> list[tuple[Path, Any]]:
     files = list(_rule_files(builtin_rules_dir()))
     if cache is None:
         return [(path, _load_yaml(path)) for path in files]
-    from . import __version__
-
-    stamps = [(p, os.stat(p)) for p in files]
-    key = [__version__, *([p.name, st.st_size, st.st_mtime_ns] for p, st in stamps)]
-    try:
-        kept = json.loads(cache.read_text(encoding="utf-8"))
-        if isinstance(kept, dict) and kept.get("key") == key and isinstance(kept.get("data"), list) \
-                and len(kept["data"]) == len(files):
-            return list(zip(files, kept["data"], strict=True))
-    except (OSError, ValueError):
-        pass  # none yet, or damaged: parsed again (and replaced)
-    data = [_load_yaml(path) for path in files]
+    texts = [path.read_bytes() for path in files]
+    key = _content_key(files, texts)
+    kept = _kept_data(cache, key, files)
+    if kept is not None:
+        return list(zip(files, kept, strict=True))
+    data = [_load_yaml(path, text.decode("utf-8", "replace")) for path, text in zip(files, texts, strict=True)]
     if write:
         try:
             text = json.dumps({"key": key, "data": data})
             if json.loads(text)["data"] == data:  # only what JSON keeps exactly
-                from .atomic import write_atomic
+                from .keptfile import write_kept
 
-                cache.parent.mkdir(exist_ok=True)
-                write_atomic(cache, text)
-        except (OSError, TypeError, ValueError):
+                write_kept(cache, text)
+        except (TypeError, ValueError):
             pass
     return list(zip(files, data, strict=True))
+
+
+def _content_key(files: list[Path], texts: list[bytes]) -> str:
+    """What the kept parse was built from: this version and every rule file's name and bytes (not their stat,
+    which a copy or a checkout can keep while the content changes)."""
+    try:  # BLAKE2 without hashlib, whose import loads OpenSSL (a few ms of a hook run)
+        from _blake2 import blake2b
+    except ImportError:
+        from hashlib import blake2b
+    from . import __version__
+
+    h = blake2b(digest_size=16)
+    h.update(__version__.encode() + b"\0")
+    for path, text in zip(files, texts, strict=True):
+        h.update(path.name.encode("utf-8", "surrogateescape") + b"\0" + len(text).to_bytes(8, "big") + text)
+    return h.hexdigest()
+
+
+def _kept_data(cache: Path, key: str, files: list[Path]) -> list[Any] | None:
+    """The kept rule data when it is keyed by these files' content and every entry is a rule of the right file;
+    None when absent, stale or damaged in any way (then parsed again and replaced)."""
+    from .keptfile import read_kept
+
+    raw = read_kept(cache, MAX_KEPT)
+    if raw is None:
+        return None
+    try:
+        kept = json.loads(raw.decode("utf-8"))
+        if not (isinstance(kept, dict) and kept.get("key") == key and isinstance(kept.get("data"), list)
+                and len(kept["data"]) == len(files)):
+            return None
+        for path, data in zip(files, kept["data"], strict=True):
+            rule = rule_from_data(data, f"rules/{path.name}", builtin=True)
+            if path.stem != f"{rule.id}-{rule.name}" or not isinstance(rule.params, dict) \
+                    or not all(isinstance(x, str) for x in (rule.check, rule.hook, *rule.tags)):
+                return None
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+        return None  # truncated, of another shape, or not ours
+    return kept["data"]
 
 
 def _rule_files(folder: Path) -> Iterable[Path]:

@@ -139,13 +139,14 @@ def open_session(args: argparse.Namespace) -> Session:
         for folder in config.rule_dirs:
             _confine(root, folder, f"{CONFIG_NAME}: rule_dirs entry {folder}")
     cache = None
-    if is_git and not getattr(args, "no_cache", True):  # lint runs only: they alone can say --no-cache
+    # Lint runs only (they alone can say --no-cache), and never `--all`: CI's fresh clone has nothing kept,
+    # and nothing kept may change what CI judges.
+    if is_git and not getattr(args, "no_cache", True) and not getattr(args, "all", False):
         from .parsecache import cache_dir
 
         folder = cache_dir(root)
         cache = folder / "rules.json" if folder is not None else None
-    # Written by the commit hook, like the parse cache; `--all` (CI, a fresh clone) only uses one.
-    catalog = load_catalog(config.rule_dirs, cache=cache, write_cache=not getattr(args, "all", False))
+    catalog = load_catalog(config.rule_dirs, cache=cache, write_cache=True)  # kept by the commit hook
     catalog = with_overrides(catalog, config.rules, config.source or CONFIG_NAME)
     check_ignores(catalog, config.ignore, config.source or CONFIG_NAME)
     if config.baseline is not None and not args.config:
@@ -292,11 +293,12 @@ def cmd_lint(argv: list[str]) -> int:
         raise UsageError("give either PATH arguments or --all, not both")
     session = open_session(args)
     repo = open_repo(session, args, all_files=args.all)
-    if session.is_git and not args.no_cache:
+    if session.is_git and not args.no_cache and not args.all:
         from .parsecache import ParseCache
 
-        # Created by the commit hook, where speed matters; `--all` (CI, a fresh clone) only uses one.
-        repo.parse_cache = ParseCache(session.root, write_new=not args.all)
+        # Kept by the commit hook, where speed matters. `--all` neither reads nor writes it: CI's fresh clone
+        # has nothing to reuse, and a kept (or forged) parse must never change what CI judges.
+        repo.parse_cache = ParseCache(session.root, write_new=True)
     from .outputs import plan_outputs
 
     outputs = plan_outputs(args.output, args.format)  # before the analysis: a usage error costs nothing
