@@ -453,7 +453,9 @@ def main(argv: list[str] | None = None) -> int:
         if known is None and debug:
             raise
         message = known or f"internal error ({type(exc).__name__}); rerun with --debug for the traceback"
-        print(f"cloudlab-lint: error: {message}", file=sys.stderr)
+        from .escape import printable  # a path or git's words in it: one line, no terminal escapes
+
+        print(f"cloudlab-lint: error: {printable(message)}", file=sys.stderr)
         return 2
 
 
