@@ -171,6 +171,12 @@ def load_catalog(rule_dirs: Iterable[Path] = (), *, validate_builtin: bool = Fal
         for path in _rule_files(folder):
             data = _load_yaml(path)
             validate_rule_data(data, path)
+            if data.get("check") == "manifest-schema":  # offline, linear: checked before anything runs it
+                from .teamschema import problem
+
+                why = problem((data.get("params") or {}).get("schema"), path.parent)
+                if why:
+                    raise CatalogError(f"{path}: params.schema: {why}")
             rule = rule_from_data(data, str(path), builtin=False)
             if rule.id in rules:
                 raise CatalogError(f"{path}: rule id {rule.id} is already used by {rules[rule.id].source}")
