@@ -104,3 +104,24 @@ def test_refusal_names_the_reason_not_a_traceback() -> None:
     with pytest.raises(GoRegexError, match="perl operator|invalid"):
         compile_re2("(?=x)")
     assert GOOD_IGNORE  # the shared fixture stays importable
+
+
+@pytest.mark.parametrize("glob, path, hit", [
+    ("*a*a*a*a*a*a*a*a*a*b", "a" * 3000, False),  # exponential-ish under backtracking; linear with RE2
+    ("**/x*y*z", "d/" + "x" * 2000 + "y", False),
+    ("**/*.md", "docs/a.md", True), ("archive/**", "archive/x/y", True), ("*.md", "docs/a.md", False),
+    ("a*b*c", "a\nb\nc", True), ("a", "a\n", False),
+])
+def test_config_globs_are_linear_and_keep_their_meaning(glob: str, path: str, hit: bool) -> None:
+    from cloudlab_lint.globs import compile_glob, match_any
+
+    assert match_any(path, [glob]) == hit
+    if glob.count("*") >= 2:
+        assert type(compile_glob(glob)).__name__ == "Pattern"  # RE2's, by construction
+
+
+def test_an_exclude_glob_of_catastrophic_shape_finishes(tmp_path: Path) -> None:
+    root = make(tmp_path, {".cloudlab-lint.yaml": "exclude: ['*a*a*a*a*a*a*a*a*a*a*b']\n",
+                           "a" * 200: f"{MARKER}\n"})
+    doc = assert_clean(run_process(root, "--all", "--select", "CL005", "--format", "json"))
+    assert [f["path"] for f in doc["findings"]] == ["a" * 200]
