@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -117,8 +116,8 @@ def set_deadline(repo: Path, seconds: float) -> None:
 
 @pytest.fixture
 def trickle(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[bytes], str]]:
-    """A server that sends `head` at once, then one byte every 0.1 s (until the test ends): never silent long
-    enough for a read timeout."""
+    """A server that sends `head` at once, then one byte every 0.1 s (until the test ends, or a minute): never
+    silent long enough for a read timeout."""
     stop = threading.Event()
     listener = socket.create_server(("127.0.0.1", 0))
     head: list[bytes] = [b""]
@@ -128,7 +127,9 @@ def trickle(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[bytes], str]]
             try:
                 conn.recv(65536)
                 conn.sendall(head[0])
-                while not stop.wait(0.1):
+                for _ in range(600):  # a safety net: should the deadline fail, the test ends in a minute
+                    if stop.wait(0.1):
+                        break
                     conn.sendall(b"x")
             except OSError:
                 pass
@@ -164,10 +165,8 @@ def test_a_trickling_server_meets_the_deadline(trickle: Callable[[bytes], str], 
                                                head: bytes) -> None:
     trickle(head)
     set_deadline(repo, 0.5)
-    started = time.monotonic()
     message = cl301(repo)
     assert "no complete answer within 0.5 s" in message and "deadline" in message
-    assert time.monotonic() - started < 120  # a hang guard, far above the 0.5 s deadline: not a timing claim
 
 
 def test_deadline_is_a_parameter_with_a_default(repo: Path) -> None:
