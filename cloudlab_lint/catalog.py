@@ -138,14 +138,27 @@ def _kept_data(cache: Path, key: str, files: list[Path]) -> list[Any] | None:
         if not (isinstance(kept, dict) and kept.get("key") == key and isinstance(kept.get("data"), list)
                 and len(kept["data"]) == len(files)):
             return None
-        for path, data in zip(files, kept["data"], strict=True):
-            rule = rule_from_data(data, f"rules/{path.name}", builtin=True)
-            if path.stem != f"{rule.id}-{rule.name}" or not isinstance(rule.params, dict) \
-                    or not all(isinstance(x, str) for x in (rule.check, rule.hook, *rule.tags)):
-                return None
+        if not all(_entry_ok(data, path.stem) for path, data in zip(files, kept["data"], strict=True)):
+            return None
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
         return None  # truncated, of another shape, or not ours
     return kept["data"]
+
+
+_TEXT = ("id", "name", "short", "full", "check")
+_OPTIONAL = {"hook": str, "precision": str, "security_severity": str, "fixable": bool, "params": dict, "tags": list}
+
+
+def _entry_ok(data: Any, stem: str) -> bool:
+    """Whether a kept entry is what `rule_from_data` takes, for the rule file named `stem` (`CL005-no-...`)."""
+    if not (isinstance(data, dict) and all(isinstance(data.get(k), str) for k in _TEXT)):
+        return False
+    help_ = data.get("help")
+    return (stem == f"{data['id']}-{data['name']}" and data.get("severity") in ("error", "warning", "note")
+            and isinstance(help_, dict) and isinstance(help_.get("why"), str) and isinstance(help_.get("fix"), str)
+            and isinstance(help_.get("example", ""), str) and data.get("requires") in (None, "history", "github")
+            and all(data.get(k) is None or isinstance(data[k], t) for k, t in _OPTIONAL.items())
+            and all(isinstance(t, str) for t in data.get("tags") or ()))
 
 
 def _rule_files(folder: Path) -> Iterable[Path]:
