@@ -9,7 +9,6 @@ readable and makes every character of it mean itself.
 from __future__ import annotations
 
 import re
-from urllib.parse import quote
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _CONTROL_BUT_NEWLINE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
@@ -49,4 +48,6 @@ def dot_text(text: str) -> str:
 def uri_path(path: str) -> str:
     """A repository-relative path as an RFC 3986 relative reference: every byte but unreserved ones and `/`
     percent-encoded (`a#b` is not a fragment, `%41` is not `A`, a name that is not UTF-8 keeps its bytes)."""
+    from urllib.parse import quote  # here: a text report (a commit hook) need not import it
+
     return quote(path.encode("utf-8", "surrogateescape"), safe="/")

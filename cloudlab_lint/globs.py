@@ -13,7 +13,7 @@ def compile_glob(pattern: str) -> Any:
     wildcards or more (`*a*a*a*b` backtracks in O(n^k) under `re`), the regex runs with RE2, in linear time; one
     wildcard cannot backtrack, and `re` spares a commit hook RE2's import."""
     regex = _translate(pattern)
-    if pattern.count("*") + pattern.count("?") >= 2:
+    if pattern.replace("**", "*").count("*") + pattern.count("?") >= 2:  # `**` is one wildcard
         from .stack.goregex import compile_re2
 
         return compile_re2(f"(?s){regex}$")  # RE2's `$`: the end of the text

@@ -116,7 +116,7 @@ def test_config_globs_are_linear_and_keep_their_meaning(glob: str, path: str, hi
     from cloudlab_lint.globs import compile_glob, match_any
 
     assert match_any(path, [glob]) == hit
-    if glob.count("*") >= 2:
+    if glob.replace("**", "*").count("*") >= 2:
         assert type(compile_glob(glob)).__name__ == "Pattern"  # RE2's, by construction
 
 
