@@ -382,9 +382,6 @@ def _write_scopes(perms: Any) -> list[str]:
 @check("actions-hardening")
 def actions_hardening(ctx: Context) -> Iterator[Hit]:
     repo = ctx.repo
-    from ..stack.goregex import compile_re2  # the config's pattern: RE2, linear on any ref
-
-    pattern = compile_re2(str(ctx.params.get("pin_pattern", "^[0-9a-f]{40}$")))
     allowed = [str(a) for a in ctx.params.get("allowed_unpinned") or []]
     checkout = [str(a).lower() for a in ctx.params.get("checkout_actions") or []]
     head_markers = [str(m) for m in ctx.params.get("pr_head_markers") or []]
@@ -392,6 +389,9 @@ def actions_hardening(ctx: Context) -> Iterator[Hit]:
     if not repo.all_mode and not any(is_workflow_path(p) or p.rsplit("/", 1)[-1] in ACTION_FILES
                                      for p in repo.targets):
         return
+    from ..stack.goregex import compile_re2  # the config's pattern: RE2, linear on any ref
+
+    pattern = compile_re2(str(ctx.params.get("pin_pattern", "^[0-9a-f]{40}$")))
     from ..stack.pipeline import composite_actions, uses_name, workflows
     from ..stack.pipeline_workflows import MISSING
 
