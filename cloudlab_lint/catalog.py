@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -50,12 +49,12 @@ class Catalog:
         return None
 
 
-def _load_yaml(path: Path) -> Any:
+def _load_yaml(path: Path, text: str | None = None) -> Any:
     from .parsing.pyyaml import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+        return yaml.load(path.read_text(encoding="utf-8") if text is None else text, Loader=loader)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise CatalogError(f"{path}: cannot read rule file: {str(exc).splitlines()[0]}") from None
 
@@ -85,33 +84,81 @@ def validate_rule_data(data: Any, path: Path) -> None:
         raise CatalogError(f"{path}: {where}: {error.message}")
 
 
+MAX_KEPT = 4 << 20  # rules.json is ~100 KB: a bigger one is not ours
+
+
 def _builtin_data(cache: Path | None, write: bool) -> list[tuple[Path, Any]]:
     files = list(_rule_files(builtin_rules_dir()))
     if cache is None:
         return [(path, _load_yaml(path)) for path in files]
-    from . import __version__
-
-    stamps = [(p, os.stat(p)) for p in files]
-    key = [__version__, *([p.name, st.st_size, st.st_mtime_ns] for p, st in stamps)]
-    try:
-        kept = json.loads(cache.read_text(encoding="utf-8"))
-        if isinstance(kept, dict) and kept.get("key") == key and isinstance(kept.get("data"), list) \
-                and len(kept["data"]) == len(files):
-            return list(zip(files, kept["data"], strict=True))
-    except (OSError, ValueError):
-        pass  # none yet, or damaged: parsed again (and replaced)
-    data = [_load_yaml(path) for path in files]
+    texts = [path.read_bytes() for path in files]
+    key = _content_key(files, texts)
+    kept = _kept_data(cache, key, files)
+    if kept is not None:
+        return list(zip(files, kept, strict=True))
+    data = [_load_yaml(path, text.decode("utf-8", "replace")) for path, text in zip(files, texts, strict=True)]
     if write:
         try:
             text = json.dumps({"key": key, "data": data})
             if json.loads(text)["data"] == data:  # only what JSON keeps exactly
-                from .atomic import write_atomic
+                from .keptfile import write_kept
 
-                cache.parent.mkdir(exist_ok=True)
-                write_atomic(cache, text)
-        except (OSError, TypeError, ValueError):
+                write_kept(cache, text)
+        except (TypeError, ValueError):
             pass
     return list(zip(files, data, strict=True))
+
+
+def _content_key(files: list[Path], texts: list[bytes]) -> str:
+    """What the kept parse was built from: this version and every rule file's name and bytes (not their stat,
+    which a copy or a checkout can keep while the content changes)."""
+    try:  # BLAKE2 without hashlib, whose import loads OpenSSL (a few ms of a hook run)
+        from _blake2 import blake2b
+    except ImportError:
+        from hashlib import blake2b
+    from . import __version__
+
+    h = blake2b(digest_size=16)
+    h.update(__version__.encode() + b"\0")
+    for path, text in zip(files, texts, strict=True):
+        h.update(path.name.encode("utf-8", "surrogateescape") + b"\0" + len(text).to_bytes(8, "big") + text)
+    return h.hexdigest()
+
+
+def _kept_data(cache: Path, key: str, files: list[Path]) -> list[Any] | None:
+    """The kept rule data when it is keyed by these files' content and every entry is a rule of the right file;
+    None when absent, stale or damaged in any way (then parsed again and replaced)."""
+    from .keptfile import read_kept
+
+    raw = read_kept(cache, MAX_KEPT)
+    if raw is None:
+        return None
+    try:
+        kept = json.loads(raw.decode("utf-8"))
+        if not (isinstance(kept, dict) and kept.get("key") == key and isinstance(kept.get("data"), list)
+                and len(kept["data"]) == len(files)):
+            return None
+        if not all(_entry_ok(data, path.stem) for path, data in zip(files, kept["data"], strict=True)):
+            return None
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+        return None  # truncated, of another shape, or not ours
+    return kept["data"]
+
+
+_TEXT = ("id", "name", "short", "full", "check")
+_OPTIONAL = {"hook": str, "precision": str, "security_severity": str, "fixable": bool, "params": dict, "tags": list}
+
+
+def _entry_ok(data: Any, stem: str) -> bool:
+    """Whether a kept entry is what `rule_from_data` takes, for the rule file named `stem` (`CL005-no-...`)."""
+    if not (isinstance(data, dict) and all(isinstance(data.get(k), str) for k in _TEXT)):
+        return False
+    help_ = data.get("help")
+    return (stem == f"{data['id']}-{data['name']}" and data.get("severity") in ("error", "warning", "note")
+            and isinstance(help_, dict) and isinstance(help_.get("why"), str) and isinstance(help_.get("fix"), str)
+            and isinstance(help_.get("example", ""), str) and data.get("requires") in (None, "history", "github")
+            and all(data.get(k) is None or isinstance(data[k], t) for k, t in _OPTIONAL.items())
+            and all(isinstance(t, str) for t in data.get("tags") or ()))
 
 
 def _rule_files(folder: Path) -> Iterable[Path]:
@@ -137,6 +184,12 @@ def load_catalog(rule_dirs: Iterable[Path] = (), *, validate_builtin: bool = Fal
         for path in _rule_files(folder):
             data = _load_yaml(path)
             validate_rule_data(data, path)
+            if data.get("check") == "manifest-schema":  # offline, linear: checked before anything runs it
+                from .teamschema import problem
+
+                why = problem((data.get("params") or {}).get("schema"), path.parent)
+                if why:
+                    raise CatalogError(f"{path}: params.schema: {why}")
             rule = rule_from_data(data, str(path), builtin=False)
             if rule.id in rules:
                 raise CatalogError(f"{path}: rule id {rule.id} is already used by {rules[rule.id].source}")
@@ -160,6 +213,20 @@ def _kind(value: Any) -> str | None:
     return type(value).__name__
 
 
+# Parameters that are regular expressions: run with RE2 (linear time), so a config must hold RE2 syntax.
+REGEX_PARAMS = frozenset({"pin_pattern", "phase_pattern", "decisions_column"})
+
+
+def _check_regex(value: Any, where: str) -> None:
+    from .stack.goregex import GoRegexError, compile_re2
+
+    try:
+        compile_re2(str(value))
+    except GoRegexError as exc:
+        raise CatalogError(f"{where}: not a regular expression RE2 can run ({exc}); look-arounds and "
+                           "back-references are not supported") from None
+
+
 def with_overrides(catalog: Catalog, overrides: Mapping[str, Mapping[str, Any]], where: str) -> Catalog:
     """Apply the config's `rules:` section (enabled, severity, params) by rule id or name."""
     out = catalog.by_id()
@@ -176,6 +243,8 @@ def with_overrides(catalog: Catalog, overrides: Mapping[str, Mapping[str, Any]],
             expected = _kind(params[key])
             if expected and _kind(value) != expected and not (expected == "number" and _kind(value) == "integer"):
                 raise CatalogError(f"{where}: rules.{rule_id}.params.{key}: expected {expected}, got {_kind(value)}")
+            if key in REGEX_PARAMS:
+                _check_regex(value, f"{where}: rules.{rule_id}.params.{key}")
             params[key] = value
         out[rule.id] = replace(
             rule, params=params, enabled=change.get("enabled", rule.enabled),

@@ -139,13 +139,14 @@ def open_session(args: argparse.Namespace) -> Session:
         for folder in config.rule_dirs:
             _confine(root, folder, f"{CONFIG_NAME}: rule_dirs entry {folder}")
     cache = None
-    if is_git and not getattr(args, "no_cache", True):  # lint runs only: they alone can say --no-cache
+    # Lint runs only (they alone can say --no-cache), and never `--all`: CI's fresh clone has nothing kept,
+    # and nothing kept may change what CI judges.
+    if is_git and not getattr(args, "no_cache", True) and not getattr(args, "all", False):
         from .parsecache import cache_dir
 
         folder = cache_dir(root)
         cache = folder / "rules.json" if folder is not None else None
-    # Written by the commit hook, like the parse cache; `--all` (CI, a fresh clone) only uses one.
-    catalog = load_catalog(config.rule_dirs, cache=cache, write_cache=not getattr(args, "all", False))
+    catalog = load_catalog(config.rule_dirs, cache=cache, write_cache=True)  # kept by the commit hook
     catalog = with_overrides(catalog, config.rules, config.source or CONFIG_NAME)
     check_ignores(catalog, config.ignore, config.source or CONFIG_NAME)
     if config.baseline is not None and not args.config:
@@ -270,10 +271,11 @@ def emit(text: str, output: Path | None, stream: TextIO) -> None:
             stream.write(text)
             stream.flush()
         return
-    from .atomic import write_atomic
+    from .atomic import write_output
 
+    stream.flush()  # a report to /dev/stdout follows what was printed before it
     try:
-        write_atomic(output, text.encode("utf-8", "replace"))
+        write_output(output, text.encode("utf-8", "replace"))
     except OSError as exc:
         raise UsageError(f"{output}: cannot write the report: {exc.strerror or exc}") from None
 
@@ -304,11 +306,12 @@ def cmd_lint(argv: list[str]) -> int:
         raise UsageError("give either PATH arguments or --all, not both")
     session = open_session(args)
     repo = open_repo(session, args, all_files=args.all)
-    if session.is_git and not args.no_cache:
+    if session.is_git and not args.no_cache and not args.all:
         from .parsecache import ParseCache
 
-        # Created by the commit hook, where speed matters; `--all` (CI, a fresh clone) only uses one.
-        repo.parse_cache = ParseCache(session.root, write_new=not args.all)
+        # Kept by the commit hook, where speed matters. `--all` neither reads nor writes it: CI's fresh clone
+        # has nothing to reuse, and a kept (or forged) parse must never change what CI judges.
+        repo.parse_cache = ParseCache(session.root, write_new=True)
     from .outputs import plan_outputs
 
     outputs = plan_outputs(args.output, args.format)  # before the analysis: a usage error costs nothing
@@ -463,7 +466,9 @@ def main(argv: list[str] | None = None) -> int:
         if known is None and debug:
             raise
         message = known or f"internal error ({type(exc).__name__}); rerun with --debug for the traceback"
-        print(f"cloudlab-lint: error: {message}", file=sys.stderr)
+        from .escape import printable  # a path or git's words in it: one line, no terminal escapes
+
+        print(f"cloudlab-lint: error: {printable(message)}", file=sys.stderr)
         return 2
 
 

@@ -61,17 +61,30 @@ def git(root: Path | str, *args: str, input: bytes | None = None, check: bool = 
     except FileNotFoundError:
         raise GitError("git is not installed or not on PATH") from None
     if check and proc.returncode != 0:
-        message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise GitError(message[-1] if message else f"git {args[0]} failed")
+        raise GitError(_message(proc.stderr) or f"git {args[0]} failed")
     return proc.stdout
 
 
+def _message(stderr: bytes) -> str:
+    """git's own reason: its `fatal:`/`error:` line (what follows is advice), else its last line."""
+    lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
+    reason = next((line for line in lines if line.startswith(("fatal:", "error:"))), lines[-1] if lines else "")
+    return reason.removeprefix("fatal: ").removeprefix("error: ")
+
+
+# What git says outside a work tree (a plain folder, a bare repository, inside .git): not an error of git.
+_NOT_A_WORK_TREE = ("not a git repository", "must be run in a work tree")
+
+
 def toplevel_and_git_dir(start: Path) -> tuple[Path | None, Path | None]:
-    """The work tree's top level and its git folder, in one call (a hook run asks for both)."""
+    """The work tree's top level and its git folder, in one call (a hook run asks for both); (None, None)
+    outside a work tree; GitError, with git's own words, when git cannot tell."""
     try:
         out = git(start, "rev-parse", "--show-toplevel", "--absolute-git-dir")
-    except GitError:
-        return None, None
+    except GitError as exc:
+        if any(words in str(exc) for words in _NOT_A_WORK_TREE):
+            return None, None
+        raise  # git cannot run here (missing, dubious ownership, a broken repository): say why, never guess
     lines = out.decode("utf-8", "surrogateescape").split("\n")
     if len(lines) < 2 or not lines[0].strip():
         return None, None

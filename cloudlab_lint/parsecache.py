@@ -12,7 +12,9 @@ case: a file system clock ticks coarsely, so a second write in the same tick cou
 stamp). The whole cache is dropped when the parser or the tool changes.
 
 Reading the cache never fails a run: a missing, truncated, foreign or hostile file is ignored
-(only our own classes can be unpickled) and rewritten whole, atomically.
+(only our own classes can be unpickled; a FIFO, link or oversized file is never opened as one, see
+`keptfile`) and rewritten whole, atomically. `--all` never reads it (nor any kept file): CI runs on
+a fresh clone, where there is nothing to reuse, and a forged entry must never hide a finding there.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 
 FORMAT = 1
 NAME = "yaml-cache"
+MAX_BYTES = 1 << 30  # a bigger file is not ours: ignored, and replaced by the next save
 RACY_NS = 3_000_000_000  # a file younger than this when read is parsed again next time
 OPEN_AFTER = 40  # files a run parses itself before it opens the cache
 Stamp = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode
@@ -83,10 +86,11 @@ class ParseCache:
 
     def _load(self) -> dict[str, tuple[Stamp, bytes]]:
         assert self.path is not None
-        try:
-            with open(self.path, "rb") as fh:
-                raw = fh.read()
-        except OSError:
+        from .keptfile import read_kept
+
+        raw = read_kept(self.path, MAX_BYTES)  # a FIFO, a link, a giant: absent (and replaced by the next save)
+        if raw is None:
+            self.existed = os.path.lexists(self.path)
             return {}
         self.existed = True
         try:
@@ -123,16 +127,12 @@ class ParseCache:
         fresh = {p: e for p, e in self.fresh.items() if p not in self._entries or self._entries[p][0] != e[0]}
         if not fresh:
             return
-        from .atomic import write_atomic
+        from .keptfile import write_kept
 
         entries = {p: e for p, e in self._entries.items() if p in files and p not in fresh}
         for path, (stamp, outcome) in fresh.items():
             entries[path] = (stamp, pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL))
-        try:
-            self.path.parent.mkdir(exist_ok=True)
-            write_atomic(self.path, pickle.dumps((_parser_identity(), entries), protocol=pickle.HIGHEST_PROTOCOL))
-        except OSError:
-            pass  # a read-only git folder: the next run parses again
+        write_kept(self.path, pickle.dumps((_parser_identity(), entries), protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def cache_dir(root: Path) -> Path | None:

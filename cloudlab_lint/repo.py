@@ -536,7 +536,10 @@ def locate_root(root: Path | None, cwd: Path) -> tuple[Path, bool]:
     base = (root if root.is_absolute() else cwd / root) if root else cwd
     if not base.is_dir():
         raise RepoError(f"{base}: not a directory")
-    top, git_dir = toplevel_and_git_dir(base)
+    try:
+        top, git_dir = toplevel_and_git_dir(base)
+    except GitError as exc:  # e.g. "detected dubious ownership": never linted as a plain folder instead
+        raise RepoError(f"{base}: git: {exc}") from None
     if top is not None:
         top = top.resolve()
         if git_dir is not None:

@@ -5,14 +5,19 @@ from __future__ import annotations
 import json
 
 from .catalog import Catalog
+from .escape import printable, printable_lines
 from .model import Rule
+
+# A team rule's text comes from the repository: no control character of it reaches the terminal (JSON escapes
+# its own).
 
 
 def rules_text(catalog: Catalog) -> str:
     # Columns as wide as their longest entry: a team's ids (TEAM001) are longer than CL001.
-    ids = max((len(r.id) for r in catalog.rules), default=5)
-    width = max((len(r.name) for r in catalog.rules), default=10)
-    lines = [f"{r.id:<{ids}}  {r.name:<{width}}  {r.severity.value:<7}  {r.short}" for r in catalog.rules]
+    ids = max((len(printable(r.id)) for r in catalog.rules), default=5)
+    width = max((len(printable(r.name)) for r in catalog.rules), default=10)
+    lines = [f"{printable(r.id):<{ids}}  {printable(r.name):<{width}}  {r.severity.value:<7}  {printable(r.short)}"
+             for r in catalog.rules]
     return "\n".join(lines) + "\n"
 
 
@@ -20,7 +25,8 @@ def rules_markdown(catalog: Catalog) -> str:
     out = ["| id | name | severity | hook | what it checks |", "|---|---|---|---|---|"]
     for r in catalog.rules:
         extra = f" (only with `--{r.requires}`)" if r.requires else ""
-        out.append(f"| {r.id} | `{r.name}` | {r.severity.value} | `{r.hook}` | {r.short}{extra} |")
+        cells = [printable(x).replace("|", "\\|") for x in (r.id, r.name, r.hook, r.short)]
+        out.append(f"| {cells[0]} | `{cells[1]}` | {r.severity.value} | `{cells[2]}` | {cells[3]}{extra} |")
     return "\n".join(out) + "\n"
 
 
@@ -60,4 +66,4 @@ def explain(rule: Rule) -> str:
         from .project import rule_help_uri
 
         parts.append(f"Documentation: {rule_help_uri(rule.id)}")
-    return "\n".join(parts) + "\n"
+    return printable_lines("\n".join(parts)) + "\n"

@@ -11,6 +11,7 @@ from typing import Any
 
 FORMAT = 3
 NAME = "tree-result"
+MAX_BYTES = 256 << 20  # a bigger file is not ours
 NONE = -1
 MISSING = (NONE, NONE, NONE, NONE)  # no stamp: the digest decides
 
@@ -56,12 +57,11 @@ class Reads:
 
 def load(path: Path) -> dict[str, Any] | None:
     """The stored result, or None when there is none that this code wrote."""
+    from .keptfile import read_kept
     from .treememo import identity
 
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
-    except OSError:
+    raw = read_kept(path, MAX_BYTES)  # a FIFO, a link, a giant: none (and replaced by the next write)
+    if raw is None:
         return None
     try:
         header, stored = _Unpickler(io.BytesIO(raw)).load()
@@ -73,15 +73,14 @@ def load(path: Path) -> dict[str, Any] | None:
 
 
 def write(path: Path, stored: dict[str, Any]) -> None:
-    from .atomic import write_atomic
+    from .keptfile import write_kept
     from .treememo import identity
 
     try:
         data = pickle.dumps(((FORMAT, identity()), stored), protocol=pickle.HIGHEST_PROTOCOL)
-        path.parent.mkdir(exist_ok=True)
-        write_atomic(path, data)
-    except (OSError, pickle.PicklingError):
-        pass  # a read-only git folder: the next run computes again
+    except (pickle.PicklingError, RecursionError):
+        return
+    write_kept(path, data)
 
 
 def _hit_ok(hit: Any) -> bool:

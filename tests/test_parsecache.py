@@ -40,6 +40,12 @@ def parse_problems(root: Path, *extra: str) -> set[tuple[str, str, int]]:
     return out.found()
 
 
+def hook_problems(root: Path, *args: str) -> set[tuple[str, str, int]]:
+    out = run_cli(["--select", "CL000", "--format", "json", *args], cwd=root)
+    assert "Traceback" not in out.err, out.err
+    return out.found()
+
+
 @pytest.fixture
 def no_racy_window(monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep files written moments ago, and open the cache from the first file on (fixtures are small)."""
@@ -67,11 +73,12 @@ def test_the_hook_keeps_parses_and_a_later_run_uses_them(tmp_path: Path, no_racy
     assert not cache_file(root).exists(), "--all (CI) must not create a cache"
     run_cli(["k/a.yaml", "--select", "CL000"], cwd=root)
     assert set(read_entries(root)[1]) == {"k/a.yaml"}
-    # The kept parse is what a later run sees (planted here: a problem the file does not have) ...
+    # The kept parse is what a later hook run sees (planted here: a problem the file does not have) ...
     plant(root, "k/a.yaml", (None, ("planted problem", 3, 1)))
-    assert parse_problems(root) == {("CL000", "k/a.yaml", 3)}
-    # ... unless the cache is switched off.
-    assert parse_problems(root, "--no-cache") == set()
+    assert hook_problems(root, "k/a.yaml") == {("CL000", "k/a.yaml", 3)}
+    # ... unless the cache is switched off; and `--all` (CI) never reads it: nothing kept changes its verdict.
+    assert hook_problems(root, "k/a.yaml", "--no-cache") == set()
+    assert parse_problems(root) == set()
 
 
 def test_an_edited_file_is_parsed_again_even_with_its_old_size_and_mtime(tmp_path: Path,
@@ -163,8 +170,8 @@ def test_a_run_that_parses_a_few_files_leaves_the_cache_alone(tmp_path: Path, no
     # Three files: parsed directly, the cache neither read (no planted problem) nor rewritten.
     out = run_cli(["k/m09.yaml", "k/m10.yaml", "k/m11.yaml", "--select", "CL000", "--format", "json"], cwd=root)
     assert out.found() == set() and cache_file(root).read_bytes() == before
-    # The whole tree: past ten files the cache is opened and used (files are parsed in name order).
-    assert parse_problems(root) == {("CL000", "k/m11.yaml", 3)}
+    # Every file: past ten files the cache is opened and used (files are parsed in name order).
+    assert hook_problems(root, *many) == {("CL000", "k/m11.yaml", 3)}
 
 
 def test_a_run_that_finds_every_file_as_kept_does_not_rewrite_the_cache(tmp_path: Path, no_racy_window: None,
@@ -195,12 +202,13 @@ def test_the_hook_keeps_the_rule_files_parsed_and_later_runs_use_them(tmp_path: 
     run_cli(["README.md"], cwd=root)
     kept = json.loads(rules_file(root).read_text(encoding="utf-8"))
     assert [d["id"] for d in kept["data"]][:3] == ["CL000", "CL001", "CL002"]
-    # What is kept is what later runs use (planted: CL401 renamed), --all included, --no-cache not.
+    # What is kept is what later hook runs use (planted: CL401's description); --no-cache and --all do not.
     planted = next(d for d in kept["data"] if d["id"] == "CL401")
-    planted["name"] = "planted-name"
+    planted["short"] = "planted description"
     rules_file(root).write_text(json.dumps(kept), encoding="utf-8")
-    assert "planted-name" in run_cli(["--all", "--format", "sarif"], cwd=root).out
-    assert "planted-name" not in run_cli(["--all", "--format", "sarif", "--no-cache"], cwd=root).out
+    assert "planted description" in run_cli(["README.md", "--format", "sarif"], cwd=root).out
+    assert "planted description" not in run_cli(["README.md", "--format", "sarif", "--no-cache"], cwd=root).out
+    assert "planted description" not in run_cli(["--all", "--format", "sarif"], cwd=root).out
 
 
 @pytest.mark.parametrize("damage", ["{not json", '{"key": [], "data": []}', '[1, 2]', '{"key": 1}'])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
 from ..model import Hit, Location
 from ..record import record
@@ -28,7 +29,7 @@ def _cells(line: str) -> list[str]:
     return [c.strip() for c in re.split(r"(?<!\\)\|", body)]
 
 
-def parse_readme(lines: list[str], phase: re.Pattern[str]) -> Roadmap:
+def parse_readme(lines: list[str], phase: Any) -> Roadmap:  # `.search(str)`: re or goregex
     steps: list[tuple[int, int]] = []
     tables: list[list[tuple[list[str], int]]] = []
     in_phase = False
@@ -76,7 +77,9 @@ def roadmap_numbering(ctx: Context) -> Iterator[Hit]:
     repo = ctx.repo
     if not repo.exists(path) or not repo.touched(lambda p: p == path):
         return
-    roadmap = parse_readme(repo.lines(path), re.compile(str(ctx.params.get("phase_pattern", r"(?i)^phase\b"))))
+    from ..stack.goregex import compile_re2  # the config's patterns: RE2, linear on any README
+
+    roadmap = parse_readme(repo.lines(path), compile_re2(str(ctx.params.get("phase_pattern", r"(?i)^phase\b"))))
     if not roadmap.steps:
         return  # no roadmap: nothing to number
     expected = 1
@@ -96,7 +99,7 @@ def roadmap_numbering(ctx: Context) -> Iterator[Hit]:
         seen.setdefault(number, line)
         expected = max(expected, number + 1)
     existing = set(seen)
-    column = re.compile(str(ctx.params.get("decisions_column", r"(?i)^steps?$")))
+    column = compile_re2(str(ctx.params.get("decisions_column", r"(?i)^steps?$")))
     for table in roadmap.tables:
         header = table[0][0]
         index = next((i for i, cell in enumerate(header) if column.search(re.sub(r"[*_`]", "", cell))), None)

@@ -23,19 +23,19 @@ def _as_list(value: Any) -> list[str]:
 def manifest_schema(ctx: Context) -> Iterator[Hit]:
     """A team's JSON Schema for the Kubernetes documents it selects by apiVersion, kind and path glob."""
     import fnmatch
-
-    import jsonschema
+    from pathlib import Path
 
     from ..globs import match_any
+    from ..teamschema import read_beside, validator_for
 
     params = ctx.params
     schema = params.get("schema")
     if not isinstance(schema, dict):
         raise ValueError(f"{ctx.rule.id}: params.schema must be a JSON Schema mapping")
     apis, kinds, globs = _as_list(params.get("apiVersion")), _as_list(params.get("kind")), _as_list(params.get("path"))
-    validator_cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-    validator_cls.check_schema(schema)
-    validator = validator_cls(schema)
+    folder = Path(ctx.rule.source).parent
+    # Offline ($ref only to files beside the rule, read through the repository) and RE2 patterns.
+    validator = validator_for(schema, lambda rel: read_beside(folder, rel, ctx.repo))
     for path in ctx.repo.targets:
         if not path.endswith((".yaml", ".yml")) or (globs and not match_any(path, globs)):
             continue

@@ -46,6 +46,12 @@ def kustomize_references(ctx: Context) -> Iterator[Hit]:
             else:
                 yield Hit(f"{what} does not exist (`{entry.target}` is not tracked)", Location(path, entry.line),
                           key=f"{entry.field}:{entry.value}")
+    from ..stack.kustomize_cycles import cycles, edges
+
+    for loop, line in cycles(edges(gitops.kfiles, lambda folder: kfile_in(repo, folder))):
+        yield Hit(f"kustomization cycle: {' -> '.join(f'`{p}`' for p in loop)} (through resources, bases or "
+                  "components): kustomize build fails with \"cycle detected\"", Location(loop[0], line),
+                  key=f"cycle:{loop[0]}")
     for cluster in gitops.clusters:
         if cluster.folder is None:
             continue

@@ -25,6 +25,7 @@ from . import Context, check
 
 if TYPE_CHECKING:
     from ..repo import Repo
+    from ..stack.goregex import Pattern
     from ..stack.pipeline import JobRun, RunCommand
 
 
@@ -195,7 +196,7 @@ def ci_runs_check(ctx: Context) -> Iterator[Hit]:
 # -- CL203 -----------------------------------------------------------------------------------
 
 
-def _tool_hit(tool: Any, pattern: re.Pattern[str], locked: dict[str, tuple[str, ...]]) -> str | None:
+def _tool_hit(tool: Any, pattern: Pattern, locked: dict[str, tuple[str, ...]]) -> str | None:
     """Why a tool is not pinned, or None."""
     lock_versions = locked.get(tool.name) or next((v for k, v in locked.items() if k.rsplit("/", 1)[-1].split(
         ":", 1)[-1] == tool.short), ())
@@ -255,7 +256,9 @@ def mise_check_coverage(ctx: Context) -> Iterator[Hit]:
             line = find_line(repo.lines(path), re.compile(r"^\s*\[\s*tools\s*\]")) or 1
             yield Hit(f"mise `[tools]` does not list `{required}` (any backend spelling counts, e.g. "
                       f"`aqua:...{required}`)", Location(path, line), key=f"tool:{required}")
-    pattern = re.compile(str(ctx.params.get("pin_pattern")))
+    from ..stack.goregex import compile_re2  # the config's pattern: RE2, linear on any version string
+
+    pattern = compile_re2(str(ctx.params.get("pin_pattern")))
     for tool in mise.tools:
         why = _tool_hit(tool, pattern, mise.locked)
         if why:
@@ -355,7 +358,7 @@ def lefthook_fast_subset(ctx: Context) -> Iterator[Hit]:
 # -- CL205 -----------------------------------------------------------------------------------
 
 
-def _pinned(uses: str, pattern: re.Pattern[str], allowed: list[str]) -> bool:
+def _pinned(uses: str, pattern: Pattern, allowed: list[str]) -> bool:
     from ..stack.pipeline import uses_name
 
     if uses.startswith("./"):
@@ -379,7 +382,6 @@ def _write_scopes(perms: Any) -> list[str]:
 @check("actions-hardening")
 def actions_hardening(ctx: Context) -> Iterator[Hit]:
     repo = ctx.repo
-    pattern = re.compile(str(ctx.params.get("pin_pattern", "^[0-9a-f]{40}$")))
     allowed = [str(a) for a in ctx.params.get("allowed_unpinned") or []]
     checkout = [str(a).lower() for a in ctx.params.get("checkout_actions") or []]
     head_markers = [str(m) for m in ctx.params.get("pr_head_markers") or []]
@@ -387,6 +389,9 @@ def actions_hardening(ctx: Context) -> Iterator[Hit]:
     if not repo.all_mode and not any(is_workflow_path(p) or p.rsplit("/", 1)[-1] in ACTION_FILES
                                      for p in repo.targets):
         return
+    from ..stack.goregex import compile_re2  # the config's pattern: RE2, linear on any ref
+
+    pattern = compile_re2(str(ctx.params.get("pin_pattern", "^[0-9a-f]{40}$")))
     from ..stack.pipeline import composite_actions, uses_name, workflows
     from ..stack.pipeline_workflows import MISSING
 

@@ -277,6 +277,14 @@ def _details(reading: Reading, checks: set[str]) -> str:
     return f" ({'; '.join(notes)})" if notes else ""
 
 
+def _with_deadline(settings: Any, deadline: Any) -> Any:
+    """The settings with the rule's `deadline` (seconds for the whole API conversation; a bad value: 30)."""
+    from dataclasses import replace
+
+    ok = isinstance(deadline, (int, float)) and not isinstance(deadline, bool) and 0 < deadline <= 3600
+    return replace(settings, deadline=float(deadline) if ok else 30.0)
+
+
 @check("branch-protection")
 def branch_protection(ctx: Context) -> Iterator[Hit]:
     from ..stack import github
@@ -289,11 +297,16 @@ def branch_protection(ctx: Context) -> Iterator[Hit]:
     key = f"branch-protection:{branch}"
     token = github.token_from_env()
     slug, slug_from = github.resolve_repository(ctx.options.github_repo, repo.root)
-    settings = github.settings_from_env()
+    settings = _with_deadline(github.settings_from_env(), ctx.params.get("deadline", 30.0))
     head = f"branch protection of `{branch}`"
     if token is None:
         yield Hit(f"{head} cannot be verified: no token (set GH_TOKEN or GITHUB_TOKEN to a token with "
                   f"Administration: read, see {_doc_url()})", where, key=key)
+        return
+    problem = github.token_problem(token)
+    if problem:  # never sent, never printed: a line break would split the header or reach an error message
+        yield Hit(f"{head} cannot be verified: the token in GH_TOKEN or GITHUB_TOKEN {problem}; it was not used",
+                  where, key=key)
         return
     if slug is None:
         yield Hit(f"{head} cannot be verified: no GitHub repository (OWNER/NAME) from {slug_from} "

@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import importlib
-import re
 from collections.abc import Callable
 
 from ..catalog import Catalog
+from ..escape import printable as printable
 from ..model import Result
 from ..record import record
 
 FORMATS = ("text", "json", "sarif", "github", "markdown")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def printable(text: str) -> str:
-    """Control characters (from file names, say) as escapes: they must not forge lines or drive a terminal."""
-    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 @record

@@ -10,17 +10,15 @@ from __future__ import annotations
 import re
 
 from ..catalog import Catalog
+from ..escape import markdown_text as _cell  # every repository string: literal text, no code span or link
 from ..model import Finding, Result, Rule, Severity
-from . import ReportEnv, printable
+from . import ReportEnv
 
 BUDGET = 1_000_000  # bytes: GitHub's step summary limit is 1 MiB, and the action appends a few lines
 FOLD_ROWS = 10  # a rule's table with more rows than this is folded
 GRAPH_FOLD = 30  # a graph with more nodes than this is folded
 _NODE = re.compile(r"^\s+c\d+[nm]\d+\[", re.M)
-
-
-def _cell(text: str) -> str:
-    return printable(text).replace("|", "\\|")
+_PLAIN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
 def _plural(n: int, word: str) -> str:
@@ -28,11 +26,13 @@ def _plural(n: int, word: str) -> str:
 
 
 def _rule_title(rule_id: str, rule: Rule | None, name: str) -> str:
+    # A rule file's schema keeps ids and names plain; should one not be, it is text, never markup.
+    shown = f"`{name}`" if _PLAIN.fullmatch(name) else _cell(name)
     if rule is not None and rule.builtin:
         from ..project import rule_help_uri
 
-        return f"[{rule_id}]({rule_help_uri(rule_id)}) `{name}`"
-    return f"{rule_id} `{name}`"
+        return f"[{rule_id}]({rule_help_uri(rule_id)}) {shown}"
+    return f"{_cell(rule_id)} {shown}"
 
 
 def _groups(result: Result) -> list[tuple[str, list[Finding]]]:
@@ -44,7 +44,7 @@ def _groups(result: Result) -> list[tuple[str, list[Finding]]]:
 
 
 def _row(f: Finding) -> str:
-    where = f"`{_cell(f.location.path)}:{f.location.line}`"
+    where = f"{_cell(f.location.path)}:{f.location.line}"
     return f"| {f.severity.value} | {where} | {_cell(f.message)} |\n"
 
 

@@ -6,6 +6,7 @@ import json
 
 from .. import __version__
 from ..catalog import Catalog
+from ..escape import uri_path
 from ..model import Location, Result, Rule, Severity
 from . import ReportEnv
 
@@ -62,7 +63,9 @@ def _location(loc: Location, message: str | None = None, ident: int | None = Non
     out: dict = {}
     if ident is not None:
         out["id"] = ident
-    out["physicalLocation"] = {"artifactLocation": {"uri": loc.path, "uriBaseId": "%SRCROOT%"}, "region": region}
+    # Percent-encoded (RFC 3986): `a#b` is not a fragment, `%41` is not `A`, a name that is not UTF-8 keeps its bytes.
+    out["physicalLocation"] = {"artifactLocation": {"uri": uri_path(loc.path), "uriBaseId": "%SRCROOT%"},
+                               "region": region}
     if message:
         out["message"] = {"text": message}
     return out

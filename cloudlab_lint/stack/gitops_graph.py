@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ..escape import dot_text, mermaid_text, printable  # names come from the repository: inert in every format
+
 if TYPE_CHECKING:
     from .gitops import Cluster, FluxKs, GitOps
 
@@ -181,15 +183,15 @@ def _mermaid(graphs: list[Graph], marks: Mapping[str, str]) -> str:
     cyc_edges, broken = [], []
     edge_no = 0
     for ci, g in enumerate(graphs):
-        out.append(f'  subgraph c{ci}["{g.cluster.label}"]')
+        out.append(f'  subgraph c{ci}["{mermaid_text(g.cluster.label)}"]')
         cyc_nodes = {n for c in g.cycles for n in c}
         for ks in g.nodes:
             mark = marks.get(ks.obj.path)
             cls = ":::cycle" if ks.key in cyc_nodes else f":::{mark}" if mark in FINDING_STYLE else ""
             used.add(cls[3:])
-            out.append(f'    {ids[(ci, ks.key)]}["{_label(ks)}"]{cls}')
+            out.append(f'    {ids[(ci, ks.key)]}["{mermaid_text(_label(ks))}"]{cls}')
         for mi, dep in enumerate(g.missing):
-            out.append(f'    {ids[(ci, ("missing", mi))]}["{show(dep.target)} (missing)"]:::missing')
+            out.append(f'    {ids[(ci, ("missing", mi))]}["{mermaid_text(show(dep.target))} (missing)"]:::missing')
         out.append("  end")
         for dep in g.edges:
             src = ids.get((ci, dep.target))
@@ -219,14 +221,14 @@ def _dot(graphs: list[Graph]) -> str:
     out = ["digraph flux {", "  rankdir=LR;", "  node [shape=box];"]
     for ci, g in enumerate(graphs):
         out.append(f'  subgraph cluster_{ci} {{')
-        out.append(f'    label="{g.cluster.label}";')
+        out.append(f'    label="{dot_text(g.cluster.label)}";')
         cyc_nodes = {n for c in g.cycles for n in c}
         for ks in g.nodes:
             extra = ', color=red, penwidth=2' if ks.key in cyc_nodes else ""
-            out.append(f'    {ids[(ci, ks.key)]} [label="{_label(ks)}"{extra}];')
+            out.append(f'    {ids[(ci, ks.key)]} [label="{dot_text(_label(ks))}"{extra}];')
         for mi, dep in enumerate(g.missing):
-            out.append(f'    {ids[(ci, ("missing", mi))]} [label="{show(dep.target)} (missing)", style=dashed, '
-                       f'color=red];')
+            out.append(f'    {ids[(ci, ("missing", mi))]} [label="{dot_text(show(dep.target))} (missing)", '
+                       f'style=dashed, color=red];')
         out.append("  }")
         for dep in g.edges:
             src = ids.get((ci, dep.target))
@@ -244,13 +246,14 @@ def _dot(graphs: list[Graph]) -> str:
 def _text(graphs: list[Graph]) -> str:
     out = []
     for g in graphs:
-        out.append(f"cluster {g.cluster.label}")
+        out.append(f"cluster {printable(g.cluster.label)}")
         for ks in g.nodes:
             deps = [d for d in g.edges if d.source is ks]
-            after = ", ".join(show(d.target, ks.obj.namespace) for d in deps)
-            out.append(f"  {_label(ks)}" + (f"  <- {after}" if after else ""))
+            after = ", ".join(printable(show(d.target, ks.obj.namespace)) for d in deps)
+            out.append(f"  {printable(_label(ks))}" + (f"  <- {after}" if after else ""))
         for dep in g.missing:
-            out.append(f"  BROKEN: {_label(dep.source)} depends on {show(dep.target)}, which does not exist")
+            out.append(f"  BROKEN: {printable(_label(dep.source))} depends on {printable(show(dep.target))}, "
+                       "which does not exist")
         for cycle in g.cycles:
-            out.append("  CYCLE: " + " -> ".join(show(n) for n in cycle + cycle[:1]))
+            out.append("  CYCLE: " + " -> ".join(printable(show(n)) for n in cycle + cycle[:1]))
     return "\n".join(out) + "\n"

@@ -1,161 +1,85 @@
-"""Go RE2 regexes (as `.sops.yaml` and SOPS metadata hold them) run with Python's `re`.
+"""Regexes from the repository, run with RE2 (google-re2): linear time on any pattern and any text.
 
-SOPS matches with Go's `regexp` (RE2 syntax, unanchored search). Python's `re`
-differs where it matters here:
-- an inline flag group such as `(?i)` in the middle of a pattern scopes to the
-  end of the enclosing group in Go, but is an error in Python 3.11+: we turn it
-  into a scoped group `(?i:...)` that closes where Go's scope ends;
-- `$` without `(?m)` means end of text in Go (Python also matches before a
-  final newline): `\\Z`; `\\z` is Python's `\\Z`;
-- `(?<name>...)` is `(?P<name>...)` in Python; POSIX classes `[[:alpha:]]` exist
-  only in RE2;
-- look-arounds, back-references and possessive quantifiers are not RE2: SOPS
-  refuses them, so we do too (a finding, not a silently different match).
+Three kinds of pattern come from files a pull request can change: `.sops.yaml` `path_regex` and the
+SOPS metadata's `*_regex` keys (Go RE2, which SOPS matches with `regexp.MatchString`: an unanchored
+search), detect-secrets baseline excludes (Python syntax), and rule parameters in the config. Python's
+`re` backtracks: `^(a+)+$` on a 30-character name takes minutes. RE2 cannot backtrack, and refuses
+syntax it cannot run in linear time (look-arounds, back-references) instead of running it slowly:
+such a pattern is reported (`.sops.yaml`) or ignored with a note (a baseline exclude), never run.
+
+C++ RE2 (what google-re2 binds) and Go's `regexp` share their syntax and semantics (`$` is the end of
+the text without `(?m)`, inline flags hold to the end of their group, `[[:alpha:]]`, `\\Q...\\E`,
+`(?P<n>)` and `(?<n>)`, leftmost-first matching). Where they differ we side with Go: `\\C` (any byte)
+is C++ only, and Go refuses it.
 """
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
+from typing import Any
 
-POSIX = {
-    "alnum": "0-9A-Za-z", "alpha": "A-Za-z", "ascii": "\\x00-\\x7f", "blank": "\\t ", "cntrl": "\\x00-\\x1f\\x7f",
-    "digit": "0-9", "graph": "!-~", "lower": "a-z", "print": " -~", "punct": "!-/:-@\\[-`{-~",
-    "space": "\\t\\n\\v\\f\\r ", "upper": "A-Z", "word": "0-9A-Za-z_", "xdigit": "0-9A-Fa-f",
-}
-_FLAGS = re.compile(r"\(\?([imsU]*)(?:-([imsU]*))?(\)|:)")
+MAX_MEM = 8 << 20  # RE2's default program budget: a pattern larger than this is refused, not run
 
 
 class GoRegexError(ValueError):
-    """The pattern is not valid RE2 (or uses RE2 syntax we cannot run): the reason, never the pattern text."""
+    """The pattern is not valid RE2 (or uses syntax we refuse): the reason, never the whole pattern."""
 
 
-def _class(pattern: str, i: int) -> tuple[str, int]:
-    """Copy a character class starting at `[` (index i); return its Python text and the index after `]`."""
-    out = ["["]
-    i += 1
-    if i < len(pattern) and pattern[i] == "^":
-        out.append("^")
-        i += 1
-    first = True
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "]" and not first:
-            out.append("]")
-            return "".join(out), i + 1
-        if c == "]" and first:
-            out.append("\\]")
-        elif c == "\\":
-            if i + 1 >= len(pattern):
-                raise GoRegexError("trailing backslash")
-            nxt = pattern[i + 1]
-            if nxt in "pP":
-                raise GoRegexError("Unicode classes (\\p) are not supported by this checker")
-            out.append(pattern[i:i + 2])
-            i += 1
-        elif c == "[" and pattern.startswith("[:", i):
-            end = pattern.find(":]", i + 2)
-            name = pattern[i + 2:end] if end > 0 else ""
-            negate = name.startswith("^")
-            name = name.lstrip("^")
-            if end < 0 or name not in POSIX:
-                raise GoRegexError("invalid character class range")
-            if negate:
-                raise GoRegexError("negated POSIX classes are not supported by this checker")
-            out.append(POSIX[name])
-            i = end + 1
-        elif c == "[":
-            out.append("\\[")
-        else:
-            out.append(c)
-        first = False
-        i += 1
-    raise GoRegexError("missing closing ]")
+def _options() -> Any:
+    import re2
+
+    options = re2.Options()
+    options.log_errors = False  # RE2 would print every refused pattern on stderr
+    options.max_mem = MAX_MEM
+    return options
 
 
-def translate(pattern: str) -> str:
-    """The Python `re` text equivalent to a Go RE2 pattern; GoRegexError when RE2 would refuse it."""
-    multiline = "m" in "".join(m.group(1) for m in _FLAGS.finditer(pattern))
-    out: list[str] = []
-    extra = [0]  # per open group: scoped-flag groups to close with it
+def _go_only(pattern: str) -> None:
+    """Refuse what C++ RE2 accepts but Go's `regexp` does not."""
     i = 0
-    n = len(pattern)
-    while i < n:
-        c = pattern[i]
-        if c == "\\":
-            if i + 1 >= n:
-                raise GoRegexError("trailing backslash")
-            nxt = pattern[i + 1]
-            if nxt.isdigit() and nxt != "0":
-                raise GoRegexError("back-references are not RE2")
-            if nxt in "pP":
-                raise GoRegexError("Unicode classes (\\p) are not supported by this checker")
-            if nxt == "Q":
-                end = pattern.find("\\E", i + 2)
-                literal = pattern[i + 2:] if end < 0 else pattern[i + 2:end]
-                out.append(re.escape(literal))
-                i = n if end < 0 else end + 2
-                continue
-            out.append("\\Z" if nxt == "z" else pattern[i:i + 2])
+    while i < len(pattern):
+        if pattern[i] == "\\" and i + 1 < len(pattern):
+            if pattern[i + 1] == "C":
+                raise GoRegexError("invalid escape sequence: `\\C`")
             i += 2
             continue
-        if c == "[":
-            text, i = _class(pattern, i)
-            out.append(text)
-            continue
-        if c == "(":
-            if pattern.startswith(("(?=", "(?!", "(?<=", "(?<!"), i):
-                raise GoRegexError("look-arounds are not RE2")
-            if pattern.startswith("(?<", i):
-                out.append("(?P<")
-                i += 3
-                extra.append(0)
-                continue
-            m = _FLAGS.match(pattern, i)
-            if m and (m.group(1) or m.group(2) is not None):
-                on, off = m.group(1), m.group(2) or ""
-                if "U" in on + off:
-                    raise GoRegexError("the (?U) flag is not supported by this checker")
-                flags = on + (f"-{off}" if off else "")
-                if m.group(3) == ":":
-                    out.append(f"(?{flags}:")
-                    extra.append(0)
-                else:
-                    # Go: the flags hold to the end of the enclosing group.
-                    out.append(f"(?{flags}:")
-                    extra[-1] += 1
-                i = m.end()
-                continue
-            if pattern.startswith("(?", i) and not pattern.startswith(("(?:", "(?P<"), i):
-                raise GoRegexError("invalid or unsupported Perl syntax")
-            out.append("(")
-            extra.append(0)
-            i += 1
-            continue
-        if c == ")":
-            if len(extra) == 1:
-                raise GoRegexError("unexpected )")
-            out.append(")" * extra.pop() + ")")
-            i += 1
-            continue
-        if c in "*+?}" and i + 1 < n and pattern[i + 1] in "*+":
-            raise GoRegexError("invalid nested repetition operator")
-        if c == "$" and not multiline:
-            out.append("\\Z")
-            i += 1
-            continue
-        out.append(c)
         i += 1
-    if len(extra) != 1:
-        raise GoRegexError("missing closing )")
-    out.append(")" * extra[0])
-    return "".join(out)
+
+
+class Pattern:
+    """A compiled pattern; `search` takes any text, names that are not UTF-8 (kept as surrogates) too."""
+
+    __slots__ = ("_regexp",)
+
+    def __init__(self, regexp: Any) -> None:
+        self._regexp = regexp
+
+    def search(self, text: str) -> bool:
+        return self._regexp.search(text.encode("utf-8", "surrogateescape")) is not None
+
+    def match(self, text: str) -> bool:
+        """Anchored at the start, as `re.match`."""
+        return self._regexp.match(text.encode("utf-8", "surrogateescape")) is not None
 
 
 @lru_cache(maxsize=256)
-def compile_go(pattern: str) -> re.Pattern[str]:
-    """Compile a Go RE2 pattern for `search` (Go's unanchored `MatchString`); GoRegexError when invalid."""
+def compile_re2(pattern: str) -> Pattern:
+    """`pattern` compiled by RE2 (for an unanchored `search`); GoRegexError when RE2 refuses it."""
+    import re2
+
+    if "\0" in pattern:
+        raise GoRegexError("a NUL character in the pattern")
     try:
-        return re.compile(translate(pattern))
-    except re.error as exc:
-        raise GoRegexError(exc.msg) from None
+        return Pattern(re2.compile(pattern.encode("utf-8", "surrogateescape"), _options()))
+    except re2.error as exc:
+        reason = exc.args[0] if exc.args else "invalid"
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", "replace")
+        raise GoRegexError(" ".join(str(reason).split())[:120]) from None
+
+
+@lru_cache(maxsize=256)
+def compile_go(pattern: str) -> Pattern:
+    """A Go RE2 pattern compiled for `search` (Go's unanchored `MatchString`); GoRegexError when invalid."""
+    _go_only(pattern)
+    return compile_re2(pattern)

@@ -2,13 +2,18 @@
 
 Every resolved command keeps the chain of places it was reached through, for
 the finding message. Depth is bounded and cycles are cut (a task that depends
-on itself, a script that calls itself).
+on itself, a script that calls itself). Work is bounded per run, whatever the
+repository holds: each script text is parsed once (a 1 MB script called ten
+times is parsed once, not ten times), and every rule's resolutions together
+share one budget of steps; running out of it is a note that names the first
+thing not followed, never a silent pass.
 """
 
 from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +22,7 @@ from .pipeline_mise import SHELL_SHEBANG, Mise, Task, run_targets
 from .pipeline_scope import MAKEFILES as MAKEFILES
 
 MAX_DEPTH = 8
-MAX_COMMANDS = 20_000  # per resolution: a pathological tree ends, it does not hang the hook
+MAX_COMMANDS = 50_000  # steps per run, every rule's resolutions together: a pathological tree ends, it does not hang
 MAKE_TARGET = re.compile(r"^([A-Za-z0-9_./%-][A-Za-z0-9_./% -]*?)\s*::?(?!=)\s*(.*)$")
 
 
@@ -126,28 +131,47 @@ def parse_makefile(repo: Any, path: str) -> Makefile:
     return Makefile(path, targets, first)
 
 
+class _RunState:
+    """What every resolution of one run shares: the budget left, and each script text parsed once."""
+
+    def __init__(self) -> None:
+        self.left = MAX_COMMANDS
+        self.parsed: dict[tuple[int, str], list[SimpleCommand]] = {}
+
+
 class Resolver:
     def __init__(self, repo: Any, mise: Mise, max_depth: int = MAX_DEPTH) -> None:
         self.repo = repo
         self.mise = mise
         self.max_depth = max_depth
-        self.budget = MAX_COMMANDS
+        cached = getattr(repo, "cached", None)
+        self.state = cached(("pipeline", "resolve-state"), _RunState) if cached else _RunState()
 
     # -- scripts -------------------------------------------------------------------------
 
-    def _spend(self) -> bool:
-        """One unit of work; False once the budget is gone (said once, in the run's notes)."""
-        self.budget -= 1
-        if self.budget == -1:
-            self.repo.notes.append(f"pipeline: stopped following commands after {MAX_COMMANDS:,} steps "
-                                   "(tasks, targets and scripts that fan out this much are not followed further)")
-        return self.budget >= 0
+    def _spend(self, what: Callable[[], str]) -> bool:
+        """One unit of work; False once the run's budget is gone (said once, naming what was not followed)."""
+        state = self.state
+        state.left -= 1
+        if state.left == -1:
+            self.repo.notes.append(f"pipeline: stopped following commands after {MAX_COMMANDS:,} steps in this run; "
+                                   f"not followed: {what()} and everything after it (tasks, targets and scripts "
+                                   "that fan out this much): CI rules may miss what those run")
+        return state.left >= 0
+
+    def _commands(self, text: str, line: int) -> list[SimpleCommand]:
+        """`commands(text, line)`, parsed once per run for each text."""
+        key = (line, text)
+        parsed = self.state.parsed.get(key)
+        if parsed is None:
+            parsed = self.state.parsed[key] = commands(text, line)
+        return parsed
 
     def script(self, text: str, path: str, line: int, chain: tuple[Link, ...], cwd: str = "",
                depth: int = 0, stack: frozenset[str] = frozenset()) -> list[RunCommand]:
         out: list[RunCommand] = []
-        for cmd in commands(text, line):
-            if not self._spend():
+        for cmd in self._commands(text, line):
+            if not self._spend(lambda c=cmd: f"`{shown(c.words)[:60]}` ({path}:{c.line})"):
                 break
             out.extend(self._command(cmd, path, chain, cwd, depth, stack))
         return out
@@ -206,7 +230,8 @@ class Resolver:
         out: list[RunCommand] = []
         for task in self.mise.find(name):
             key = f"task:{task.name}"
-            if key in stack or depth > self.max_depth or not self._spend():
+            if key in stack or depth > self.max_depth or not self._spend(lambda t=task: f"task {t.name} "
+                                                                                  f"({t.path}:{t.line})"):
                 continue
             out.extend(self.task_body(task, chain, depth, stack | {key}))
         return out
@@ -268,7 +293,8 @@ class Resolver:
     def _make_target(self, model: Makefile, target: str, chain: tuple[Link, ...], folder: str, depth: int,
                      stack: frozenset[str]) -> list[RunCommand]:
         key = f"make:{model.path}:{target}"
-        if target not in model.targets or key in stack or depth > self.max_depth or not self._spend():
+        if target not in model.targets or key in stack or depth > self.max_depth \
+                or not self._spend(lambda: f"make target {target} ({model.path})"):
             return []
         line, prereqs, recipe = model.targets[target]
         inner = chain + (Link(f"make {target}", model.path, line),)

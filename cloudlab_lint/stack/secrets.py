@@ -20,6 +20,7 @@ from .detectors import _NOT_A_VALUE, Detection, Lines, _inside_ciphertext, candi
 
 if TYPE_CHECKING:
     from ..repo import Repo
+    from .goregex import Pattern
 
 PRAGMA = "pragma: allowlist secret"
 PRAGMA_NEXT = "pragma: allowlist nextline secret"
@@ -83,7 +84,8 @@ class Baseline:
     """A detect-secrets `.secrets.baseline`: known secrets per file, and its file excludes."""
 
     results: dict[str, tuple[tuple[str, int], ...]] = factory(dict)  # path -> (hash, line)
-    exclude_files: tuple[re.Pattern[str], ...] = ()
+    exclude_files: tuple[Pattern, ...] = ()  # run with RE2: linear time whatever the pattern
+    refused: int = 0  # excludes RE2 cannot run (look-arounds...): ignored, so what they would hide stays found
 
     def excluded(self, path: str) -> bool:
         return any(p.search(path) for p in self.exclude_files)
@@ -107,15 +109,17 @@ def parse_baseline(text: str) -> Baseline | None:
         if isinstance(path, str) and isinstance(entries, list):
             results[path] = tuple((str(e.get("hashed_secret", "")), int(e.get("line_number") or 0))
                                   for e in entries if isinstance(e, dict))
-    patterns = []
+    from .goregex import GoRegexError, compile_re2
+
+    patterns, refused = [], 0
     for flt in data.get("filters_used") or []:
         if isinstance(flt, dict) and flt.get("path") == "detect_secrets.filters.regex.should_exclude_file":
             for pattern in flt.get("pattern") or []:
                 try:
-                    patterns.append(re.compile(pattern))
-                except (re.error, TypeError):
-                    continue
-    return Baseline(results, tuple(patterns))
+                    patterns.append(compile_re2(pattern))
+                except (GoRegexError, TypeError):
+                    refused += 1
+    return Baseline(results, tuple(patterns), refused)
 
 
 def load_baseline(repo: Repo, name: str) -> Baseline:
@@ -136,6 +140,10 @@ def load_baseline(repo: Repo, name: str) -> Baseline:
         if baseline is None:
             repo.notes.append(f"{name}: not a detect-secrets baseline (invalid JSON), ignored")
             return Baseline()
+        if baseline.refused:
+            repo.notes.append(f"{name}: {baseline.refused} exclude_files pattern(s) ignored: not RE2 syntax "
+                              "(look-arounds, back-references), which runs in linear time; the files they "
+                              "would exclude are scanned")
         return baseline
 
     return repo.cached(("secrets-baseline", name), build)
