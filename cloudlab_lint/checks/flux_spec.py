@@ -30,15 +30,22 @@ def _source_problem(cluster: Cluster, obj: Obj) -> tuple[str, int] | None:
     line = obj.line_of("spec", "sourceRef")
     if ref is None:
         return "has no `spec.sourceRef` with a name", line
+    if "${" in ref.name or "${" in str(ref.namespace):
+        return None  # substituted by a parent's postBuild
     if ref.kind not in KS_SOURCES:
         return f"has sourceRef kind `{ref.kind}`; a Kustomization takes {', '.join(KS_SOURCES)}", line
     if not cluster.resolves(ref, KS_SOURCES):
-        return (f"has sourceRef {ref.kind} `{shown_ref(ref)}`, which is not defined in this cluster "
+        if cluster.folder is None:
+            if ref.name == "flux-system":
+                return None  # the bootstrap's own source, created outside the repository (no cluster found)
+            return (f"has sourceRef {ref.kind} `{shown_ref(ref)}`, which is defined nowhere in the repository "
+                    f"(the namespace defaults to the Kustomization's own)"), line
+        return (f"has sourceRef {ref.kind} `{shown_ref(ref)}`, which is not defined in {cluster.named} "
                 f"(the namespace defaults to the Kustomization's own)"), line
     return None
 
 
-def _path_problem(gitops: GitOps, ks: FluxKs) -> tuple[str, int] | None:
+def _path_problem(gitops: GitOps, cluster: Cluster, ks: FluxKs) -> tuple[str, int] | None:
     obj = ks.obj
     line = obj.line_of("spec", "path") if "path" in obj.spec else obj.line_of("spec")
     written = obj.spec.get("path", "")
@@ -46,10 +53,11 @@ def _path_problem(gitops: GitOps, ks: FluxKs) -> tuple[str, int] | None:
         return None  # a parent's postBuild substitutes it: not knowable statically
     if ks.path is None:
         return f"has path `{written}`, which climbs out of the repository", line
-    if not ctx_inside(gitops, ks.path):
+    if cluster.under_root and not ctx_inside(gitops, ks.path):
         return f"has path `{written}`, which lies outside the GitOps root `{gitops.root}`", line
     if not gitops.repo.is_dir(ks.path):
-        return f"has path `{written}`, which is no folder of the repository", line
+        base = f" (relative to `{cluster.base}`, the folder its artifact is pushed from)" if cluster.base != "." else ""
+        return f"has path `{written}`, which is no folder of the repository{base}", line
     return None
 
 
@@ -57,35 +65,58 @@ def ctx_inside(gitops: GitOps, path: str) -> bool:
     return gitops.inside(path) and (gitops.root == "." or path != ".")
 
 
+_FIELDS = ("interval", "retryInterval", "timeout", "prune", "wait")
+
+
 @check("flux-kustomization-spec", whole_tree=True)
 def flux_kustomization_spec(ctx: Context) -> Iterator[Hit]:
     gitops = tree(ctx)
     if gitops is None:
         return
+    require = [f for f in ctx.params.get("require", _FIELDS) if f in _FIELDS]
     for cluster, ks in gitops.flux_kustomizations():
         obj = ks.obj
         if not is_real(obj):
             continue
         loc = obj.path
         problems: list[tuple[str, int]] = []
+        missing: list[str] = []
         spec = obj.spec
-        if spec.get("prune") is not True:
-            problems.append(("must set `prune: true` (prune is required and removes what leaves git)",
-                             obj.line_of("spec", "prune")))
+        # Outside every cluster only what the Kustomization sets itself is judged: a parent's patch may give it
+        # the rest.
+        applied = cluster.folder is not None
+        if "prune" in spec and spec.get("prune") is not True or applied and "prune" in require and \
+                spec.get("prune") is not True:
+            if "prune" in spec:
+                problems.append(("must set `prune: true` (prune is required and removes what leaves git)",
+                                 obj.line_of("spec", "prune")))
+            else:
+                missing.append("`prune: true`")
         src = _source_problem(cluster, obj)
         if src:
             problems.append(src)
         if ks.own or cluster.folder is None and _own_guess(obj):
             if ks.path is None and cluster.folder is None:
                 ks.path = gitops.flux_path(obj)
-            pp = _path_problem(gitops, ks)
+            pp = _path_problem(gitops, cluster, ks)
             if pp and not (ks.bootstrap and "outside the GitOps root" in pp[0]):
                 problems.append(pp)
         if not ks.bootstrap:
-            problems.extend(_timing(obj))
-            if spec.get("wait") is not True and not spec.get("healthChecks"):
-                problems.append(("must set `wait: true` (or `healthChecks`) so what depends on it waits for "
-                                 "healthy objects", obj.line_of("spec", "wait")))
+            for message, line, field in _timing(obj):
+                if field is None:
+                    problems.append((message, line))
+                elif applied and field in require:
+                    missing.append(f"`{field}`")
+            if "wait" in require and spec.get("wait") is not True and not spec.get("healthChecks") and (
+                    applied or "wait" in spec):
+                if "wait" in spec:
+                    problems.append(("must set `wait: true` (or `healthChecks`) so what depends on it waits for "
+                                     "healthy objects", obj.line_of("spec", "wait")))
+                else:
+                    missing.append("`wait: true` (or `healthChecks`)")
+        if missing:
+            listed = ", ".join(missing[:-1]) + (" and " if len(missing) > 1 else "") + missing[-1]
+            problems.insert(0, (f"must set {listed}", obj.line_of("spec")))
         for message, line in problems:
             yield Hit(f"Kustomization {shown_name(obj)} {message}", Location(loc, line), key=f"{obj.ident}:{message}")
 
@@ -96,20 +127,21 @@ def _own_guess(obj: Obj) -> bool:
     return ref is not None and ref.kind == "GitRepository" and ref.name == "flux-system"
 
 
-def _timing(obj: Obj) -> Iterator[tuple[str, int]]:
+def _timing(obj: Obj) -> Iterator[tuple[str, int, str | None]]:
+    """Problems with the durations: (message, line, the missing field or None for a wrong value)."""
     spec = obj.spec
     values = {}
     for key in ("interval", "retryInterval", "timeout"):
         if key not in spec:
-            yield f"must set `{key}`", obj.line_of("spec")
+            yield f"must set `{key}`", obj.line_of("spec"), key
             continue
         values[key] = seconds(spec[key])
-        if values[key] is None:
-            yield f"has `{key}: {spec[key]}`, which is no Go duration (e.g. 10m, 1h30m)", obj.line_of("spec", key)
+        if values[key] is None and "${" not in str(spec[key]):
+            yield f"has `{key}: {spec[key]}`, which is no Go duration (e.g. 10m, 1h30m)", obj.line_of("spec", key), None
     interval, timeout = values.get("interval"), values.get("timeout")
     if interval is not None and timeout is not None and timeout > interval:
         yield (f"has `timeout: {spec['timeout']}` longer than `interval: {spec['interval']}`",
-               obj.line_of("spec", "timeout"))
+               obj.line_of("spec", "timeout"), None)
 
 
 # -- CL105 helm-release-source -------------------------------------------------------------

@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..config import Config
-from ..parsing.yamlx import YMap, load_documents
+from ..parsing.yamlx import YMap
 from ..repo import Repo
-from .gitops_kustomize import KFILE_NAMES as KFILE_NAMES
+from .gitops_boot import Boot
+from .gitops_flux import flux_rendered
 from .gitops_kustomize import (
-    YAML_SUFFIXES,
+    CLUSTER_SCOPED,
     Builder,
     Built,
     KFile,
@@ -30,6 +31,7 @@ from .gitops_kustomize import (
     join,
     parse_kfile,
 )
+from .gitops_kustomize import KFILE_NAMES as KFILE_NAMES
 from .gitops_leftover import flux_patched
 from .gitops_names import (  # noqa: F401 - re-exported: the model's public names
     BOOTSTRAP_NS,
@@ -39,8 +41,9 @@ from .gitops_names import (  # noqa: F401 - re-exported: the model's public name
     KS_GROUP,
     KS_SOURCES,
     SOURCE_GROUP,
+    YAML_SUFFIXES,
 )
-from .gitops_patch import Rendered, apply_flux_patches
+from .gitops_patch import Rendered
 from .gitops_view import document_view
 
 
@@ -127,7 +130,13 @@ class FluxKs:
 
 @dataclass
 class Cluster:
-    folder: str | None  # None: the pseudo-cluster of what no cluster reaches
+    folder: str | None  # None: the pseudo-cluster of what no cluster reaches; else how findings name it
+    kind: str | None = None  # "flux bootstrap", "FluxInstance", "flux.clusters"; None for the pseudo-cluster
+    anchor: str | None = None  # the file defining the cluster (gotk-sync.yaml, the FluxInstance's file)
+    base: str = "."  # the folder its own source's paths are relative to (an OCI artifact's pushed folder)
+    global_decryption: bool = False  # kustomize-controller has a default decryption key (flux-operator flag)
+    under_root: bool = False  # a `flux bootstrap` cluster whose folder is the GitOps root or lies in it
+    ids: dict[tuple[str, int], list[tuple[str, str | None, str]]] = field(default_factory=dict)
     bootstrap: FluxKs | None = None
     own_source: Ref | None = None
     implicit: bool = False  # gotk-sync.yaml is a placeholder: what `flux bootstrap` writes is assumed
@@ -140,6 +149,16 @@ class Cluster:
     @property
     def label(self) -> str:
         return self.folder if self.folder is not None else "(not reached from a cluster)"
+
+    @property
+    def named(self) -> str:
+        """The cluster as a message names it."""
+        return f"cluster `{self.folder}`" if self.folder is not None else "the repository (no cluster applies it)"
+
+    @property
+    def is_bootstrap(self) -> bool:
+        """Written by `flux bootstrap` (a flux-system/gotk-sync.yaml): the seed's kind of cluster."""
+        return self.kind == "flux bootstrap"
 
     def find(self, kinds: tuple[str, ...] | str, name: str, namespace: str | None) -> Obj | None:
         kinds = (kinds,) if isinstance(kinds, str) else kinds
@@ -176,53 +195,125 @@ class GitOps:
         self.repo = repo
         self.config = config
         self.root = posixpath.normpath(config.gitops_root or ".")
+        self.notes: list[str] = []
         self.builder = Builder(repo)
         self._patch_files: frozenset[str] | None = None
         self._raw_at: dict[tuple[str, int], Obj] | None = None
         self._raw_patched: dict[tuple[str, str], list[Obj]] | None = None
-        self.files = [p for p in repo.files_under(self.root) if p.endswith(YAML_SUFFIXES) or
-                      posixpath.basename(p) in KFILE_NAMES]
+        self._by_path: dict[str, list[Obj]] = {}
+        self.roots: tuple[str, ...] = (self.root,) if self.root == "." or repo.is_dir(self.root) else ()
+        self.files: list[str] = []
         self.kfiles: dict[str, KFile] = {}
-        for path in self.files:
+        self.raw: list[Obj] = []
+        self._add_files([p for r in self.roots for p in repo.files_under(r)])
+        from .gitops_boot import configured_boots, discovered_boots
+
+        boots = (configured_boots(self, config.clusters) if config.clusters is not None
+                 else discovered_boots(self))
+        if not self.roots:
+            # No `kubernetes/`: the GitOps root is what the bootstraps apply.
+            paths = {self.flux_path(o, b.base) for b in boots for o in b.objs if o.kind == "Kustomization"}
+            self.roots = tuple(sorted(p for p in paths if p and repo.is_dir(p)))
+            self._add_files([p for r in self.roots for p in repo.files_under(r)])
+            boots = (configured_boots(self, config.clusters) if config.clusters is not None
+                     else discovered_boots(self))
+        self.clusters = [self._cluster(boot) for boot in boots]
+        reached = sorted({f for c in self.clusters for ks in c.kustomizations.values() if ks.built
+                          for f in ks.built.files} - set(self.files))
+        self._add_files(reached)
+        self.clusters.append(self._leftover())
+        if not boots and (self.roots or any(o.kind == "Kustomization" and KS_GROUP in o.api for o in self.raw)):
+            searched = "`flux-system/gotk-sync.yaml` (flux bootstrap), FluxInstance manifests and `flux-instance` " \
+                       "HelmReleases"
+            self.note(f"no Flux cluster found: searched every tracked file for {searched}; set `flux.clusters` "
+                      f"in .cloudlab-lint.yaml to the folders Flux applies")
+
+    def note(self, message: str) -> None:
+        """A note for `--all` (CI): a commit hook notes only the files it was given, and what the model says
+        is about the whole tree (a kept result would not repeat it)."""
+        if message not in self.notes:
+            self.notes.append(message)
+            if message not in self.repo.notes:
+                self.repo.notes.append(message)
+                self.repo.file_notes.setdefault(f"//flux-model/{len(self.notes)}", message)
+
+    def config_anchor(self) -> str:
+        return self.config.source or ".cloudlab-lint.yaml"
+
+    def _add_files(self, paths: list[str]) -> None:
+        """Index more files: kustomization files parsed, other YAML documents kept as raw objects."""
+        known = set(self.files)
+        new = [p for p in paths if p not in known and (p.endswith(YAML_SUFFIXES) or
+                                                       posixpath.basename(p) in KFILE_NAMES)]
+        if not new:
+            return
+        self.files.extend(new)
+        for path in new:
             if posixpath.basename(path) in KFILE_NAMES:
-                kf = parse_kfile(repo, path)
+                kf = parse_kfile(self.repo, path)
                 if kf is not None:
                     self.kfiles[path] = kf
         self.namespaces = self._namespaces()
-        self.raw: list[Obj] = []
+        self.raw = []
+        self._by_path = {}
+        self._raw_at = None
+        self._raw_patched = None
+        self._patch_files = None
         for path in self.files:
             if path in self.kfiles or "/templates/" in f"/{path}":
                 continue
-            for doc in repo.yaml_view(path, document_view) or []:
-                if is_k8s(doc.data) and not is_kustomize_doc(doc.data):
-                    ns = _meta(doc.data, "namespace") or self.namespaces.get(path)
-                    self.raw.append(obj_of(Rendered(path, doc.index, doc.line, doc.data, ns)))
-        self.clusters = [self._cluster(folder) for folder in self.cluster_folders()]
-        self.clusters.append(self._leftover())
+            self.raw.extend(self.raw_of(path))
+
+    def raw_of(self, path: str, extra: bool = False) -> list[Obj]:
+        """The Kubernetes documents of `path` as written, with the namespace kustomize gives them."""
+        if not extra and path in self._by_path:
+            return self._by_path[path]
+        out = []
+        for doc in self.repo.yaml_view(path, document_view) or []:
+            if is_k8s(doc.data) and not is_kustomize_doc(doc.data):
+                ns = self.namespaces.get(path)
+                if ns is None or doc.data.get("kind") in CLUSTER_SCOPED:
+                    ns = _meta(doc.data, "namespace")
+                out.append(obj_of(Rendered(path, doc.index, doc.line, doc.data, ns)))
+        if not extra:
+            self._by_path[path] = out
+        return out
 
     # -- index ---------------------------------------------------------------------------
 
     def inside(self, path: str) -> bool:
-        return self.root == "." or path == self.root or path.startswith(self.root + "/")
+        return any(r == "." or path == r or path.startswith(r + "/") for r in self.roots)
 
     def _namespaces(self) -> dict[str, str]:
-        """A file's namespace from the kustomization file that lists it (for objects no cluster renders)."""
+        """A file's namespace as kustomize gives it: the outermost kustomization file that sets `namespace:`
+        along the entries that reach it (nested folders and components included) wins over inner ones and
+        over the file's own `metadata.namespace` (for objects no cluster renders)."""
         out: dict[str, str] = {}
-        for kf in self.kfiles.values():
+        listed = {e.target for kf in self.kfiles.values() for e in kf.entries
+                  if e.field in ("resources", "bases", "components") and e.target}
+        tops = [kf for kf in self.kfiles.values() if kf.folder not in listed]
+        by_folder = {kf.folder: kf for kf in self.kfiles.values()}
+
+        def walk(kf: KFile, ns: str | None, active: set[str]) -> None:
+            ns = ns or kf.namespace
+            for entry in kf.entries:
+                if entry.field not in ("resources", "bases", "components") or not entry.target:
+                    continue
+                inner = by_folder.get(entry.target)
+                if inner is not None:
+                    if inner.path not in active:
+                        walk(inner, ns, active | {inner.path})
+                elif ns:
+                    out.setdefault(entry.target, ns)
+
+        for kf in sorted(tops, key=lambda k: k.path):
+            walk(kf, None, {kf.path})
+        for kf in self.kfiles.values():  # what only a cycle reaches
             if kf.namespace:
                 for entry in kf.entries:
-                    if entry.field == "resources" and entry.target:
+                    if entry.field in ("resources", "bases", "components") and entry.target:
                         out.setdefault(entry.target, kf.namespace)
         return out
-
-    def cluster_folders(self) -> list[str]:
-        if self.config.clusters is not None:
-            return [posixpath.normpath(c) for c in self.config.clusters]
-        found = set()
-        for path in self.files:
-            if path.endswith("/flux-system/gotk-sync.yaml") or path == "flux-system/gotk-sync.yaml":
-                found.add(posixpath.dirname(posixpath.dirname(path)) or ".")
-        return sorted(found)
 
     def patch_files(self) -> set[str]:
         if self._patch_files is None:
@@ -252,15 +343,17 @@ class GitOps:
         """Every file some kustomization file names (resources, patches, generator inputs)."""
         return {e.target for kf in self.kfiles.values() for e in kf.entries if e.target}
 
-    def flux_path(self, ks: Obj) -> str | None:
+    def flux_path(self, ks: Obj, base: str = ".") -> str | None:
+        """The repository folder of a Kustomization's `spec.path`, relative to `base` (the folder its source
+        holds: the repository, or the folder an OCI artifact is pushed from)."""
         path = ks.spec.get("path")
         if path is None:
-            return "."
+            return posixpath.normpath(base)
         if not isinstance(path, str):
             return None
         if "${" in path:
             return None  # substituted by a parent's postBuild: not followed
-        norm = posixpath.normpath(path.strip().lstrip("/") or ".")
+        norm = posixpath.normpath(posixpath.join(base, path.strip().lstrip("/") or "."))
         return None if norm == ".." or norm.startswith("../") else norm
 
     def applied(self, obj: Obj, folder: str) -> Built:
@@ -286,26 +379,13 @@ class GitOps:
 
     # -- clusters ------------------------------------------------------------------------
 
-    def _bootstrap(self, folder: str) -> tuple[list[Obj], bool, str]:
-        sync = f"{folder}/flux-system/gotk-sync.yaml" if folder != "." else "flux-system/gotk-sync.yaml"
-        docs = [d for d in self.repo.yaml_view(sync, document_view) or [] if d.data is not None]
-        if docs or not self.repo.exists(sync):
-            return [o for o in self.raw if o.path == sync], False, sync
-        # A placeholder (comment only, as example repositories ship it): assume what bootstrap writes.
-        text = (f"apiVersion: {SOURCE_GROUP}/v1\nkind: GitRepository\nmetadata: {{name: flux-system, namespace: "
-                f"flux-system}}\nspec: {{interval: 1m0s}}\n---\napiVersion: {KS_GROUP}/v1\nkind: Kustomization\n"
-                f"metadata: {{name: flux-system, namespace: flux-system}}\nspec: {{interval: 10m0s, path: "
-                f"./{folder}, prune: true, sourceRef: {{kind: GitRepository, name: flux-system}}}}\n")
-        docs = [Rendered(sync, -1 - d.index, 1, d.data, BOOTSTRAP_NS) for d in load_documents(text)]
-        # flux-system/kustomization.yaml may patch the assumed objects (decryption, serviceAccountName).
-        kf = self.builder.kfile(posixpath.dirname(sync))
-        if kf is not None:
-            docs = self.builder.patched(kf, docs)
-        return [obj_of(d) for d in docs], True, sync
-
-    def _cluster(self, folder: str) -> Cluster:
-        boot_objs, implicit, _sync = self._bootstrap(folder)
-        cluster = Cluster(folder, implicit=implicit)
+    def _cluster(self, source: Boot) -> Cluster:
+        boot_objs = source.objs
+        cluster = Cluster(source.label, kind=source.kind, anchor=source.anchor, base=source.base,
+                          implicit=source.implicit, global_decryption=source.global_decryption)
+        cluster.under_root = source.kind == "flux bootstrap" and self.root != "." and self.repo.is_dir(self.root) \
+            and (source.label == self.root or source.label.startswith(self.root + "/")) or \
+            source.kind == "flux bootstrap" and self.root == "."
         boot = next((o for o in boot_objs if o.is_(KS_GROUP, "Kustomization")), None)
         if boot is None:
             boot = next((o for o in boot_objs if o.kind == "Kustomization" and KS_GROUP in o.api), None)
@@ -322,15 +402,16 @@ class GitOps:
             ks.own = src is not None and src == cluster.own_source
             if not ks.own:
                 continue
-            ks.path = self.flux_path(ks.obj)
+            ks.path = self.flux_path(ks.obj, cluster.base)
             if ks.path is None or not self.repo.is_dir(ks.path):
                 continue
             ks.built = self.applied(ks.obj, ks.path)
             # Flux patches what a Kustomization applies with its own `spec.patches` (the defaults a parent sets
             # for every child Kustomization or HelmRelease): the objects are judged as the cluster gets them.
-            for doc in apply_flux_patches(ks.built.docs, ks.obj.spec):
+            for doc in flux_rendered(self, ks.built.docs, ks.obj.spec):
                 obj = obj_of(doc)
                 cluster.owners.setdefault((obj.path, obj.index), []).append(ks)
+                cluster.ids.setdefault((obj.path, obj.index), []).append((obj.kind, obj.namespace, obj.name))
                 if (obj.path, obj.index) in seen:
                     # The same document applied twice: keep the first rendering (CL108 reports the overlap).
                     continue

@@ -19,17 +19,56 @@ from ..repo import Repo
 from .gitops_names import KFILE_NAMES as KFILE_NAMES
 from .gitops_names import YAML_SUFFIXES as YAML_SUFFIXES
 from .gitops_names import kfile_in as kfile_in
-from .gitops_patch import Rendered, apply_patch, meta_of
+from .gitops_patch import Rendered, apply_patch, clone, meta_of
 from .gitops_view import document_view
 
 KUSTOMIZE_API = "kustomize.config.k8s.io"
-# Kinds that have no namespace: a kustomization's `namespace:` leaves them alone.
+# Built-in Kubernetes kinds that have no namespace: a kustomization's `namespace:` leaves them alone. As in
+# kustomize (its built-in OpenAPI data), any other kind, a custom resource included, is namespaced.
 CLUSTER_SCOPED = frozenset({
-    "Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "StorageClass",
-    "PersistentVolume", "ClusterIssuer", "PriorityClass", "IngressClass", "GatewayClass",
-    "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "APIService", "ClusterPolicy",
-    "Node", "CSIDriver", "RuntimeClass", "VolumeSnapshotClass",
+    "Namespace", "Node", "PersistentVolume", "ComponentStatus", "ClusterRole", "ClusterRoleBinding",
+    "CustomResourceDefinition", "StorageClass", "CSIDriver", "CSINode", "VolumeAttachment", "PriorityClass",
+    "IngressClass", "RuntimeClass", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration",
+    "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "MutatingAdmissionPolicy",
+    "MutatingAdmissionPolicyBinding", "APIService", "CertificateSigningRequest", "FlowSchema",
+    "PriorityLevelConfiguration", "PodSecurityPolicy", "TokenReview", "SelfSubjectAccessReview",
+    "SelfSubjectRulesReview", "SubjectAccessReview", "SelfSubjectReview", "IPAddress", "ServiceCIDR",
+    "DeviceClass", "ResourceSlice", "StorageVersionMigration", "VolumeAttributesClass",
 })
+# Kinds a name prefix or suffix leaves alone (kustomize's PrefixTransformer skip list).
+UNPREFIXED = frozenset({"CustomResourceDefinition", "APIService", "Namespace"})
+
+
+def with_namespace(doc: Rendered, namespace: str) -> Rendered:
+    """kustomize's namespace transformer on one object: a namespaced kind takes `namespace` (overriding its
+    own), a built-in cluster-scoped kind keeps none, and a core `v1` Namespace object is renamed to it."""
+    kind, api = doc.data.get("kind"), doc.data.get("apiVersion")
+    if kind == "Namespace" and api == "v1":
+        meta = doc.data.get("metadata")
+        if isinstance(meta, dict) and meta.get("name") == namespace:
+            return doc
+        data = clone(doc.data)
+        if not isinstance(data.get("metadata"), dict):
+            data["metadata"] = {}
+        data["metadata"]["name"] = namespace
+        return Rendered(doc.path, doc.index, doc.line, data, None)
+    if kind in CLUSTER_SCOPED:
+        return doc
+    if doc.namespace == namespace:
+        return doc
+    return Rendered(doc.path, doc.index, doc.line, doc.data, namespace)
+
+
+def renamed(doc: Rendered, prefix: str, suffix: str) -> Rendered:
+    """kustomize's namePrefix/nameSuffix on one object."""
+    if doc.data.get("kind") in UNPREFIXED:
+        return doc
+    meta = doc.data.get("metadata")
+    if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
+        return doc
+    data = clone(doc.data)
+    data["metadata"]["name"] = f"{prefix}{meta['name']}{suffix}"
+    return Rendered(doc.path, doc.index, doc.line, data, doc.namespace)
 _REMOTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|git@|git::|github\.com/|gitlab\.com/|bitbucket\.org/)|[?&]ref=")
 
 
@@ -90,6 +129,8 @@ class KFile:
     inline: tuple[InlinePatch, ...]
     patch_targets: tuple[tuple[str, Any], ...]  # (patch file, target selector or None)
     resources_line: int
+    name_prefix: str = ""
+    name_suffix: str = ""
 
 
 def _strings(node: Any) -> Iterator[tuple[str, int]]:
@@ -154,8 +195,10 @@ def parse_kfile(repo: Repo, path: str) -> KFile | None:
                 add("envs", item["env"], item.line_of("env"))
     ns = data.get("namespace") if isinstance(data.get("namespace"), str) else None
     kind = data.get("kind") if isinstance(data.get("kind"), str) else "Kustomization"
+    prefix, suffix = data.get("namePrefix"), data.get("nameSuffix")
     return KFile(path, folder, docs[0].line, kind, ns, tuple(entries), tuple(inline), tuple(targets),
-                 data.key_line("resources") if "resources" in data else docs[0].line)
+                 data.key_line("resources") if "resources" in data else docs[0].line,
+                 prefix if isinstance(prefix, str) else "", suffix if isinstance(suffix, str) else "")
 
 
 # -- rendering ------------------------------------------------------------------------------
@@ -183,7 +226,8 @@ class Builder:
         self.repo = repo
         self.kfiles: dict[str, KFile | None] = {}
         self._memo: dict[str, Built] = {}
-        self._active: set[str] = set()
+        self._active: list[str] = []
+        self.cycles: dict[tuple[str, ...], str] = {}  # a `resources` loop (folders, in order) -> the file closing it
 
     def kfile(self, folder: str) -> KFile | None:
         path = kfile_in(self.repo, folder)
@@ -198,15 +242,18 @@ class Builder:
         folder = posixpath.normpath(folder or ".")
         if folder in self._memo:
             return self._memo[folder]
-        if folder in self._active:  # a reference loop: kustomize refuses it, we stop
+        if folder in self._active:  # a reference loop: kustomize refuses it (CL104), we stop
+            loop = tuple(self._active[self._active.index(folder):])
+            start = loop.index(min(loop))
+            self.cycles.setdefault(loop[start:] + loop[:start], self._active[-1])
             return Built()
-        self._active.add(folder)
+        self._active.append(folder)
         try:
             kf = self.kfile(folder)
             built = self._build_kfile(kf) if kf else self._generate(folder)
             built.folders.add(folder)
         finally:
-            self._active.discard(folder)
+            self._active.pop()
         self._memo[folder] = built
         return built
 
@@ -253,10 +300,13 @@ class Builder:
                     _absorb(out, self.build(entry.target))
             elif self.repo.exists(entry.target):
                 out.files.add(entry.target)
-        if kf.namespace:
-            out.docs = [d if d.data.get("kind") in CLUSTER_SCOPED else
-                        Rendered(d.path, d.index, d.line, d.data, kf.namespace) for d in out.docs]
+        # kustomize's order: patches first, then the namespace and name transformers, over everything the
+        # entries emit (nested folders and components included).
         out.docs = self.patched(kf, out.docs)
+        if kf.namespace:
+            out.docs = [with_namespace(d, kf.namespace) for d in out.docs]
+        if kf.name_prefix or kf.name_suffix:
+            out.docs = [renamed(d, kf.name_prefix, kf.name_suffix) for d in out.docs]
         return out
 
     def patched(self, kf: KFile, docs: list[Rendered]) -> list[Rendered]:
