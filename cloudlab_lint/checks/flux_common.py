@@ -75,6 +75,8 @@ def dig(data: Any, *keys: str) -> Any:
 
 
 def cluster_anchor(ctx: Context, cluster: Cluster) -> str:
+    if cluster.kind is not None and not cluster.is_bootstrap and cluster.anchor and ctx.repo.exists(cluster.anchor):
+        return cluster.anchor  # the FluxInstance (or its HelmRelease) that defines the cluster
     folder = cluster.folder or posixpath.normpath(ctx.config.gitops_root)
     flux = f"{folder}/flux-system" if folder != "." else "flux-system"
     found = kfile_in(ctx.repo, flux) or (cluster.bootstrap.obj.path if cluster.bootstrap else None)
@@ -86,7 +88,8 @@ def cluster_anchor(ctx: Context, cluster: Cluster) -> str:
 
 
 def version_problem(value: Any) -> str | None:
-    """Why a chart version or semver constraint is not a pin; None when it pins (exactly or bounded)."""
+    """Why a chart version or semver constraint is not a pin (a phrase to follow "which"), None when it pins
+    (exactly or bounded)."""
     text = str(value).strip() if value is not None else ""
     if not text:
         return "is empty"
@@ -95,17 +98,17 @@ def version_problem(value: Any) -> str | None:
     for alt in text.split("||"):
         alt = alt.strip()
         if alt in ("", "*", "x", "X", "latest"):
-            return f"`{text}` matches every version"
+            return "matches every version"
         if " - " in alt:
             continue
         ops = re.findall(r"(<=|>=|<|>|~|\^|=)?\s*v?([0-9xX*][0-9A-Za-z.*+-]*)", alt)
         if not ops:
-            return f"`{text}` is no semver version or range"
+            return "is no semver version or range"
         has_upper = any(op in ("<", "<=", "~", "^", "=") for op, _ in ops)
         has_lower_only = any(op in (">", ">=") for op, _ in ops)
         if has_lower_only and not has_upper:
-            return f"`{text}` has no upper bound"
+            return "has no upper bound"
         for op, ver in ops:
             if not op and ver.split(".")[0] in ("x", "X", "*"):
-                return f"`{text}` matches every version"
+                return "matches every version"
     return None

@@ -163,6 +163,10 @@ def helm_release_source(ctx: Context) -> Iterator[Hit]:
                               key=f"{obj.ident}:{message}")
 
 
+def _where(cluster: Cluster) -> str:
+    return cluster.named if cluster.folder is not None else "the repository"
+
+
 def _helm_problems(gitops: GitOps, cluster: Cluster, obj: Obj,
                    patch_files: set[str]) -> Iterator[tuple[str, str, int]]:
     spec = obj.spec
@@ -191,7 +195,7 @@ def _helm_problems(gitops: GitOps, cluster: Cluster, obj: Obj,
             yield f"has chart sourceRef kind `{ref.kind}`; it takes {', '.join(HELM_SOURCES)}", obj.path, line
             return
         if not cluster.resolves(ref, HELM_SOURCES):
-            yield (f"has chart source {ref.kind} `{shown_ref(ref)}`, not defined in this cluster",
+            yield (f"has chart source {ref.kind} `{shown_ref(ref)}`, not defined in {_where(cluster)}",
                    obj.path, line)
         if ref.kind == "HelmRepository":
             yield from _chart_version(gitops, obj, cspec, patch_files)
@@ -205,7 +209,7 @@ def _helm_problems(gitops: GitOps, cluster: Cluster, obj: Obj,
         return
     source = cluster.find(ref.kind, ref.name, ref.namespace)
     if source is None:
-        yield f"has chartRef {ref.kind} `{shown_ref(ref)}`, not defined in this cluster", obj.path, line
+        yield f"has chartRef {ref.kind} `{shown_ref(ref)}`, not defined in {_where(cluster)}", obj.path, line
         return
     if ref.kind == "OCIRepository":
         oref = source.spec.get("ref")
@@ -215,11 +219,17 @@ def _helm_problems(gitops: GitOps, cluster: Cluster, obj: Obj,
         if "semver" in oref:
             problem = version_problem(oref["semver"])
             if problem:
-                yield (f"takes its chart from OCIRepository `{source.name}` whose `ref.semver` {problem}: pin a tag, a "
+                yield (f"takes its chart from OCIRepository `{source.name}`, whose `ref.semver` "
+                       f"{_shown_version(oref['semver'])} {problem}: pin a tag, a "
                        f"digest or a bounded range"), source.path, source.line_of("spec", "ref", "semver")
             return
         yield (f"takes its chart from OCIRepository `{source.name}`, which pins no `ref.tag`, `ref.semver` or "
                f"`ref.digest` (it follows `latest`)"), source.path, source.line_of("spec", "ref")
+
+
+def _shown_version(value: Any) -> str:
+    text = str(value).strip() if value is not None else ""
+    return f"`{text}`" if text else "(empty)"
 
 
 def _chart_version(gitops: GitOps, obj: Obj, cspec: dict, patch_files: set[str]) -> Iterator[tuple[str, str, int]]:
@@ -232,7 +242,8 @@ def _chart_version(gitops: GitOps, obj: Obj, cspec: dict, patch_files: set[str])
     if "version" in cspec:
         problem = version_problem(cspec.get("version"))
         if problem:
-            yield (f"has chart version that {problem}: pin a version or a bounded range", obj.path,
+            yield (f"has chart version {_shown_version(cspec.get('version'))}, which {problem}: pin a version or a "
+                   f"bounded range", obj.path,
                    obj.line_of("spec", "chart", "spec", "version"))
         return
     # Judged after merging: overlays that patch this release in a version.
@@ -244,7 +255,8 @@ def _chart_version(gitops: GitOps, obj: Obj, cspec: dict, patch_files: set[str])
         patched = True
         problem = version_problem(version)
         if problem:
-            yield (f"gets chart version from the patch in {other.path}, and it {problem}: pin a version or a "
+            yield (f"gets chart version {_shown_version(version)} from the patch in {other.path}, which {problem}: "
+                   f"pin a version or a "
                    f"bounded range"), other.path, other.line_of("spec", "chart", "spec", "version")
     if not patched:
         yield ("has no `chart.spec.version` (Flux then installs the newest chart, `*`)", obj.path,

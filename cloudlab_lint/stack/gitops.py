@@ -221,12 +221,32 @@ class GitOps:
         reached = sorted({f for c in self.clusters for ks in c.kustomizations.values() if ks.built
                           for f in ks.built.files} - set(self.files))
         self._add_files(reached)
+        self._add_stray_sources()
         self.clusters.append(self._leftover())
         if not boots and (self.roots or any(o.kind == "Kustomization" and KS_GROUP in o.api for o in self.raw)):
             searched = "`flux-system/gotk-sync.yaml` (flux bootstrap), FluxInstance manifests and `flux-instance` " \
                        "HelmReleases"
             self.note(f"no Flux cluster found: searched every tracked file for {searched}; set `flux.clusters` "
                       f"in .cloudlab-lint.yaml to the folders Flux applies")
+
+    def _add_stray_sources(self) -> None:
+        """Sources that no cluster's Kustomizations apply but the repository defines (`setup/flux/...`, applied
+        by a bootstrap script): references to them resolve in every cluster (never judged there)."""
+        kinds = set(KS_SOURCES) | set(HELM_SOURCES) | set(CHART_REFS)
+        reached = {(o.path, o.index) for c in self.clusters for o in c.objects}
+        known = set(self.files)
+        objs = [o for o in self.raw if o.kind in kinds]
+        for path in self.repo.files:
+            if path in known or not path.endswith(YAML_SUFFIXES) or "/templates/" in f"/{path}":
+                continue
+            if SOURCE_GROUP in (self.repo.read_text(path, strict=False) or ""):
+                objs.extend(o for o in self.raw_of(path, extra=True) if o.kind in kinds)
+        stray = [o for o in objs if o.group == SOURCE_GROUP and (o.path, o.index) not in reached]
+        self.stray_sources = stray
+        for cluster in self.clusters:
+            have = {(o.path, o.index) for o in cluster.objects}
+            cluster.objects.extend(o for o in stray if (o.path, o.index) not in have)
+            cluster._index = None
 
     def note(self, message: str) -> None:
         """A note for `--all` (CI): a commit hook notes only the files it was given, and what the model says
@@ -400,10 +420,12 @@ class GitOps:
             ks = queue.pop(0)
             src = ref_of(ks.obj.spec.get("sourceRef"), ks.obj.namespace)
             ks.own = src is not None and src == cluster.own_source
-            if not ks.own:
-                continue
-            ks.path = self.flux_path(ks.obj, cluster.base)
-            if ks.path is None or not self.repo.is_dir(ks.path):
+            if ks.own:
+                ks.path = self.flux_path(ks.obj, cluster.base)
+            elif src is not None and src.kind == "ExternalArtifact":
+                ks.path = self._artifact_path(cluster, list(seen.values()), src, ks.obj)
+                ks.own = ks.path is not None
+            if not ks.own or ks.path is None or not self.repo.is_dir(ks.path):
                 continue
             ks.built = self.applied(ks.obj, ks.path)
             # Flux patches what a Kustomization applies with its own `spec.patches` (the defaults a parent sets
@@ -434,14 +456,53 @@ class GitOps:
         objs.extend(o for o in boot_objs if (o.path, o.index) not in reached and (
             o is boot or o.kind in KS_SOURCES and o.group == SOURCE_GROUP))
         cluster.objects = objs
-        cluster.judged = objs
+        cluster.judged = list(objs)
         return cluster
+
+    def _artifact_path(self, cluster: Cluster, objs: list[Obj], src: Ref, ks: Obj) -> str | None:
+        """The repository folder of `ks`'s path inside an ExternalArtifact that an ArtifactGenerator of the cluster
+        copies from the cluster's own source (`copy: [{from: "@alias/dir/**", to: "@artifact/dest/"}]`)."""
+        path = ks.spec.get("path", ".")
+        if not isinstance(path, str) or "${" in path:
+            return None
+        want = posixpath.normpath(path.strip().lstrip("/") or ".")
+        for gen in objs:
+            if gen.kind != "ArtifactGenerator" or (src.namespace or gen.namespace) != gen.namespace:
+                continue
+            aliases = {s.get("alias") for s in gen.spec.get("sources") or [] if isinstance(s, dict) and
+                       cluster.own_source is not None and s.get("kind") == cluster.own_source.kind and
+                       s.get("name") == cluster.own_source.name}
+            for art in gen.spec.get("artifacts") or []:
+                if not isinstance(art, dict) or art.get("name") != src.name:
+                    continue
+                best: tuple[int, str] | None = None
+                for copy in art.get("copy") or []:
+                    if not isinstance(copy, dict) or not isinstance(copy.get("from"), str) or \
+                            not isinstance(copy.get("to"), str):
+                        continue
+                    alias, _, rest = copy["from"].lstrip("@").partition("/")
+                    if alias not in aliases or not copy["to"].startswith("@artifact"):
+                        continue
+                    origin = posixpath.normpath(posixpath.join(cluster.base, rest.split("*")[0] or "."))
+                    dest = posixpath.normpath(copy["to"][len("@artifact"):].strip("/") or ".")
+                    if dest == ".":
+                        cand = posixpath.normpath(posixpath.join(origin, want))
+                    elif want == dest or want.startswith(dest + "/"):
+                        cand = posixpath.normpath(posixpath.join(origin, want[len(dest):].lstrip("/") or "."))
+                    else:
+                        continue
+                    if best is None or len(dest) > best[0]:
+                        best = (len(dest), cand)
+                if best is not None:
+                    return best[1]
+        return None
 
     def _leftover(self) -> Cluster:
         reached = {(o.path, o.index) for c in self.clusters for o in c.objects}
         cluster = Cluster(None)
         assumed = [o for c in self.clusters for o in c.objects if o.index < 0]
-        cluster.objects = list(self.raw) + assumed
+        mine = {(o.path, o.index) for o in self.raw}
+        cluster.objects = list(self.raw) + assumed + [o for o in self.stray_sources if (o.path, o.index) not in mine]
         patches = self.patch_files()
         # A partial object in a patch file is judged merged into what it patches, never alone.
         cluster.judged = [o for o in self.raw if (o.path, o.index) not in reached and o.path not in patches]
