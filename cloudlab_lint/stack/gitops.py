@@ -393,7 +393,7 @@ class GitOps:
             if kf is None:
                 continue
             inner = self.builder.build(comp)
-            out.docs = self.builder.patched(kf, out.docs) + inner.docs
+            out.docs = self.builder.transformed(kf, out.docs + inner.docs)
             out.files |= inner.files
         return out
 

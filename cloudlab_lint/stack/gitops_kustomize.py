@@ -52,11 +52,29 @@ def with_namespace(doc: Rendered, namespace: str) -> Rendered:
             data["metadata"] = {}
         data["metadata"]["name"] = namespace
         return Rendered(doc.path, doc.index, doc.line, data, None)
-    if kind in CLUSTER_SCOPED:
+    if kind in CLUSTER_SCOPED and _builtin(str(api)):
         return doc
     if doc.namespace == namespace:
         return doc
     return Rendered(doc.path, doc.index, doc.line, doc.data, namespace)
+
+
+def _builtin(api: str) -> bool:
+    """Whether `api` is a Kubernetes built-in group (core `v1`, `apps/v1`, `*.k8s.io`): a custom resource may
+    reuse a built-in kind's name (an Azure `Namespace`) and is namespaced like any custom resource."""
+    group = api.rpartition("/")[0]
+    return group == "" or "." not in group or group.endswith(".k8s.io")
+
+
+def labelled(doc: Rendered, labels: dict[str, str]) -> Rendered:
+    """kustomize's `labels`/`commonLabels` on one object's metadata (what patch selectors read)."""
+    data = clone(doc.data)
+    if not isinstance(data.get("metadata"), dict):
+        data["metadata"] = {}
+    meta = data["metadata"]
+    current = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
+    meta["labels"] = {**current, **labels}
+    return Rendered(doc.path, doc.index, doc.line, data, doc.namespace)
 
 
 def renamed(doc: Rendered, prefix: str, suffix: str) -> Rendered:
@@ -69,6 +87,8 @@ def renamed(doc: Rendered, prefix: str, suffix: str) -> Rendered:
     data = clone(doc.data)
     data["metadata"]["name"] = f"{prefix}{meta['name']}{suffix}"
     return Rendered(doc.path, doc.index, doc.line, data, doc.namespace)
+
+
 _REMOTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|git@|git::|github\.com/|gitlab\.com/|bitbucket\.org/)|[?&]ref=")
 
 
@@ -131,6 +151,7 @@ class KFile:
     resources_line: int
     name_prefix: str = ""
     name_suffix: str = ""
+    labels: tuple[tuple[str, str], ...] = ()  # commonLabels and labels[].pairs
 
 
 def _strings(node: Any) -> Iterator[tuple[str, int]]:
@@ -196,9 +217,16 @@ def parse_kfile(repo: Repo, path: str) -> KFile | None:
     ns = data.get("namespace") if isinstance(data.get("namespace"), str) else None
     kind = data.get("kind") if isinstance(data.get("kind"), str) else "Kustomization"
     prefix, suffix = data.get("namePrefix"), data.get("nameSuffix")
+    labels: dict[str, str] = {}
+    if isinstance(data.get("commonLabels"), dict):
+        labels.update({str(k): str(v) for k, v in data["commonLabels"].items()})
+    for item in data.get("labels") or [] if isinstance(data.get("labels"), list) else []:
+        if isinstance(item, dict) and isinstance(item.get("pairs"), dict):
+            labels.update({str(k): str(v) for k, v in item["pairs"].items()})
     return KFile(path, folder, docs[0].line, kind, ns, tuple(entries), tuple(inline), tuple(targets),
                  data.key_line("resources") if "resources" in data else docs[0].line,
-                 prefix if isinstance(prefix, str) else "", suffix if isinstance(suffix, str) else "")
+                 prefix if isinstance(prefix, str) else "", suffix if isinstance(suffix, str) else "",
+                 tuple(labels.items()))
 
 
 # -- rendering ------------------------------------------------------------------------------
@@ -289,10 +317,13 @@ class Builder:
 
     def _build_kfile(self, kf: KFile) -> Built:
         out = Built(files={kf.path})
+        components: list[str] = []
         for entry in kf.entries:
             if entry.target is None:
                 continue
-            if entry.field in ("resources", "bases", "components", "crds"):
+            if entry.field == "components" and self.repo.is_dir(entry.target) and self.kfile(entry.target):
+                components.append(entry.target)
+            elif entry.field in ("resources", "bases", "components", "crds"):
                 if self.repo.exists(entry.target):
                     out.docs.extend(file_docs(self.repo, entry.target))
                     out.files.add(entry.target)
@@ -300,14 +331,28 @@ class Builder:
                     _absorb(out, self.build(entry.target))
             elif self.repo.exists(entry.target):
                 out.files.add(entry.target)
-        # kustomize's order: patches first, then the namespace and name transformers, over everything the
-        # entries emit (nested folders and components included).
-        out.docs = self.patched(kf, out.docs)
-        if kf.namespace:
-            out.docs = [with_namespace(d, kf.namespace) for d in out.docs]
-        if kf.name_prefix or kf.name_suffix:
-            out.docs = [renamed(d, kf.name_prefix, kf.name_suffix) for d in out.docs]
+        for comp in components:
+            # A Component's resources join what its parent has accumulated, then its transformers (patches,
+            # namespace, names, labels) apply to all of it.
+            ckf = self.kfile(comp)
+            _absorb(out, self.build(comp))
+            if ckf is not None:
+                out.docs = self.transformed(ckf, out.docs)
+        if kf.kind != "Component":  # a Component's transformers run in its parent (above)
+            out.docs = self.transformed(kf, out.docs)
         return out
+
+    def transformed(self, kf: KFile, docs: list[Rendered]) -> list[Rendered]:
+        """kustomize's order: patches first, then the namespace, name and label transformers, over everything
+        the entries emit (nested folders and components included)."""
+        docs = self.patched(kf, docs)
+        if kf.namespace:
+            docs = [with_namespace(d, kf.namespace) for d in docs]
+        if kf.name_prefix or kf.name_suffix:
+            docs = [renamed(d, kf.name_prefix, kf.name_suffix) for d in docs]
+        if kf.labels:
+            docs = [labelled(d, dict(kf.labels)) for d in docs]
+        return docs
 
     def patched(self, kf: KFile, docs: list[Rendered]) -> list[Rendered]:
         """`docs` with the kustomization file's patches applied (files, then inline patches)."""
