@@ -203,6 +203,8 @@ class GitOps:
         self._by_path: dict[str, list[Obj]] = {}
         self.roots: tuple[str, ...] = (self.root,) if self.root == "." or repo.is_dir(self.root) else ()
         self.files: list[str] = []
+        self.namespaces: dict[str, str] = {}
+        self.configmaps: dict[str, dict[str, str]] = {}  # postBuild values by ConfigMap name (gitops_flux)
         self.kfiles: dict[str, KFile] = {}
         self.raw: list[Obj] = []
         self._add_files([p for r in self.roots for p in repo.files_under(r)])

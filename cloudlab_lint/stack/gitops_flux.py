@@ -31,8 +31,8 @@ def flux_rendered(gitops: GitOps, docs: list[Rendered], spec: Any) -> list[Rende
     target = spec.get("targetNamespace")
     if isinstance(target, str) and target and "${" not in target:
         docs = [with_namespace(d, target) for d in docs]
-    values = substitutions(gitops, spec)
-    if values:
+    if isinstance(spec.get("postBuild"), dict):
+        values = substitutions(gitops, spec)
         docs = [_substituted(d, values) for d in docs]
     out: list[Rendered] = []
     for doc in docs:
@@ -59,7 +59,20 @@ def substitutions(gitops: GitOps, spec: Any) -> dict[str, str]:
 
 
 def _configmap_data(gitops: GitOps, name: str) -> dict[str, str]:
-    for obj in gitops.raw:
+    if name not in gitops.configmaps:
+        gitops.configmaps[name] = _find_configmap(gitops, name)
+    return gitops.configmaps[name]
+
+
+def _find_configmap(gitops: GitOps, name: str) -> dict[str, str]:
+    objs = [o for o in gitops.raw if o.kind == "ConfigMap" and o.name == name]
+    if not objs:  # outside the GitOps root: any tracked manifest that may define it
+        known = set(gitops.files)
+        for path in gitops.repo.files:
+            if path not in known and path.endswith((".yaml", ".yml")) and \
+                    name in (gitops.repo.read_text(path, strict=False) or ""):
+                objs.extend(o for o in gitops.raw_of(path, extra=True) if o.kind == "ConfigMap" and o.name == name)
+    for obj in objs:
         if obj.kind == "ConfigMap" and obj.name == name:
             for doc in gitops.repo.yaml(obj.path) or []:
                 if doc.index == obj.index and isinstance(doc.data, dict) and isinstance(doc.data.get("data"), dict):
