@@ -57,6 +57,13 @@ def shown_name(obj: Obj) -> str:
     return f"`{obj.name}`" if obj.namespace in (None, "flux-system") else f"`{obj.namespace}/{obj.name}`"
 
 
+def described(obj: Obj) -> str:
+    """`shown_name`, saying where a Kustomization no document defines comes from (a bootstrap creates it)."""
+    if obj.index >= 0:
+        return shown_name(obj)
+    return f"{shown_name(obj)} (the bootstrap's own)"
+
+
 def shown_ref(ref: Any) -> str:
     return f"{ref.namespace}/{ref.name}" if ref.namespace else ref.name
 

@@ -88,8 +88,8 @@ def flux_kustomization_spec(ctx: Context) -> Iterator[Hit]:
         if "prune" in spec and spec.get("prune") is not True or applied and "prune" in require and \
                 spec.get("prune") is not True:
             if "prune" in spec:
-                problems.append(("must set `prune: true` (prune is required and removes what leaves git)",
-                                 obj.line_of("spec", "prune")))
+                problems.append((f"has `prune: {_yaml_scalar(spec.get('prune'))}`; set `prune: true` (it removes from "
+                                 f"the cluster what leaves git)", obj.line_of("spec", "prune")))
             else:
                 missing.append("`prune: true`")
         src = _source_problem(cluster, obj)
@@ -110,8 +110,9 @@ def flux_kustomization_spec(ctx: Context) -> Iterator[Hit]:
             if "wait" in require and spec.get("wait") is not True and not spec.get("healthChecks") and (
                     applied or "wait" in spec):
                 if "wait" in spec:
-                    problems.append(("must set `wait: true` (or `healthChecks`) so what depends on it waits for "
-                                     "healthy objects", obj.line_of("spec", "wait")))
+                    problems.append((f"has `wait: {_yaml_scalar(spec.get('wait'))}` and no `healthChecks`; set `wait: "
+                                     f"true` so what depends on it waits for healthy objects",
+                                     obj.line_of("spec", "wait")))
                 else:
                     missing.append("`wait: true` (or `healthChecks`)")
         if missing:
@@ -119,6 +120,10 @@ def flux_kustomization_spec(ctx: Context) -> Iterator[Hit]:
             problems.insert(0, (f"must set {listed}", obj.line_of("spec")))
         for message, line in problems:
             yield Hit(f"Kustomization {shown_name(obj)} {message}", Location(loc, line), key=f"{obj.ident}:{message}")
+
+
+def _yaml_scalar(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else "null" if value is None else str(value)
 
 
 def _own_guess(obj: Obj) -> bool:

@@ -12,7 +12,7 @@ from ..model import Hit, Location
 from ..stack.gitops_names import HELM_GROUP, KFILE_NAMES, kfile_in
 from ..stack.sops import is_sops_text
 from . import Context, check
-from .flux_common import cluster_anchor, dig, is_flux_ks, is_real, shown_name, tree
+from .flux_common import cluster_anchor, described, dig, is_flux_ks, is_real, shown_name, tree
 
 if TYPE_CHECKING:
     from ..stack.gitops import FluxKs, Obj
@@ -107,7 +107,7 @@ def flux_sops_decryption(ctx: Context) -> Iterator[Hit]:
         else:
             # gotk-sync.yaml is a placeholder: the fix is a patch in flux-system/kustomization.yaml.
             where, tail = Location(cluster_anchor(ctx, cluster), 1), " (add it with a patch here)"
-        yield Hit(f"Kustomization {shown_name(ks.obj)} applies SOPS-encrypted {sops[0]}{more} but has no "
+        yield Hit(f"Kustomization {described(ks.obj)} applies SOPS-encrypted {sops[0]}{more} but has no "
                   f"`spec.decryption` with `provider: sops` and a `secretRef`: Flux would apply the ENC[...] "
                   f"strings as they are{tail}", where, key=f"decryption:{ks.obj.ident}")
 
@@ -154,8 +154,8 @@ def flux_single_owner(ctx: Context) -> Iterator[Hit]:
                         example = " (e.g. `flux-system`)" if cluster.under_root else ""
                         fix = (f"; add `{a.path}/kustomization.yaml` listing only what it should apply{example}"
                                if a.path != "." else "; add a kustomization.yaml at the path")
-                    msg = (f"Kustomization {shown_name(a.obj)} (path `{a.path}`) also applies `{b.path}`, the path of "
-                           f"Kustomization {shown_name(b.obj)}, bypassing its dependsOn{fix}")
+                    msg = (f"Kustomization {described(a.obj)} applies `{a.path}`, which also takes `{b.path}`, the "
+                           f"path of Kustomization {described(b.obj)}, bypassing its dependsOn{fix}")
                 yield Hit(msg, Location(_loc_path(a), line), key=f"owner:{a.obj.ident}:{b.obj.ident}")
         first: dict[tuple[str, int], Obj] | None = None  # (path, index) -> first object: built when needed
         for (path, index), owners in sorted(cluster.owners.items()):

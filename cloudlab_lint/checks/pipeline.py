@@ -254,7 +254,8 @@ def mise_check_coverage(ctx: Context) -> Iterator[Hit]:
         from ..stack.pipeline_mise import find_line
 
         line = find_line(repo.lines(path), re.compile(r"^\s*\[\s*tools\s*\]")) or 1
-        listed = ", ".join(f"`{t}`" for t in absent)
+        shown = [f"`{t}`" for t in absent]
+        listed = ", ".join(shown[:-1]) + " and " + shown[-1] if len(shown) > 1 else shown[0]
         yield Hit(f"mise `[tools]` does not list {listed} (any backend spelling counts, e.g. "
                   f"`aqua:...{absent[0]}`)", Location(path, line), key="tools:" + ",".join(absent))
     pattern = re.compile(str(ctx.params.get("pin_pattern")))
