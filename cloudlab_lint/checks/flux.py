@@ -31,9 +31,13 @@ def flux_layout(ctx: Context) -> Iterator[Hit]:
     under = repo.files_under(root)
     if not under:
         return  # no Flux tree at all: not a GitOps repository, nothing to hold to the layout
-    seed = [c for c in gitops.clusters if c.under_root]
-    if not seed and any(c.folder is not None for c in gitops.clusters):
-        return  # the seed's layout is about a `flux bootstrap` cluster under the GitOps root: none here
+    # The seed's layout is about a `flux bootstrap` cluster under the GitOps root. Without any cluster, a root
+    # with a flux-system/ folder is the seed before its bootstrap; anything else is no seed (the model's note
+    # says what was searched).
+    if not any(c.under_root for c in gitops.clusters):
+        if any(c.folder is not None for c in gitops.clusters) or not repo.is_dir(
+                "flux-system" if root == "." else f"{root}/flux-system"):
+            return
 
     def full(rel: str) -> str:
         return rel if root == "." else f"{root}/{rel}"
@@ -78,7 +82,10 @@ def _anchor(ctx: Context, gitops: Any, folder: str) -> tuple[str, int]:
             return found, 1
     if repo.exists(sync):
         return sync, 1
-    return gitops.config_anchor(), 1
+    if repo.exists(gitops.config_anchor()):
+        return gitops.config_anchor(), 1
+    flux = sorted(repo.files_under("flux-system" if root == "." else f"{root}/flux-system"))
+    return (flux[0] if flux else sorted(repo.files_under(root))[0]), 1
 
 
 # -- CL102 flux-dependency-chain -----------------------------------------------------------

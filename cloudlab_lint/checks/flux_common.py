@@ -12,7 +12,7 @@ import posixpath
 import re
 from typing import TYPE_CHECKING, Any
 
-from ..stack.gitops_names import KS_GROUP, kfile_in
+from ..stack.gitops_names import KFILE_NAMES, KS_GROUP, YAML_SUFFIXES, kfile_in
 from . import Context
 
 if TYPE_CHECKING:  # the model is imported when a rule has something to judge (see tree())
@@ -35,9 +35,12 @@ def tree(ctx: Context) -> GitOps | None:
 
 
 def touches_tree(repo: Repo, config: Config) -> bool:
-    """Whether the run judges the Flux tree: always with --all, else when a target lies under the root."""
+    """Whether the run judges the Flux tree: always with --all, else when a target lies under the root, or is
+    a YAML or kustomization file anywhere (clusters, their sources and bootstraps may lie outside the root,
+    and a workflow may push the artifact a FluxInstance syncs)."""
     root = posixpath.normpath(config.gitops_root or ".")
-    return repo.touched(lambda p: root == "." or p.startswith(root + "/"))
+    return repo.touched(lambda p: root == "." or p.startswith(root + "/") or p.endswith(YAML_SUFFIXES) or
+                        posixpath.basename(p) in KFILE_NAMES or p.endswith(".sourceignore"))
 
 
 def seconds(value: Any) -> float | None:
