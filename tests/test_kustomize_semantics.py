@@ -298,3 +298,30 @@ def test_objects_no_cluster_renders_get_kustomize_namespaces(tmp_path: Path) -> 
              "kubernetes/apps/app/hr.yaml": obj("helm.toolkit.fluxcd.io/v2", "HelmRelease", "h", "default")}
     gitops = model(_repo(files, tmp_path), Config())
     assert [(o.kind, o.namespace) for o in gitops.raw] == [("HelmRelease", "media")]
+
+
+# -- what Flux leaves out ----------------------------------------------------------------------------------
+
+GOTK = "# placeholder: what flux bootstrap writes is assumed\n"
+
+
+def _applied(files: Tree, tmp_path: Path) -> Ids:
+    gitops = model(_repo(files, tmp_path), Config(gitops_root="clusters"))
+    return {(o.kind, o.namespace, o.name) for c in gitops.clusters if c.folder for o in c.objects if o.index >= 0}
+
+
+def test_sourceignore_leaves_files_out_of_what_a_cluster_applies(tmp_path: Path) -> None:
+    files = {"clusters/home/flux-system/gotk-sync.yaml": GOTK, "clusters/home/a.yaml": cm("kept"),
+             "clusters/home/skip/b.yaml": cm("skipped"), "clusters/home/skip/keep.yaml": cm("reincluded"),
+             ".sourceignore": "/clusters/home/skip/\n!/clusters/home/skip/keep.yaml\n"}
+    assert _applied(files, tmp_path) == {("ConfigMap", None, "kept"), ("ConfigMap", None, "reincluded")}
+
+
+def test_a_kustomizations_own_ignore(tmp_path: Path) -> None:
+    ks = ("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n"
+          "  namespace: flux-system\nspec:\n  interval: 1h\n  path: ./apps\n  prune: true\n"
+          "  sourceRef: {kind: GitRepository, name: flux-system}\n  ignore: |\n    *.draft.yaml\n")
+    files = {"clusters/home/flux-system/gotk-sync.yaml": GOTK, "clusters/home/apps.yaml": ks,
+             "apps/a.yaml": cm("a"), "apps/b.draft.yaml": cm("draft")}
+    assert ("ConfigMap", None, "draft") not in _applied(files, tmp_path)
+    assert ("ConfigMap", None, "a") in _applied(files, tmp_path / "again")

@@ -137,6 +137,7 @@ class Cluster:
     global_decryption: bool = False  # kustomize-controller has a default decryption key (flux-operator flag)
     under_root: bool = False  # a `flux bootstrap` cluster whose folder is the GitOps root or lies in it
     ids: dict[tuple[str, int], list[tuple[str, str | None, str]]] = field(default_factory=dict)
+    ignore: Any = None  # what its own GitRepository's artifact leaves out (a predicate on repository paths)
     bootstrap: FluxKs | None = None
     own_source: Ref | None = None
     implicit: bool = False  # gotk-sync.yaml is a placeholder: what `flux bootstrap` writes is assumed
@@ -416,6 +417,13 @@ class GitOps:
         if boot is not None:
             cluster.bootstrap = FluxKs(boot, bootstrap=True)
             cluster.own_source = ref_of(boot.spec.get("sourceRef"), boot.namespace)
+            src = next((o for o in boot_objs if cluster.own_source is not None and o.kind == "GitRepository" and
+                        o.name == cluster.own_source.name), None)
+            if src is not None:
+                from .gitops_ignore import source_ignore
+
+                written = src.spec.get("ignore")
+                cluster.ignore = source_ignore(self.repo, written if isinstance(written, str) else None)
             queue.append(cluster.bootstrap)
             cluster.kustomizations[cluster.bootstrap.key] = cluster.bootstrap
         while queue:
@@ -429,7 +437,7 @@ class GitOps:
                 ks.own = ks.path is not None
             if not ks.own or ks.path is None or not self.repo.is_dir(ks.path):
                 continue
-            ks.built = self.applied(ks.obj, ks.path)
+            ks.built = self._unignored(cluster, ks.obj, self.applied(ks.obj, ks.path))
             # Flux patches what a Kustomization applies with its own `spec.patches` (the defaults a parent sets
             # for every child Kustomization or HelmRelease): the objects are judged as the cluster gets them.
             for doc in flux_rendered(self, ks.built.docs, ks.obj.spec):
@@ -460,6 +468,21 @@ class GitOps:
         cluster.objects = objs
         cluster.judged = list(objs)
         return cluster
+
+    def _unignored(self, cluster: Cluster, obj: Obj, built: Built) -> Built:
+        """What a Kustomization applies once its source's exclusions and its own `spec.ignore` are out."""
+        tests = [cluster.ignore] if cluster.ignore is not None else []
+        own = obj.spec.get("ignore")
+        if isinstance(own, str) and own.strip():
+            from .gitops_ignore import compile_patterns, matcher
+
+            tests.append(matcher(compile_patterns(own.splitlines(), cluster.base)))
+        if not tests:
+            return built
+        drop = {p for p in built.files if any(t(p) for t in tests)}
+        if not drop:
+            return built
+        return Built([d for d in built.docs if d.path not in drop], built.files - drop, set(built.folders))
 
     def _artifact_path(self, cluster: Cluster, objs: list[Obj], src: Ref, ks: Obj) -> str | None:
         """The repository folder of `ks`'s path inside an ExternalArtifact that an ArtifactGenerator of the cluster
