@@ -119,7 +119,7 @@ def flux_dependency_chain(ctx: Context) -> Iterator[Hit]:
                           f"applies the HelmRelease", loc, key=key)
                 continue
             suggestion = closest(shown, [show(n, ks.obj.namespace) for n in names if n != ks.key])
-            hint = f"; did you mean `{suggestion}`?" if suggestion else ""
+            hint = f"; did you mean `{suggestion}`?" if suggestion and suggestion != shown else ""
             where = "this cluster" if cluster.folder is not None else "the repository"
             yield Hit(f"Kustomization {shown_name(ks.obj)} dependsOn `{shown}`, which is no Flux Kustomization of "
                       f"{where} (namespace `{dep.target[0]}`): Flux waits in DependencyNotReady forever{hint}",
