@@ -317,8 +317,13 @@ class GitOps:
         tops = [kf for kf in self.kfiles.values() if kf.folder not in listed]
         by_folder = {kf.folder: kf for kf in self.kfiles.values()}
 
+        done: set[tuple[str, str | None]] = set()  # (file, namespace from above) walked: shared bases once
+
         def walk(kf: KFile, ns: str | None, active: set[str]) -> None:
             ns = ns or kf.namespace
+            if (kf.path, ns) in done:
+                return
+            done.add((kf.path, ns))
             for entry in kf.entries:
                 if entry.field not in ("resources", "bases", "components") or not entry.target:
                     continue
