@@ -325,3 +325,20 @@ def test_a_kustomizations_own_ignore(tmp_path: Path) -> None:
              "apps/a.yaml": cm("a"), "apps/b.draft.yaml": cm("draft")}
     assert ("ConfigMap", None, "draft") not in _applied(files, tmp_path)
     assert ("ConfigMap", None, "a") in _applied(files, tmp_path / "again")
+
+
+def test_postbuild_values_come_from_the_clusters_own_configmap(tmp_path: Path) -> None:
+    # Two clusters each define `cluster-settings`: each Kustomization takes its own cluster's value.
+    settings = ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cluster-settings\n  namespace: flux-system\n"
+                "data:\n  CLUSTER: {name}\n")
+    ks = ("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n"
+          "  namespace: flux-system\nspec:\n  interval: 1h\n  path: ./apps\n  prune: true\n"
+          "  sourceRef: {kind: GitRepository, name: flux-system}\n  postBuild:\n    substituteFrom:\n"
+          "      - {kind: ConfigMap, name: cluster-settings}\n")
+    files = {"apps/cm.yaml": cm("${CLUSTER}-config")}
+    for name in ("one", "two"):
+        files |= {f"clusters/{name}/flux-system/gotk-sync.yaml": GOTK, f"clusters/{name}/apps.yaml": ks,
+                  f"clusters/{name}/settings.yaml": settings.format(name=name)}
+    gitops = model(_repo(files, tmp_path), Config(gitops_root="clusters"))
+    got = {c.folder: {o.name for o in c.objects if o.path == "apps/cm.yaml"} for c in gitops.clusters if c.folder}
+    assert got == {"clusters/one": {"one-config"}, "clusters/two": {"two-config"}}

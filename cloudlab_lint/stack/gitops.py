@@ -445,7 +445,7 @@ class GitOps:
             ks.built = self._unignored(cluster, ks.obj, self.applied(ks.obj, ks.path))
             # Flux patches what a Kustomization applies with its own `spec.patches` (the defaults a parent sets
             # for every child Kustomization or HelmRelease): the objects are judged as the cluster gets them.
-            for doc in flux_rendered(self, ks.built.docs, ks.obj.spec):
+            for doc in flux_rendered(self, ks.built.docs, ks.obj.spec, list(seen.values())):
                 obj = obj_of(doc)
                 cluster.owners.setdefault((obj.path, obj.index), []).append(ks)
                 cluster.ids.setdefault((obj.path, obj.index), []).append((obj.kind, obj.namespace, obj.name))

@@ -22,7 +22,8 @@ OPERATOR_GROUP = "fluxcd.controlplane.io"
 GENERATED = 1_000_000  # documents a ResourceSet generates: index GENERATED + 1000 * its own index + item
 
 
-def flux_rendered(gitops: GitOps, docs: list[Rendered], spec: Any) -> list[Rendered]:
+def flux_rendered(gitops: GitOps, docs: list[Rendered], spec: Any, scope: list[Any] | None = None) -> list[Rendered]:
+    """`docs` as Flux applies them; `scope` is what the cluster applies so far (where its ConfigMaps are)."""
     docs = apply_flux_patches(docs, spec)
     prefix, suffix = spec.get("namePrefix"), spec.get("nameSuffix")
     if isinstance(prefix, str) and prefix or isinstance(suffix, str) and suffix:
@@ -32,7 +33,7 @@ def flux_rendered(gitops: GitOps, docs: list[Rendered], spec: Any) -> list[Rende
     if isinstance(target, str) and target and "${" not in target:
         docs = [with_namespace(d, target) for d in docs]
     if isinstance(spec.get("postBuild"), dict):
-        values = substitutions(gitops, spec)
+        values = substitutions(gitops, spec, scope)
         docs = [_substituted(d, values) for d in docs]
     out: list[Rendered] = []
     for doc in docs:
@@ -42,7 +43,7 @@ def flux_rendered(gitops: GitOps, docs: list[Rendered], spec: Any) -> list[Rende
     return out
 
 
-def substitutions(gitops: GitOps, spec: Any) -> dict[str, str]:
+def substitutions(gitops: GitOps, spec: Any, scope: list[Any] | None = None) -> dict[str, str]:
     """`postBuild.substitute`, and `substituteFrom` ConfigMaps whose data is in the repository (Secrets are
     SOPS files: their values are never read). What is not found stays a `${VAR}`: opaque, never a finding."""
     post = spec.get("postBuild") if isinstance(spec, dict) else None
@@ -51,33 +52,41 @@ def substitutions(gitops: GitOps, spec: Any) -> dict[str, str]:
     values: dict[str, str] = {}
     for item in post.get("substituteFrom") or []:
         if isinstance(item, dict) and item.get("kind") == "ConfigMap" and isinstance(item.get("name"), str):
-            values.update(_configmap_data(gitops, item["name"]))
+            values.update(_configmap_data(gitops, item["name"], scope))
     subst = post.get("substitute")
     if isinstance(subst, dict):
         values.update({str(k): str(v) for k, v in subst.items() if isinstance(v, (str, int, float, bool))})
     return values
 
 
-def _configmap_data(gitops: GitOps, name: str) -> dict[str, str]:
+def _configmap_data(gitops: GitOps, name: str, scope: list[Any] | None) -> dict[str, str]:
+    """The data of the ConfigMap `name` the cluster applies; else of the only one of that name in the repository
+    (several clusters each have their own `cluster-settings`: which one is meant is not known, so none)."""
+    if scope is not None:
+        mine = [o for o in scope if o.kind == "ConfigMap" and o.name == name]
+        if mine:
+            return _data_of(gitops, mine[0])
     if name not in gitops.configmaps:
-        gitops.configmaps[name] = _find_configmap(gitops, name)
+        found = _find_configmaps(gitops, name)
+        gitops.configmaps[name] = _data_of(gitops, found[0]) if len(found) == 1 else {}
     return gitops.configmaps[name]
 
 
-def _find_configmap(gitops: GitOps, name: str) -> dict[str, str]:
-    objs = [o for o in gitops.raw if o.kind == "ConfigMap" and o.name == name]
-    if not objs:  # outside the GitOps root: any tracked manifest that may define it
-        known = set(gitops.files)
-        for path in gitops.repo.files:
-            if path not in known and path.endswith((".yaml", ".yml")) and \
-                    name in (gitops.repo.read_text(path, strict=False) or ""):
-                objs.extend(o for o in gitops.raw_of(path, extra=True) if o.kind == "ConfigMap" and o.name == name)
-    for obj in objs:
-        if obj.kind == "ConfigMap" and obj.name == name:
-            for doc in gitops.repo.yaml(obj.path) or []:
-                if doc.index == obj.index and isinstance(doc.data, dict) and isinstance(doc.data.get("data"), dict):
-                    return {str(k): str(v) for k, v in doc.data["data"].items() if isinstance(v, (str, int, float))}
+def _data_of(gitops: GitOps, obj: Any) -> dict[str, str]:
+    for doc in gitops.repo.yaml(obj.path) or []:
+        if doc.index == obj.index and isinstance(doc.data, dict) and isinstance(doc.data.get("data"), dict):
+            return {str(k): str(v) for k, v in doc.data["data"].items() if isinstance(v, (str, int, float))}
     return {}
+
+
+def _find_configmaps(gitops: GitOps, name: str) -> list[Any]:
+    objs = [o for o in gitops.raw if o.kind == "ConfigMap" and o.name == name]
+    known = set(gitops.files)
+    for path in gitops.repo.files:
+        if path not in known and path.endswith((".yaml", ".yml")) and \
+                name in (gitops.repo.read_text(path, strict=False) or ""):
+            objs.extend(o for o in gitops.raw_of(path, extra=True) if o.kind == "ConfigMap" and o.name == name)
+    return objs
 
 
 def _substituted(doc: Rendered, values: dict[str, str]) -> Rendered:
