@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::=([^}]*))?\}")
 _INPUT = re.compile(r"<<-?\s*inputs\.([A-Za-z0-9_]+)\s*-?>>")
 OPERATOR_GROUP = "fluxcd.controlplane.io"
-GENERATED = 1_000_000  # documents a ResourceSet generates: index GENERATED + 1000 * its own index + item
+GENERATED = 1_000_000  # documents a ResourceSet generates: index GENERATED * (its own index + 1) + a count
 
 
 def flux_rendered(gitops: GitOps, docs: list[Rendered], spec: Any, scope: list[Any] | None = None) -> list[Rendered]:
@@ -133,7 +133,7 @@ def resourceset_docs(gitops: GitOps, doc: Rendered) -> list[Rendered]:
     inputs = spec.get("inputs")
     rows = [i for i in inputs if isinstance(i, dict)] if isinstance(inputs, list) and inputs else [{}]
     out: list[Rendered] = []
-    for r, row in enumerate(rows):
+    for row in rows:
         for k, item in enumerate(items):
             if not isinstance(item, dict) or not isinstance(item.get("kind"), str):
                 continue
@@ -143,7 +143,7 @@ def resourceset_docs(gitops: GitOps, doc: Rendered) -> list[Rendered]:
             meta = data.get("metadata")
             ns = meta.get("namespace") if isinstance(meta, dict) else None
             line = items.line_of(k) if hasattr(items, "line_of") else doc.line
-            index = GENERATED + 1000 * (doc.index * 50 + r) + k
+            index = GENERATED * (doc.index + 1) + len(out)
             out.append(Rendered(doc.path, index, line, data, ns if isinstance(ns, str) else doc.namespace))
     return out
 
