@@ -153,7 +153,7 @@ def render(model: GitOps, fmt: str, marks: Mapping[str, str] | None = None) -> s
     lead = {"mermaid": "%% ", "dot": "// "}.get(fmt, "note: ")
     head = "".join(f"{lead}{n}\n" for n in model.notes if n.startswith("no Flux cluster found"))
     if not graphs:
-        return head
+        return "" if fmt == "mermaid" else head  # a mermaid block of only a comment draws nothing
     if fmt == "mermaid":
         body = _mermaid(graphs, marks or {})
         return body.replace("\n", "\n" + head, 1) if head else body  # mermaid must start with its type
