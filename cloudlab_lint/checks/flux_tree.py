@@ -107,6 +107,9 @@ def flux_sops_decryption(ctx: Context) -> Iterator[Hit]:
         else:
             # gotk-sync.yaml is a placeholder: the fix is a patch in flux-system/kustomization.yaml.
             where, tail = Location(cluster_anchor(ctx, cluster), 1), " (add it with a patch here)"
+            if cluster.kind == "FluxInstance":
+                where = Location(ks.obj.path, ks.obj.line)  # the instance's sync
+                tail = " (add it with a patch in the instance's `kustomize.patches`)"
         yield Hit(f"Kustomization {described(ks.obj)} applies SOPS-encrypted {sops[0]}{more} but has no "
                   f"`spec.decryption` with `provider: sops` and a `secretRef`: Flux would apply the ENC[...] "
                   f"strings as they are{tail}", where, key=f"decryption:{ks.obj.ident}")
