@@ -128,3 +128,14 @@ def test_an_instance_cluster_without_the_chain_is_not_held_to_it(tmp_path: Path)
                        "kubernetes/apps/cm.yaml": CM.format(name="a")})
     commit_all(root)
     assert run_cli(["--all", "--select", "CL101,CL102", "--format", "json"], cwd=root).json["findings"] == []
+
+
+def test_bootstraps_beyond_the_cap_are_a_note(tmp_path: Path, monkeypatch: object) -> None:
+    from cloudlab_lint.stack import gitops_boot
+
+    monkeypatch.setattr(gitops_boot, "MAX_CLUSTERS", 2)  # type: ignore[attr-defined]
+    files = {f"c{i}/flux-system/gotk-sync.yaml": "# placeholder\n" for i in range(3)}
+    files |= {f"c{i}/cm.yaml": CM.format(name=f"cm{i}") for i in range(3)}
+    gitops = build(files, tmp_path, Config(gitops_root="c0"))
+    assert [c.folder for c in gitops.clusters if c.folder] == ["c0", "c1"]
+    assert any("only the first 2" in n for n in gitops.notes)

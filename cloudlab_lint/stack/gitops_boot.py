@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 OPERATOR_GROUP = "fluxcd.controlplane.io"
 SYNC_KINDS = ("GitRepository", "OCIRepository", "Bucket")
+MAX_CLUSTERS = 64
 _PUSH = re.compile(r"flux\s+push\s+artifact\b")
 _PUSH_PATH = re.compile(r"--path(?:=|\s+)[\"']?([^\"'\s\\]+)")
 _SCRIPTS = (".sh", ".bash", ".yaml", ".yml", ".toml", ".just", "Makefile", "Taskfile", "justfile", ".justfile")
@@ -343,4 +344,8 @@ def discovered_boots(gitops: GitOps) -> list[Boot]:
         if key not in seen:  # the same instance written twice (base and overlay): one cluster
             seen.add(key)
             boots.append(boot)
+    if len(boots) > MAX_CLUSTERS:  # each cluster walks what it applies: bounded work on a hostile tree
+        gitops.note(f"{len(boots)} Flux bootstraps found; only the first {MAX_CLUSTERS} are judged as clusters: "
+                    f"set `flux.clusters` to choose")
+        boots = boots[:MAX_CLUSTERS]
     return boots
