@@ -25,6 +25,7 @@ class Config:
     gitops_root: str = "kubernetes"
     clusters: tuple[str, ...] | None = None  # None: found automatically
     chain: tuple[str, ...] = ("flux-system", "infrastructure", "apps")
+    chain_set: bool = False  # flux.chain written in the config (then judged in every cluster)
     layout: dict[str, str] = factory(lambda: {"infrastructure": "infrastructure", "apps": "apps"})
     exclude: tuple[str, ...] = ()
     ignore: dict[str, tuple[str, ...]] = factory(dict)  # glob -> rule ids or names not reported under it
@@ -73,6 +74,7 @@ def load_config(path: Path, root: Path, data_bytes: bytes | None = None) -> Conf
         gitops_root=data.get("gitops_root", "kubernetes").strip("/") or ".",
         clusters=tuple(c.strip("/") for c in flux["clusters"]) if "clusters" in flux else None,
         chain=tuple(flux.get("chain", Config.chain)),
+        chain_set="chain" in flux,
         layout=layout,
         exclude=tuple(data.get("exclude", ())),
         ignore={glob: tuple(rules) for glob, rules in data.get("ignore", {}).items()},

@@ -31,6 +31,13 @@ def flux_layout(ctx: Context) -> Iterator[Hit]:
     under = repo.files_under(root)
     if not under:
         return  # no Flux tree at all: not a GitOps repository, nothing to hold to the layout
+    # The seed's layout is about a `flux bootstrap` cluster under the GitOps root. Without any cluster, a root
+    # with a flux-system/ folder is the seed before its bootstrap; anything else is no seed (the model's note
+    # says what was searched).
+    if not any(c.under_root for c in gitops.clusters):
+        if any(c.folder is not None for c in gitops.clusters) or not repo.is_dir(
+                "flux-system" if root == "." else f"{root}/flux-system"):
+            return
 
     def full(rel: str) -> str:
         return rel if root == "." else f"{root}/{rel}"
@@ -47,30 +54,38 @@ def flux_layout(ctx: Context) -> Iterator[Hit]:
                 continue
         elif repo.exists(path):
             continue
-        anchor = _anchor(repo, root, folder, under)
+        anchor, line = _anchor(ctx, gitops, folder)
         what = "kustomization file" if rel.endswith("kustomization.yaml") else "file"
         why = (" (see CL108: without it Flux applies every folder below the root itself)"
                if rel == "kustomization.yaml" else "")
         yield Hit(f"the seed layout needs `{path}` under the GitOps root `{root}`: the {what} is missing{why}",
-                  Location(anchor, 1), key=f"missing:{path}")
+                  Location(anchor, line), key=f"missing:{path}")
 
 
-def _anchor(repo: Any, root: str, folder: str, under: list[str]) -> str:
-    """The existing file that best explains a missing one: its folder's kustomization or first file; for the
-    root, the bootstrap's gotk-sync.yaml (its path is what needs the root kustomization)."""
+def _anchor(ctx: Context, gitops: Any, folder: str) -> tuple[str, int]:
+    """Where a missing layout piece is best explained: the folder's kustomization file; else the `spec.path` of
+    the Flux Kustomization that applies the folder; else the nearest kustomization file above it; else the
+    bootstrap's gotk-sync.yaml; else the config (never an arbitrary file of the folder)."""
+    repo, root = ctx.repo, gitops.root
+    found = kfile_in(repo, folder)
+    if found:
+        return found, 1
+    for _cluster, ks in gitops.flux_kustomizations():
+        if ks.path == folder and ks.obj.index >= 0 and "path" in ks.obj.spec:
+            return ks.obj.path, ks.obj.line_of("spec", "path")
     sync = "flux-system/gotk-sync.yaml" if root == "." else f"{root}/flux-system/gotk-sync.yaml"
-    if folder == root and repo.exists(sync):
-        return sync
-    while True:
-        found = kfile_in(repo, folder)
-        if found:
-            return found
-        inside = sorted(p for p in under if p.startswith(folder + "/")) if folder != "." else []
-        if inside:
-            return inside[0]
-        if folder in (".", ""):
-            return sorted(under)[0]
-        folder = posixpath.dirname(folder) or "."
+    up = folder
+    while up not in (".", "") and up != root:
+        up = posixpath.dirname(up) or "."
+        found = kfile_in(repo, up)
+        if found and up != root:
+            return found, 1
+    if repo.exists(sync):
+        return sync, 1
+    if repo.exists(gitops.config_anchor()):
+        return gitops.config_anchor(), 1
+    flux = sorted(repo.files_under("flux-system" if root == "." else f"{root}/flux-system"))
+    return (flux[0] if flux else sorted(repo.files_under(root))[0]), 1
 
 
 # -- CL102 flux-dependency-chain -----------------------------------------------------------
@@ -83,12 +98,11 @@ def flux_dependency_chain(ctx: Context) -> Iterator[Hit]:
         return
     from ..stack.gitops_graph import closest, graph_of, show
 
-    real = [c for c in gitops.clusters if c.folder is not None]
     for cluster in gitops.clusters:
         if not cluster.kustomizations:
             continue
         graph = graph_of(cluster)
-        if cluster.folder is not None or not real:
+        if _has_chain(ctx, cluster):
             yield from _chain(ctx, cluster)
         names = sorted({(o.namespace, o.name) for o in cluster.objects if is_flux_ks(o)} |
                        set(cluster.kustomizations), key=lambda k: (k[0] or "", k[1]))
@@ -105,9 +119,10 @@ def flux_dependency_chain(ctx: Context) -> Iterator[Hit]:
                           f"applies the HelmRelease", loc, key=key)
                 continue
             suggestion = closest(shown, [show(n, ks.obj.namespace) for n in names if n != ks.key])
-            hint = f"; did you mean `{suggestion}`?" if suggestion else ""
+            hint = f"; did you mean `{suggestion}`?" if suggestion and suggestion != shown else ""
+            where = "this cluster" if cluster.folder is not None else "the repository"
             yield Hit(f"Kustomization {shown_name(ks.obj)} dependsOn `{shown}`, which is no Flux Kustomization of "
-                      f"this cluster (namespace `{dep.target[0]}`): Flux waits in DependencyNotReady forever{hint}",
+                      f"{where} (namespace `{dep.target[0]}`): Flux waits in DependencyNotReady forever{hint}",
                       loc, key=key)
         for cycle in graph.cycles:
             first = cluster.kustomizations[cycle[0]]
@@ -116,6 +131,16 @@ def flux_dependency_chain(ctx: Context) -> Iterator[Hit]:
             text = " -> ".join(show(n, first.obj.namespace) for n in cycle + cycle[:1])
             yield Hit(f"dependsOn cycle: {text}: none of these Kustomizations ever becomes Ready (Flux has no cycle "
                       f"detection)", Location(first.obj.path, line), key="cycle:" + text)
+
+
+def _has_chain(ctx: Context, cluster: Cluster) -> bool:
+    """The chain is judged in the seed's cluster (a `flux bootstrap` one under the GitOps root), in every
+    cluster when `flux.chain` is configured, and in a cluster that has all the chain's stages."""
+    if cluster.folder is None:
+        return False
+    if cluster.under_root or ctx.config.chain_set:
+        return True
+    return all(_stage(s) in cluster.kustomizations for s in ctx.config.chain[1:])
 
 
 def _stage(text: str) -> tuple[str, str]:
@@ -133,7 +158,7 @@ def _chain(ctx: Context, cluster: Cluster) -> Iterator[Hit]:
         if ks is None:
             anchor = cluster_anchor(ctx, cluster)
             yield Hit(f"the required chain {arrow} has no Flux Kustomization `{stage[0]}/{stage[1]}` in "
-                      f"{cluster.label}", Location(anchor, 1), key=f"chain-missing:{cluster.label}:{stage}")
+                      f"{cluster.named}", Location(anchor, 1), key=f"chain-missing:{cluster.folder}:{stage}")
             continue
         if any(d.target == before for d in deps_of(ks)):
             continue
@@ -157,7 +182,7 @@ def flux_watch_scope(ctx: Context) -> Iterator[Hit]:
     from ..stack.gitops import ref_of
 
     for cluster in gitops.clusters:
-        if cluster.folder is None or cluster.implicit:
+        if not cluster.under_root or cluster.implicit:
             continue
         folder = cluster.folder
         sync = f"{folder}/flux-system/gotk-sync.yaml" if folder != "." else "flux-system/gotk-sync.yaml"

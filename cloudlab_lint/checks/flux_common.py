@@ -12,7 +12,7 @@ import posixpath
 import re
 from typing import TYPE_CHECKING, Any
 
-from ..stack.gitops_names import KS_GROUP, kfile_in
+from ..stack.gitops_names import KFILE_NAMES, KS_GROUP, YAML_SUFFIXES, kfile_in
 from . import Context
 
 if TYPE_CHECKING:  # the model is imported when a rule has something to judge (see tree())
@@ -35,9 +35,12 @@ def tree(ctx: Context) -> GitOps | None:
 
 
 def touches_tree(repo: Repo, config: Config) -> bool:
-    """Whether the run judges the Flux tree: always with --all, else when a target lies under the root."""
+    """Whether the run judges the Flux tree: always with --all, else when a target lies under the root, or is
+    a YAML or kustomization file anywhere (clusters, their sources and bootstraps may lie outside the root,
+    and a workflow may push the artifact a FluxInstance syncs)."""
     root = posixpath.normpath(config.gitops_root or ".")
-    return repo.touched(lambda p: root == "." or p.startswith(root + "/"))
+    return repo.touched(lambda p: root == "." or p.startswith(root + "/") or p.endswith(YAML_SUFFIXES) or
+                        posixpath.basename(p) in KFILE_NAMES or p.endswith(".sourceignore"))
 
 
 def seconds(value: Any) -> float | None:
@@ -55,6 +58,13 @@ def shown_name(obj: Obj) -> str:
     if not obj.name:
         return "(without metadata.name)"
     return f"`{obj.name}`" if obj.namespace in (None, "flux-system") else f"`{obj.namespace}/{obj.name}`"
+
+
+def described(obj: Obj) -> str:
+    """`shown_name`, saying where a Kustomization no document defines comes from (a bootstrap creates it)."""
+    if obj.index >= 0:
+        return shown_name(obj)
+    return f"{shown_name(obj)} (the bootstrap's own)"
 
 
 def shown_ref(ref: Any) -> str:
@@ -75,6 +85,8 @@ def dig(data: Any, *keys: str) -> Any:
 
 
 def cluster_anchor(ctx: Context, cluster: Cluster) -> str:
+    if cluster.kind is not None and not cluster.is_bootstrap and cluster.anchor and ctx.repo.exists(cluster.anchor):
+        return cluster.anchor  # the FluxInstance (or its HelmRelease) that defines the cluster
     folder = cluster.folder or posixpath.normpath(ctx.config.gitops_root)
     flux = f"{folder}/flux-system" if folder != "." else "flux-system"
     found = kfile_in(ctx.repo, flux) or (cluster.bootstrap.obj.path if cluster.bootstrap else None)
@@ -86,7 +98,8 @@ def cluster_anchor(ctx: Context, cluster: Cluster) -> str:
 
 
 def version_problem(value: Any) -> str | None:
-    """Why a chart version or semver constraint is not a pin; None when it pins (exactly or bounded)."""
+    """Why a chart version or semver constraint is not a pin (a phrase to follow "which"), None when it pins
+    (exactly or bounded)."""
     text = str(value).strip() if value is not None else ""
     if not text:
         return "is empty"
@@ -95,17 +108,17 @@ def version_problem(value: Any) -> str | None:
     for alt in text.split("||"):
         alt = alt.strip()
         if alt in ("", "*", "x", "X", "latest"):
-            return f"`{text}` matches every version"
+            return "matches every version"
         if " - " in alt:
             continue
         ops = re.findall(r"(<=|>=|<|>|~|\^|=)?\s*v?([0-9xX*][0-9A-Za-z.*+-]*)", alt)
         if not ops:
-            return f"`{text}` is no semver version or range"
+            return "is no semver version or range"
         has_upper = any(op in ("<", "<=", "~", "^", "=") for op, _ in ops)
         has_lower_only = any(op in (">", ">=") for op, _ in ops)
         if has_lower_only and not has_upper:
-            return f"`{text}` has no upper bound"
+            return "has no upper bound"
         for op, ver in ops:
             if not op and ver.split(".")[0] in ("x", "X", "*"):
-                return f"`{text}` matches every version"
+                return "matches every version"
     return None

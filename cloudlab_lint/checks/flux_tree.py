@@ -12,7 +12,7 @@ from ..model import Hit, Location
 from ..stack.gitops_names import HELM_GROUP, KFILE_NAMES, kfile_in
 from ..stack.sops import is_sops_text
 from . import Context, check
-from .flux_common import cluster_anchor, dig, is_flux_ks, is_real, shown_name, tree
+from .flux_common import cluster_anchor, described, dig, is_flux_ks, is_real, shown_name, tree
 
 if TYPE_CHECKING:
     from ..stack.gitops import FluxKs, Obj
@@ -46,14 +46,9 @@ def kustomize_references(ctx: Context) -> Iterator[Hit]:
             else:
                 yield Hit(f"{what} does not exist (`{entry.target}` is not tracked)", Location(path, entry.line),
                           key=f"{entry.field}:{entry.value}")
-    from ..stack.kustomize_cycles import cycles, edges
-
-    for loop, line in cycles(edges(gitops.kfiles, lambda folder: kfile_in(repo, folder))):
-        yield Hit(f"kustomization cycle: {' -> '.join(f'`{p}`' for p in loop)} (through resources, bases or "
-                  "components): kustomize build fails with \"cycle detected\"", Location(loop[0], line),
-                  key=f"cycle:{loop[0]}")
+    yield from _cycles(gitops)
     for cluster in gitops.clusters:
-        if cluster.folder is None:
+        if not cluster.is_bootstrap or cluster.folder is None:
             continue
         folder = f"{cluster.folder}/flux-system" if cluster.folder != "." else "flux-system"
         kpath = kfile_in(repo, folder)
@@ -68,6 +63,23 @@ def kustomize_references(ctx: Context) -> Iterator[Hit]:
                           key=f"unlisted:{obj.path}")
 
 
+def _cycles(gitops: Any) -> Iterator[Hit]:
+    """A `resources` loop between folders: kustomize refuses to build it (\"cycle detected\")."""
+    for folder in sorted(gitops.kfiles.values(), key=lambda k: k.path):
+        gitops.builder.build(folder.folder)  # memoised: what the clusters built is not built again
+    for loop, closing in sorted(gitops.builder.cycles.items()):
+        kf = gitops.builder.kfile(closing)
+        if kf is None:
+            continue
+        nxt = loop[(loop.index(closing) + 1) % len(loop)]
+        entry = next((e for e in kf.entries if e.target == nxt and e.field in ("resources", "bases", "components")),
+                     None)
+        line = entry.line if entry else kf.resources_line
+        shown = " -> ".join([*loop, loop[0]])
+        yield Hit(f"`resources` form a cycle: {shown}; kustomize build fails (cycle detected)",
+                  Location(kf.path, line), key=f"cycle:{shown}")
+
+
 # -- CL107 flux-sops-decryption ------------------------------------------------------------
 
 
@@ -80,8 +92,9 @@ def flux_sops_decryption(ctx: Context) -> Iterator[Hit]:
         if ks.built is None:
             continue
         dec = ks.obj.spec.get("decryption")
-        ok = isinstance(dec, dict) and dec.get("provider") == "sops" and isinstance(dec.get("secretRef"), dict) \
-            and isinstance(dec["secretRef"].get("name"), str)
+        ok = isinstance(dec, dict) and dec.get("provider") == "sops" and (
+            isinstance(dec.get("secretRef"), dict) and isinstance(dec["secretRef"].get("name"), str) or
+            cluster.global_decryption)  # flux-operator: kustomize-controller's own default key
         if ok:
             continue  # before reading what it applies: that is most of the files in the tree
         sops = sorted(p for p in ks.built.files if _is_sops_file(ctx.repo, p))
@@ -94,7 +107,10 @@ def flux_sops_decryption(ctx: Context) -> Iterator[Hit]:
         else:
             # gotk-sync.yaml is a placeholder: the fix is a patch in flux-system/kustomization.yaml.
             where, tail = Location(cluster_anchor(ctx, cluster), 1), " (add it with a patch here)"
-        yield Hit(f"Kustomization {shown_name(ks.obj)} applies SOPS-encrypted {sops[0]}{more} but has no "
+            if cluster.kind == "FluxInstance":
+                where = Location(ks.obj.path, ks.obj.line)  # the instance's sync
+                tail = " (add it with a patch in the instance's `kustomize.patches`)"
+        yield Hit(f"Kustomization {described(ks.obj)} applies SOPS-encrypted {sops[0]}{more} but has no "
                   f"`spec.decryption` with `provider: sops` and a `secretRef`: Flux would apply the ENC[...] "
                   f"strings as they are{tail}", where, key=f"decryption:{ks.obj.ident}")
 
@@ -138,14 +154,15 @@ def flux_single_owner(ctx: Context) -> Iterator[Hit]:
                 else:
                     fix = ""
                     if kfile_in(ctx.repo, a.path) is None:
-                        fix = (f"; add `{a.path}/kustomization.yaml` listing only what it should apply (e.g. "
-                               f"`flux-system`)" if a.path != "." else "; add a kustomization.yaml at the path")
-                    msg = (f"Kustomization {shown_name(a.obj)} (path `{a.path}`) also applies `{b.path}`, the path of "
-                           f"Kustomization {shown_name(b.obj)}, bypassing its dependsOn{fix}")
+                        example = " (e.g. `flux-system`)" if cluster.under_root else ""
+                        fix = (f"; add `{a.path}/kustomization.yaml` listing only what it should apply{example}"
+                               if a.path != "." else "; add a kustomization.yaml at the path")
+                    msg = (f"Kustomization {described(a.obj)} applies `{a.path}`, which also takes `{b.path}`, the "
+                           f"path of Kustomization {described(b.obj)}, bypassing its dependsOn{fix}")
                 yield Hit(msg, Location(_loc_path(a), line), key=f"owner:{a.obj.ident}:{b.obj.ident}")
         first: dict[tuple[str, int], Obj] | None = None  # (path, index) -> first object: built when needed
         for (path, index), owners in sorted(cluster.owners.items()):
-            distinct = list({id(o): o for o in owners}.values())
+            distinct = _same_object_owners(owners, cluster.ids.get((path, index), []))
             if len(distinct) < 2 or (id(distinct[0]), id(distinct[1])) in covered:
                 continue
             if first is None:
@@ -157,6 +174,21 @@ def flux_single_owner(ctx: Context) -> Iterator[Hit]:
             names = " and ".join(shown_name(o.obj) for o in distinct[:3])
             yield Hit(f"this manifest is applied by Kustomizations {names}: every manifest needs exactly one owner",
                       Location(path, line), key=f"manifest:{index}")
+
+
+def _same_object_owners(owners: list[FluxKs], ids: list[tuple[str, str | None, str]]) -> list[FluxKs]:
+    """The Kustomizations that apply one document as the same object. A shared file (a kustomize Component)
+    that renders to a different object for each (another name or namespace after substitution) has one owner
+    per object; a name still holding `${VAR}` is not known, so not the same."""
+    by_id: dict[tuple[str, str | None, str], dict[int, FluxKs]] = {}
+    for ks, ident in zip(owners, ids, strict=False):
+        if "${" in ident[2] or "${" in str(ident[1]):
+            continue
+        by_id.setdefault(ident, {})[id(ks)] = ks
+    for group in by_id.values():
+        if len(group) > 1:
+            return list(group.values())
+    return []
 
 
 def _loc_path(ks: FluxKs) -> str:

@@ -248,14 +248,17 @@ def mise_check_coverage(ctx: Context) -> Iterator[Hit]:
                 yield Hit(f"the mise `{task_name}` task (with everything it depends on) does not run "
                           f"`{_show(spec)}`", Location(task.path, task.line), key=f"missing:{_show(spec)}")
     shorts = {t.short for t in mise.tools}
-    for required in ctx.params.get("required_tools") or []:
-        if str(required) not in shorts:
-            path = mise.configs[0]
-            from ..stack.pipeline_mise import find_line
+    absent = [str(r) for r in ctx.params.get("required_tools") or [] if str(r) not in shorts]
+    if absent:
+        # One finding for the table: one edit of `[tools]` adds them all.
+        path = mise.configs[0]
+        from ..stack.pipeline_mise import find_line
 
-            line = find_line(repo.lines(path), re.compile(r"^\s*\[\s*tools\s*\]")) or 1
-            yield Hit(f"mise `[tools]` does not list `{required}` (any backend spelling counts, e.g. "
-                      f"`aqua:...{required}`)", Location(path, line), key=f"tool:{required}")
+        line = find_line(repo.lines(path), re.compile(r"^\s*\[\s*tools\s*\]")) or 1
+        shown = [f"`{t}`" for t in absent]
+        listed = ", ".join(shown[:-1]) + " and " + shown[-1] if len(shown) > 1 else shown[0]
+        yield Hit(f"mise `[tools]` does not list {listed} (any backend spelling counts, e.g. "
+                  f"`aqua:...{absent[0]}`)", Location(path, line), key="tools:" + ",".join(absent))
     from ..stack.goregex import compile_re2  # the config's pattern: RE2, linear on any version string
 
     pattern = compile_re2(str(ctx.params.get("pin_pattern")))

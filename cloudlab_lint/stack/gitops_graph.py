@@ -148,15 +148,20 @@ def closest(name: str, candidates: list[str]) -> str | None:
 
 
 def render(model: GitOps, fmt: str, marks: Mapping[str, str] | None = None) -> str:
-    """`marks`: file path -> the worst severity of its findings; mermaid colours those Kustomizations."""
+    """`marks`: file path -> the worst severity of its findings; mermaid colours those Kustomizations. When no
+    cluster was found, the drawing starts with the model's note saying what was searched and which key to set
+    (as a comment in mermaid and dot)."""
     graphs = [graph_of(c) for c in model.clusters if c.kustomizations]
+    lead = {"mermaid": "%% ", "dot": "// "}.get(fmt, "note: ")
+    head = "".join(f"{lead}{n}\n" for n in model.notes if n.startswith("no Flux cluster found"))
     if not graphs:
-        return ""
+        return "" if fmt == "mermaid" else head  # a mermaid block of only a comment draws nothing
     if fmt == "mermaid":
-        return _mermaid(graphs, marks or {})
+        body = _mermaid(graphs, marks or {})
+        return body.replace("\n", "\n" + head, 1) if head else body  # mermaid must start with its type
     if fmt == "dot":
-        return _dot(graphs)
-    return _text(graphs)
+        return head + _dot(graphs)
+    return head + _text(graphs)
 
 
 def _label(ks: FluxKs) -> str:

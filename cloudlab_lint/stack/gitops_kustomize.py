@@ -19,17 +19,76 @@ from ..repo import Repo
 from .gitops_names import KFILE_NAMES as KFILE_NAMES
 from .gitops_names import YAML_SUFFIXES as YAML_SUFFIXES
 from .gitops_names import kfile_in as kfile_in
-from .gitops_patch import Rendered, apply_patch, meta_of
+from .gitops_patch import Rendered, apply_patch, clone, meta_of
 from .gitops_view import document_view
 
 KUSTOMIZE_API = "kustomize.config.k8s.io"
-# Kinds that have no namespace: a kustomization's `namespace:` leaves them alone.
+# Built-in Kubernetes kinds that have no namespace: a kustomization's `namespace:` leaves them alone. As in
+# kustomize (its built-in OpenAPI data), any other kind, a custom resource included, is namespaced.
 CLUSTER_SCOPED = frozenset({
-    "Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "StorageClass",
-    "PersistentVolume", "ClusterIssuer", "PriorityClass", "IngressClass", "GatewayClass",
-    "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "APIService", "ClusterPolicy",
-    "Node", "CSIDriver", "RuntimeClass", "VolumeSnapshotClass",
+    "Namespace", "Node", "PersistentVolume", "ComponentStatus", "ClusterRole", "ClusterRoleBinding",
+    "CustomResourceDefinition", "StorageClass", "CSIDriver", "CSINode", "VolumeAttachment", "PriorityClass",
+    "IngressClass", "RuntimeClass", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration",
+    "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "MutatingAdmissionPolicy",
+    "MutatingAdmissionPolicyBinding", "APIService", "CertificateSigningRequest", "FlowSchema",
+    "PriorityLevelConfiguration", "PodSecurityPolicy", "TokenReview", "SelfSubjectAccessReview",
+    "SelfSubjectRulesReview", "SubjectAccessReview", "SelfSubjectReview", "IPAddress", "ServiceCIDR",
+    "DeviceClass", "ResourceSlice", "StorageVersionMigration", "VolumeAttributesClass",
 })
+# Kinds a name prefix or suffix leaves alone (kustomize's PrefixTransformer skip list).
+UNPREFIXED = frozenset({"CustomResourceDefinition", "APIService", "Namespace"})
+
+
+def with_namespace(doc: Rendered, namespace: str) -> Rendered:
+    """kustomize's namespace transformer on one object: a namespaced kind takes `namespace` (overriding its
+    own), a built-in cluster-scoped kind keeps none, and a core `v1` Namespace object is renamed to it."""
+    kind, api = doc.data.get("kind"), doc.data.get("apiVersion")
+    if kind == "Namespace" and api == "v1":
+        meta = doc.data.get("metadata")
+        if isinstance(meta, dict) and meta.get("name") == namespace:
+            return doc
+        data = clone(doc.data)
+        if not isinstance(data.get("metadata"), dict):
+            data["metadata"] = {}
+        data["metadata"]["name"] = namespace
+        return Rendered(doc.path, doc.index, doc.line, data, None)
+    if kind in CLUSTER_SCOPED and _builtin(str(api)):
+        return doc
+    if doc.namespace == namespace:
+        return doc
+    return Rendered(doc.path, doc.index, doc.line, doc.data, namespace)
+
+
+def _builtin(api: str) -> bool:
+    """Whether `api` is a Kubernetes built-in group (core `v1`, `apps/v1`, `*.k8s.io`): a custom resource may
+    reuse a built-in kind's name (an Azure `Namespace`) and is namespaced like any custom resource."""
+    group = api.rpartition("/")[0]
+    return group == "" or "." not in group or group.endswith(".k8s.io")
+
+
+def labelled(doc: Rendered, labels: dict[str, str]) -> Rendered:
+    """kustomize's `labels`/`commonLabels` on one object's metadata (what patch selectors read)."""
+    data = clone(doc.data)
+    if not isinstance(data.get("metadata"), dict):
+        data["metadata"] = {}
+    meta = data["metadata"]
+    current = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
+    meta["labels"] = {**current, **labels}
+    return Rendered(doc.path, doc.index, doc.line, data, doc.namespace)
+
+
+def renamed(doc: Rendered, prefix: str, suffix: str) -> Rendered:
+    """kustomize's namePrefix/nameSuffix on one object."""
+    if doc.data.get("kind") in UNPREFIXED:
+        return doc
+    meta = doc.data.get("metadata")
+    if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
+        return doc
+    data = clone(doc.data)
+    data["metadata"]["name"] = f"{prefix}{meta['name']}{suffix}"
+    return Rendered(doc.path, doc.index, doc.line, data, doc.namespace)
+
+
 _REMOTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|git@|git::|github\.com/|gitlab\.com/|bitbucket\.org/)|[?&]ref=")
 
 
@@ -90,6 +149,9 @@ class KFile:
     inline: tuple[InlinePatch, ...]
     patch_targets: tuple[tuple[str, Any], ...]  # (patch file, target selector or None)
     resources_line: int
+    name_prefix: str = ""
+    name_suffix: str = ""
+    labels: tuple[tuple[str, str], ...] = ()  # commonLabels and labels[].pairs
 
 
 def _strings(node: Any) -> Iterator[tuple[str, int]]:
@@ -154,8 +216,17 @@ def parse_kfile(repo: Repo, path: str) -> KFile | None:
                 add("envs", item["env"], item.line_of("env"))
     ns = data.get("namespace") if isinstance(data.get("namespace"), str) else None
     kind = data.get("kind") if isinstance(data.get("kind"), str) else "Kustomization"
+    prefix, suffix = data.get("namePrefix"), data.get("nameSuffix")
+    labels: dict[str, str] = {}
+    if isinstance(data.get("commonLabels"), dict):
+        labels.update({str(k): str(v) for k, v in data["commonLabels"].items()})
+    for item in data.get("labels") or [] if isinstance(data.get("labels"), list) else []:
+        if isinstance(item, dict) and isinstance(item.get("pairs"), dict):
+            labels.update({str(k): str(v) for k, v in item["pairs"].items()})
     return KFile(path, folder, docs[0].line, kind, ns, tuple(entries), tuple(inline), tuple(targets),
-                 data.key_line("resources") if "resources" in data else docs[0].line)
+                 data.key_line("resources") if "resources" in data else docs[0].line,
+                 prefix if isinstance(prefix, str) else "", suffix if isinstance(suffix, str) else "",
+                 tuple(labels.items()))
 
 
 # -- rendering ------------------------------------------------------------------------------
@@ -183,7 +254,8 @@ class Builder:
         self.repo = repo
         self.kfiles: dict[str, KFile | None] = {}
         self._memo: dict[str, Built] = {}
-        self._active: set[str] = set()
+        self._active: list[str] = []
+        self.cycles: dict[tuple[str, ...], str] = {}  # a `resources` loop (folders, in order) -> the file closing it
 
     def kfile(self, folder: str) -> KFile | None:
         path = kfile_in(self.repo, folder)
@@ -198,15 +270,18 @@ class Builder:
         folder = posixpath.normpath(folder or ".")
         if folder in self._memo:
             return self._memo[folder]
-        if folder in self._active:  # a reference loop: kustomize refuses it, we stop
+        if folder in self._active:  # a reference loop: kustomize refuses it (CL104), we stop
+            loop = tuple(self._active[self._active.index(folder):])
+            start = loop.index(min(loop))
+            self.cycles.setdefault(loop[start:] + loop[:start], self._active[-1])
             return Built()
-        self._active.add(folder)
+        self._active.append(folder)
         try:
             kf = self.kfile(folder)
             built = self._build_kfile(kf) if kf else self._generate(folder)
             built.folders.add(folder)
         finally:
-            self._active.discard(folder)
+            self._active.pop()
         self._memo[folder] = built
         return built
 
@@ -242,10 +317,13 @@ class Builder:
 
     def _build_kfile(self, kf: KFile) -> Built:
         out = Built(files={kf.path})
+        components: list[str] = []
         for entry in kf.entries:
             if entry.target is None:
                 continue
-            if entry.field in ("resources", "bases", "components", "crds"):
+            if entry.field == "components" and self.repo.is_dir(entry.target) and self.kfile(entry.target):
+                components.append(entry.target)
+            elif entry.field in ("resources", "bases", "components", "crds"):
                 if self.repo.exists(entry.target):
                     out.docs.extend(file_docs(self.repo, entry.target))
                     out.files.add(entry.target)
@@ -253,11 +331,28 @@ class Builder:
                     _absorb(out, self.build(entry.target))
             elif self.repo.exists(entry.target):
                 out.files.add(entry.target)
-        if kf.namespace:
-            out.docs = [d if d.data.get("kind") in CLUSTER_SCOPED else
-                        Rendered(d.path, d.index, d.line, d.data, kf.namespace) for d in out.docs]
-        out.docs = self.patched(kf, out.docs)
+        for comp in components:
+            # A Component's resources join what its parent has accumulated, then its transformers (patches,
+            # namespace, names, labels) apply to all of it.
+            ckf = self.kfile(comp)
+            _absorb(out, self.build(comp))
+            if ckf is not None:
+                out.docs = self.transformed(ckf, out.docs)
+        if kf.kind != "Component":  # a Component's transformers run in its parent (above)
+            out.docs = self.transformed(kf, out.docs)
         return out
+
+    def transformed(self, kf: KFile, docs: list[Rendered]) -> list[Rendered]:
+        """kustomize's order: patches first, then the namespace, name and label transformers, over everything
+        the entries emit (nested folders and components included)."""
+        docs = self.patched(kf, docs)
+        if kf.namespace:
+            docs = [with_namespace(d, kf.namespace) for d in docs]
+        if kf.name_prefix or kf.name_suffix:
+            docs = [renamed(d, kf.name_prefix, kf.name_suffix) for d in docs]
+        if kf.labels:
+            docs = [labelled(d, dict(kf.labels)) for d in docs]
+        return docs
 
     def patched(self, kf: KFile, docs: list[Rendered]) -> list[Rendered]:
         """`docs` with the kustomization file's patches applied (files, then inline patches)."""

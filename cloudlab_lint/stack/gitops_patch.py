@@ -266,7 +266,13 @@ def apply_patch(docs: list[Rendered], patch_docs: list[Any], target: Any) -> lis
                     data = merge(data, _retargeted(patch, doc))
             elif isinstance(patch, dict) and _same_object(patch, doc):
                 data = merge(data, patch)
-        out.append(doc if data is doc.data else Rendered(doc.path, doc.index, doc.line, data, doc.namespace))
+        if data is doc.data:
+            out.append(doc)
+            continue
+        # A patch that rewrites metadata.namespace moves the object (the transformers after it see the new one).
+        written = meta_of(data, "namespace")
+        ns = written if written != meta_of(doc.data, "namespace") else doc.namespace
+        out.append(Rendered(doc.path, doc.index, doc.line, data, ns))
     return out
 
 

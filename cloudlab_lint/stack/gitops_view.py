@@ -18,7 +18,7 @@ from ..parsing.yamlx import Document, YMap, YSeq
 from .gitops_names import HELM_GROUP
 
 KEPT = frozenset({"apiVersion", "kind", "metadata"})
-WHOLE_GROUPS = ("fluxcd.io", "kustomize.config.k8s.io")  # judged whole wherever they appear in apiVersion
+WHOLE_GROUPS = ("fluxcd.io", "fluxcd.controlplane.io", "kustomize.config.k8s.io")  # judged whole
 
 
 def document_view(docs: list[Document] | None) -> list[Document] | None:
