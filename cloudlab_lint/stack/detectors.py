@@ -229,6 +229,7 @@ class _Found:
     title: str
     value: bytes
     line_text: bytes
+    decoded: bool = False  # found in decoded base64 (a detector of the text itself wins on the same line)
 
 
 class FileScan:
@@ -274,7 +275,7 @@ class FileScan:
             self._base64(window)
 
     def _add(self, window: Window, start: int, begin: int, det: Detector, title: str, value: bytes,
-             line_text: bytes) -> None:
+             line_text: bytes, decoded: bool = False) -> None:
         if len(self.found) >= MAX_DETECTIONS:
             self.truncated = True
             return
@@ -282,7 +283,7 @@ class FileScan:
         if _inside_ciphertext(line_text.decode("utf-8", "replace"), column):
             return
         line = window.line + window.data.count(b"\n", 0, begin)
-        self.found.append(_Found(_ORDER[det.name], start, line, column, det, title, value, line_text))
+        self.found.append(_Found(_ORDER[det.name], start, line, column, det, title, value, line_text, decoded))
 
     def _base64(self, window: Window) -> None:
         """Decode the base64 runs that may encode a keyword; scan the decoded bytes (one level deep)."""
@@ -300,12 +301,12 @@ class FileScan:
             begin, line_end = _line_bounds(data, start)
             for found in inner.resolved():
                 self._add(window, start, begin, found.detector, f"{found.title} (base64-encoded)", found.value,
-                          data[begin:line_end])
+                          data[begin:line_end], decoded=True)
 
     def resolved(self) -> list[_Found]:
         """What was found, the whole-file tests passed, at most one per line."""
         kept = [f for f in self.found if _context_ok(f.detector, f.line_text, self.present)]
-        kept.sort(key=lambda f: (f.order, f.line, f.column))
+        kept.sort(key=lambda f: (f.decoded, f.order, f.line, f.column))
         seen: set[int] = set()
         out = []
         for f in kept:
