@@ -16,6 +16,7 @@ piece screened again), so their work stays linear in the file's size.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from .. import linear
 from ..record import factory, record
 from .detectors import _NOT_A_VALUE, Detection, FileScan, _inside_ciphertext, _line_bounds, candidates
-from .textstream import Window, windows
+from .textstream import WINDOW, Window, normalise, windows
 
 if TYPE_CHECKING:
     from ..repo import Repo
@@ -201,6 +202,10 @@ class Scanner:
         self.line_literals = tuple(k for k in self.ds_keywords if k not in _CONFIRM)
         self.line_patterns = tuple(dict.fromkeys(_CONFIRM[k] for k in self.ds_keywords if k in _CONFIRM))
         self._plugins: list[Any] | None = None
+        # `_theirs` in one search: a keyword, or the pattern that must confirm a too common one.
+        self._theirs_regex = linear.compile(b"|".join([*(linear.escape(k) for k in self.line_literals),
+                                                       *(b"(?:" + p.pattern + b")" for p in self.line_patterns)])
+                                            or rb"[^\x00-\xff]")
         # One search finds the lines that hold a keyword (a line of a flagged file rarely holds one).
         self._line_keyword = linear.compile(b"|".join(linear.escape(k) for k in self.ds_keywords) or b"[^\\x00-\\xff]")
 
@@ -216,10 +221,7 @@ class Scanner:
             return False
         if self.ds_always:
             return True
-        for keyword in self.ds_keywords:
-            if keyword in data and (keyword not in _CONFIRM or _CONFIRM[keyword].search(data)):
-                return True
-        return False
+        return self._theirs_regex.search(data) is not None
 
     def may_hold(self, data: bytes) -> bool:
         ours, theirs = self.candidates(data)
@@ -235,7 +237,14 @@ class Scanner:
         ours_scan = FileScan(self.enabled)
         theirs: list[Detection] = []
         dropped: set[int] = set()  # SOPS metadata and allowlisted lines
-        for window in windows(chunks):
+        parts = iter(chunks)
+        first, second = next(parts, b""), next(parts, None)
+        if second is None and len(first) <= WINDOW:  # the common case, without the windowing machinery
+            data, binary = normalise(first)
+            todo: Iterable[Window] = (Window(data, 1, 0, len(data), binary, True),)
+        else:
+            todo = windows(itertools.chain((first,) if second is None else (first, second), parts))
+        for window in todo:
             ours, plugins = self.candidates(window.data)
             if not ours and not plugins:
                 if not window.whole:
