@@ -396,8 +396,18 @@ class Repo:
             return self._blob_chunks(path, entry)
         st = self._guarded_stat(path, cap=False)
         if st is None:
+            self._irregular(path)
             return None
         return self._chunks(path, st.st_size)
+
+    def _irregular(self, path: str) -> None:
+        """A note for a tracked path that is a FIFO, a socket or a device (never opened: it could block)."""
+        try:
+            mode = os.lstat(os.path.join(self.root, path)).st_mode
+        except OSError:
+            return
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
+            self._note(path, "not a regular file, not read")
 
     def _chunks(self, path: str, size: int) -> Iterator[bytes]:
         """The file's bytes: whole (and kept for `read_bytes`) under the cap, else in STREAM_CHUNK pieces."""

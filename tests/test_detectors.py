@@ -213,3 +213,31 @@ def test_crafted_inputs_finish_in_bounded_time(tmp_path: Path) -> None:
                           check=False)
     assert proc.returncode in (0, 1), proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+# -- Repo.stream: guarded like read_bytes, without the size cap --------------------------------------
+
+
+def test_stream_is_guarded_and_reads_past_the_cap(tmp_path: Path) -> None:
+    import os
+
+    from cloudlab_lint.repo import STREAM_CHUNK, Repo
+
+    root = tmp_path / "plain"
+    root.mkdir()
+    (tmp_path / "outside.txt").write_text(TOKEN, encoding="utf-8")
+    os.symlink(tmp_path / "outside.txt", root / "link.yaml")
+    os.mkfifo(root / "pipe.yaml")  # never opened: it would block
+    (root / "ok.yaml").write_text("a: 1\n", encoding="utf-8")
+    big = b"x" * (2 * STREAM_CHUNK + 5)
+    (root / "big.bin").write_bytes(big)
+    repo = Repo(root, ["link.yaml", "pipe.yaml", "ok.yaml", "../outside.txt", "missing.yaml", "big.bin"],
+                is_git=False, max_bytes=1024)
+    for path in ("link.yaml", "pipe.yaml", "missing.yaml", "../outside.txt"):
+        assert repo.stream(path) is None, path
+    assert any("pipe.yaml" in n and "not a regular file" in n for n in repo.notes), repo.notes
+    assert any("link.yaml" in n for n in repo.notes)
+    chunks = list(repo.stream("big.bin") or [])
+    assert b"".join(chunks) == big and max(map(len, chunks)) <= STREAM_CHUNK  # bounded pieces, every byte
+    assert list(repo.stream("ok.yaml") or []) == [b"a: 1\n"]
+    assert repo._bytes["ok.yaml"] == b"a: 1\n"  # read once, shared with read_bytes
