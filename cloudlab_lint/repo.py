@@ -430,15 +430,15 @@ class Repo:
 
     def _blob_chunks(self, path: str, entry: Entry) -> Iterator[bytes] | None:
         """`stream` of a file whose content is its blob (a commit hook, a sparse checkout)."""
-        reader = self._blob_reader()
-        data = reader.read(entry.oid, self.max_bytes) if entry.mode in REGULAR_MODES else None
+        reader, oid = self._blob_reader(), oid_of(entry)
+        data = reader.read(oid, self.max_bytes) if mode_of(entry) in REGULAR_MODES else None
         if data is None:
             self._read_blob(path, entry)  # says why: a link (a note), missing from the clone (a problem)
             return None
         if len(data) <= self.max_bytes:
             self._keep(path, data)
             return iter((data,))
-        return reader.chunks(entry.oid, STREAM_CHUNK)
+        return reader.chunks(oid, STREAM_CHUNK)
 
     def _keep(self, path: str, data: bytes) -> None:
         """A whole file read by `stream`, kept for `read_bytes` as `_read_guarded` would have."""

@@ -17,7 +17,7 @@ from cloudlab_lint.stack.detectors import DETECTORS, FileScan, b64_fragments, de
 from cloudlab_lint.stack.secrets import Scanner
 from cloudlab_lint.stack.textstream import Normaliser, normalise, windows
 
-from .helpers import commit_all, init_repo, run_cli, write_files
+from .helpers import commit_all, git, init_repo, run_cli, write_files
 
 # Built at run time so that no scanner (ours included) finds them in this file.
 TOKEN = "ghp_" + "FAKE" * 9
@@ -241,3 +241,23 @@ def test_stream_is_guarded_and_reads_past_the_cap(tmp_path: Path) -> None:
     assert b"".join(chunks) == big and max(map(len, chunks)) <= STREAM_CHUNK  # bounded pieces, every byte
     assert list(repo.stream("ok.yaml") or []) == [b"a: 1\n"]
     assert repo._bytes["ok.yaml"] == b"a: 1\n"  # read once, shared with read_bytes
+
+
+def test_a_commit_hook_streams_the_staged_blobs_whatever_the_work_tree_holds(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+    write_files(repo, {".cloudlab-lint.yaml": "max_file_size: 1024\n", "README.md": "# lab\n"})
+    commit_all(repo, "start")
+    filler = b"".join(b"# filler line %d\n" % i for i in range(150_000))  # ~2.5 MB: several chunks of a blob
+    value = base64.b64encode(b"# created: 2026\n" + AGE.encode() + b"\n").decode()
+    staged = {"notes/utf16.md": f"a\ntoken: {TOKEN}\n".encode("utf-16"),
+              "assets/blob.bin": b"\x00\x01\n" + TOKEN.encode() + b"\n",
+              "docs/big.md": filler + b"t: " + TOKEN.encode() + b"\n",
+              "kubernetes/sops-age.yaml": f"kind: Secret\ndata:\n  age.agekey: {value}\n".encode()}
+    write_files(repo, staged)
+    git(repo, "add", *staged)
+    write_files(repo, {path: b"cleaned, but only on disk\n" for path in staged})
+    outcome = run_cli(["--staged", "--select", "CL002,CL005", "--format", "json"], cwd=repo)
+    assert outcome.found() == {("CL005", "notes/utf16.md", 2), ("CL005", "assets/blob.bin", 2),
+                               ("CL005", "docs/big.md", 150_001), ("CL005", "kubernetes/sops-age.yaml", 3),
+                               ("CL002", "kubernetes/sops-age.yaml", 3)}, outcome.out
+    assert TOKEN not in outcome.out + outcome.err and value[:20] not in outcome.out + outcome.err
