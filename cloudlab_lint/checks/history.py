@@ -147,7 +147,7 @@ class _Scan:
         self.order: dict[str, int] = {}  # commit -> topological place, once the walk is done
         self.kinds: dict[str, tuple[str, int]] = {}  # oid -> (kind, size) of every streamed blob
         self.flagged: dict[str, bytes] = {}  # blobs whose content needs testing (normalised)
-        self.streamed: dict[str, Any] = {}  # oid -> the scan of a blob over the size limit (`Scanned`)
+        self.streamed: dict[str, Any] = {}  # oid -> the scan of a blob over the size limit or binary (`Scanned`)
         # Blobs arrive in pack order: keep, for each leak, the hit at the earliest commit.
         self.best: dict[tuple[str, ...], tuple[int, Hit]] = {}
         # Every keyword of every test, all within a line: a blob whose new lines hold none needs no content test.
@@ -182,13 +182,11 @@ class _Scan:
                 continue
             t.scanned += 1
             t.bytes += size
-            if kind == "oversize":
-                t.oversize += 1
-                self.judge(b"", True, uses, detections=self.streamed[oid].detections)
-            elif kind == "binary":
-                t.binary += 1
-                data = flagged.get(oid)
-                self.judge(data or b"", True, uses, detections=self.scanner.scan(data) if data else [])
+            if kind in ("oversize", "binary"):  # content scanned as it streamed: its detections only
+                t.oversize += kind == "oversize"
+                t.binary += kind == "binary"
+                scanned = self.streamed.get(oid)
+                self.judge(b"", True, uses, detections=scanned.detections if scanned is not None else [])
             else:
                 data = flagged.get(oid)
                 if data is not None:

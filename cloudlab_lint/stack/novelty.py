@@ -166,16 +166,17 @@ def take(oid: str, data: Any, size: int, path: str | None, filt: NoveltyFilter, 
          kinds: dict[str, tuple[str, int]], flagged: dict[str, bytes], streamed: dict[str, Any]) -> None:
     """Sort one blob as it streams: its kind, and whether its content needs testing (kept in `flagged`,
     normalised: UTF-16 decoded, CRLF as LF). A blob over the size limit comes as chunks (`data` is not
-    bytes): `scan_stream` scans them at once (bounded memory) and its result is kept in `streamed`."""
+    bytes): `scan_stream` scans them at once (bounded memory) and its result is kept in `streamed`, as
+    for a binary blob that holds a keyword."""
     if not isinstance(data, bytes):
         kinds[oid] = ("oversize", size)
         streamed[oid] = scan_stream(data)
         return
     data, binary = normalise(data)
-    if binary:  # scanned for keys and tokens all the same; no lines to compare with other versions
+    if binary:  # scanned for keys and tokens all the same, at once (not kept: no lines to compare either)
         kinds[oid] = ("binary", size)
         if filt.holds_keyword(data):
-            flagged[oid] = data
+            streamed[oid] = scan_stream((data,))
         return
     kinds[oid] = ("text", size)
     if filt.flagged(data, path):
