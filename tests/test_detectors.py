@@ -99,7 +99,6 @@ def test_window_lines_and_ranges_cover_the_file_exactly_once() -> None:
     seen = []
     for w in windows(chunked(data, 333), 2048, 256):
         part = w.data[w.start:w.end]
-        assert w.data[:w.start].count(b"\n") + w.line == w.line + w.data.count(b"\n", 0, w.start)
         first = int(w.data[w.start:].split(b"\n", 1)[0]) if part else None
         if first is not None:
             assert first + 1 == w.line + w.data.count(b"\n", 0, w.start)  # the line number of the range's start
@@ -133,7 +132,8 @@ def test_a_file_larger_than_a_window_through_the_cli(tmp_path: Path) -> None:
 
 def test_utf16_and_crlf_split_anywhere_across_chunks() -> None:
     text = f"a: 1\r\nb: 2\rc: {TOKEN}\r\nd: é\r\n"
-    for encoded in (text.encode("utf-16"), b"\xfe\xff" + text.encode("utf-16-be"), b"\xef\xbb\xbf" + text.encode()):
+    for encoded in (text.encode("utf-16"), b"\xfe\xff" + text.encode("utf-16-be"), b"\xef\xbb\xbf" + text.encode(),
+                    text.encode("utf-16-le"), text.encode("utf-16-be")):  # the last two: no BOM
         whole, binary = normalise(encoded)
         assert not binary and whole == text.replace("\r\n", "\n").replace("\r", "\n").encode()
         for size in range(1, 12):

@@ -1,8 +1,9 @@
 """What the secret detectors read: every byte of a file, normalised, in bounded windows.
 
-- Encoding: UTF-16 (LE or BE, with a BOM) is decoded and UTF-8 with a BOM loses its BOM; the detectors see
-  UTF-8. A file with a NUL byte in its first 8,000 bytes (git's own test) is binary: its raw bytes are
-  scanned all the same (a key or token pattern is ASCII wherever it sits).
+- Encoding: UTF-16 (LE or BE, with a BOM, or without one where its first 8,000 bytes are plainly UTF-16:
+  a NUL in nearly every other byte) is decoded and UTF-8 with a BOM loses its BOM; the detectors see
+  UTF-8. Any other file with a NUL byte in its first 8,000 bytes (git's own test) is binary: its raw bytes
+  are scanned all the same (a key or token pattern is ASCII wherever it sits).
 - Line endings: CRLF and a lone CR become LF, so a pattern written for LF lines matches; a line keeps its
   number (YAML, editors and `str.splitlines` count a lone CR as a line break too).
 - Size: content arrives in chunks and is scanned in windows of at most WINDOW bytes that overlap by OVERLAP
@@ -37,14 +38,30 @@ class Window:
 
 
 def kind_of(head: bytes) -> str:
-    """"utf-16", "utf-8-bom", "binary" or "text", from a file's first bytes (at least SNIFF of them, or all)."""
+    """"utf-16" (a BOM), "utf-16-le", "utf-16-be" (none), "utf-8-bom", "binary" or "text", from a file's
+    first bytes (at least SNIFF of them, or all)."""
     if head.startswith(_BOM16):
         return "utf-16"
     if head.startswith(_BOM8):
         return "utf-8-bom"
     if head.find(b"\0", 0, SNIFF) >= 0:
-        return "binary"
+        return _utf16_without_bom(head[:SNIFF]) or "binary"
     return "text"
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """UTF-16 of mostly ASCII text: a NUL in (nearly) every odd byte (LE) or every even byte (BE), few in the
+    others."""
+    head = head[: len(head) - len(head) % 2]
+    if len(head) < 16:
+        return None
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    half = len(head) // 2
+    if odd >= 0.9 * half and even <= 0.1 * half:
+        return "utf-16-le"
+    if even >= 0.9 * half and odd <= 0.1 * half:
+        return "utf-16-be"
+    return None
 
 
 def newlines(data: bytes) -> bytes:
@@ -57,8 +74,8 @@ def newlines(data: bytes) -> bytes:
 def normalise(data: bytes) -> tuple[bytes, bool]:
     """(what the detectors read of a whole file, whether it is binary)."""
     kind = kind_of(data)
-    if kind == "utf-16":
-        data = data.decode("utf-16", "replace").encode("utf-8", "surrogatepass")
+    if kind.startswith("utf-16"):
+        data = data.decode(kind, "replace").encode("utf-8", "surrogatepass")
     elif kind == "utf-8-bom":
         data = data[3:]
     return newlines(data), kind == "binary"
@@ -98,8 +115,8 @@ class Normaliser:
     def _start(self, head: bytes) -> None:
         self.kind = kind_of(head)
         self.binary = self.kind == "binary"
-        if self.kind == "utf-16":
-            self._decoder = codecs.getincrementaldecoder("utf-16")("replace")
+        if self.kind.startswith("utf-16"):
+            self._decoder = codecs.getincrementaldecoder(self.kind)("replace")
 
     def _decode(self, chunk: bytes, final: bool) -> bytes:
         if self._decoder is not None:
