@@ -37,3 +37,29 @@ def escape(literal: bytes) -> bytes:
     """`literal` as an RE2 pattern that matches exactly it."""
     return b"".join(b"\\x%02x" % c if not (48 <= c <= 57 or 65 <= c <= 90 or 97 <= c <= 122) else bytes((c,))
                     for c in literal)
+
+
+class Lazy:
+    """A pattern compiled by RE2 on its first use: a run that never needs it (most commit hooks, for most
+    patterns) never pays for compiling it."""
+
+    __slots__ = ("pattern", "_compiled")
+
+    def __init__(self, pattern: str | bytes) -> None:
+        self.pattern = pattern
+        self._compiled: Pattern | None = None
+
+    def compiled(self) -> Pattern:
+        if self._compiled is None:
+            self._compiled = compile(self.pattern)
+        return self._compiled
+
+    def search(self, text: Any, *bounds: int) -> Any:
+        return self.compiled().search(text, *bounds)
+
+    def finditer(self, text: Any, *bounds: int) -> Any:
+        return self.compiled().finditer(text, *bounds)
+
+
+def lazy(pattern: str | bytes) -> Lazy:
+    return Lazy(pattern)

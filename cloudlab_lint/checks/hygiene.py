@@ -120,8 +120,8 @@ def gitignore_coverage(ctx: Context) -> Iterator[Hit]:
 
 AGE_KEY_FILE = "a file holding an age secret key"
 # RE2 (linear time): `^\s*` under `(?m)` would backtrack over every blank line with Python's `re`.
-KUBE_CREDENTIAL = linear.compile(r"(?m)^\s*(client-key-data|token|password|client-key):\s*\S")
-TALOS_KEY = linear.compile(r"(?m)^\s*key:\s*[A-Za-z0-9+/=]{40,}\s*$")
+KUBE_CREDENTIAL = linear.lazy(r"(?m)^\s*(client-key-data|token|password|client-key):\s*\S")
+TALOS_KEY = linear.lazy(r"(?m)^\s*key:\s*[A-Za-z0-9+/=]{40,}\s*$")
 
 
 def _stem(name: str) -> str:

@@ -35,13 +35,13 @@ from .textstream import Window, normalise, windows
 BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 _UUID = rb"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 # Values that are references, placeholders or ciphertext, never secrets.
-_NOT_A_VALUE = linear.compile(rb"""(?i)^["']?(?:\$\{|\{\{|<|ENC\[|\*\*\*|x{4,}|X{4,}|changeme|REDACTED|null|~|$)""")
+_NOT_A_VALUE = linear.lazy(rb"""(?i)^["']?(?:\$\{|\{\{|<|ENC\[|\*\*\*|x{4,}|X{4,}|changeme|REDACTED|null|~|$)""")
 MAX_DETECTIONS = 1000  # per file: past it, a note (a file of generated tokens must not flood the report)
 
 # The prefilter: a text is scanned only if it holds one of these. Each entry: the detector it unlocks and a
 # literal every match of that detector holds within one line.
-_GH = linear.compile(rb"gh[pousr]_|github_pat_")
-_PVE = linear.compile(rb"@[\w.-]+![\w.-]+[=:]")
+_GH = linear.lazy(rb"gh[pousr]_|github_pat_")
+_PVE = linear.lazy(rb"@[\w.-]+![\w.-]+[=:]")
 KEYWORDS: tuple[tuple[str, bytes], ...] = (
     ("age-secret-key", b"AGE-SECRET-KEY-1"),
     ("private-key", b"PRIVATE KEY"),
@@ -75,13 +75,13 @@ def b64_fragments(keyword: bytes) -> tuple[bytes, ...]:
 B64_KEYWORDS: tuple[bytes, ...] = (*(k for _, k in KEYWORDS if k != b"LS0tLS1CRUdJTi"), b"ghp_", b"gho_", b"ghu_",
                                    b"ghs_", b"ghr_", b"github_pat_", b"PVEAPIToken=", b"-----BEGIN")
 B64_LITERALS: tuple[bytes, ...] = tuple(dict.fromkeys(f for k in B64_KEYWORDS for f in b64_fragments(k)))
-_B64_FRAGMENT = linear.compile(b"|".join(linear.escape(f) for f in B64_LITERALS))
-_B64_RUN = linear.compile(rb"[A-Za-z0-9+/]{16,}={0,2}")
+_B64_FRAGMENT = linear.lazy(b"|".join(linear.escape(f) for f in B64_LITERALS))
+_B64_RUN = linear.lazy(rb"[A-Za-z0-9+/]{16,}={0,2}")
 MAX_B64_RUN = 1 << 20  # a longer run is decoded in its first MiB only (bounded work per run)
 
 
 _AGE = b"AGE-SECRET-KEY-1"
-_AGE_HINT = linear.compile(b"|".join(linear.escape(k) for k in (_AGE, *b64_fragments(_AGE))))
+_AGE_HINT = linear.lazy(b"|".join(linear.escape(k) for k in (_AGE, *b64_fragments(_AGE))))
 
 
 def may_hold_age_key(data: bytes) -> bool:
@@ -91,7 +91,7 @@ def may_hold_age_key(data: bytes) -> bool:
 
 # Whether any detector may match at all: one search settles most texts (none of the tests below can pass
 # without a match of this).
-_ANY = linear.compile(b"|".join([*(linear.escape(k) for _, k in KEYWORDS), _GH.pattern, b"@", _B64_FRAGMENT.pattern]))
+_ANY = linear.lazy(b"|".join([*(linear.escape(k) for _, k in KEYWORDS), _GH.pattern, b"@", _B64_FRAGMENT.pattern]))
 
 
 def candidates(data: bytes) -> set[str]:
@@ -166,7 +166,7 @@ DETECTORS: tuple[Detector, ...] = (
 BY_NAME = {d.name: d for d in DETECTORS}
 _ORDER = {d.name: i for i, d in enumerate(DETECTORS)}
 _WORD = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
-_TALOS_TOKEN = linear.compile(rb"^[a-z0-9]{6}\.[a-z0-9]{16}$")
+_TALOS_TOKEN = linear.lazy(rb"^[a-z0-9]{6}\.[a-z0-9]{16}$")
 
 
 def _pem_private(value: bytes) -> bool:

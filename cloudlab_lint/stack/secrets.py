@@ -56,19 +56,19 @@ DS_KEYWORDS: dict[str, tuple[bytes, ...]] = {
 MAX_PLUGIN_LINE = 1000  # bytes of a line (or of a piece of a longer line) a detect-secrets plugin sees
 _PIECE_STEP = 800  # pieces of a longer line overlap by 200 bytes: a secret up to that long is seen whole
 # A URL only matters to BasicAuthDetector with a password in it; a `${VAR}` password is a reference.
-_BASIC_AUTH = linear.compile(rb"://[^\s/:@]+:(?:[^\s/@$][^\s/@]*|\$(?:[^\s/@{][^\s/@]*)?)@")
-_AWS_ID = linear.compile(rb"(?:A3T[A-Z0-9]|ABIA|ACCA|AKIA|ASIA)[0-9A-Z]{16}")
+_BASIC_AUTH = linear.lazy(rb"://[^\s/:@]+:(?:[^\s/@$][^\s/@]*|\$(?:[^\s/@{][^\s/@]*)?)@")
+_AWS_ID = linear.lazy(rb"(?:A3T[A-Z0-9]|ABIA|ACCA|AKIA|ASIA)[0-9A-Z]{16}")
 # Keywords too common to screen with alone (`-us` is in every `us-east`-style name, `aws` in every AWS
 # provider): the plugin's own pattern must match as well, or the plugin cannot report anything. Each
 # is implied by the plugin's regex, on bytes: where it counts characters (`.{0,20}`) it allows four
 # bytes for each, the most a UTF-8 character takes. All lie within one line (CL006 screens lines).
-_AWS_SECRET = linear.compile(  # the plugin's case-insensitive regex
+_AWS_SECRET = linear.lazy(  # the plugin's case-insensitive regex
     rb"[aA][wW][sS].{0,80}?(?:[kK][eE][yY]|[pP][wW][dD]?|[pP][aA][sS][sS](?:[wW][oO][rR][dD])?|[tT][oO][kK][eE][nN])"
     rb".{0,80}?['\"][0-9a-zA-Z/+]{40}['\"]")
 _CONFIRM: dict[bytes, linear.Pattern] = {
     b"://": _BASIC_AUTH,
-    b"-us": linear.compile(rb"-us[0-9]"),  # the plugin's `[0-9a-z]{32}` prefix, searched, costs 25x more
-    b"sk-": linear.compile(rb"sk-[A-Za-z0-9_-]*[A-Za-z0-9]{20}T3BlbkFJ"),
+    b"-us": linear.lazy(rb"-us[0-9]"),  # the plugin's `[0-9a-z]{32}` prefix, searched, costs 25x more
+    b"sk-": linear.lazy(rb"sk-[A-Za-z0-9_-]*[A-Za-z0-9]{20}T3BlbkFJ"),
     **dict.fromkeys((b"AKIA", b"ASIA", b"ABIA", b"ACCA", b"A3T"), _AWS_ID),
     **dict.fromkeys((b"aws", b"AWS", b"Aws"), _AWS_SECRET),
 }
@@ -78,7 +78,7 @@ _DS_TITLES = {"AWSKeyDetector": "AWS key", "AzureStorageKeyDetector": "Azure sto
               "OpenAIDetector": "OpenAI key", "PypiTokenDetector": "PyPI token", "SendGridDetector": "SendGrid key",
               "SlackDetector": "Slack token", "SquareOAuthDetector": "Square OAuth secret",
               "StripeDetector": "Stripe key"}
-_NOT_SECRET_VALUE = linear.compile(rb"^(?:age1[a-z0-9]{58}$|\$\{\{?\s*secrets\.|\$\{|\{|%\(|\$[A-Z_]+$)")
+_NOT_SECRET_VALUE = linear.lazy(rb"^(?:age1[a-z0-9]{58}$|\$\{\{?\s*secrets\.|\$\{|\{|%\(|\$[A-Z_]+$)")
 # What documentation writes where a secret would go (`https://user:token@host`).
 _PLACEHOLDERS = frozenset({"password", "passwd", "pass", "secret", "token", "changeme", "example", "pat", "key",
                            "apikey", "api_key", "xxx", "redacted"})
@@ -203,11 +203,11 @@ class Scanner:
         self.line_patterns = tuple(dict.fromkeys(_CONFIRM[k] for k in self.ds_keywords if k in _CONFIRM))
         self._plugins: list[Any] | None = None
         # `_theirs` in one search: a keyword, or the pattern that must confirm a too common one.
-        self._theirs_regex = linear.compile(b"|".join([*(linear.escape(k) for k in self.line_literals),
+        self._theirs_regex = linear.lazy(b"|".join([*(linear.escape(k) for k in self.line_literals),
                                                        *(b"(?:" + p.pattern + b")" for p in self.line_patterns)])
                                             or rb"[^\x00-\xff]")
         # One search finds the lines that hold a keyword (a line of a flagged file rarely holds one).
-        self._line_keyword = linear.compile(b"|".join(linear.escape(k) for k in self.ds_keywords) or b"[^\\x00-\\xff]")
+        self._line_keyword = linear.lazy(b"|".join(linear.escape(k) for k in self.ds_keywords) or b"[^\\x00-\\xff]")
 
     def candidates(self, data: bytes) -> tuple[set[str], bool]:
         """The cheap test: which of our detectors may match, and whether a detect-secrets plugin may."""
