@@ -266,3 +266,21 @@ def test_a_commit_hook_streams_the_staged_blobs_whatever_the_work_tree_holds(tmp
                                ("CL005", "docs/big.md", 150_001), ("CL005", "kubernetes/sops-age.yaml", 3),
                                ("CL002", "kubernetes/sops-age.yaml", 3)}, outcome.out
     assert TOKEN not in outcome.out + outcome.err and value[:20] not in outcome.out + outcome.err
+
+
+def test_detect_secrets_plugins_see_a_long_line_in_bounded_pieces() -> None:
+    seen: list[int] = []
+    scanner = Scanner(plugins=["AWSKeyDetector"])
+    plugin = scanner._load_plugins()[0][1]
+    original = plugin.analyze_string
+
+    def spy(line: str) -> object:
+        seen.append(len(line))
+        return original(line)
+
+    plugin.analyze_string = spy
+    key = "AKIA" + "FAKE" * 4
+    line = "x" * 5000 + " " + key + " " + "y" * 5000
+    found = scanner.scan(f"# config\n{line}\n".encode())
+    assert [(d.detector, d.line, d.column) for d in found] == [("detect-secrets:AWSKeyDetector", 2, 5002)]
+    assert seen and max(seen) <= secrets.MAX_PLUGIN_LINE  # only screened pieces, each bounded

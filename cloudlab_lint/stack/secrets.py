@@ -261,9 +261,9 @@ class Scanner:
         found.extend(d for d in theirs if d.line not in taken and d.line not in dropped and not taken.add(d.line))
         return Scanned(found, ours_scan.truncated)
 
-    def _plugin_lines(self, window: Window) -> Iterator[tuple[int, bytes]]:
-        """(line number, text) of each line of the window that may interest a plugin, a line over
-        MAX_PLUGIN_LINE in pieces."""
+    def _plugin_lines(self, window: Window) -> Iterator[tuple[int, bytes, bytes]]:
+        """(line number, text, what precedes it on its line) of each line of the window that may interest a
+        plugin, a line over MAX_PLUGIN_LINE in pieces."""
         data = window.data
         seen: set[int] = set()
         if self.ds_always:
@@ -277,27 +277,28 @@ class Scanner:
             seen.add(begin)
             number = window.line + data.count(b"\n", 0, begin)
             if end - begin <= MAX_PLUGIN_LINE:
-                yield number, data[begin:end]
+                yield number, data[begin:end], b""
                 continue
             for piece in range(begin, end, _PIECE_STEP):
-                yield number, data[piece:min(end, piece + MAX_PLUGIN_LINE)]
+                yield number, data[piece:min(end, piece + MAX_PLUGIN_LINE)], data[begin:piece]
                 if piece + MAX_PLUGIN_LINE >= end:
                     break
 
     def _plugin_detections(self, window: Window) -> list[Detection]:
         out: list[Detection] = []
         taken: set[int] = set()
-        for number, raw in self._plugin_lines(window):
+        for number, raw, before in self._plugin_lines(window):
             if number in taken or not self.ds_always and not self._theirs(raw):
                 continue
             line = raw.decode("utf-8", "replace")
-            detection = self._plugin_detection(number, line)
+            detection = self._plugin_detection(number, line, len(before.decode("utf-8", "replace")))
             if detection is not None:
                 taken.add(number)
                 out.append(detection)
         return out
 
-    def _plugin_detection(self, number: int, line: str) -> Detection | None:
+    def _plugin_detection(self, number: int, line: str, shift: int = 0) -> Detection | None:
+        """The first plugin finding in `line` (a piece of line `number` that starts `shift` characters in)."""
         for name, plugin in self._load_plugins():
             for value in plugin.analyze_string(line):
                 if not isinstance(value, str) or not value:
@@ -313,7 +314,7 @@ class Scanner:
                         or value.lower().strip("'\"") in _PLACEHOLDERS
                         or _inside_ciphertext(line, column) or "secrets." in value):
                     continue
-                return Detection(f"detect-secrets:{name}", _DS_TITLES.get(name, name), number, column, value)
+                return Detection(f"detect-secrets:{name}", _DS_TITLES.get(name, name), number, shift + column, value)
         return None
 
     def _load_plugins(self) -> list[tuple[str, Any]]:
