@@ -227,9 +227,8 @@ class Scanner:
         ours, theirs = self.candidates(data)
         return bool(ours) or theirs
 
-    def scan(self, data: bytes, text: str | None = None,
-             found_keywords: tuple[set[str], bool] | None = None) -> list[Detection]:
-        """Detections in a whole file's bytes (`text` and `found_keywords` are ignored: kept for callers)."""
+    def scan(self, data: bytes) -> list[Detection]:
+        """Detections in a whole file's bytes (not yet normalised)."""
         return self.scan_chunks((data,)).detections
 
     def scan_chunks(self, chunks: Iterable[bytes]) -> Scanned:
