@@ -143,8 +143,8 @@ def windows(chunks: Iterable[bytes], window: int = WINDOW, overlap: int = OVERLA
     line = 1
     start = 0
     first = True
-    for chunk in chunks:
-        buf += norm.feed(chunk)
+    for piece in _pieces(chunks):
+        buf += norm.feed(piece)
         while len(buf) >= window + overlap:
             # Cut at a line start in the window's second half (a file of one endless line: anywhere).
             end = buf.rfind(b"\n", window // 2, window) + 1 or window
@@ -157,3 +157,15 @@ def windows(chunks: Iterable[bytes], window: int = WINDOW, overlap: int = OVERLA
             buf, start = buf[keep:], end - keep
     buf += norm.finish()
     yield Window(buf, line, start, len(buf), norm.binary, first)
+
+
+def _pieces(chunks: Iterable[bytes], size: int = 1 << 20) -> Iterator[bytes]:
+    """The chunks cut to at most `size` bytes, so that a whole file given as one chunk is not copied once per
+    window."""
+    for chunk in chunks:
+        if len(chunk) <= size:
+            yield chunk
+        else:
+            view = memoryview(chunk)
+            for start in range(0, len(chunk), size):
+                yield bytes(view[start:start + size])
