@@ -396,6 +396,8 @@ class Repo:
             return self._blob_chunks(path, entry)
         st = self._guarded_stat(path, cap=False)
         if st is None:
+            if self.index is not None and path in self.index and not os.path.lexists(os.path.join(self.root, path)):
+                return self._blob_chunks(path, self.index[path])  # tracked, gone from the work tree: from git
             self._irregular(path)
             return None
         return self._chunks(path, st.st_size)
