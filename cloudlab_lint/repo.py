@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from .parsecache import ParseCache
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+STREAM_CHUNK = 1 << 20  # what `Repo.stream` reads at a time from a file over the cap
 T = TypeVar("T")
 
 
@@ -312,8 +313,9 @@ class Repo:
             self._real_dirs[folder] = real
         return real
 
-    def _guarded_stat(self, path: str, *, note: bool = True) -> os.stat_result | None:
-        """The file's lstat when it may be read: a regular file, inside the repository, under the cap."""
+    def _guarded_stat(self, path: str, *, note: bool = True, cap: bool = True) -> os.stat_result | None:
+        """The file's lstat when it may be read: a regular file, inside the repository, under the cap (unless
+        `cap` is false)."""
         full = os.path.join(self.root, path)
         try:
             st = os.lstat(full)
@@ -331,7 +333,7 @@ class Repo:
             if note:
                 self._note(path, "lies outside the repository through a link, not read")
             return None
-        if st.st_size > self.max_bytes:
+        if cap and st.st_size > self.max_bytes:
             self._over_cap[path] = st.st_size
             if note:
                 self._note(path, f"{st.st_size:,} bytes, over the {self.max_bytes:,}-byte cap, skipped")
@@ -379,6 +381,76 @@ class Repo:
             self._binary.add(path)
             return None
         return data
+
+    def stream(self, path: str) -> Iterator[bytes] | None:
+        """Every byte of the file, whatever its size or content (binary too), in chunks of bounded size; None
+        when it is missing or may not be read (a link, outside the repository: noted as for `read_bytes`).
+        For the secret detectors, which read every file whole; the size cap is for parsing. A file under
+        the cap is read once and shared with `read_bytes`."""
+        self._record(path, False)
+        cached = self._bytes.get(path)
+        if cached is not None:
+            return iter((cached,))
+        entry = self._from_git(path)
+        if entry is not None:
+            return self._blob_chunks(path, entry)
+        st = self._guarded_stat(path, cap=False)
+        if st is None:
+            if self.index is not None and path in self.index and not os.path.lexists(os.path.join(self.root, path)):
+                return self._blob_chunks(path, self.index[path])  # tracked, gone from the work tree: from git
+            self._irregular(path)
+            return None
+        return self._chunks(path, st.st_size)
+
+    def _irregular(self, path: str) -> None:
+        """A note for a tracked path that is a FIFO, a socket or a device (never opened: it could block)."""
+        try:
+            mode = os.lstat(os.path.join(self.root, path)).st_mode
+        except OSError:
+            return
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
+            self._note(path, "not a regular file, not read")
+
+    def _chunks(self, path: str, size: int) -> Iterator[bytes]:
+        """The file's bytes: whole (and kept for `read_bytes`) under the cap, else in STREAM_CHUNK pieces."""
+        try:
+            fd = os.open(os.path.join(self.root, path), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            with os.fdopen(fd, "rb") as fh:
+                if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                    return
+                if size <= self.max_bytes:
+                    data = fh.read(self.max_bytes + 1)
+                    if len(data) <= self.max_bytes:
+                        self._keep(path, data)
+                        yield data
+                        return
+                    yield data  # it grew since it was measured: the rest follows
+                while chunk := fh.read(STREAM_CHUNK):
+                    yield chunk
+        except OSError as exc:
+            self._note(path, f"cannot be read ({exc.strerror})")
+
+    def _blob_chunks(self, path: str, entry: Entry) -> Iterator[bytes] | None:
+        """`stream` of a file whose content is its blob (a commit hook, a sparse checkout)."""
+        reader, oid = self._blob_reader(), oid_of(entry)
+        data = reader.read(oid, self.max_bytes) if mode_of(entry) in REGULAR_MODES else None
+        if data is None:
+            self._read_blob(path, entry)  # says why: a link (a note), missing from the clone (a problem)
+            return None
+        if len(data) <= self.max_bytes:
+            self._keep(path, data)
+            return iter((data,))
+        return reader.chunks(oid, STREAM_CHUNK)
+
+    def _keep(self, path: str, data: bytes) -> None:
+        """A whole file read by `stream`, kept for `read_bytes` as `_read_guarded` would have."""
+        if path in self._bytes:
+            return
+        if is_binary(data):
+            self._binary.add(path)
+            self._bytes[path] = None
+        else:
+            self._bytes[path] = data
 
     def read_text(self, path: str, *, strict: bool = True) -> str | None:
         """Decoded text; undecodable bytes are a CL000 problem when `strict`, replaced otherwise."""

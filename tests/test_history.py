@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import threading
 from pathlib import Path
 
@@ -281,3 +282,64 @@ def test_two_readers_share_every_blob_once(tmp_path: Path) -> None:
     assert len(oids) == len(set(oids)) == len(one) == len(walk(repo).blobs)
     assert {oid: data for oid, data, _ in first + rest} == one
     assert first and rest  # both readers got a share
+
+
+# -- every blob read whole: encodings, binary, CRLF, base64, over the size limit ------------------------
+
+AGE_KEY = "AGE-SECRET-KEY-1" + "QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L" + "QPZRY9X8GF2TVDW0S3JN54KHCE"
+TALOS_CRLF = ("cluster:\r\n  id: RkFLRS1DTFVTVEVSLUlE\r\n"
+              "  secret: RkFLRS1UQUxPUy1DTFVTVEVSLVNFQ1JFVC1GT1ItVEVTVFMtT05MWSEh\r\n"
+              "secrets:\r\n  bootstraptoken: fake00.fakefakefakefake\r\n"
+              "  secretboxencryptionsecret: RkFLRS1TRUNSRVRCT1gtRU5DUllQVElPTi1GT1ItVEVTVFMtT05MWSEh\r\n"
+              "trustdinfo:\r\n  token: fake11.fakefakefakefake\r\n")
+
+
+def sops_age_secret(key_file: bytes) -> str:
+    import base64
+
+    return ("apiVersion: v1\nkind: Secret\nmetadata:\n  name: sops-age\n  namespace: flux-system\ndata:\n"
+            f"  age.agekey: {base64.b64encode(key_file).decode()}\n")
+
+
+def test_history_reads_utf16_binary_crlf_and_base64_blobs(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    write_files(repo, {"apps/utf16.yaml": f"a: 1\ntoken: {TOKEN}\n".encode("utf-16"),
+                       "assets/blob.bin": b"\x00\x01binary\n" + f"t={OTHER}\n".encode() + bytes(200),
+                       "talos/secrets.yaml": TALOS_CRLF.encode(),
+                       "kubernetes/flux-system/sops-age.yaml": sops_age_secret(b"# public key: age1x\n"),
+                       "assets/key.bin": b"\x00\x00" + AGE_KEY.encode() + b"\x00"})
+    commit_all(repo, "leaks")
+    found, findings, err = history_findings(repo, "--select", "CL006")
+    assert found == {("apps/utf16.yaml", 2), ("assets/blob.bin", 2), ("talos/secrets.yaml", 3),
+                     ("talos/secrets.yaml", 5), ("talos/secrets.yaml", 6), ("talos/secrets.yaml", 8),
+                     ("assets/key.bin", 1), ("kubernetes/flux-system/sops-age.yaml", 1)}, findings
+    # (the last: a Secret with literal data must be encrypted, whatever its data holds)
+    # The Secret's key was harmless (a public key only); a later version puts the secret key in its data: only
+    # the base64 value changes (the `kind: Secret` line is as before), and that is found, as CL005 and CL002.
+    write_files(repo, {"kubernetes/flux-system/sops-age.yaml": sops_age_secret(
+        b"# created: 2026-01-01\n# public key: age1x\n" + AGE_KEY.encode() + b"\n")})
+    commit_all(repo, "the real key")
+    introduced = head(repo)
+    found, findings, _ = history_findings(repo, "--select", "CL006")
+    age = [f for f in findings if f["path"] == "kubernetes/flux-system/sops-age.yaml"]
+    new = [f for f in age if introduced[:12] in f["message"]]
+    assert len(new) == 2 and {f["line"] for f in new} == {7}, age  # the secret, and the file that holds it
+    assert "age secret key" in new[0]["message"] and "age secret key" in new[1]["message"]
+    everything = json.dumps(findings) + err
+    assert TOKEN not in everything and AGE_KEY not in everything and "fake00" not in everything
+
+
+def test_history_streams_blobs_over_the_size_limit(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    filler = "".join(f"# filler line {i}\n" for i in range(3000))  # ~50 KB, over the limit set below
+    write_files(repo, {"docs/big.md": filler + f"token: {TOKEN}\n" + filler,
+                       "docs/big-age.md": filler + AGE_KEY + "\n",
+                       "docs/big-clean.md": filler})
+    commit_all(repo, "big files")
+    for config in ("max_blob_bytes: 4096\n", "max_blob_bytes: 4096\n      parallel_min_blobs: 1\n"):
+        write_files(repo, {".cloudlab-lint.yaml": f"rules:\n  CL006:\n    params:\n      {config}"})
+        commit_all(repo, "config")
+        found, findings, err = history_findings(repo)
+        assert found == {("docs/big.md", 3001), ("docs/big-age.md", 3001)}, findings
+        assert len(findings) == 3  # the age key: a plaintext secret (CL005) and a never-commit file (CL002)
+        assert "over 4,096 bytes (read all the same)" in err

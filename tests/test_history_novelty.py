@@ -5,14 +5,18 @@ from __future__ import annotations
 import random
 import re
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cloudlab_lint import linear
+from cloudlab_lint.stack.detectors import _PVE
 from cloudlab_lint.stack.novelty import NoveltyFilter, changed_span, keyword_regex, secret_kind
+from cloudlab_lint.stack.secrets import _BASIC_AUTH
 
 KEYWORDS = (b"token", b"pm_api_token", b"ghp_", b"gho_", b"github_pat_", b"AKIA", b"A3T", b"aws", b"AWS", b"-us",
             b"sk-", b"kind: Config", b"sops", b"glpat-", b"glrt-", b"glrtr-")
-PATTERNS = (re.compile(rb"@[\w.-]+![\w.-]+[=:]"), re.compile(rb"://[^\s/:@]+:(?!\$\{)[^\s/@]+@"))
+PATTERNS = (_PVE, _BASIC_AUTH)
 # Pieces that make near misses and hits likely: keyword fragments, newlines, line starts that matter.
 PIECES = (b"tok", b"en", b"gh", b"p_", b"o_", b"github", b"_pat_", b"AK", b"IA", b"A3", b"T", b"aw", b"s", b"-u",
           b"sk", b"-", b"kind: ", b"Secret", b"Config", b"so", b"ps", b"gl", b"pat", b"rt", b"r-", b"\n", b"\n",
@@ -102,10 +106,18 @@ def test_plugin_without_keywords_tests_every_blob() -> None:
     assert NoveltyFilter(KEYWORDS, PATTERNS, True).flagged(b"plain\n")
 
 
-def test_patterns_with_flags_of_their_own_are_searched_apart() -> None:
-    for pattern in (re.compile(rb"(?i)zzq"), re.compile(rb"zzq", re.IGNORECASE), re.compile(rb"(z)\1q")):
+def test_patterns_keep_their_own_flags_in_the_one_search() -> None:
+    for pattern in (linear.compile(rb"(?i)zzq"), re.compile(rb"zzq", re.IGNORECASE)):
         filt = NoveltyFilter(KEYWORDS, (*PATTERNS, pattern), False)
-        assert pattern in filt.apart
-        assert filt.flagged(b"a: 1\nb: ZZQ\n" if pattern.flags & re.IGNORECASE else b"a: 1\nb: zzq\n")
+        assert filt.flagged(b"a: 1\nb: ZZQ\n")
         assert not filt.flagged(b"a: 1\nb: 2\n")
-    assert NoveltyFilter(KEYWORDS, PATTERNS, False).apart == ()
+    # Case-sensitive patterns stay case-sensitive next to a case-insensitive one.
+    filt = NoveltyFilter((), (linear.compile(rb"(?i)zzq"), linear.compile(rb"ghp_")), False)
+    assert not filt.flagged(b"GHP_\n") and filt.flagged(b"ghp_\n")
+
+
+def test_a_pattern_that_needs_backtracking_is_refused_not_run() -> None:
+    with pytest.raises(linear.error):
+        NoveltyFilter(KEYWORDS, (re.compile(rb"(z)\1q"),), False)
+    with pytest.raises(linear.error):
+        NoveltyFilter(KEYWORDS, (re.compile(rb"a(?!b)"),), False)

@@ -11,7 +11,7 @@ from ..model import Hit, Location
 from ..record import record
 from . import Context, check
 
-# Content that CL002's content tests need; other blobs get only its name tests.
+# Content that CL002's content tests need; other blobs get only its name tests (an age key also in base64).
 _CL002_HINTS = (b"AGE-SECRET-KEY-1", b'"terraform_version"', b"kind: Config", b"contexts:")
 
 Found = tuple[tuple[str, ...], str, Hit]  # (what the leak is, the commit that added it, the hit)
@@ -30,9 +30,8 @@ class Tally:
 
 @check("history-secrets")
 def history_secrets(ctx: Context) -> Iterator[Hit]:
-    from ..repo import is_binary
     from ..stack.history import BlobStreams, Progress, walk
-    from ..stack.novelty import Helper
+    from ..stack.novelty import Helper, take
     from .secrets import scanner_for
 
     repo = ctx.repo
@@ -46,7 +45,8 @@ def history_secrets(ctx: Context) -> Iterator[Hit]:
     # `git cat-file`, on another core; it is forked first, before any thread exists.
     parts = 2 if _parallel(repo.root, int(ctx.params.get("parallel_min_blobs") or 0)) else 1
     streams = BlobStreams(repo.root, parts)
-    helper = Helper(scan.filter, streams.output(1), streams.foreign(1), max_bytes) if parts > 1 else None
+    helper = (Helper(scan.filter, streams.output(1), streams.foreign(1), max_bytes, scan.scanner.scan_chunks)
+              if parts > 1 else None)
     if helper is not None:
         streams.output(1).close()  # the helper's now
     streams.start()
@@ -59,30 +59,25 @@ def history_secrets(ctx: Context) -> Iterator[Hit]:
     # The filter compares each blob with the last clean version at its path, known once the walk is done
     # (before that, with the last clean blob that starts with the same bytes).
     uses: dict[str, list[Any]] | None = None
-    kinds, flagged, is_new = scan.kinds, scan.flagged, scan.filter.flagged  # the loop runs once per blob
+    kinds, flagged, streamed, filt = scan.kinds, scan.flagged, scan.streamed, scan.filter  # once per blob
+    scan_stream = scan.scanner.scan_chunks
     try:
-        for oid, data, size in streams.read(0, max_bytes):
+        # Every blob whatever its size: one over `max_bytes` is scanned as it streams, never held whole.
+        for oid, data, size in streams.read(0, max_bytes, stream=True):
             if progress.enabled:
                 progress.step(size)
             # What each blob is; counted in `finish` once the walk says it is wanted.
-            if data is None:
-                kinds[oid] = ("oversize", size)
-                continue
-            if data.find(b"\0", 0, 8000) >= 0 and is_binary(data):  # the find spares most blobs a copy
-                kinds[oid] = ("binary", size)
-                continue
-            kinds[oid] = ("text", size)
             if uses is None and walked:
                 uses = _uses(walked[0])
                 progress.total = len(uses) // parts  # with the helper, about our share
             at = uses.get(oid) if uses is not None else None
-            if is_new(data, at[0].path if at else None):
-                flagged[oid] = data
+            take(oid, data, size, at[0].path if at else None, filt, scan_stream, kinds, flagged, streamed)
         if helper is not None:
-            more_kinds, more_flagged = helper.finish()
+            more_kinds, more_flagged, more_streamed = helper.finish()
             helper = None
             kinds.update(more_kinds)
             flagged.update(more_flagged)
+            streamed.update(more_streamed)
     finally:
         progress.close()
         if helper is not None:
@@ -102,7 +97,8 @@ def history_secrets(ctx: Context) -> Iterator[Hit]:
     t = scan.tally
     repo.notes.append(
         f"CL006: {history.commits:,} commits, {t.blobs:,} distinct blobs, {t.scanned:,} scanned "
-        f"({t.bytes / 1e6:,.1f} MB); skipped {t.binary:,} binary, {t.oversize:,} over {max_bytes:,} bytes"
+        f"({t.bytes / 1e6:,.1f} MB), among them {t.binary:,} binary and {t.oversize:,} over {max_bytes:,} bytes "
+        f"(read all the same)"
         + (f", {t.missing:,} missing (partial clone)" if t.missing else "")
         + (f", {t.excluded:,} only at excluded paths" if t.excluded else ""))
 
@@ -136,7 +132,7 @@ class _Scan:
     """What CL006 asks of each blob: CL002 and CL005 on it, and the plaintext-before-encrypted test."""
 
     def __init__(self, ctx: Context, scanner: Any) -> None:
-        from ..stack.detectors import KEYWORD_LITERALS, LINE_PATTERNS
+        from ..stack.detectors import B64_LITERALS, KEYWORD_LITERALS, LINE_PATTERNS
         from ..stack.novelty import NoveltyFilter
         from ..stack.secrets import load_baseline
         from ..stack.sops import sops_config
@@ -150,11 +146,12 @@ class _Scan:
         self.tally = Tally()
         self.order: dict[str, int] = {}  # commit -> topological place, once the walk is done
         self.kinds: dict[str, tuple[str, int]] = {}  # oid -> (kind, size) of every streamed blob
-        self.flagged: dict[str, bytes] = {}  # blobs whose content needs testing
+        self.flagged: dict[str, bytes] = {}  # blobs whose content needs testing (normalised)
+        self.streamed: dict[str, Any] = {}  # oid -> the scan of a blob over the size limit or binary (`Scanned`)
         # Blobs arrive in pack order: keep, for each leak, the hit at the earliest commit.
         self.best: dict[tuple[str, ...], tuple[int, Hit]] = {}
         # Every keyword of every test, all within a line: a blob whose new lines hold none needs no content test.
-        self.filter = NoveltyFilter((*KEYWORD_LITERALS, *scanner.line_literals, *_CL002_HINTS, b"sops"),
+        self.filter = NoveltyFilter((*KEYWORD_LITERALS, *B64_LITERALS, *scanner.line_literals, *_CL002_HINTS, b"sops"),
                                     (*LINE_PATTERNS, *scanner.line_patterns), scanner.ds_always)
         self.by_name: dict[str, tuple[str, int] | None] = {}  # CL002 by name alone, per path
         self.required: dict[str, str | None] = {}  # CL004 by path alone, per path
@@ -182,14 +179,15 @@ class _Scan:
             t.blobs += 1
             if kind == "missing":
                 t.missing += 1
-            elif kind == "oversize":
-                t.oversize += 1
-            elif kind == "binary":
-                t.binary += 1
-                self.judge(b"", True, uses)
+                continue
+            t.scanned += 1
+            t.bytes += size
+            if kind in ("oversize", "binary"):  # content scanned as it streamed: its detections only
+                t.oversize += kind == "oversize"
+                t.binary += kind == "binary"
+                scanned = self.streamed.get(oid)
+                self.judge(b"", True, uses, detections=scanned.detections if scanned is not None else [])
             else:
-                t.scanned += 1
-                t.bytes += size
                 data = flagged.get(oid)
                 if data is not None:
                     self.judge(data, False, uses)
@@ -199,17 +197,21 @@ class _Scan:
                     self.judge(b"", True, uses, path_only=True)  # no keyword of any test: what the path says
         yield from self.hits()
 
-    def judge(self, data: bytes, binary: bool, uses: list[Any], *, path_only: bool = False) -> None:
-        """Every test on one blob; `path_only` when its content holds no keyword of any test."""
+    def judge(self, data: bytes, binary: bool, uses: list[Any], *, path_only: bool = False,
+              detections: list[Any] | None = None) -> None:
+        """Every test on one blob; `path_only` when its content holds no keyword of any test. `binary`: a
+        binary blob or one over the size limit, given with its `detections` (its content is not text)."""
         if path_only and all(self._quiet_path(use.path) for use in uses):
             return  # the common case: nothing to say about this path by its name
-        for hit_key, commit, hit in self._forbidden(data, binary, uses):
+        if detections is None and not path_only:
+            detections = self.scanner.scan(data)
+        for hit_key, commit, hit in self._forbidden(data, binary, uses, detections or []):
             self._offer(hit_key, commit, hit)
         if self.check_encryption:
             for hit_key, commit, hit in self._plaintext_before_encrypted(data, binary, uses):
                 self._offer(hit_key, commit, hit)
-        if not binary and not path_only:
-            for hit_key, commit, hit in self._secrets(data, uses):
+        if detections:
+            for hit_key, commit, hit in self._secrets(detections, uses):
                 self._offer(hit_key, commit, hit)
 
     def _quiet_path(self, path: str) -> bool:
@@ -232,10 +234,12 @@ class _Scan:
         except UnicodeDecodeError:
             return data.decode("utf-8", "replace")
 
-    def _forbidden(self, data: bytes, binary: bool, uses: list[Any]) -> Iterator[Found]:
-        from .hygiene import classify_text
+    def _forbidden(self, data: bytes, binary: bool, uses: list[Any], detections: list[Any]) -> Iterator[Found]:
+        from .hygiene import AGE_KEY_FILE, classify_text
 
         hinted = not binary and any(h in data for h in _CL002_HINTS)
+        # An age key in a binary blob, one over the size limit, or base64-encoded: what the detectors found.
+        age = next((d.line for d in detections if d.detector == "age-secret-key"), None)
         text: str | None = None
         for use in uses:
             if use.path not in self.by_name:
@@ -244,7 +248,9 @@ class _Scan:
             if verdict is not None or hinted:
                 if text is None and not binary:
                     text = self._text(data)
-                verdict = classify_text(use.path, text)
+                verdict = classify_text(use.path, text, age_line=age)
+            elif age is not None:
+                verdict = AGE_KEY_FILE, age
             if verdict is None:
                 continue
             what, line = verdict
@@ -277,11 +283,10 @@ class _Scan:
                 f"plaintext; the plaintext stays in history: rotate what it held and rewrite history before "
                 f"pushing", Location(use.path, 1), key=f"plaintext:{use.commit}", commit=use.commit)
 
-    def _secrets(self, data: bytes, uses: list[Any]) -> Iterator[Found]:
+    def _secrets(self, detections: list[Any], uses: list[Any]) -> Iterator[Found]:
         from ..stack.secrets import secret_hash
 
-        # A keyword in a new line: scan the whole blob (context such as `kind: Config` may be elsewhere).
-        detections = self.scanner.scan(data, self._text(data), self.scanner.candidates(data))
+        # A keyword in a new line: the whole blob was scanned (context such as `kind: Config` may be elsewhere).
         for detection in detections:
             digest = secret_hash(detection.value)
             for use in uses:

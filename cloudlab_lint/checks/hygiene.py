@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from pathlib import PurePosixPath
 
+from .. import linear
 from ..atomic import write_atomic
 from ..model import Hit, Location
 from ..repo import Repo
@@ -118,9 +118,10 @@ def gitignore_coverage(ctx: Context) -> Iterator[Hit]:
 
 # -- CL002 ---------------------------------------------------------------------------------
 
-AGE_SECRET = re.compile(r"AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}")
-KUBE_CREDENTIAL = re.compile(r"(?m)^\s*(client-key-data|token|password|client-key):\s*\S")
-TALOS_KEY = re.compile(r"(?m)^\s*key:\s*[A-Za-z0-9+/=]{40,}\s*$")
+AGE_KEY_FILE = "a file holding an age secret key"
+# RE2 (linear time): `^\s*` under `(?m)` would backtrack over every blank line with Python's `re`.
+KUBE_CREDENTIAL = linear.lazy(r"(?m)^\s*(client-key-data|token|password|client-key):\s*\S")
+TALOS_KEY = linear.lazy(r"(?m)^\s*key:\s*[A-Za-z0-9+/=]{40,}\s*$")
 
 
 def _stem(name: str) -> str:
@@ -136,11 +137,29 @@ def _line_of(text: str, offset: int) -> int:
 
 def classify(repo: Repo, path: str) -> tuple[str, int] | None:
     """Why `path` must never be committed, and the line to point at; None if it may be."""
-    return classify_text(path, repo.read_text(path, strict=False))
+    text = repo.read_text(path, strict=False)
+    verdict = classify_text(path, text)
+    if verdict is None and text is None:
+        # Binary, over the parse size cap or undecodable: an age key in it is found all the same.
+        chunks = repo.stream(path)
+        line = age_key_line(chunks) if chunks is not None else None
+        if line is not None:
+            return AGE_KEY_FILE, line
+    return verdict
 
 
-def classify_text(path: str, text: str | None) -> tuple[str, int] | None:
-    """`classify` on given content (None: unknown or binary), e.g. a blob from history (CL006)."""
+def age_key_line(chunks: Iterable[bytes]) -> int | None:
+    """The line of the first age secret key in a file (in clear, or base64-encoded as in a Secret's
+    `data:`), read whole in bounded windows; None if it holds none."""
+    from ..stack.detectors import scan_chunks
+
+    found = scan_chunks(chunks, frozenset({"age-secret-key"})).finish()
+    return min(d.line for d in found) if found else None
+
+
+def classify_text(path: str, text: str | None, *, age_line: int | None = None) -> tuple[str, int] | None:
+    """`classify` on given content (None: unknown or binary), e.g. a blob from history (CL006). `age_line`:
+    where the caller's detectors already found an age secret key."""
     name = path.rpartition("/")[2]
     if text is not None and is_sops_text(text):
         return None
@@ -155,9 +174,13 @@ def classify_text(path: str, text: str | None) -> tuple[str, int] | None:
         return "a decrypted talosconfig", 1
     if text is None:
         return None
-    match = AGE_SECRET.search(text)
-    if match:
-        return "a file holding an age secret key", _line_of(text, match.start())
+    if age_line is None:
+        from ..stack.detectors import may_hold_age_key
+
+        data = text.encode("utf-8", "surrogateescape")
+        age_line = age_key_line((data,)) if may_hold_age_key(data) else None
+    if age_line is not None:
+        return AGE_KEY_FILE, age_line
     if '"terraform_version"' in text and '"lineage"' in text and _is_tfstate_text(text):
         return "Terraform state JSON", 1
     if "kind: Config" in text and "clusters:" in text and "users:" in text:

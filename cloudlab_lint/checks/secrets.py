@@ -46,15 +46,19 @@ def no_plaintext_secrets(ctx: Context) -> Iterator[Hit]:
     for path in repo.content_targets:
         if path == baseline_name:
             continue
-        data = repo.read_bytes(path)  # None: missing, a link, binary or over the size cap
-        if data is None or not scanner.may_hold(data):
+        chunks = repo.stream(path)  # every byte, whatever the size or encoding; None: missing, a link (noted)
+        if chunks is None:
+            continue
+        scanned = scanner.scan_chunks(chunks)
+        if scanned.truncated:
+            repo.notes.append(f"{path}: CL005 stopped counting at {len(scanned.detections):,} secrets in this file")
+        if not scanned.detections:
             continue
         if baseline is None:
             baseline = load_baseline(repo, baseline_name)
         if baseline.excluded(path):
             continue
-        text = repo.read_text(path, strict=False)
-        for detection in scanner.scan(data, text):
+        for detection in scanned.detections:
             if baseline.known(path, detection):
                 continue
             yield Hit(message(detection), Location(path, detection.line, detection.column),

@@ -1,37 +1,47 @@
-"""Our own secret detectors: one keyword prefilter, then exact patterns.
+"""Our own secret detectors: one keyword prefilter, then exact patterns, all under RE2 (linear time).
 
 What homelab GitOps repositories leak: age secret keys, GitHub tokens, private
 key blocks (also base64-encoded in a Secret's `data:`), kubeconfig and
 talosconfig credentials, Talos machine secrets, Proxmox API tokens.
 
-The prefilter is one compiled pattern over raw bytes: a blob that holds none of
-its keywords cannot match any detector, and most blobs hold none, so the exact
-patterns (and the line arithmetic) run on few of them. Every detector's
-pattern must therefore contain, or imply, one of the prefilter's keywords.
+The prefilter is a few `in` tests and RE2 searches over raw bytes: a text that
+holds none of its keywords cannot match any detector, and most texts hold none,
+so the exact patterns (and the line arithmetic) run on few of them. Every
+detector's pattern must therefore contain, or imply, one of the prefilter's
+keywords.
+
+Base64 (a Secret's `data:`, or any other base64 value): a keyword inside
+base64-encoded bytes shows, whatever its offset in those bytes, as one of three
+fixed strings (`b64_fragments`). A text holding one has its base64 runs that
+hold one decoded, and the decoded bytes scanned by the same detectors; a
+finding names the run's line.
+
+The detectors read `textstream` windows: normalised bytes (UTF-16 decoded, CRLF
+as LF, binary files as they are), so a file of any size is read in bounded
+memory. Tests that need the whole file (`kind: Config` somewhere in a
+kubeconfig) are settled when its last window has been read.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import functools
-import re
-from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
+from .. import linear
 from ..record import record
+from .textstream import Window, normalise, windows
 
 BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
-_UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+_UUID = rb"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 # Values that are references, placeholders or ciphertext, never secrets.
-_NOT_A_VALUE = re.compile(r"""^["']?(?:\$\{|\{\{|<|ENC\[|\*\*\*|x{4,}|X{4,}|changeme|REDACTED|null|~|$)""", re.I)
+_NOT_A_VALUE = linear.lazy(rb"""(?i)^["']?(?:\$\{|\{\{|<|ENC\[|\*\*\*|x{4,}|X{4,}|changeme|REDACTED|null|~|$)""")
+MAX_DETECTIONS = 1000  # per file: past it, a note (a file of generated tokens must not flood the report)
 
-# The prefilter: a blob is scanned only if it holds one of these. Plain `in` tests (CPython's fast search)
-# beat one alternation regex several times over: sre cannot skip ahead on an alternation whose branches
-# start with common letters. Each entry: the detectors it unlocks, and either a literal or a regex whose
-# pattern starts with a literal (sre searches for that prefix quickly).
-_GH = re.compile(rb"(?:gh[pousr]|github_pat)_")
-_PVE = re.compile(rb"@[\w.-]+![\w.-]+[=:]")
+# The prefilter: a text is scanned only if it holds one of these. Each entry: the detector it unlocks and a
+# literal every match of that detector holds within one line.
+_GH = linear.lazy(rb"gh[pousr]_|github_pat_")
+_PVE = linear.lazy(rb"@[\w.-]+![\w.-]+[=:]")
 KEYWORDS: tuple[tuple[str, bytes], ...] = (
     ("age-secret-key", b"AGE-SECRET-KEY-1"),
     ("private-key", b"PRIVATE KEY"),
@@ -42,22 +52,60 @@ KEYWORDS: tuple[tuple[str, bytes], ...] = (
     ("talos-machine-secret", b"ncryption"),
     ("proxmox-api-token", b"pm_api_token"),
 )
-
-
-# Literals at least one of which every possible match of any detector holds, each within one line (the
-# regexes above start with these literals).
+# Literals at least one of which every possible match of any detector holds, each within one line.
 KEYWORD_LITERALS: tuple[bytes, ...] = (*(k for _, k in KEYWORDS), b"ghp_", b"gho_", b"ghu_", b"ghs_", b"ghr_",
                                        b"github_pat_")
-LINE_PATTERNS: tuple[re.Pattern[bytes], ...] = (_PVE,)  # `@` alone is too common (image digests, e-mail)
+LINE_PATTERNS = (_PVE,)  # `@` alone is too common (image digests, e-mail)
+# The whole-file facts some detectors need (a kubeconfig is `kind: Config` with `clusters:`).
+CONTEXT_WORDS: tuple[bytes, ...] = (b"users:", b"kind: Config", b"clusters:", b"crt:", b"ca:", b"contexts:",
+                                    b"trustdinfo:", b"machine:")
+
+
+def b64_fragments(keyword: bytes) -> tuple[bytes, ...]:
+    """The three strings one of which the base64 encoding of any bytes holding `keyword` holds (one per
+    offset of the keyword modulo 3: the characters whose six bits all come from the keyword)."""
+    out = []
+    for offset in range(3):
+        encoded = base64.b64encode(b"\0" * offset + keyword)
+        out.append(encoded[-(-8 * offset // 6): 8 * (offset + len(keyword)) // 6])
+    return tuple(out)
+
+
+# In base64, the keywords of every detector but Proxmox' (its token has no fixed literal but its prefix).
+B64_KEYWORDS: tuple[bytes, ...] = (*(k for _, k in KEYWORDS if k != b"LS0tLS1CRUdJTi"), b"ghp_", b"gho_", b"ghu_",
+                                   b"ghs_", b"ghr_", b"github_pat_", b"PVEAPIToken=", b"-----BEGIN")
+B64_LITERALS: tuple[bytes, ...] = tuple(dict.fromkeys(f for k in B64_KEYWORDS for f in b64_fragments(k)))
+_B64_FRAGMENT = linear.lazy(b"|".join(linear.escape(f) for f in B64_LITERALS))
+_B64_RUN = linear.lazy(rb"[A-Za-z0-9+/]{16,}={0,2}")
+MAX_B64_RUN = 1 << 20  # a longer run is decoded in its first MiB only (bounded work per run)
+
+
+_AGE = b"AGE-SECRET-KEY-1"
+_AGE_HINT = linear.lazy(b"|".join(linear.escape(k) for k in (_AGE, *b64_fragments(_AGE))))
+
+
+def may_hold_age_key(data: bytes) -> bool:
+    """Whether `data` may hold an age secret key, in clear or base64-encoded (the cheap test)."""
+    return _AGE_HINT.search(data) is not None
+
+
+# Whether any detector may match at all: one search settles most texts (none of the tests below can pass
+# without a match of this).
+_ANY = linear.lazy(b"|".join([*(linear.escape(k) for _, k in KEYWORDS), _GH.pattern, b"@", _B64_FRAGMENT.pattern]))
 
 
 def candidates(data: bytes) -> set[str]:
-    """Names of the detectors that may match `data` (empty for most blobs)."""
+    """Names of the detectors that may match `data` (empty for most texts); "base64" when a base64 run in
+    it may encode a keyword."""
+    if _ANY.search(data) is None:
+        return set()
     found = {name for name, keyword in KEYWORDS if keyword in data}
     if _GH.search(data):
         found.add("github-token")
     if b"!" in data and b"@" in data and _PVE.search(data):
         found.add("proxmox-api-token")
+    if _B64_FRAGMENT.search(data):
+        found.add("base64")
     return found
 
 
@@ -65,19 +113,14 @@ def candidates(data: bytes) -> set[str]:
 class Detector:
     name: str
     title: str
-    regex: str  # compiled on first use (`pattern`): the prefilter spares most runs most detectors
+    regex: bytes  # compiled on first use (`pattern`): the prefilter spares most runs most detectors
     group: int = 0  # the group holding the secret value
-    context: str | None = None  # a string the whole text must contain (cheap file-kind test)
-    verify: str | None = None  # name of an extra check on the value (see _VERIFY)
+    verify: str | None = None  # name of an extra check on the value (see _value_ok, _context_ok)
+    boundary: bool = False  # the value must not be followed by a word character
 
     @property
-    def pattern(self) -> re.Pattern[str]:
-        return _compiled(self.regex)
-
-
-@functools.cache
-def _compiled(regex: str) -> re.Pattern[str]:
-    return re.compile(regex)
+    def pattern(self) -> linear.Pattern:
+        return linear.compile(self.regex)
 
 
 @record
@@ -91,41 +134,42 @@ class Detection:
 
 # A YAML value: optional quotes, then anything but blanks, quotes and comments (references and
 # placeholders are filtered after matching).
-_VALUE = r"""["']?([^\s"'#]+)["']?\s*(?:#.*)?$"""
-
+_VALUE = rb"""["']?([^\s"'#]+)["']?[ \t]*(?:#[^\n]*)?$"""
 
 DETECTORS: tuple[Detector, ...] = (
     Detector("age-secret-key", "age secret key",
-             rf"AGE-SECRET-KEY-1[{BECH32.upper()}]{{58}}"),
+             rb"AGE-SECRET-KEY-1[" + BECH32.upper().encode() + rb"]{58}"),
+    # RE2 has no look-behind: the character before the token is matched (not part of the value) and the one
+    # after it is tested in Python (`boundary`).
     Detector("github-token", "GitHub token",
-             r"(?<![A-Za-z0-9_])(gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59})"
-             r"(?![A-Za-z0-9_])", group=1),
+             rb"(?:^|[^A-Za-z0-9_])(gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59})",
+             group=1, boundary=True),
     Detector("kubeconfig-credential", "kubeconfig credential",
-             r"(?m)^[ \t-]*(?:client-key-data|token|password):[ \t]*" + _VALUE, group=1,
-             context="users:", verify="kubeconfig"),
+             rb"(?m)^[ \t-]*(?:client-key-data|token|password):[ \t]*" + _VALUE, group=1, verify="kubeconfig"),
     Detector("talosconfig-credential", "talosconfig client key",
-             r"(?m)^[ \t]*key:[ \t]*[\"']?([A-Za-z0-9+/]{40,}={0,2})[\"']?[ \t]*$", group=1,
-             context="contexts:", verify="talosconfig"),
+             rb"(?m)^[ \t]*key:[ \t]*[\"']?([A-Za-z0-9+/]{40,}={0,2})[\"']?[ \t]*$", group=1,
+             verify="talosconfig"),
     Detector("talos-machine-secret", "Talos machine secret",
-             r"(?m)^[ \t]*(?:secretboxencryptionsecret|secretboxEncryptionSecret|aescbcEncryptionSecret"
-             r"|aescbcencryptionsecret|bootstraptoken|token|secret):"
-             r"[ \t]*[\"']?([A-Za-z0-9+/=.]{16,})[\"']?[ \t]*$",
+             rb"(?m)^[ \t]*(?:secretboxencryptionsecret|secretboxEncryptionSecret|aescbcEncryptionSecret"
+             rb"|aescbcencryptionsecret|bootstraptoken|token|secret):"
+             rb"[ \t]*[\"']?([A-Za-z0-9+/=.]{16,})[\"']?[ \t]*$",
              group=1, verify="talos"),
     Detector("private-key", "private key block",
-             r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----(?:\s|\\n|\\r)+"
-             r"(?:[A-Za-z-]+: [^\n]*(?:\s|\\n)+)*([A-Za-z0-9+/=]{40,})", group=1),
+             rb"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----(?:\s|\\n|\\r)+"
+             rb"(?:[A-Za-z-]+: [^\n]*(?:\s|\\n)+)*([A-Za-z0-9+/=]{40,})", group=1),
     Detector("private-key-base64", "base64-encoded private key block",
-             r"LS0tLS1CRUdJTi[A-Za-z0-9+/=]{60,}", verify="pem-private"),
+             rb"LS0tLS1CRUdJTi[A-Za-z0-9+/=]{60,}", verify="pem-private"),
     Detector("proxmox-api-token", "Proxmox API token",
-             rf"(?:PVEAPIToken=)?[\w.-]+@[\w.-]+![\w.-]+[=:]({_UUID})"
-             rf"|pm_api_token_secret[\"']?\s*[=:]\s*[\"']({_UUID})[\"']", group=0),
+             rb"(?:PVEAPIToken=)?[\w.-]+@[\w.-]+![\w.-]+[=:](" + _UUID + rb")"
+             rb"|pm_api_token_secret[\"']?\s*[=:]\s*[\"'](" + _UUID + rb")[\"']", group=0),
 )
 BY_NAME = {d.name: d for d in DETECTORS}
+_ORDER = {d.name: i for i, d in enumerate(DETECTORS)}
+_WORD = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+_TALOS_TOKEN = linear.lazy(rb"^[a-z0-9]{6}\.[a-z0-9]{16}$")
 
-_TALOS_TOKEN = re.compile(r"^[a-z0-9]{6}\.[a-z0-9]{16}$")
 
-
-def _pem_private(value: str) -> bool:
+def _pem_private(value: bytes) -> bool:
     head = value[:96]
     head = head[: len(head) - len(head) % 4]
     try:
@@ -135,51 +179,45 @@ def _pem_private(value: str) -> bool:
     return b"PRIVATE KEY" in decoded
 
 
-def _verify(detector: Detector, text: str, value: str, line_text: str) -> bool:
+def _key_name(line_text: bytes) -> bytes:
+    return line_text.split(b":", 1)[0].strip().lower()
+
+
+def _value_ok(detector: Detector, value: bytes, line_text: bytes) -> bool:
+    """The tests on the value and its line alone."""
     kind = detector.verify
     if kind is None:
         return True
-    if _NOT_A_VALUE.match(value):
+    if _NOT_A_VALUE.search(value):
         return False
-    if kind == "pem-private":
+    if kind in ("pem-private", "talosconfig"):
         return _pem_private(value)
-    if kind == "kubeconfig":
-        # A kubeconfig (kind: Config with users) holding a literal credential.
-        return "kind: Config" in text and "clusters:" in text
-    if kind == "talosconfig":
-        return "crt:" in text and "ca:" in text and _pem_private(value)
     if kind == "talos":
-        name = line_text.split(":", 1)[0].strip().lower()
-        if name in ("token", "bootstraptoken"):
+        name = _key_name(line_text)
+        if name in (b"token", b"bootstraptoken"):
             # Machine, trustd and bootstrap tokens have the `abcdef.0123456789abcdef` shape; other
             # `token:` keys are not Talos'.
-            return bool(_TALOS_TOKEN.match(value))
-        if name == "secret":
-            # The cluster secret: only in a Talos secrets bundle or machine config.
-            return ("trustdinfo:" in text or "machine:" in text) and len(value) >= 40
-        return len(value) >= 32
+            return _TALOS_TOKEN.search(value) is not None
+        return len(value) >= (40 if name == b"secret" else 32)
     return True
 
 
-class Lines:
-    """Offsets of line starts, computed once, only for texts that have a match."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.starts = [0] + [m.end() for m in re.finditer("\n", text)]
-
-    def locate(self, offset: int) -> tuple[int, int]:
-        index = bisect_right(self.starts, offset) - 1
-        return index + 1, offset - self.starts[index] + 1
-
-    def line_text(self, line: int) -> str:
-        start = self.starts[line - 1]
-        end = self.starts[line] - 1 if line < len(self.starts) else len(self.text)
-        return self.text[start:end]
+def _context_ok(detector: Detector, line_text: bytes, present: frozenset[bytes] | set[bytes]) -> bool:
+    """The tests on the whole file (`present`: which CONTEXT_WORDS it holds)."""
+    kind = detector.verify
+    if kind == "kubeconfig":
+        # A kubeconfig (kind: Config with clusters and users) holding a literal credential.
+        return {b"users:", b"kind: Config", b"clusters:"} <= present
+    if kind == "talosconfig":
+        return {b"contexts:", b"crt:", b"ca:"} <= present
+    if kind == "talos" and _key_name(line_text) == b"secret":
+        # The cluster secret: only in a Talos secrets bundle or machine config.
+        return b"trustdinfo:" in present or b"machine:" in present
+    return True
 
 
-def prefilter(data: bytes) -> bool:
-    return bool(candidates(data))
+def _line_bounds(data: bytes, offset: int) -> tuple[int, int]:
+    return data.rfind(b"\n", 0, offset) + 1, (data.find(b"\n", offset) + 1 or len(data) + 1) - 1
 
 
 def _inside_ciphertext(line_text: str, column: int) -> bool:
@@ -188,28 +226,130 @@ def _inside_ciphertext(line_text: str, column: int) -> bool:
     return start >= 0 and "]" not in before[start:]
 
 
-def detect(text: str, enabled: frozenset[str] | None = None, lines: Lines | None = None,
-           only: set[str] | None = None) -> Iterator[Detection]:
-    """Every detection in `text`, at most one per line (the first detector in DETECTORS order wins).
+@record
+class _Found:
+    order: int
+    offset: int  # in the window
+    line: int
+    column: int
+    detector: Detector
+    title: str
+    value: bytes
+    line_text: bytes
+    decoded: bool = False  # found in decoded base64 (a detector of the text itself wins on the same line)
 
-    `only`: the detectors the prefilter found keywords for (default: all)."""
-    lines = lines or Lines(text)
-    seen: set[int] = set()
-    for det in DETECTORS:
-        if enabled is not None and det.name not in enabled or only is not None and det.name not in only:
-            continue
-        if det.context is not None and det.context not in text:
-            continue
-        for match in det.pattern.finditer(text):
-            group = det.group
-            if det.name == "proxmox-api-token":
-                group = 1 if match.group(1) else 2
-            value = match.group(group) if group else match.group(0)
-            line, column = lines.locate(match.start(group) if group else match.start())
-            if line in seen:
+
+class FileScan:
+    """Our detectors over one file's windows; `finish` gives the detections (at most one per line: the
+    first detector in DETECTORS order wins)."""
+
+    def __init__(self, enabled: frozenset[str] | None = None, *, decode_base64: bool = True) -> None:
+        self.enabled = enabled
+        self.decode_base64 = decode_base64
+        self.present: set[bytes] = set()
+        self.found: list[_Found] = []
+        self.truncated = False
+
+    def window(self, window: Window, only: set[str] | None = None) -> None:
+        """Scan one window; `only`: the candidates the prefilter found in it (default: computed here)."""
+        data = window.data
+        only = candidates(data) if only is None else only
+        if not window.whole:
+            self.present.update(w for w in CONTEXT_WORDS if w in data)
+        elif only:
+            self.present.update(w for w in CONTEXT_WORDS if w in data)
+        if not only:
+            return
+        for det in DETECTORS:
+            if det.name not in only or self.enabled is not None and det.name not in self.enabled:
                 continue
-            line_text = lines.line_text(line)
-            if _inside_ciphertext(line_text, column) or not _verify(det, text, value, line_text):
+            for match in det.pattern.finditer(data):
+                group = det.group
+                if det.name == "proxmox-api-token":
+                    group = 1 if match.start(1) >= 0 else 2
+                start = match.start(group) if group else match.start()
+                if not window.start <= start < window.end:
+                    continue
+                value = match.group(group) if group else match.group(0)
+                if det.boundary and match.end(group) < len(data) and data[match.end(group)] in _WORD:
+                    continue
+                begin, end = _line_bounds(data, start)
+                line_text = data[begin:end]
+                if not _value_ok(det, value, line_text):
+                    continue
+                self._add(window, start, begin, det, det.title, value, line_text)
+        if "base64" in only and self.decode_base64:
+            self._base64(window)
+
+    def _add(self, window: Window, start: int, begin: int, det: Detector, title: str, value: bytes,
+             line_text: bytes, decoded: bool = False) -> None:
+        if len(self.found) >= MAX_DETECTIONS:
+            self.truncated = True
+            return
+        column = len(window.data[begin:start].decode("utf-8", "replace")) + 1
+        if _inside_ciphertext(line_text.decode("utf-8", "replace"), column):
+            return
+        line = window.line + window.data.count(b"\n", 0, begin)
+        self.found.append(_Found(_ORDER[det.name], start, line, column, det, title, value, line_text, decoded))
+
+    def _base64(self, window: Window) -> None:
+        """Decode the base64 runs that may encode a keyword; scan the decoded bytes (one level deep)."""
+        data = window.data
+        for run in _B64_RUN.finditer(data):
+            start, end = run.start(), min(run.end(), run.start() + MAX_B64_RUN)
+            if not window.start <= start < window.end or _B64_FRAGMENT.search(data, start, end) is None:
                 continue
-            seen.add(line)
-            yield Detection(det.name, det.title, line, column, value)
+            decoded = decode_base64(data[start:end])
+            if decoded is None:
+                continue
+            inner = FileScan(self.enabled, decode_base64=False)
+            text, binary = normalise(decoded)
+            inner.window(Window(text, 1, 0, len(text), binary, True))
+            begin, line_end = _line_bounds(data, start)
+            for found in inner.resolved():
+                self._add(window, start, begin, found.detector, f"{found.title} (base64-encoded)", found.value,
+                          data[begin:line_end], decoded=True)
+
+    def resolved(self) -> list[_Found]:
+        """What was found, the whole-file tests passed, at most one per line."""
+        kept = [f for f in self.found if _context_ok(f.detector, f.line_text, self.present)]
+        kept.sort(key=lambda f: (f.decoded, f.order, f.line, f.column))
+        seen: set[int] = set()
+        out = []
+        for f in kept:
+            if f.line not in seen:
+                seen.add(f.line)
+                out.append(f)
+        return out
+
+    def finish(self) -> list[Detection]:
+        return [Detection(f.detector.name, f.title, f.line, f.column, f.value.decode("utf-8", "surrogateescape"))
+                for f in self.resolved()]
+
+
+def decode_base64(run: bytes) -> bytes | None:
+    """The bytes a base64 run encodes (padding optional), or None."""
+    run = run.rstrip(b"=")
+    run = run[: len(run) - (len(run) % 4 == 1)]
+    try:
+        return base64.b64decode(run + b"=" * (-len(run) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def scan_chunks(chunks: Iterable[bytes], enabled: frozenset[str] | None = None) -> FileScan:
+    """Our detectors over a whole file given in chunks (see `textstream.windows`)."""
+    scan = FileScan(enabled)
+    for window in windows(chunks):
+        scan.window(window)
+    return scan
+
+
+def detect(text: str | bytes, enabled: frozenset[str] | None = None) -> Iterator[Detection]:
+    """Every detection in a whole text (str or bytes, not yet normalised)."""
+    data = text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text
+    yield from scan_chunks((data,), enabled).finish()
+
+
+def prefilter(data: bytes) -> bool:
+    return bool(candidates(data))

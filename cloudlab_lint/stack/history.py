@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, NamedTuple
+from typing import IO, Any, NamedTuple
 
 from ..gitcmd import GitError, git, git_command, git_env
 
@@ -137,10 +137,11 @@ class BlobStreams:
         self.feeder = threading.Thread(target=self._feed, daemon=True)
         self.feeder.start()
 
-    def read(self, part: int, max_bytes: int) -> Iterator[tuple[str, bytes | None, int]]:
-        """(oid, content or None when over `max_bytes`, size) for each blob of `part`, then the readers end."""
+    def read(self, part: int, max_bytes: int, *, stream: bool = False) -> Iterator[tuple[str, Any, int]]:
+        """(oid, content or None when over `max_bytes`, size) for each blob of `part`, then the readers end.
+        `stream`: a blob over `max_bytes` comes as chunks instead of None (see read_stream)."""
         try:
-            yield from read_stream(self.output(part), max_bytes)
+            yield from read_stream(self.output(part), max_bytes, stream=stream)
         finally:
             self.close()
 
@@ -210,8 +211,11 @@ def read_all(root: Path, wanted: set[str] | dict[str, object] | None, max_bytes:
     yield from streams.read(0, max_bytes)
 
 
-def read_stream(out: IO[bytes], max_bytes: int) -> Iterator[tuple[str, bytes | None, int]]:
-    """The objects `git cat-file --batch` writes to `out`: (oid, content or None when over `max_bytes`, size)."""
+def read_stream(out: IO[bytes], max_bytes: int, *, stream: bool = False) -> Iterator[tuple[str, Any, int]]:
+    """The objects `git cat-file --batch` writes to `out`: (oid, content or None when over `max_bytes`, size).
+
+    `stream`: an object over `max_bytes` comes as an iterator of chunks (bounded memory) instead of None; what
+    the consumer leaves of it is skipped before the next object is read."""
     _widen_pipe(out)
     while True:
         header = out.readline()
@@ -220,7 +224,32 @@ def read_stream(out: IO[bytes], max_bytes: int) -> Iterator[tuple[str, bytes | N
         parts = header.split()
         if len(parts) != 3:  # "<oid> missing": gone since it was listed
             continue
+        size = int(parts[2])
+        if stream and size > max_bytes:
+            chunks = Chunks(out, size)
+            yield parts[0].decode("ascii"), chunks, size
+            chunks.drain()
+            continue
         yield _object(out, parts, max_bytes)
+
+
+class Chunks:
+    """The content of one object of a `git cat-file --batch` stream, in chunks of at most 1 MiB."""
+
+    def __init__(self, out: IO[bytes], size: int) -> None:
+        self.out, self.left = out, size + 1  # the newline after the content
+
+    def __iter__(self) -> Iterator[bytes]:
+        while self.left > 1:
+            chunk = self.out.read(min(self.left - 1, 1 << 20))
+            if not chunk:
+                raise GitError("git cat-file stopped in the middle of an object")
+            self.left -= len(chunk)
+            yield chunk
+
+    def drain(self) -> None:
+        _discard(self.out, self.left)
+        self.left = 0
 
 
 def _object(out: IO[bytes], header: list[bytes], max_bytes: int) -> tuple[str, bytes | None, int]:

@@ -5,18 +5,27 @@ scanner works on bytes so that the cheap keyword prefilter runs before any
 decoding; detect-secrets is imported only when a text holds one of the
 keywords its selected plugins look for, so a commit hook that touches no such
 file never pays for the import.
+
+A file is read whole, in bounded windows (`textstream`): UTF-16 decoded, CRLF
+as LF, binary files too (our detectors only: detect-secrets skips binary
+files). detect-secrets' plugins are Python regexes, some of them quadratic on
+a crafted line: they only see lines that our RE2 screening passed, and a line
+over MAX_PLUGIN_LINE bytes in overlapping pieces of at most that size (each
+piece screened again), so their work stays linear in the file's size.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
-import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from .. import linear
 from ..record import factory, record
-from .detectors import _NOT_A_VALUE, Detection, Lines, _inside_ciphertext, candidates, detect
+from .detectors import _NOT_A_VALUE, Detection, FileScan, _inside_ciphertext, _line_bounds, candidates
+from .textstream import WINDOW, Window, normalise, windows
 
 if TYPE_CHECKING:
     from ..repo import Repo
@@ -43,20 +52,22 @@ DS_KEYWORDS: dict[str, tuple[bytes, ...]] = {
     "SquareOAuthDetector": (b"sq0csp-",),
     "StripeDetector": (b"k_live_",),
 }
-# A URL only matters to BasicAuthDetector with a password in it.
-_BASIC_AUTH = re.compile(rb"://[^\s/:@]+:(?!\$\{)[^\s/@]+@")  # a `${VAR}` password is a reference
-_AWS_ID = re.compile(rb"(?:A3T[A-Z0-9]|ABIA|ACCA|AKIA|ASIA)[0-9A-Z]{16}")
+MAX_PLUGIN_LINE = 1000  # bytes of a line (or of a piece of a longer line) a detect-secrets plugin sees
+_PIECE_STEP = 800  # pieces of a longer line overlap by 200 bytes: a secret up to that long is seen whole
+# A URL only matters to BasicAuthDetector with a password in it; a `${VAR}` password is a reference.
+_BASIC_AUTH = linear.lazy(rb"://[^\s/:@]+:(?:[^\s/@$][^\s/@]*|\$(?:[^\s/@{][^\s/@]*)?)@")
+_AWS_ID = linear.lazy(rb"(?:A3T[A-Z0-9]|ABIA|ACCA|AKIA|ASIA)[0-9A-Z]{16}")
 # Keywords too common to screen with alone (`-us` is in every `us-east`-style name, `aws` in every AWS
 # provider): the plugin's own pattern must match as well, or the plugin cannot report anything. Each
 # is implied by the plugin's regex, on bytes: where it counts characters (`.{0,20}`) it allows four
 # bytes for each, the most a UTF-8 character takes. All lie within one line (CL006 screens lines).
-_AWS_SECRET = re.compile(  # the plugin's case-insensitive regex, spelt without the flag (CL006 merges flagless ones)
+_AWS_SECRET = linear.lazy(  # the plugin's case-insensitive regex
     rb"[aA][wW][sS].{0,80}?(?:[kK][eE][yY]|[pP][wW][dD]?|[pP][aA][sS][sS](?:[wW][oO][rR][dD])?|[tT][oO][kK][eE][nN])"
     rb".{0,80}?['\"][0-9a-zA-Z/+]{40}['\"]")
-_CONFIRM: dict[bytes, re.Pattern[bytes]] = {
+_CONFIRM: dict[bytes, linear.Pattern] = {
     b"://": _BASIC_AUTH,
-    b"-us": re.compile(rb"-us[0-9]"),  # the plugin's `[0-9a-z]{32}` prefix, searched, costs 25x more
-    b"sk-": re.compile(rb"sk-[A-Za-z0-9_-]*[A-Za-z0-9]{20}T3BlbkFJ"),
+    b"-us": linear.lazy(rb"-us[0-9]"),  # the plugin's `[0-9a-z]{32}` prefix, searched, costs 25x more
+    b"sk-": linear.lazy(rb"sk-[A-Za-z0-9_-]*[A-Za-z0-9]{20}T3BlbkFJ"),
     **dict.fromkeys((b"AKIA", b"ASIA", b"ABIA", b"ACCA", b"A3T"), _AWS_ID),
     **dict.fromkeys((b"aws", b"AWS", b"Aws"), _AWS_SECRET),
 }
@@ -66,7 +77,7 @@ _DS_TITLES = {"AWSKeyDetector": "AWS key", "AzureStorageKeyDetector": "Azure sto
               "OpenAIDetector": "OpenAI key", "PypiTokenDetector": "PyPI token", "SendGridDetector": "SendGrid key",
               "SlackDetector": "Slack token", "SquareOAuthDetector": "Square OAuth secret",
               "StripeDetector": "Stripe key"}
-_NOT_SECRET_VALUE = re.compile(r"^(?:age1[a-z0-9]{58}$|\$\{\{?\s*secrets\.|\$\{|\{|%\(|\$[A-Z_]+$)")
+_NOT_SECRET_VALUE = linear.lazy(rb"^(?:age1[a-z0-9]{58}$|\$\{\{?\s*secrets\.|\$\{|\{|%\(|\$[A-Z_]+$)")
 # What documentation writes where a secret would go (`https://user:token@host`).
 _PLACEHOLDERS = frozenset({"password", "passwd", "pass", "secret", "token", "changeme", "example", "pat", "key",
                            "apikey", "api_key", "xxx", "redacted"})
@@ -158,7 +169,7 @@ def sops_metadata_lines(text: str) -> set[int]:
             mode = "yaml"
         elif line.startswith("[sops]"):
             mode = "ini"
-        elif re.match(r'\s*"sops"\s*:', line):
+        elif line.lstrip().startswith('"sops"') and line.lstrip()[6:].lstrip().startswith(":"):
             mode = "json"  # SOPS writes it last, so it runs to the end
         elif mode == "yaml" and line and not line[0].isspace() and not line.startswith(("-", "#")):
             mode = ""
@@ -167,6 +178,14 @@ def sops_metadata_lines(text: str) -> set[int]:
         if mode or line.startswith("sops_"):
             out.add(number)
     return out
+
+
+@record
+class Scanned:
+    """What a scan found in one file, and whether it stopped counting (MAX_DETECTIONS)."""
+
+    detections: list[Detection]
+    truncated: bool = False
 
 
 class Scanner:
@@ -182,14 +201,18 @@ class Scanner:
         self.line_literals = tuple(k for k in self.ds_keywords if k not in _CONFIRM)
         self.line_patterns = tuple(dict.fromkeys(_CONFIRM[k] for k in self.ds_keywords if k in _CONFIRM))
         self._plugins: list[Any] | None = None
-        # Per line, one search in C settles most lines (a line of a flagged file rarely holds a keyword).
-        self._line_keyword = re.compile("|".join(re.escape(k.decode("ascii")) for k in self.ds_keywords) or "(?!)")
+        # `_theirs` in one search: a keyword, or the pattern that must confirm a too common one.
+        self._theirs_regex = linear.lazy(b"|".join([*(linear.escape(k) for k in self.line_literals),
+                                                       *(b"(?:" + p.pattern + b")" for p in self.line_patterns)])
+                                            or rb"[^\x00-\xff]")
+        # One search finds the lines that hold a keyword (a line of a flagged file rarely holds one).
+        self._line_keyword = linear.lazy(b"|".join(linear.escape(k) for k in self.ds_keywords) or b"[^\\x00-\\xff]")
 
     def candidates(self, data: bytes) -> tuple[set[str], bool]:
         """The cheap test: which of our detectors may match, and whether a detect-secrets plugin may."""
         ours = candidates(data)
         if self.enabled is not None:
-            ours &= self.enabled
+            ours &= self.enabled | {"base64"}
         return ours, self._theirs(data)
 
     def _theirs(self, data: bytes) -> bool:
@@ -197,63 +220,100 @@ class Scanner:
             return False
         if self.ds_always:
             return True
-        for keyword in self.ds_keywords:
-            if keyword in data and (keyword not in _CONFIRM or _CONFIRM[keyword].search(data)):
-                return True
-        return False
+        return self._theirs_regex.search(data) is not None
 
     def may_hold(self, data: bytes) -> bool:
         ours, theirs = self.candidates(data)
         return bool(ours) or theirs
 
-    def scan(self, data: bytes, text: str | None = None,
-             found_keywords: tuple[set[str], bool] | None = None) -> list[Detection]:
-        """Detections in a blob's bytes (already known to be text), after the prefilter."""
-        ours, theirs = found_keywords or self.candidates(data)
-        if not ours and not theirs:
-            return []
-        if text is None:
-            text = data.decode("utf-8", "replace")
-        lines = Lines(text)
-        found = list(detect(text, self.enabled, lines, only=ours)) if ours else []
-        if theirs:
-            taken = {d.line for d in found}
-            found.extend(d for d in self._plugin_detections(text, lines) if d.line not in taken)
-        if not found:
-            return []
-        from .sops import is_sops_text
+    def scan(self, data: bytes) -> list[Detection]:
+        """Detections in a whole file's bytes (not yet normalised)."""
+        return self.scan_chunks((data,)).detections
 
-        metadata = sops_metadata_lines(text) if "sops" in text and is_sops_text(text) else set()
-        return [d for d in found if d.line not in metadata and not _allowlisted(lines, d.line)]
-
-    def _plugin_detections(self, text: str, lines: Lines) -> list[Detection]:
-        plugins = self._load_plugins()
-        out: list[Detection] = []
-        for number, line in enumerate(text.splitlines(), 1):
-            if not self.ds_always and (self._line_keyword.search(line) is None
-                                       or not self._theirs(line.encode("utf-8", "surrogateescape"))):
+    def scan_chunks(self, chunks: Iterable[bytes]) -> Scanned:
+        """Detections in a file given in chunks of any size (see `textstream`)."""
+        ours_scan = FileScan(self.enabled)
+        theirs: list[Detection] = []
+        dropped: set[int] = set()  # SOPS metadata and allowlisted lines
+        parts = iter(chunks)
+        first, second = next(parts, b""), next(parts, None)
+        if second is None and len(first) <= WINDOW:  # the common case, without the windowing machinery
+            data, binary = normalise(first)
+            todo: Iterable[Window] = (Window(data, 1, 0, len(data), binary, True),)
+        else:
+            todo = windows(itertools.chain((first,) if second is None else (first, second), parts))
+        for window in todo:
+            ours, plugins = self.candidates(window.data)
+            if not ours and not plugins:
+                if not window.whole:
+                    ours_scan.window(window, set())  # the whole-file facts (`kind: Config`) still count
                 continue
-            for name, plugin in plugins:
-                found = False
-                for value in plugin.analyze_string(line):
-                    if not isinstance(value, str) or not value:
-                        continue
-                    # Entropy plugins apply their limit in analyze_line, which we avoid (it may verify
-                    # over the network): apply it here.
-                    limit = getattr(plugin, "entropy_limit", None)
-                    if limit is not None and plugin.calculate_shannon_entropy(value) < limit:
-                        continue
-                    column = max(line.find(value), 0) + 1
-                    if (_NOT_A_VALUE.match(value) or _NOT_SECRET_VALUE.match(value)
-                            or value.lower().strip("'\"") in _PLACEHOLDERS
-                            or _inside_ciphertext(line, column) or "secrets." in value):
-                        continue
-                    out.append(Detection(f"detect-secrets:{name}", _DS_TITLES.get(name, name), number, column, value))
-                    found = True
+            before = (len(ours_scan.found), len(theirs))
+            ours_scan.window(window, ours)
+            if plugins and not window.binary:
+                theirs.extend(self._plugin_detections(window))
+            if (len(ours_scan.found), len(theirs)) != before:
+                dropped |= _dropped_lines(window)
+        found = [d for d in ours_scan.finish() if d.line not in dropped]
+        taken = {d.line for d in found}
+        found.extend(d for d in theirs if d.line not in taken and d.line not in dropped and not taken.add(d.line))
+        return Scanned(found, ours_scan.truncated)
+
+    def _plugin_lines(self, window: Window) -> Iterator[tuple[int, bytes, bytes]]:
+        """(line number, text, what precedes it on its line) of each line of the window that may interest a
+        plugin, a line over MAX_PLUGIN_LINE in pieces."""
+        data = window.data
+        seen: set[int] = set()
+        if self.ds_always:
+            starts: Iterable[int] = (i for i in _line_starts(data) if window.start <= i < window.end)
+        else:
+            starts = (m.start() for m in self._line_keyword.finditer(data, window.start, window.end))
+        for offset in starts:
+            begin, end = _line_bounds(data, offset)
+            if begin in seen:
+                continue
+            seen.add(begin)
+            number = window.line + data.count(b"\n", 0, begin)
+            if end - begin <= MAX_PLUGIN_LINE:
+                yield number, data[begin:end], b""
+                continue
+            for piece in range(begin, end, _PIECE_STEP):
+                yield number, data[piece:min(end, piece + MAX_PLUGIN_LINE)], data[begin:piece]
+                if piece + MAX_PLUGIN_LINE >= end:
                     break
-                if found:
-                    break
+
+    def _plugin_detections(self, window: Window) -> list[Detection]:
+        out: list[Detection] = []
+        taken: set[int] = set()
+        for number, raw, before in self._plugin_lines(window):
+            if number in taken or not self.ds_always and not self._theirs(raw):
+                continue
+            line = raw.decode("utf-8", "replace")
+            detection = self._plugin_detection(number, line, len(before.decode("utf-8", "replace")))
+            if detection is not None:
+                taken.add(number)
+                out.append(detection)
         return out
+
+    def _plugin_detection(self, number: int, line: str, shift: int = 0) -> Detection | None:
+        """The first plugin finding in `line` (a piece of line `number` that starts `shift` characters in)."""
+        for name, plugin in self._load_plugins():
+            for value in plugin.analyze_string(line):
+                if not isinstance(value, str) or not value:
+                    continue
+                # Entropy plugins apply their limit in analyze_line, which we avoid (it may verify
+                # over the network): apply it here.
+                limit = getattr(plugin, "entropy_limit", None)
+                if limit is not None and plugin.calculate_shannon_entropy(value) < limit:
+                    continue
+                column = max(line.find(value), 0) + 1
+                raw = value.encode("utf-8", "surrogateescape")
+                if (_NOT_A_VALUE.search(raw) or _NOT_SECRET_VALUE.search(raw)
+                        or value.lower().strip("'\"") in _PLACEHOLDERS
+                        or _inside_ciphertext(line, column) or "secrets." in value):
+                    continue
+                return Detection(f"detect-secrets:{name}", _DS_TITLES.get(name, name), number, shift + column, value)
+        return None
 
     def _load_plugins(self) -> list[tuple[str, Any]]:
         if self._plugins is None:
@@ -262,6 +322,31 @@ class Scanner:
             classes = {cls.__name__: cls for cls in get_mapping_from_secret_type_to_class().values()}
             self._plugins = [(name, classes[name]()) for name in self.plugin_names if name in classes]
         return self._plugins
+
+
+def _line_starts(data: bytes) -> Iterator[int]:
+    start = 0
+    while start < len(data):
+        yield start
+        start = data.find(b"\n", start) + 1 or len(data)
+
+
+def _dropped_lines(window: Window) -> set[int]:
+    """Line numbers of a window that are never findings: SOPS metadata, and lines allowlisted by pragma."""
+    data = window.data
+    out: set[int] = set()
+    for pragma, shift in ((PRAGMA.encode(), 0), (PRAGMA_NEXT.encode(), 1)):
+        at = data.find(pragma)
+        while at >= 0:
+            out.add(window.line + data.count(b"\n", 0, at) + shift)
+            at = data.find(pragma, at + 1)
+    if b"sops" in data:
+        from .sops import is_sops_text
+
+        text = data.decode("utf-8", "replace")
+        if is_sops_text(text):
+            out |= {window.line - 1 + n for n in sops_metadata_lines(text)}
+    return out
 
 
 def unknown_plugins(names: Iterable[str]) -> list[str]:
@@ -273,9 +358,3 @@ def unknown_plugins(names: Iterable[str]) -> list[str]:
 
     known = {cls.__name__ for cls in get_mapping_from_secret_type_to_class().values()}
     return [n for n in names if n not in known]
-
-
-def _allowlisted(lines: Lines, line: int) -> bool:
-    if PRAGMA in lines.line_text(line):
-        return True
-    return line > 1 and PRAGMA_NEXT in lines.line_text(line - 1)
