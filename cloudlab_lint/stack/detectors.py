@@ -163,7 +163,6 @@ DETECTORS: tuple[Detector, ...] = (
              rb"(?:PVEAPIToken=)?[\w.-]+@[\w.-]+![\w.-]+[=:](" + _UUID + rb")"
              rb"|pm_api_token_secret[\"']?\s*[=:]\s*[\"'](" + _UUID + rb")[\"']", group=0),
 )
-BY_NAME = {d.name: d for d in DETECTORS}
 _ORDER = {d.name: i for i, d in enumerate(DETECTORS)}
 _WORD = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 _TALOS_TOKEN = linear.lazy(rb"^[a-z0-9]{6}\.[a-z0-9]{16}$")
@@ -349,7 +348,3 @@ def detect(text: str | bytes, enabled: frozenset[str] | None = None) -> Iterator
     """Every detection in a whole text (str or bytes, not yet normalised)."""
     data = text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text
     yield from scan_chunks((data,), enabled).finish()
-
-
-def prefilter(data: bytes) -> bool:
-    return bool(candidates(data))

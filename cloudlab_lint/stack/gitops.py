@@ -553,9 +553,6 @@ class GitOps:
             for ks in cluster.kustomizations.values():
                 yield cluster, ks
 
-    def has_flux(self) -> bool:
-        return any(True for _ in self.flux_kustomizations())
-
 
 def model(repo: Repo, config: Config) -> GitOps:
     return repo.cached(("gitops", config.gitops_root, config.clusters), lambda: _built(repo, config))

@@ -126,10 +126,6 @@ class Entry:
     def is_patch(self) -> bool:
         return self.field in ("patches", "patchesStrategicMerge", "patchesJson6902")
 
-    @property
-    def is_input(self) -> bool:
-        return self.field in ("files", "envs")
-
 
 @dataclass(frozen=True)
 class InlinePatch:

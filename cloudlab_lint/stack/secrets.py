@@ -347,14 +347,3 @@ def _dropped_lines(window: Window) -> set[int]:
         if is_sops_text(text):
             out |= {window.line - 1 + n for n in sops_metadata_lines(text)}
     return out
-
-
-def unknown_plugins(names: Iterable[str]) -> list[str]:
-    """Plugin names detect-secrets does not have (checked only when the user changed the list)."""
-    names = list(names)
-    if all(n in DS_KEYWORDS for n in names):
-        return []
-    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
-
-    known = {cls.__name__ for cls in get_mapping_from_secret_type_to_class().values()}
-    return [n for n in names if n not in known]
