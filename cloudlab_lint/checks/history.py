@@ -275,7 +275,7 @@ class _Scan:
                     self.required[use.path] = encryption_required(use.path, None, self.sops)
                 reason = self.required[use.path]
             else:
-                reason = encryption_required(use.path, content, self.sops)
+                reason = encryption_required(use.path, content, self.sops, files=self.ctx.repo.file_set)
             if reason is None:
                 continue
             yield ("CL004", use.path), use.commit, Hit(

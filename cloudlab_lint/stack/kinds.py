@@ -1,0 +1,165 @@
+"""Kubernetes objects wherever they are: the one walker every kind-seeking rule uses.
+
+kubectl and kustomize apply every object of a manifest, so a rule that looks for a kind finds it:
+- in every document of a YAML stream, in flow style or block style, with escaped scalars (the parsed
+  value counts, not its spelling: `kind: "\\x53ecret"` is a Secret);
+- inside `kind: List` and every `*List` kind that has `items` (what `kubectl get -o yaml` writes), items
+  of items included; kustomize inlines them the same way (a kind ending in `List` with `items`);
+- in JSON manifests and in `.yaml`/`.yml`/`.json` of any letter case (kubectl and kustomize `resources:`
+  take any name; Flux's generated kustomization, case-sensitive `.yaml`/`.yml`, is the Flux model's).
+Templates (`refs.is_template_name`) are never manifests; a Helm chart's `templates/` (a `Chart.yaml` in
+the folder above it) is not YAML until rendered and is skipped, any other `templates/` folder is not.
+
+An item of a List gets an index of its own, distinct from every document's (`item_index`), so that
+`(path, index)` names one object as it does for plain documents.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Container, Iterator
+from typing import TYPE_CHECKING, Any
+
+from .refs import is_template_name
+
+if TYPE_CHECKING:
+    from ..parsing.yamlx import Document
+    from ..repo import Repo
+
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+_ITEM_SHIFT = 32  # item n (1-based) of document d: d + (n << 32); documents per file stay far below 2**32
+# What can spell `Secret` without the literal text: a YAML or JSON hex escape (`\x53`, `\u0053`,
+# `\U00000053`) or an escaped line break joining two halves of a double-quoted scalar. Other escapes
+# give no letter. Within one line, so a line-by-line filter can use it too.
+ESCAPE_PATTERN = rb"\\(?:[xuU]|\r?\n|\r?\Z)"
+_ESCAPE = re.compile(ESCAPE_PATTERN.decode())
+_ESCAPE_BYTES = re.compile(ESCAPE_PATTERN)
+
+
+def is_manifest_name(path: str) -> bool:
+    """A name kubectl and kustomize read as a manifest: YAML or JSON, any letter case, not a template."""
+    name = path.rpartition("/")[2].lower()
+    return name.endswith(MANIFEST_SUFFIXES) and not is_template_name(name)
+
+
+def is_json_name(path: str) -> bool:
+    return path.lower().endswith(".json")
+
+
+def is_chart_template(path: str, files: Container[str]) -> bool:
+    """Under the `templates/` folder of a Helm chart: a folder named `templates` whose parent holds a
+    `Chart.yaml` (`files`: the repository's tracked paths)."""
+    parts = path.split("/")
+    for i, part in enumerate(parts[:-1]):
+        if part == "templates" and "/".join([*parts[:i], "Chart.yaml"]) in files:
+            return True
+    return False
+
+
+def may_name_kind(text: str, kind: str = "Secret") -> bool:
+    """False only when no parse of `text` can hold `kind` as a value: the literal text is absent and no
+    escape could spell it. A prefilter that is never less complete than the parser."""
+    return kind in text or _ESCAPE.search(text) is not None
+
+
+def may_name_kind_bytes(data: bytes, kind: bytes = b"Secret") -> bool:
+    """`may_name_kind` on raw bytes; UTF-16 (with its BOM) is decoded first, as the readers do."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return may_name_kind(data.decode("utf-16"), kind.decode())
+        except UnicodeDecodeError:
+            return True
+    return kind in data or _ESCAPE_BYTES.search(data) is not None
+
+
+def item_index(document: int, ordinal: int) -> int:
+    """The index of the `ordinal`-th (1-based) List item of document `document`, flattened."""
+    return document + (ordinal << _ITEM_SHIFT)
+
+
+def is_list(data: Any) -> bool:
+    kind = data.get("kind") if isinstance(data, dict) else None
+    return isinstance(kind, str) and kind.endswith("List") and isinstance(data.get("items"), list)
+
+
+def flatten(docs: list[Document] | None) -> list[Document] | None:
+    """The documents of a file as kubectl applies them: each List replaced by its items (recursively),
+    every other document as it is (the same object)."""
+    if docs is None:
+        return None
+    if not any(is_list(d.data) for d in docs):
+        return docs
+    from ..parsing.yamlx import Document
+
+    out: list[Document] = []
+    for doc in docs:
+        if not is_list(doc.data):
+            out.append(doc)
+            continue
+        ordinal = 0
+        for data in _items(doc.data):
+            ordinal += 1
+            line = getattr(data, "line", doc.line)
+            out.append(Document(data, item_index(doc.index, ordinal), line, line))
+    return out
+
+
+def _items(data: Any, depth: int = 0) -> Iterator[Any]:
+    for item in data["items"]:
+        if is_list(item) and depth < 50:
+            yield from _items(item, depth + 1)
+        elif isinstance(item, dict):
+            yield item
+
+
+def objects(docs: list[Document] | None) -> list[Document]:
+    """Every Kubernetes object (a mapping with `apiVersion`... or at least a `kind`) of a file's documents."""
+    return [d for d in flatten(docs) or [] if isinstance(d.data, dict) and isinstance(d.data.get("kind"), str)]
+
+
+def manifest_documents(repo: Repo, path: str) -> list[Document] | None:
+    """The documents of a manifest file through `Repo` (JSON read as the YAML subset it is), or None:
+    not a manifest by name, a chart template, unreadable, or a parse error (reported as CL000)."""
+    if not is_manifest_name(path) or is_chart_template(path, repo.file_set):
+        return None
+    return repo.yaml(path)
+
+
+def kind_objects(repo: Repo, path: str, kind: str) -> list[Document]:
+    """The objects of kind `kind` in the manifest `path` (Lists flattened); read only when the text may
+    name the kind (`may_name_kind`)."""
+    if not is_manifest_name(path) or is_chart_template(path, repo.file_set):
+        return []
+    text = repo.read_text(path, strict=False)
+    if text is None or not may_name_kind(text, kind):
+        return []
+    return [d for d in objects(repo.yaml(path)) if d.data.get("kind") == kind]
+
+
+def text_objects(text: str, path: str, kind: str) -> list[Document]:
+    """`kind_objects` on given text (a blob from history): parse errors are no objects."""
+    if not is_manifest_name(path) or not may_name_kind(text, kind):
+        return []
+    from ..parsing import ParseError
+    from ..parsing.yamlx import load_documents, looks_templated
+
+    try:
+        docs = load_json_documents(text) if is_json_name(path) else load_documents(text)
+    except ParseError:
+        return []
+    if not docs and looks_templated(text):
+        return []
+    return [d for d in objects(docs) if d.data.get("kind") == kind]
+
+
+def load_json_documents(text: str) -> list[Document]:
+    """A JSON manifest's documents, with line marks (raises ParseError)."""
+    from ..parsing.yamlx import load_documents
+
+    return load_documents(json_as_yaml(text))
+
+
+def json_as_yaml(text: str) -> str:
+    """JSON as YAML reads it: a tab is JSON whitespace (raw tabs inside JSON strings are invalid JSON)
+    but YAML refuses it as indentation; a space keeps every line and column."""
+    return text.replace("\t", " ")
