@@ -45,6 +45,7 @@ from .gitops_names import (  # noqa: F401 - re-exported: the model's public name
 )
 from .gitops_patch import Rendered
 from .gitops_view import document_view
+from .kinds import is_chart_template
 
 
 @dataclass(frozen=True)
@@ -283,7 +284,7 @@ class GitOps:
         self._raw_patched = None
         self._patch_files = None
         for path in self.files:
-            if path in self.kfiles or "/templates/" in f"/{path}":
+            if path in self.kfiles or is_chart_template(path, repo.file_set):
                 continue
             self.raw.extend(self.raw_of(path))
 

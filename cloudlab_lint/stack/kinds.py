@@ -160,6 +160,7 @@ def load_json_documents(text: str) -> list[Document]:
 
 
 def json_as_yaml(text: str) -> str:
-    """JSON as YAML reads it: a tab is JSON whitespace (raw tabs inside JSON strings are invalid JSON)
-    but YAML refuses it as indentation; a space keeps every line and column."""
+    """JSON as YAML reads it: a tab is JSON whitespace anywhere (raw tabs inside JSON strings are invalid
+    JSON), but YAML refuses one where a token may start a line (a tab-indented opening brace, a blank
+    line of tabs at the end); a space keeps every line and column."""
     return text.replace("\t", " ")

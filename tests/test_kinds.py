@@ -1,0 +1,110 @@
+"""The document walker (`stack.kinds`) and the template/public-key/reference predicates (`stack.refs`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cloudlab_lint.parsing.yamlx import load_documents
+from cloudlab_lint.stack.kinds import (
+    flatten,
+    is_chart_template,
+    is_manifest_name,
+    may_name_kind,
+    may_name_kind_bytes,
+    objects,
+    text_objects,
+)
+from cloudlab_lint.stack.refs import is_public_key_name, is_reference, is_template_name
+
+from .helpers import commit_all, init_repo, run_cli, write_files
+
+
+def test_list_items_are_objects_with_indices_of_their_own() -> None:
+    text = ("apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\napiVersion: v1\nkind: List\nitems:\n"
+            "- {apiVersion: v1, kind: Secret, metadata: {name: s}}\n"
+            "- {apiVersion: v1, kind: SecretList, items: [{apiVersion: v1, kind: Secret, metadata: {name: t}}]}\n"
+            "- not an object\n")
+    docs = load_documents(text)
+    flat = flatten(docs)
+    assert flat is not None
+    assert [(d.data["kind"], d.line) for d in flat] == [("Namespace", 1), ("Secret", 8), ("Secret", 9)]
+    indices = [d.index for d in flat]
+    assert len(set(indices)) == 3 and all(i >= 0 for i in indices)
+    assert flat[0] is docs[0]  # documents that are no List stay the same objects
+    assert flatten(docs[:1]) is not None and flatten(docs[:1])[0] is docs[0]
+
+
+def test_a_kind_ending_in_list_without_items_is_an_object() -> None:
+    docs = load_documents("apiVersion: example.com/v1\nkind: AllowList\nspec: {}\n")
+    assert [d.data["kind"] for d in objects(docs)] == ["AllowList"]
+
+
+@pytest.mark.parametrize("text", [
+    'kind: "\\x53ecret"', 'kind: "\\u0053ecret"', 'kind: "\\U00000053ecret"', 'kind: "Sec\\\n  ret"',
+    '{"kind": "\\u0053\\u0065cret"}', "kind: Secret", "{kind: Secret}", "kind: !!str Secret",
+    "kind: &k Secret\nother: *k",
+])
+def test_prefilter_is_never_less_complete_than_the_parser(text: str) -> None:
+    """Every spelling that parses to `Secret` passes the prefilter (a property of the spellings YAML has)."""
+    docs = load_documents(text)
+    assert any(isinstance(d.data, dict) and "Secret" in d.data.values() for d in docs)
+    assert may_name_kind(text)
+    assert may_name_kind_bytes(text.encode())
+    assert may_name_kind_bytes(b"\xff\xfe" + text.encode("utf-16-le"))
+
+
+def test_prefilter_skips_what_cannot_be_a_secret() -> None:
+    assert not may_name_kind("apiVersion: v1\nkind: ConfigMap\ndata: {a: 'b\\tc'}\n")
+    assert not may_name_kind_bytes(b"kind: ConfigMap\npath: C:\\\\temp\n")
+
+
+def test_text_objects_reads_json_and_any_case() -> None:
+    json_text = '{\n\t"apiVersion": "v1",\n\t"kind": "Secret",\n\t"stringData": {"a": "b"}\n}\n'
+    assert [d.line for d in text_objects(json_text, "x/secret.JSON", "Secret")] == [1]
+    assert text_objects("kind: Secret\n", "x/S.YAML", "Secret")
+    assert not text_objects("kind: Secret\n", "x/secret.yaml.j2", "Secret")  # a template
+    assert not text_objects("kind: [unclosed\n", "x/s.yaml", "Secret")  # a parse error: no objects
+
+
+def test_names() -> None:
+    assert is_manifest_name("a/B.Yml") and is_manifest_name("a/s.json") and not is_manifest_name("a/s.yaml.example")
+    for name in ("talos/cluster.sops.yaml.j2", ".sops.yaml.example", "x.tmpl", "values.yaml.gotmpl", "a.DIST"):
+        assert is_template_name(name), name
+    assert not is_template_name("kubernetes/templates/secret.yaml")
+    for name in ("k/.sops.pub.asc", "id_ed25519.pub", "key.asc", ".sops.pub.age"):
+        assert is_public_key_name(name), name
+    assert not is_public_key_name("secret.sops.yaml")
+    files = {"charts/app/Chart.yaml"}
+    assert is_chart_template("charts/app/templates/deep/secret.yaml", files)
+    assert not is_chart_template("ops/templates/secret.yaml", files)
+    assert not is_chart_template("charts/app/crds/templates.yaml", files)
+
+
+@pytest.mark.parametrize("value", [
+    None, "", "  ", "${DB_PASSWORD}", "${A:=x}", "$DB_PASSWORD", "op://vault/item/field", "ref+vault://a/b#/c",
+    "{{ .Values.password }}", "#{TOKEN}#", "<placeholder>", "<your token here>", "<< inputs.token >>",
+    "${SCHEME}://${USER}:${PASS}@${HOST}", '"${QUOTED}"', "{{ op://vault/item/field }}",
+])
+def test_references_hold_no_secret(value: object) -> None:
+    assert is_reference(value)
+
+
+@pytest.mark.parametrize("value", [
+    "hunter2", "pa$$word", "abc$VAR", "op:/not-a-ref", "${A}literal", 5432, True, "<a>b</a>",
+    "{{ x }}" + "a" * 2000, "{{" * 3000,
+])
+def test_literals_are_values(value: object) -> None:
+    assert not is_reference(value)
+
+
+def test_json_manifest_with_tabs_is_no_parse_error(tmp_path: Path) -> None:
+    """JSON allows tabs as whitespace; YAML, which reads it, does not as indentation: never a CL000."""
+    repo = init_repo(tmp_path / "repo")
+    write_files(repo, {"k/kustomization.yaml": "resources: [s.json]\n",
+                       "k/s.json": '\t{\n\t"apiVersion": "v1",\n\t"kind": "Secret",\n'
+                                   '\t"stringData": {"a": "${A}"}\n}\n\t\n'})
+    commit_all(repo)
+    outcome = run_cli(["--all", "--select", "CL000,CL004", "--format", "json"], cwd=repo)
+    assert outcome.json["findings"] == [], outcome.out
