@@ -371,3 +371,22 @@ def test_plaintext_secret_in_any_form_in_a_past_commit(tmp_path: Path) -> None:
     assert found == {("apps/flow.yaml", 1), ("apps/list.yml", 1), ("apps/api.json", 1), ("apps/UPPER.YAML", 1),
                      ("apps/escaped.yaml", 1)}, findings
     assert not any("hunter2" in f["message"] for f in findings)
+
+
+def test_client_configs_in_history_are_judged_by_content(tmp_path: Path) -> None:
+    """A file named kubeconfig is one when it holds a credential: an Ansible task file of that name is not,
+    in any version; a kubeconfig whose token was removed later still leaked it."""
+    repo = make_repo(tmp_path)
+    tasks = "- name: fetch the kubeconfig\n  ansible.builtin.fetch: {src: /etc/k3s.yaml, dest: kubeconfig}\n"
+    kube = ("apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://10.0.0.1:6443'}}]\n"
+            "users:\n- name: admin\n  user:\n    token: TOKEN\n")
+    write_files(repo, {"ansible/tasks/kubeconfig.yaml": tasks,
+                       "talos/kubeconfig": kube.replace("TOKEN", "hunter2-kube")})
+    commit_all(repo, "kubeconfig in clear")
+    leaked = head(repo)
+    write_files(repo, {"ansible/tasks/kubeconfig.yaml": tasks + "- name: done\n  debug: {msg: ok}\n",
+                       "talos/kubeconfig": kube.replace("TOKEN", "${KUBE_TOKEN}")})
+    commit_all(repo, "token removed")
+    found, findings, _ = history_findings(repo)
+    assert found == {("talos/kubeconfig", 7)}, findings
+    assert leaked[:12] in findings[0]["message"] and "hunter2" not in findings[0]["message"]
