@@ -18,7 +18,7 @@ from cloudlab_lint.stack.kinds import (
 )
 from cloudlab_lint.stack.refs import is_public_key_name, is_reference, is_template_name
 
-from .helpers import commit_all, init_repo, run_cli, write_files
+from .helpers import commit_all, init_repo, run_cli, shared_or_skip, write_files
 
 
 def test_list_items_are_objects_with_indices_of_their_own() -> None:
@@ -108,3 +108,48 @@ def test_json_manifest_with_tabs_is_no_parse_error(tmp_path: Path) -> None:
     commit_all(repo)
     outcome = run_cli(["--all", "--select", "CL000,CL004", "--format", "json"], cwd=repo)
     assert outcome.json["findings"] == [], outcome.out
+
+
+# -- the real repositories in ../shared/corpus/realworld ------------------------------------------------------
+
+REALWORLD_EXPECTED = {
+    "onedr0p-home-ops": set(),
+    "xunholy-k8s-gitops": {
+        ("CL004", "talos/integrations/cilium/cilium.yaml", 13159),
+        ("CL006", "talos/integrations/cilium/cilium.yaml", 1),
+        ("CL006", "talos/integrations/cilium/cilium.yaml", 13160),
+        ("CL006", "talos/integrations/cilium/cilium.yaml", 13175),
+        ("CL006", "talos/integrations/cilium/cilium.yaml", 13191),
+    },
+    "fluxcd-flux2-kustomize-helm-example": set(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REALWORLD_EXPECTED))
+def test_realworld_templates_references_and_public_keys_are_no_findings(name: str, tmp_path: Path) -> None:
+    """CL002, CL004 and CL006 on real repositories give only true findings (checked by hand).
+
+    Gone (false positives before): onedr0p-home-ops' three bootstrap Secrets holding only 1Password `op://`
+    references (`bootstrap/kustomize/*/secret.yaml`, CL004 and CL006 each) and xunholy-k8s-gitops'
+    `kubernetes/clusters/cluster-00/secrets/.sops.pub.asc`, the public key Flux's SOPS guide commits (CL004
+    and CL006). Templates in these snapshots (onedr0p's `talos/*.yaml.j2` full of `op://` references, the
+    helmfile `*.gotmpl`) were never flagged and stay so.
+
+    Remaining, all true: xunholy-k8s-gitops' `talos/integrations/cilium/cilium.yaml` is rendered Cilium
+    output holding plain Secrets (`cilium-ca`, `hubble-relay-client-certs`, `hubble-server-certs`) whose
+    `data` are base64 PEM certificates and RSA private keys: CL004 at the first literal value (13159), CL006
+    for the plaintext Secret in history (line 1) and, from the content detectors, the three base64-encoded
+    private keys (13160, 13175, 13191).
+    """
+    import shutil
+
+    src = shared_or_skip("corpus", "realworld", name)
+    repo = tmp_path / "repo"
+    shutil.copytree(src, repo)
+    for path in [repo, *repo.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    init_repo(repo)
+    commit_all(repo)
+    outcome = run_cli(["--all", "--history", "--select", "CL002,CL004,CL006", "--format", "json"], cwd=repo)
+    assert outcome.code in (0, 1), outcome.err
+    assert outcome.found() == REALWORLD_EXPECTED[name]
