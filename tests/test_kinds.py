@@ -153,3 +153,23 @@ def test_realworld_templates_references_and_public_keys_are_no_findings(name: st
     outcome = run_cli(["--all", "--history", "--select", "CL002,CL004,CL006", "--format", "json"], cwd=repo)
     assert outcome.code in (0, 1), outcome.err
     assert outcome.found() == REALWORLD_EXPECTED[name]
+
+
+def test_name_exemptions_never_exempt_the_content_detectors(tmp_path: Path) -> None:
+    """A template, a chart's templates/ file and a `.pub` file are no SOPS files and no manifests, yet a real
+    token or age secret key in them is still a CL005/CL002 finding; CL001 does not count templates as SOPS
+    files that must be committed."""
+    token = "ghp_" + "FAKE" * 9
+    age_key = "AGE-SECRET-KEY-1" + "Q" * 58
+    repo = init_repo(tmp_path / "repo")
+    write_files(repo, {
+        "talos/secret.sops.yaml.j2": f"token: {token}\n",
+        "chart/Chart.yaml": "apiVersion: v2\nname: chart\nversion: 1.0.0\n",
+        "chart/templates/secret.yaml": f"apiVersion: v1\nkind: Secret\nstringData:\n  token: {token}\n",
+        "keys/age.pub": f"{age_key}\n",
+    })
+    commit_all(repo)
+    outcome = run_cli(["--all", "--select", "CL002,CL004,CL005", "--format", "json"], cwd=repo)
+    assert outcome.found() == {("CL005", "talos/secret.sops.yaml.j2", 1), ("CL005", "chart/templates/secret.yaml", 4),
+                               ("CL002", "keys/age.pub", 1), ("CL005", "keys/age.pub", 1)}, outcome.out
+    assert token not in outcome.out and age_key not in outcome.out

@@ -10,6 +10,7 @@ from ..atomic import write_atomic
 from ..model import Hit, Location
 from ..repo import Repo
 from ..stack.ignores import Verdict, judge
+from ..stack.refs import is_public_key_name, is_template_name
 from ..stack.sops import is_sops_text
 from . import Context, check
 
@@ -36,7 +37,8 @@ def parse_error(ctx: Context) -> Iterator[Hit]:
 def must_commit_paths(repo: Repo, extra: Iterable[str]) -> list[str]:
     """Paths that ignore rules must never hide: the parameter's examples plus every tracked SOPS file."""
     names = ((p, p.rpartition("/")[2]) for p in repo.files)  # not PurePosixPath: 5,000 of them cost 0.1 s
-    tracked = [p for p, name in names if ".sops." in name or name == ".sops.yaml"]
+    tracked = [p for p, name in names if name == ".sops.yaml" or (
+        ".sops." in name and not is_template_name(name) and not is_public_key_name(name))]  # templates are not
     return sorted(set(extra) | set(tracked[:500]))
 
 
