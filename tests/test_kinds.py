@@ -173,3 +173,22 @@ def test_name_exemptions_never_exempt_the_content_detectors(tmp_path: Path) -> N
     assert outcome.found() == {("CL005", "talos/secret.sops.yaml.j2", 1), ("CL005", "chart/templates/secret.yaml", 4),
                                ("CL002", "keys/age.pub", 1), ("CL005", "keys/age.pub", 1)}, outcome.out
     assert token not in outcome.out and age_key not in outcome.out
+
+
+@pytest.mark.parametrize("text", [
+    "apiVersion: v1\nkind: List\nitems:\n- kind: Secret\n  stringData: {a: b}\n",  # a List: items any way
+    "- kind: Secret\n---\nkind:\n  Secret\n",  # the kind on the line after its key
+    "  kind: Secret\n  stringData: {a: b}\n",  # an indented root mapping
+    "kind: Secret # a comment\n",
+])
+def test_prefilter_skips_valuesfrom_lines_only(text: str) -> None:
+    assert may_name_kind(text) and may_name_kind_bytes(text.encode())
+
+
+def test_prefilter_skips_helmrelease_values_from_secrets() -> None:
+    """`- kind: Secret` entries (valuesFrom) and `existingSecret` alone make no Secret object: not parsed."""
+    release = ("apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nspec:\n  valuesFrom:\n"
+               "    - kind: Secret\n      name: db\n    -   kind: Secret   \n        name: x\n"
+               "  values:\n    existingSecret: db\n")
+    assert not may_name_kind(release) and not may_name_kind_bytes(release.encode())
+    assert not objects(load_documents(release))[0].data["kind"] == "Secret"

@@ -16,6 +16,7 @@ An item of a List gets an index of its own, distinct from every document's (`ite
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Container, Iterator
 from typing import TYPE_CHECKING, Any
@@ -57,19 +58,62 @@ def is_chart_template(path: str, files: Container[str]) -> bool:
 
 
 def may_name_kind(text: str, kind: str = "Secret") -> bool:
-    """False only when no parse of `text` can hold `kind` as a value: the literal text is absent and no
-    escape could spell it. A prefilter that is never less complete than the parser."""
-    return kind in text or _ESCAPE.search(text) is not None
+    """False only when no object of `text` can have kind `kind` (`objects`, Lists flattened): a prefilter
+    never less complete than the parser, and cheap on what real repositories hold.
+
+    True when an escape could spell the kind, or the kind appears as a token of its own (`existingSecret`
+    is no Secret) on a line other than `- kind: Secret`, or anywhere when the text says `items` (a List's
+    items may be written any way). Why a `- kind: Secret` line alone never makes an object one: without
+    `items` there is no List, so every object is a document's root mapping; a root key never starts its
+    line with `- ` (that line is an entry of a block sequence, inside the root or as the root, which is
+    then no object), and a block sequence cannot sit inside a flow collection. Such lines are what a
+    HelmRelease's `valuesFrom` holds: thousands of blobs in a history, none of them a Secret."""
+    if _ESCAPE.search(text):
+        return True
+    return _outside_item_lines(text, kind, "items", "\n", _item_line(kind))
 
 
-def may_name_kind_bytes(data: bytes, kind: bytes = b"Secret") -> bool:
-    """`may_name_kind` on raw bytes; UTF-16 (with its BOM) is decoded first, as the readers do."""
+def may_name_kind_bytes(data: bytes, kind: str = "Secret") -> bool:
+    """`may_name_kind` on raw bytes (a history blob), without decoding UTF-8 (an ASCII kind's bytes are
+    the same); UTF-16 (with its BOM) is decoded first, as the readers do."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
-            return may_name_kind(data.decode("utf-16"), kind.decode())
+            return may_name_kind(data.decode("utf-16"), kind)
         except UnicodeDecodeError:
             return True
-    return kind in data or _ESCAPE_BYTES.search(data) is not None
+    if _ESCAPE_BYTES.search(data):
+        return True
+    return _outside_item_lines(data, kind.encode(), b"items", b"\n", _item_line_bytes(kind))
+
+
+def _outside_item_lines(text: Any, kind: Any, items: Any, newline: Any, item_line: Any) -> bool:
+    """Whether `kind` occurs as a token of its own anywhere when `items` is there, else on a line that is
+    not a `- kind: KIND` sequence entry (str or bytes alike). One `find` per occurrence: linear."""
+    pos = text.find(kind)
+    if pos < 0:
+        return False
+    if items in text:
+        return True
+    size = len(kind)
+    while pos >= 0:
+        before, after = text[pos - 1:pos] if pos else text[:0], text[pos + size:pos + size + 1]
+        if not (before.isalnum() or before in ("_", b"_")) and not (after.isalnum() or after in ("_", b"_")):
+            start = text.rfind(newline, 0, pos) + 1
+            end = text.find(newline, pos)
+            if not item_line.fullmatch(text, start, len(text) if end < 0 else end):
+                return True
+        pos = text.find(kind, pos + size)
+    return False
+
+
+@functools.cache
+def _item_line(kind: str) -> re.Pattern[str]:
+    return re.compile(rf"[ \t]*-[ \t]+kind:[ \t]*{re.escape(kind)}[ \t]*\r?")
+
+
+@functools.cache
+def _item_line_bytes(kind: str) -> re.Pattern[bytes]:
+    return re.compile(_item_line(kind).pattern.encode())
 
 
 def item_index(document: int, ordinal: int) -> int:
