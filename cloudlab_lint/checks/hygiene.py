@@ -21,7 +21,7 @@ YAML_SUFFIXES = (".yaml", ".yml")
 def parse_error(ctx: Context) -> Iterator[Hit]:
     """Parse every targeted YAML file (other models parse what they need), then report what failed."""
     for path in ctx.repo.targets:
-        if path.endswith(YAML_SUFFIXES):
+        if path.lower().endswith(YAML_SUFFIXES):  # kubectl reads `.YAML` as it reads `.yaml`
             ctx.repo.yaml(path)
     # A commit hook reports what it was given; problems in other files are CI's (--all) to report.
     targets = None if ctx.repo.all_mode else set(ctx.repo.targets)
