@@ -161,14 +161,6 @@ def objects(docs: list[Document] | None) -> list[Document]:
     return [d for d in flatten(docs) or [] if isinstance(d.data, dict) and isinstance(d.data.get("kind"), str)]
 
 
-def manifest_documents(repo: Repo, path: str) -> list[Document] | None:
-    """The documents of a manifest file through `Repo` (JSON read as the YAML subset it is), or None:
-    not a manifest by name, a chart template, unreadable, or a parse error (reported as CL000)."""
-    if not is_manifest_name(path) or is_chart_template(path, repo.file_set):
-        return None
-    return repo.yaml(path)
-
-
 def kind_objects(repo: Repo, path: str, kind: str) -> list[Document]:
     """The objects of kind `kind` in the manifest `path` (Lists flattened); read only when the text may
     name the kind (`may_name_kind`)."""

@@ -223,13 +223,6 @@ def literal_secret_line(text: str, secret_fields: tuple[str, ...] = SECRET_FIELD
     return first_literal_in(text_objects(text, path, "Secret"), secret_fields)
 
 
-def first_literal(docs: list[Any] | None, secret_fields: tuple[str, ...] = SECRET_FIELDS) -> int | None:
-    """Line of the first literal value of a Secret among a file's documents (Lists flattened)."""
-    from .kinds import objects
-
-    return first_literal_in([d for d in objects(docs) if d.data.get("kind") == "Secret"], secret_fields)
-
-
 def first_literal_in(secrets: list[Any], secret_fields: tuple[str, ...] = SECRET_FIELDS) -> int | None:
     """Line of the first literal value in the data/stringData of these Secret objects. Literal: not empty
     and not only references (`refs.is_reference`: `${VAR}`, `op://...`, ...); a `data` value counts by
