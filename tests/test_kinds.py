@@ -192,3 +192,11 @@ def test_prefilter_skips_helmrelease_values_from_secrets() -> None:
                "  values:\n    existingSecret: db\n")
     assert not may_name_kind(release) and not may_name_kind_bytes(release.encode())
     assert not objects(load_documents(release))[0].data["kind"] == "Secret"
+
+
+def test_lists_nested_as_deep_as_the_parser_allows() -> None:
+    depth = 90  # each List is two levels (mapping, items): the parser's limit is 200
+    text = "".join(f"{'  ' * (2 * i)}kind: List\n{'  ' * (2 * i)}items:\n{'  ' * (2 * i)}-\n" for i in range(depth))
+    text += f"{'  ' * (2 * depth)}kind: Secret\n{'  ' * (2 * depth)}stringData: {{a: b}}\n"
+    flat = objects(load_documents(text))
+    assert [d.data["kind"] for d in flat] == ["Secret"]

@@ -31,7 +31,7 @@ MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 _ITEM_SHIFT = 32  # item n (1-based) of document d: d + (n << 32); documents per file stay far below 2**32
 # What can spell `Secret` without the literal text: a YAML or JSON hex escape (`\x53`, `\u0053`,
 # `\U00000053`) or an escaped line break joining two halves of a double-quoted scalar. Other escapes
-# give no letter. Within one line, so a line-by-line filter can use it too.
+# give no letter.
 ESCAPE_PATTERN = rb"\\(?:[xuU]|\r?\n|\r?\Z)"
 _ESCAPE = re.compile(ESCAPE_PATTERN.decode())
 _ESCAPE_BYTES = re.compile(ESCAPE_PATTERN)
@@ -148,16 +148,17 @@ def flatten(docs: list[Document] | None) -> list[Document] | None:
     return out
 
 
-def _items(data: Any, depth: int = 0) -> Iterator[Any]:
+def _items(data: Any) -> Iterator[Any]:
+    """The objects of a List, items of nested Lists included (as deep as the parser allows nesting)."""
     for item in data["items"]:
-        if is_list(item) and depth < 50:
-            yield from _items(item, depth + 1)
+        if is_list(item):
+            yield from _items(item)
         elif isinstance(item, dict):
             yield item
 
 
 def objects(docs: list[Document] | None) -> list[Document]:
-    """Every Kubernetes object (a mapping with `apiVersion`... or at least a `kind`) of a file's documents."""
+    """Every object of a file's documents (a mapping with a `kind`), List items in place of their List."""
     return [d for d in flatten(docs) or [] if isinstance(d.data, dict) and isinstance(d.data.get("kind"), str)]
 
 
@@ -177,14 +178,12 @@ def text_objects(text: str, path: str, kind: str) -> list[Document]:
     if not is_manifest_name(path) or not may_name_kind(text, kind):
         return []
     from ..parsing import ParseError
-    from ..parsing.yamlx import load_documents, looks_templated
+    from ..parsing.yamlx import load_documents
 
     try:
         docs = load_json_documents(text) if is_json_name(path) else load_documents(text)
     except ParseError:
-        return []
-    if not docs and looks_templated(text):
-        return []
+        return []  # kubectl applies nothing of it either (a Helm template, broken YAML)
     return [d for d in objects(docs) if d.data.get("kind") == kind]
 
 
