@@ -200,3 +200,53 @@ def test_lists_nested_as_deep_as_the_parser_allows() -> None:
     text += f"{'  ' * (2 * depth)}kind: Secret\n{'  ' * (2 * depth)}stringData: {{a: b}}\n"
     flat = objects(load_documents(text))
     assert [d.data["kind"] for d in flat] == ["Secret"]
+
+
+# -- the prefilter against the parser, on generated spellings -------------------------------------------------
+
+_LETTER = {"x": lambda c: f"\\x{ord(c):02x}", "u": lambda c: f"\\u{ord(c):04x}", "U": lambda c: f"\\U{ord(c):08x}",
+           "plain": lambda c: c}
+
+
+@pytest.mark.slow
+def test_prefilter_never_misses_what_the_walker_finds() -> None:
+    """For generated manifests (block or flow, a plain document or a List item, at root or under valuesFrom,
+    each letter of the kind plain or escaped, quoted or not, a comment after it), whenever the walker finds a
+    Secret the prefilter said it may: on text and on bytes, UTF-8 and UTF-16."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from cloudlab_lint.parsing import ParseError
+
+    escapes = st.lists(st.sampled_from(sorted(_LETTER)), min_size=6, max_size=6)
+
+    @settings(deadline=None, max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+    @given(escapes, st.sampled_from(["plain", "single", "double"]), st.sampled_from(["block", "flow"]),
+           st.sampled_from(["doc", "list", "values", "indented"]), st.booleans())
+    def check(letters: list[str], quote: str, style: str, where: str, comment: bool) -> None:
+        if any(e != "plain" for e in letters):
+            quote = "double"  # escapes exist only in double-quoted scalars
+        body = "".join(_LETTER[e](c) for e, c in zip(letters, "Secret", strict=True))
+        value = {"plain": body, "single": f"'{body}'", "double": f'"{body}"'}[quote]
+        tail = " # note" if comment and style == "block" else ""
+        if style == "flow":
+            obj = f"{{apiVersion: v1, kind: {value}, stringData: {{a: b}}}}"
+            text = {"doc": obj, "list": f"kind: List\nitems: [{obj}]", "indented": f"  {obj}",
+                    "values": f"spec:\n  valuesFrom: [{obj}]"}[where] + "\n"
+        else:
+            block = f"apiVersion: v1\nkind: {value}{tail}\nstringData:\n  a: b\n"
+            text = {"doc": block, "indented": "".join(f"  {line}\n" for line in block.splitlines()),
+                    "list": "kind: List\nitems:\n" + "".join(
+                        f"{'- ' if i == 0 else '  '}{line}\n" for i, line in enumerate(block.splitlines())),
+                    "values": "spec:\n  valuesFrom:\n" + "".join(
+                        f"    {'- ' if i == 0 else '  '}{line}\n" for i, line in enumerate(block.splitlines()))}[where]
+        try:
+            found = [d for d in objects(load_documents(text)) if d.data.get("kind") == "Secret"]
+        except ParseError:
+            return
+        if found:
+            assert may_name_kind(text), text
+            assert may_name_kind_bytes(text.encode()), text
+            assert may_name_kind_bytes(b"\xff\xfe" + text.encode("utf-16-le")), text
+
+    check()
