@@ -331,3 +331,20 @@ def test_cl204_pre_commit_counts_only_when_a_runner(tmp_path: Path) -> None:
     assert all("not followed: remote `https://github.com/example/hooks`" in f["message"]
                for f in outcome.json["findings"])
     assert "lefthook.yml:2: CL204 did not follow lefthook remote" in outcome.err
+
+
+def test_cl204_commit_hook_on_a_file_lefthook_extends(tmp_path: Path) -> None:
+    """Staging only the config that lefthook.yml extends is judged like staging lefthook.yml itself."""
+    from .helpers import commit_all, git, init_repo, run_cli, write_files
+
+    repo = init_repo(tmp_path / "repo")
+    shared = ("pre-commit:\n  commands:\n    fmt:\n      glob: '*.tf'\n      run: terraform fmt -check {staged_files}\n"
+              "    kustomize:\n      glob: 'kubernetes/**/*.yaml'\n      run: kustomize build kubernetes\n"
+              "    gitleaks:\n      run: gitleaks git --staged\n")
+    write_files(repo, {"lefthook.yml": "extends: [hooks/shared.yml]\n", "hooks/shared.yml": shared})
+    commit_all(repo)
+    assert run_cli(["--all", "--select", "CL204", "--format", "json"], cwd=repo).found() == set()
+    write_files(repo, {"hooks/shared.yml": shared + "    validate:\n      run: terraform validate\n"})
+    git(repo, "add", "hooks/shared.yml")
+    found = run_cli(["--select", "CL204", "--format", "json"], cwd=repo).found()
+    assert found == {("CL204", "hooks/shared.yml", 12)}
