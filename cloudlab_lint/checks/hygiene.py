@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from pathlib import PurePosixPath
 
-from .. import linear
 from ..atomic import write_atomic
 from ..model import Hit, Location
 from ..repo import Repo
