@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -533,10 +533,13 @@ class Repo:
             return self._cache[key]
         from .parsing.yamlx import load_documents, looks_templated
 
-        if is_helm_template(path):
+        if is_helm_template(path, self.file_set):
             return None
+        load: Callable[[str], list[Any]] = load_documents
+        if path.lower().endswith(".json"):  # JSON is YAML but for tabs, which JSON allows as whitespace
+            from .stack.kinds import load_json_documents as load
         if self.parse_cache is None:
-            return self._parsed("yaml", path, load_documents, excuse=looks_templated)
+            return self._parsed("yaml", path, load, excuse=looks_templated)
         stamp = self.stamp(path)
         hit = self.parse_cache.get(path, stamp) if stamp is not None else None
         if hit is not None:
@@ -545,7 +548,7 @@ class Repo:
                 self.problem(path, *problem)
         else:
             had_problem = path in self.problems
-            value, problem, readable = self._parse(path, load_documents, looks_templated)
+            value, problem, readable = self._parse(path, load, looks_templated)
             if stamp is not None and readable and not had_problem:
                 self.parse_cache.put(path, stamp, (value, problem))
         self._cache[key] = value
@@ -624,8 +627,12 @@ def locate_root(root: Path | None, cwd: Path) -> tuple[Path, bool]:
     return base.resolve(), False
 
 
-def is_helm_template(path: str) -> bool:
-    return "/templates/" in f"/{path}" and path.endswith((".yaml", ".yml", ".tpl"))
+def is_helm_template(path: str, files: Container[str]) -> bool:
+    """A file under a Helm chart's `templates/` (a `Chart.yaml` beside that folder): not YAML until rendered.
+    Any other folder named `templates` holds plain manifests."""
+    from .stack.kinds import is_chart_template
+
+    return is_chart_template(path, files)
 
 
 def _relative(paths: list[str], cwd: Path, root: Path, outside: list[str] | None = None) -> list[str]:

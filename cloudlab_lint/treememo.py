@@ -262,7 +262,8 @@ def _digest(repo: Repo, path: str, viewed: bool) -> bytes | None:
         from .stack.gitops_view import document_view
 
         view, docs = repo.yaml_view(path, document_view), repo.yaml(path)
-        if view is not None and docs is not None and any(v is not d for v, d in zip(view, docs, strict=True)):
+        if view is not None and docs is not None and (
+                len(view) != len(docs) or any(v is not d for v, d in zip(view, docs, strict=True))):
             buf = io.BytesIO()
             pickler = pickle.Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL)
             pickler.fast = True  # no memo: equal views give equal bytes whichever objects they share

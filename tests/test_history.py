@@ -343,3 +343,50 @@ def test_history_streams_blobs_over_the_size_limit(tmp_path: Path) -> None:
         assert found == {("docs/big.md", 3001), ("docs/big-age.md", 3001)}, findings
         assert len(findings) == 3  # the age key: a plaintext secret (CL005) and a never-commit file (CL002)
         assert "over 4,096 bytes (read all the same)" in err
+
+
+def test_plaintext_secret_in_any_form_in_a_past_commit(tmp_path: Path) -> None:
+    """Flow style, a List item, JSON, `.YAML`, an escaped kind: each a plaintext Secret kubectl would apply,
+    removed later; the history gate finds each one. References only (op://, ${VAR}) and a Helm chart's
+    templates/ are near misses."""
+    repo = make_repo(tmp_path)
+    secret = "{apiVersion: v1, kind: Secret, metadata: {name: flow}, stringData: {password: hunter2-flow}}\n"
+    listed = ("apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Secret\n  metadata: {name: x}\n"
+              "  data: {key: aHVudGVyMi1saXN0}\n")
+    write_files(repo, {
+        "apps/flow.yaml": secret,
+        "apps/list.yml": listed,
+        "apps/api.json": '{\n\t"apiVersion": "v1", "kind": "Secret",\n\t"stringData": {"k": "hunter2-json"}\n}\n',
+        "apps/UPPER.YAML": "apiVersion: v1\nkind: Secret\nstringData:\n  k: hunter2-upper\n",
+        "apps/escaped.yaml": 'apiVersion: v1\nkind: "\\u0053ecret"\nstringData:\n  k: hunter2-escaped\n',
+        "apps/refs.yaml": "{apiVersion: v1, kind: Secret, stringData: {a: 'op://vault/item/field', b: '${B}'}}\n",
+        "chart/Chart.yaml": "apiVersion: v2\nname: chart\nversion: 1.0.0\n",
+        "chart/templates/secret.yaml": "apiVersion: v1\nkind: Secret\nstringData:\n  k: chart-default\n",
+    })
+    commit_all(repo, "plaintext secrets")
+    write_files(repo, {name: "# moved to SOPS\n" for name in (
+        "apps/flow.yaml", "apps/list.yml", "apps/api.json", "apps/UPPER.YAML", "apps/escaped.yaml")})
+    commit_all(repo, "remove them")
+    found, findings, _ = history_findings(repo)
+    assert found == {("apps/flow.yaml", 1), ("apps/list.yml", 1), ("apps/api.json", 1), ("apps/UPPER.YAML", 1),
+                     ("apps/escaped.yaml", 1)}, findings
+    assert not any("hunter2" in f["message"] for f in findings)
+
+
+def test_client_configs_in_history_are_judged_by_content(tmp_path: Path) -> None:
+    """A file named kubeconfig is one when it holds a credential: an Ansible task file of that name is not,
+    in any version; a kubeconfig whose token was removed later still leaked it."""
+    repo = make_repo(tmp_path)
+    tasks = "- name: fetch the kubeconfig\n  ansible.builtin.fetch: {src: /etc/k3s.yaml, dest: kubeconfig}\n"
+    kube = ("apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://10.0.0.1:6443'}}]\n"
+            "users:\n- name: admin\n  user:\n    token: TOKEN\n")
+    write_files(repo, {"ansible/tasks/kubeconfig.yaml": tasks,
+                       "talos/kubeconfig": kube.replace("TOKEN", "hunter2-kube")})
+    commit_all(repo, "kubeconfig in clear")
+    leaked = head(repo)
+    write_files(repo, {"ansible/tasks/kubeconfig.yaml": tasks + "- name: done\n  debug: {msg: ok}\n",
+                       "talos/kubeconfig": kube.replace("TOKEN", "${KUBE_TOKEN}")})
+    commit_all(repo, "token removed")
+    found, findings, _ = history_findings(repo)
+    assert found == {("talos/kubeconfig", 7)}, findings
+    assert leaked[:12] in findings[0]["message"] and "hunter2" not in findings[0]["message"]

@@ -300,3 +300,51 @@ def test_messages_never_carry_command_line_secrets(tmp_path: Path) -> None:
             assert needle not in outcome.out and needle not in outcome.err
     assert shown(("terraform", "-chdir=infra", "plan", "-out=tfplan", "-var=token=abc")) == \
         "terraform -chdir=infra plan -out=tfplan -var=…"
+
+
+def test_cl204_pre_commit_counts_only_when_a_runner(tmp_path: Path) -> None:
+    """By default (`runners: [lefthook]`) a complete .pre-commit-config.yaml does not stand in for lefthook;
+    an unread remote is a note and part of the finding, never a silent pass."""
+    from .helpers import commit_all, init_repo, run_cli, write_files
+
+    repo = init_repo(tmp_path / "repo")
+    write_files(repo, {
+        ".mise.toml": "[tools]\nterraform = \"1.9.8\"\n",
+        ".pre-commit-config.yaml": (
+            "repos:\n  - repo: https://github.com/antonbabenko/pre-commit-terraform\n    rev: v1.96.1\n"
+            "    hooks:\n      - id: terraform_fmt\n  - repo: local\n    hooks:\n      - id: kustomize\n"
+            "        entry: kustomize build kubernetes\n        language: system\n        pass_filenames: false\n"
+            "  - repo: https://github.com/gitleaks/gitleaks\n    rev: v8.21.2\n    hooks:\n      - id: gitleaks\n"),
+    })
+    commit_all(repo)
+    found = run_cli(["--all", "--select", "CL204", "--format", "json"], cwd=repo).found()
+    assert found == {("CL204", ".mise.toml", 1)}
+    write_files(repo, {".cloudlab-lint.yaml": "rules:\n  CL204: {params: {runners: [lefthook, pre-commit]}}\n"})
+    commit_all(repo)
+    assert run_cli(["--all", "--select", "CL204", "--format", "json"], cwd=repo).found() == set()
+    write_files(repo, {"lefthook.yml": "remotes:\n  - git_url: https://github.com/example/hooks\n"
+                                       "pre-commit:\n  commands:\n    a: {run: echo}\n",
+                       ".cloudlab-lint.yaml": ""})
+    commit_all(repo)
+    outcome = run_cli(["--all", "--select", "CL204", "--format", "json"], cwd=repo)
+    assert outcome.found() == {("CL204", "lefthook.yml", 3)}
+    assert all("not followed: remote `https://github.com/example/hooks`" in f["message"]
+               for f in outcome.json["findings"])
+    assert "lefthook.yml:2: CL204 did not follow lefthook remote" in outcome.err
+
+
+def test_cl204_commit_hook_on_a_file_lefthook_extends(tmp_path: Path) -> None:
+    """Staging only the config that lefthook.yml extends is judged like staging lefthook.yml itself."""
+    from .helpers import commit_all, git, init_repo, run_cli, write_files
+
+    repo = init_repo(tmp_path / "repo")
+    shared = ("pre-commit:\n  commands:\n    fmt:\n      glob: '*.tf'\n      run: terraform fmt -check {staged_files}\n"
+              "    kustomize:\n      glob: 'kubernetes/**/*.yaml'\n      run: kustomize build kubernetes\n"
+              "    gitleaks:\n      run: gitleaks git --staged\n")
+    write_files(repo, {"lefthook.yml": "extends: [hooks/shared.yml]\n", "hooks/shared.yml": shared})
+    commit_all(repo)
+    assert run_cli(["--all", "--select", "CL204", "--format", "json"], cwd=repo).found() == set()
+    write_files(repo, {"hooks/shared.yml": shared + "    validate:\n      run: terraform validate\n"})
+    git(repo, "add", "hooks/shared.yml")
+    found = run_cli(["--select", "CL204", "--format", "json"], cwd=repo).found()
+    assert found == {("CL204", "hooks/shared.yml", 12)}

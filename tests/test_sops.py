@@ -191,7 +191,10 @@ def test_encryption_required_reasons() -> None:
     assert encryption_required("k/s.yaml", secret.format(v="eA=="), None)
     for v in ('""', "${A}", '"${A}:${B}"', "~"):
         assert encryption_required("k/s.yaml", secret.format(v=v), None) is None, v
-    assert encryption_required("chart/templates/s.yaml", secret.format(v="eA=="), None) is None
+    # Only a Helm chart's templates/ (a Chart.yaml beside it) is skipped; any other templates/ is a manifest.
+    chart = {"chart/Chart.yaml", "chart/templates/s.yaml"}
+    assert encryption_required("chart/templates/s.yaml", secret.format(v="eA=="), None, files=chart) is None
+    assert encryption_required("ops/templates/s.yaml", secret.format(v="eA=="), None, files=chart)
     assert encryption_required("k/cm.yaml", "kind: ConfigMap\ndata:\n  k: v\n", None) is None
 
 

@@ -12,7 +12,9 @@ from ..record import record
 from . import Context, check
 
 # Content that CL002's content tests need; other blobs get only its name tests (an age key also in base64).
-_CL002_HINTS = (b"AGE-SECRET-KEY-1", b'"terraform_version"', b"kind: Config", b"contexts:")
+# A kubeconfig or talosconfig (YAML or JSON) holds `users` or `contexts` on a line of its own.
+_CL002_HINTS = (b"AGE-SECRET-KEY-1", b'"terraform_version"', b"kind: Config", b"users:", b'"users"', b"contexts:",
+                b'"contexts"')
 
 Found = tuple[tuple[str, ...], str, Hit]  # (what the leak is, the commit that added it, the hit)
 
@@ -205,7 +207,7 @@ class _Scan:
             return  # the common case: nothing to say about this path by its name
         if detections is None and not path_only:
             detections = self.scanner.scan(data)
-        for hit_key, commit, hit in self._forbidden(data, binary, uses, detections or []):
+        for hit_key, commit, hit in self._forbidden(data, binary, uses, detections or [], path_only):
             self._offer(hit_key, commit, hit)
         if self.check_encryption:
             for hit_key, commit, hit in self._plaintext_before_encrypted(data, binary, uses):
@@ -234,14 +236,17 @@ class _Scan:
         except UnicodeDecodeError:
             return data.decode("utf-8", "replace")
 
-    def _forbidden(self, data: bytes, binary: bool, uses: list[Any], detections: list[Any]) -> Iterator[Found]:
-        from .hygiene import AGE_KEY_FILE, classify_text
+    def _forbidden(self, data: bytes, binary: bool, uses: list[Any], detections: list[Any],
+                   path_only: bool = False) -> Iterator[Found]:
+        from .hygiene import AGE_KEY_FILE, classify_text, needs_content
 
         hinted = not binary and any(h in data for h in _CL002_HINTS)
         # An age key in a binary blob, one over the size limit, or base64-encoded: what the detectors found.
         age = next((d.line for d in detections if d.detector == "age-secret-key"), None)
         text: str | None = None
         for use in uses:
+            if path_only and needs_content(use.path):
+                continue  # no `users`/`contexts`/key keyword in it: no credential in clear, whatever its name
             if use.path not in self.by_name:
                 self.by_name[use.path] = classify_text(use.path, None)
             verdict = self.by_name[use.path]
@@ -275,7 +280,7 @@ class _Scan:
                     self.required[use.path] = encryption_required(use.path, None, self.sops)
                 reason = self.required[use.path]
             else:
-                reason = encryption_required(use.path, content, self.sops)
+                reason = encryption_required(use.path, content, self.sops, files=self.ctx.repo.file_set)
             if reason is None:
                 continue
             yield ("CL004", use.path), use.commit, Hit(

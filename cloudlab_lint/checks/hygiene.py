@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from pathlib import PurePosixPath
 
-from .. import linear
 from ..atomic import write_atomic
 from ..model import Hit, Location
 from ..repo import Repo
 from ..stack.ignores import Verdict, judge
+from ..stack.refs import is_public_key_name, is_template_name
 from ..stack.sops import is_sops_text
 from . import Context, check
 
@@ -20,7 +20,7 @@ YAML_SUFFIXES = (".yaml", ".yml")
 def parse_error(ctx: Context) -> Iterator[Hit]:
     """Parse every targeted YAML file (other models parse what they need), then report what failed."""
     for path in ctx.repo.targets:
-        if path.endswith(YAML_SUFFIXES):
+        if path.lower().endswith(YAML_SUFFIXES):  # kubectl reads `.YAML` as it reads `.yaml`
             ctx.repo.yaml(path)
     # A commit hook reports what it was given; problems in other files are CI's (--all) to report.
     targets = None if ctx.repo.all_mode else set(ctx.repo.targets)
@@ -36,7 +36,8 @@ def parse_error(ctx: Context) -> Iterator[Hit]:
 def must_commit_paths(repo: Repo, extra: Iterable[str]) -> list[str]:
     """Paths that ignore rules must never hide: the parameter's examples plus every tracked SOPS file."""
     names = ((p, p.rpartition("/")[2]) for p in repo.files)  # not PurePosixPath: 5,000 of them cost 0.1 s
-    tracked = [p for p, name in names if ".sops." in name or name == ".sops.yaml"]
+    tracked = [p for p, name in names if name == ".sops.yaml" or (
+        ".sops." in name and not is_template_name(name) and not is_public_key_name(name))]  # templates are not
     return sorted(set(extra) | set(tracked[:500]))
 
 
@@ -119,9 +120,6 @@ def gitignore_coverage(ctx: Context) -> Iterator[Hit]:
 # -- CL002 ---------------------------------------------------------------------------------
 
 AGE_KEY_FILE = "a file holding an age secret key"
-# RE2 (linear time): `^\s*` under `(?m)` would backtrack over every blank line with Python's `re`.
-KUBE_CREDENTIAL = linear.lazy(r"(?m)^\s*(client-key-data|token|password|client-key):\s*\S")
-TALOS_KEY = linear.lazy(r"(?m)^\s*key:\s*[A-Za-z0-9+/=]{40,}\s*$")
 
 
 def _stem(name: str) -> str:
@@ -157,9 +155,20 @@ def age_key_line(chunks: Iterable[bytes]) -> int | None:
     return min(d.line for d in found) if found else None
 
 
+def needs_content(path: str) -> bool:
+    """A name that says kubeconfig or talosconfig: whether it is one is its content's to say."""
+    name = path.rpartition("/")[2]
+    stem = _stem(name)
+    return stem in ("kubeconfig", "talosconfig") or name.endswith(".kubeconfig")
+
+
 def classify_text(path: str, text: str | None, *, age_line: int | None = None) -> tuple[str, int] | None:
     """`classify` on given content (None: unknown or binary), e.g. a blob from history (CL006). `age_line`:
-    where the caller's detectors already found an age secret key."""
+    where the caller's detectors already found an age secret key.
+
+    A file named kubeconfig or talosconfig is one when its content is (credentials in clear); when the
+    content is unknown, the name decides. An Ansible task file named `kubeconfig.yaml`, a kubeconfig whose
+    users authenticate through `exec`, are neither."""
     name = path.rpartition("/")[2]
     if text is not None and is_sops_text(text):
         return None
@@ -167,12 +176,10 @@ def classify_text(path: str, text: str | None, *, age_line: int | None = None) -
         return "an age private key file", 1
     if name.endswith(".tfstate") or ".tfstate." in name:
         return "Terraform state (it holds every secret Terraform knows, in clear)", 1
-    stem = _stem(name)
-    if stem == "kubeconfig" or name.endswith(".kubeconfig"):
-        return "a decrypted kubeconfig", 1
-    if stem == "talosconfig":
-        return "a decrypted talosconfig", 1
     if text is None:
+        if needs_content(path):
+            what = "talosconfig" if _stem(name) == "talosconfig" else "kubeconfig"
+            return f"a {what} (its content could not be read to check for credentials)", 1
         return None
     if age_line is None:
         from ..stack.detectors import may_hold_age_key
@@ -183,15 +190,9 @@ def classify_text(path: str, text: str | None, *, age_line: int | None = None) -
         return AGE_KEY_FILE, age_line
     if '"terraform_version"' in text and '"lineage"' in text and _is_tfstate_text(text):
         return "Terraform state JSON", 1
-    if "kind: Config" in text and "clusters:" in text and "users:" in text:
-        cred = KUBE_CREDENTIAL.search(text)
-        if cred:
-            return f"a kubeconfig with a credential in clear (`{cred.group(1)}`)", _line_of(text, cred.start(1))
-    if "contexts:" in text and "crt:" in text:
-        key = TALOS_KEY.search(text)
-        if key:
-            return "a talosconfig with its client key in clear", _line_of(text, key.start())
-    return None
+    from ..stack.clientconfig import client_config
+
+    return client_config(text, needs_content(path))
 
 
 def _is_tfstate_text(text: str) -> bool:

@@ -290,72 +290,118 @@ def _braces(glob: str) -> list[str]:
     return [x for alt in match.group(1).split(",") for x in _braces(glob[:match.start()] + alt + glob[match.end():])]
 
 
+RUNNERS = ("lefthook", "pre-commit")
+_IDENTIFY = {".tf": "terraform", ".tfvars": "terraform", ".yaml": "yaml", ".yml": "yaml", ".json": "json",
+             ".sh": "shell", ".toml": "toml", ".md": "markdown"}
+
+
+def _hook_matches(hc: Any, probe: str) -> bool:
+    """Whether hook command `hc` runs on a file like `probe`: lefthook's `glob`, pre-commit's `files` regex
+    and `types`/`types_or` (identify's tags for the probe's extension)."""
+    if not _glob_matches(hc.glob, probe):
+        return False
+    if hc.files:
+        try:
+            if not re.search(hc.files, probe):
+                return False
+        except re.error:
+            return False
+    every, any_of = hc.types
+    if every or any_of:
+        ext = "." + probe.rsplit(".", 1)[-1] if "." in probe.rsplit("/", 1)[-1] else ""
+        tags = {"file", "text", *([_IDENTIFY[ext]] if ext in _IDENTIFY else [])}
+        if not set(every) <= tags or (any_of and not set(any_of) & tags):
+            return False
+    return True
+
+
 @check("lefthook-fast-subset")
 def lefthook_fast_subset(ctx: Context) -> Iterator[Hit]:
     repo = ctx.repo
     hook_name = str(ctx.params.get("hook", "pre-commit"))
     depth = int(ctx.params.get("max_depth", 8))
+    runners = [str(r) for r in ctx.params.get("runners") or ["lefthook"]]
+    for unknown in sorted(set(runners) - set(RUNNERS)):
+        repo.notes.append(f"CL204: runner `{unknown}` is unknown (known: {', '.join(RUNNERS)}), ignored")
+    runners = [r for r in runners if r in RUNNERS]
 
     @functools.cache  # the gate may need them, and the rule does
-    def commands() -> list[tuple[Any, list[RunCommand]]]:
-        from ..stack.pipeline import lefthook_model, resolver
+    def present() -> list[tuple[str, Any, list[tuple[Any, list[RunCommand]]]]]:
+        """(runner, its model, what each of its hook commands runs) for each configured runner found."""
+        from ..stack.pipeline import lefthook_model, precommit_model, resolver
 
-        lefthook = lefthook_model(repo)
-        if lefthook.path is None:
-            return []
         res = resolver(repo, depth)
-        return [(hc, res.hook_command(hc, (), 0, frozenset())) for hc in lefthook.hooks.get(hook_name, ())]
+        out = []
+        for runner in runners:
+            model = lefthook_model(repo) if runner == "lefthook" else precommit_model(repo)
+            if model.path is not None:
+                hooks = model.hooks.get(hook_name, ()) if runner == "lefthook" else model.hooks.get("pre-commit", ())
+                out.append((runner, model, [(hc, res.hook_command(hc, (), 0, frozenset())) for hc in hooks]))
+        return out
 
     def involved() -> set[str]:
-        return {c.path for _, cmds in commands() for c in cmds}
+        return {c.path for _, _, per in present() for _, cmds in per for c in cmds} | {
+            p for _, model, _ in present() for p in model.configs}
 
     if not pipeline_gate(ctx, involved):
         return
-    from ..stack.pipeline import command_matches, lefthook_model, mise_model
+    from ..stack.pipeline import command_matches, mise_model
 
-    lefthook = lefthook_model(repo)
-    if lefthook.path is None:
+    found = present()
+    if not found:
         if mise_model(repo).configs:
-            yield Hit(f"no lefthook config: the fast `{hook_name}` checks (staged files only) are missing",
+            names = " or ".join("lefthook config" if r == "lefthook" else "`.pre-commit-config.yaml`" for r in runners)
+            yield Hit(f"no {names}: the fast `{hook_name}` checks (staged files only) are missing",
                       Location(mise_model(repo).configs[0], 1), key="no-lefthook")
         return
-    per_command = commands()
     window = int(ctx.params.get("subcommand_window", 2))
     staged_markers = [str(m) for m in ctx.params.get("staged_markers") or []]
     gitops = ctx.config.gitops_root.strip("/")
     from ..stack.pipeline_mise import find_line
 
-    hook_line = find_line(repo.lines(lefthook.path), re.compile(rf"^\s*\[?\s*\"?{re.escape(hook_name)}\b")) or 1
-    for req in ctx.params.get("required") or []:
-        if not isinstance(req, dict):
-            continue
-        spec = _specs([req.get("command")])[0] if req.get("command") else None
-        if not spec:
-            continue
-        probe = str(req["probe"]).replace("{gitops_root}", gitops) if req.get("probe") else None
-        staged = bool(req.get("staged"))
-        ok = False
+    for _runner, model, _ in found:
+        for source, line, what in model.unfollowed:
+            repo.notes.append(f"{source}:{line}: CL204 did not follow lefthook {what}: its commands are not judged")
+    verdicts = []
+    for runner, model, per_command in found:
+        missing = []
+        for req in ctx.params.get("required") or []:
+            if not isinstance(req, dict):
+                continue
+            spec = _specs([req.get("command")])[0] if req.get("command") else None
+            if not spec:
+                continue
+            probe = str(req["probe"]).replace("{gitops_root}", gitops) if req.get("probe") else None
+            staged = bool(req.get("staged"))
+            ok = any(command_matches(c.words, spec, window) and (not probe or _hook_matches(hc, probe))
+                     and (not staged or any(m in c.words for m in staged_markers))
+                     for hc, cmds in per_command for c in cmds)
+            if not ok:
+                missing.append((spec, probe, staged))
+        verdicts.append((len(missing), runner, model, missing))
+    # The runners cannot all be installed at once (each owns .git/hooks/pre-commit): one must hold the subset.
+    _, runner, model, missing = min(verdicts, key=lambda v: v[0])
+    label = f"lefthook `{hook_name}`" if runner == "lefthook" else "pre-commit"
+    pattern = rf"^\s*\[?\s*\"?{re.escape(hook_name)}\b" if runner == "lefthook" else r"^\s*repos\s*:"
+    hook_line = find_line(repo.lines(model.path), re.compile(pattern)) or 1
+    unread = ""
+    if model.unfollowed:
+        unread = (f" (not followed: {'; '.join(what for _, _, what in model.unfollowed)}; if that config runs it, "
+                  "commit it to the repository or suppress this finding)")
+    for spec, probe, staged in missing:
+        on = f" on files like `{probe}`" if probe else (" on staged files" if staged else "")
+        yield Hit(f"{label} does not run `{_show(spec)}`{on}{unread}", Location(model.path, hook_line),
+                  key=f"missing:{_show(spec)}")
+    slow = _specs(ctx.params.get("slow_commands"))
+    for runner, _model, per_command in found:
+        label = f"lefthook `{hook_name}`" if runner == "lefthook" else "pre-commit"
         for hc, cmds in per_command:
             for c in cmds:
-                if not command_matches(c.words, spec, window):
-                    continue
-                if probe and not _glob_matches(hc.glob, probe):
-                    continue
-                if staged and not any(m in c.words for m in staged_markers):
-                    continue
-                ok = True
-        if not ok:
-            on = f" on files like `{probe}`" if probe else (" on staged files" if staged else "")
-            yield Hit(f"lefthook `{hook_name}` does not run `{_show(spec)}`{on}", Location(lefthook.path, hook_line),
-                      key=f"missing:{_show(spec)}")
-    slow = _specs(ctx.params.get("slow_commands"))
-    for hc, cmds in per_command:
-        for c in cmds:
-            spec = next((s for s in slow if command_matches(c.words, s, window)), None)
-            if spec and not any(m in c.words for m in staged_markers):
-                yield Hit(f"lefthook `{hook_name}` runs `{_show(spec)}`, which is whole-project and slow: it belongs "
-                          f"in `mise run check`, not in every commit ({c.describe()})", Location(c.path, c.line),
-                          key=f"slow:{_show(spec)}:{hc.name}")
+                spec = next((s for s in slow if command_matches(c.words, s, window)), None)
+                if spec and not any(m in c.words for m in staged_markers):
+                    yield Hit(f"{label} runs `{_show(spec)}`, which is whole-project and slow: it belongs "
+                              f"in `mise run check`, not in every commit ({c.describe()})", Location(c.path, c.line),
+                              key=f"slow:{_show(spec)}:{hc.name}")
 
 
 # -- CL205 -----------------------------------------------------------------------------------

@@ -13,10 +13,11 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from ..model import Hit, Location
+from ..stack.kinds import is_manifest_name, kind_objects
 from ..stack.sops import (
     CONFIG_NAME,
     RULE_KEYS,
-    first_literal,
+    first_literal_in,
     is_sops_text,
     parse_sops_config,
     required_by_path,
@@ -235,13 +236,12 @@ def sops_encryption_required(ctx: Context) -> Iterator[Hit]:
         line = 1
         text = None
         if reason is None:
-            if not path.endswith((".yaml", ".yml")):
+            if not is_manifest_name(path):
                 continue
             text = repo.read_text(path, strict=False)
-            if text is None or is_sops_text(text) or "Secret" not in text:
+            if text is None or is_sops_text(text):
                 continue
-            docs = repo.yaml(path)
-            found = first_literal(docs, fields) if docs else None
+            found = first_literal_in(kind_objects(repo, path, "Secret"), fields)
             if found is None:
                 continue
             reason, line = "it is a Kubernetes Secret with a literal value in data/stringData", found

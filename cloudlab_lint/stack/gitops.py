@@ -45,6 +45,7 @@ from .gitops_names import (  # noqa: F401 - re-exported: the model's public name
 )
 from .gitops_patch import Rendered
 from .gitops_view import document_view
+from .kinds import is_chart_template
 
 
 @dataclass(frozen=True)
@@ -240,7 +241,7 @@ class GitOps:
         known = set(self.files)
         objs = [o for o in self.raw if o.kind in kinds]
         for path in self.repo.files:
-            if path in known or not path.endswith(YAML_SUFFIXES) or "/templates/" in f"/{path}":
+            if path in known or not path.endswith(YAML_SUFFIXES) or is_chart_template(path, self.repo.file_set):
                 continue
             if SOURCE_GROUP in (self.repo.read_text(path, strict=False) or ""):
                 objs.extend(o for o in self.raw_of(path, extra=True) if o.kind in kinds)
@@ -283,7 +284,7 @@ class GitOps:
         self._raw_patched = None
         self._patch_files = None
         for path in self.files:
-            if path in self.kfiles or "/templates/" in f"/{path}":
+            if path in self.kfiles or is_chart_template(path, self.repo.file_set):
                 continue
             self.raw.extend(self.raw_of(path))
 

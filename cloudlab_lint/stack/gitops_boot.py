@@ -25,6 +25,7 @@ from ..parsing import ParseError
 from ..parsing.yamlx import load_documents
 from .gitops_names import HELM_GROUP, KS_GROUP, SOURCE_GROUP, YAML_SUFFIXES
 from .gitops_patch import Rendered
+from .kinds import flatten, is_chart_template
 
 if TYPE_CHECKING:
     from .gitops import GitOps, Obj
@@ -123,7 +124,7 @@ def _is_instance_chart(gitops: GitOps, obj: Obj, resources: list[Obj]) -> bool:
 
 def _whole(gitops: GitOps, obj: Obj) -> Any:
     """The document of `obj` read whole (the model's view leaves a HelmRelease's values out)."""
-    docs = gitops.repo.yaml(obj.path) or []
+    docs = flatten(gitops.repo.yaml(obj.path)) or []  # a List item's index is its own
     for doc in docs:
         if doc.index == obj.index:
             return doc.data
@@ -198,7 +199,7 @@ def _candidates(gitops: GitOps) -> list[Obj]:
     objs = list(gitops.raw)
     seen = {o.path for o in objs}
     for path in gitops.repo.files:
-        if path in seen or not path.endswith(YAML_SUFFIXES) or "/templates/" in f"/{path}":
+        if path in seen or not path.endswith(YAML_SUFFIXES) or is_chart_template(path, gitops.repo.file_set):
             continue
         text = gitops.repo.read_text(path, strict=False) or ""
         if "FluxInstance" not in text and "flux-instance" not in text:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from .gitops_kustomize import renamed, with_namespace
 from .gitops_patch import Rendered, apply_flux_patches, clone
+from .kinds import flatten
 
 if TYPE_CHECKING:
     from .gitops import GitOps
@@ -73,7 +74,7 @@ def _configmap_data(gitops: GitOps, name: str, scope: list[Any] | None) -> dict[
 
 
 def _data_of(gitops: GitOps, obj: Any) -> dict[str, str]:
-    for doc in gitops.repo.yaml(obj.path) or []:
+    for doc in flatten(gitops.repo.yaml(obj.path)) or []:  # a List item's index is its own
         if doc.index == obj.index and isinstance(doc.data, dict) and isinstance(doc.data.get("data"), dict):
             return {str(k): str(v) for k, v in doc.data["data"].items() if isinstance(v, (str, int, float))}
     return {}

@@ -21,6 +21,7 @@ from .gitops_names import YAML_SUFFIXES as YAML_SUFFIXES
 from .gitops_names import kfile_in as kfile_in
 from .gitops_patch import Rendered, apply_patch, clone, meta_of
 from .gitops_view import document_view
+from .kinds import is_chart_template
 
 KUSTOMIZE_API = "kustomize.config.k8s.io"
 # Built-in Kubernetes kinds that have no namespace: a kustomization's `namespace:` leaves them alone. As in
@@ -290,7 +291,7 @@ class Builder:
             unit = self._unit_below(folder, rel_dir)
             if unit is not None:
                 units.add(unit)
-            elif path.endswith(YAML_SUFFIXES) and "/templates/" not in f"/{path}":
+            elif path.endswith(YAML_SUFFIXES) and not is_chart_template(path, self.repo.file_set):
                 docs = file_docs(self.repo, path)
                 if docs:
                     out.docs.extend(docs)

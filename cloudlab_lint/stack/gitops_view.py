@@ -25,7 +25,9 @@ def document_view(docs: list[Document] | None) -> list[Document] | None:
     """The documents of a file as the Flux model sees them (the same objects where nothing is left out)."""
     if docs is None:
         return None
-    return [_view(doc) for doc in docs]
+    from .kinds import flatten  # a List's items are the objects kubectl applies, each with its own index
+
+    return [_view(doc) for doc in flatten(docs) or ()]
 
 
 def _view(doc: Document) -> Document:

@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from typing import IO, Any
 
 from .. import linear
+from .kinds import may_name_kind_bytes
 from .textstream import normalise
 
 MAX_CLEAN_LINES = 2_000_000  # bounds memory on huge histories; past it, fewer lines are skipped
@@ -35,10 +36,10 @@ _STEP = 64  # the common prefix and suffix are found to within this many bytes (
 
 
 def secret_kind(data: bytes) -> bool:
-    """A Kubernetes Secret (top-level `kind`): its literal data makes its path one that must be encrypted.
-    Only top-level: `- kind: Secret` under valuesFrom is a reference."""
-    return (b"\nkind: Secret" in data or data.startswith(b"kind: Secret") or b'"kind": "Secret"' in data
-            or b'"kind":"Secret"' in data)
+    """Whether the blob may hold a Kubernetes Secret: the kind anywhere (a List item, flow style, JSON) or
+    an escape that could spell it (`kinds.may_name_kind_bytes`, never less complete than the parser).
+    Whether it is one is the parse's to say (`- kind: Secret` under valuesFrom is a reference)."""
+    return may_name_kind_bytes(data)
 
 
 def keyword_regex(keywords: Iterable[bytes], patterns: Iterable[Any] = ()) -> linear.Pattern:
@@ -114,10 +115,9 @@ class NoveltyFilter:
         self.keywords = tuple(dict.fromkeys(keywords))
         self.patterns = tuple(patterns)
         self.always = always  # a plugin without keywords: every blob is tested
-        # One search for everything: the keywords, secret_kind's literals (its start-of-text case is tested
-        # apart) and the patterns.
-        literals = (*self.keywords, b"\nkind: Secret", b'"kind": "Secret"', b'"kind":"Secret"')
-        self.regex = keyword_regex(literals, self.patterns)
+        # One search for everything: the keywords and the patterns. Whether a blob may hold a Secret is asked
+        # of the whole blob first (`secret_kind`: a List's `items` may be far from the Secret's lines).
+        self.regex = keyword_regex(self.keywords, self.patterns)
         self.clean: set[bytes] = set()
         # The last version that was not flagged, by path, or by its first bytes before the walk has named
         # the paths (a file's versions mostly share their head). Any clean blob is a valid reference: these
@@ -129,7 +129,7 @@ class NoveltyFilter:
     def flagged(self, data: bytes, path: str | None = None) -> bool:
         """Whether the blob needs its content tested; remembers its lines as clean when not.
         `path`: a path the blob has, when known."""
-        if self.always:
+        if self.always or secret_kind(data):
             return True
         head = b""
         ref = self.by_path.get(path) if path is not None else None
@@ -145,7 +145,7 @@ class NoveltyFilter:
         lines = body.split(b"\n")
         new = [line for line in lines if line not in clean]
         chunk = body if len(new) == len(lines) else b"\n".join(new)
-        if self.regex.search(chunk) or chunk.startswith(b"kind: Secret"):
+        if self.regex.search(chunk):
             return True
         if len(clean) < MAX_CLEAN_LINES:
             clean.update(new)  # none of these lines holds a keyword

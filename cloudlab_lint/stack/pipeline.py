@@ -20,7 +20,8 @@ from .pipeline_workflows import Job, Step, Workflow, is_workflow_path, load_comp
 
 __all__ = ["CheckJob", "JobRun", "Link", "RunCommand", "Workflow", "Job", "Step", "command_matches",
            "composite_actions", "expand_steps",
-           "lefthook_model", "mise_check_jobs", "mise_model", "resolver", "workflows", "job_runs", "uses_name"]
+           "lefthook_model", "precommit_model", "mise_check_jobs", "mise_model", "resolver", "workflows", "job_runs",
+           "uses_name"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,17 @@ def mise_model(repo: Any) -> Mise:
 
 def lefthook_model(repo: Any) -> Lefthook:
     return repo.cached(("pipeline", "lefthook"), lambda: load_lefthook(repo))
+
+
+def precommit_model(repo: Any) -> Lefthook:
+    """`.pre-commit-config.yaml` in the lefthook model's shape (CL204's `runners: [pre-commit]`)."""
+    from .pipeline_precommit import load_precommit
+
+    def build() -> Lefthook:
+        path, hooks = load_precommit(repo)
+        return Lefthook(path, hooks, (path,) if path else ())
+
+    return repo.cached(("pipeline", "pre-commit"), build)
 
 
 def workflows(repo: Any) -> list[Workflow]:

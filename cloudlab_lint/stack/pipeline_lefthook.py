@@ -1,7 +1,14 @@
-"""lefthook: the config file lefthook reads, its hooks and what each hook runs."""
+"""lefthook: the config file lefthook reads, its hooks and what each hook runs.
+
+`extends` is followed where the file is in the repository (the main config wins for a command of the
+same name, as lefthook merges); `remotes` (configs fetched from other repositories at install time)
+and extends outside the repository cannot be read: they are recorded in `unfollowed`, for the rule to
+say so, never passed over in silence.
+"""
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,12 +34,17 @@ class HookCommand:
     path: str
     line: int
     run_line: int
+    files: str | None = None  # pre-commit's `files` regex (lefthook's is `glob`)
+    types: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())  # pre-commit's `types` (all) and `types_or` (any)
+    runner: str = "lefthook"
 
 
 @dataclass(frozen=True)
 class Lefthook:
     path: str | None
     hooks: dict[str, tuple[HookCommand, ...]]
+    configs: tuple[str, ...] = ()  # every config file read: the main one and what it extends
+    unfollowed: tuple[tuple[str, int, str], ...] = ()  # (config, line, what): remotes and extends not read
 
 
 def _load(repo: Any, path: str) -> Any:
@@ -100,14 +112,74 @@ def _jobs(hook: str, jobs: Any, path: str, line: int) -> list[HookCommand]:
     return out
 
 
+MAX_EXTENDS = 10  # configs read through `extends`, at most (a loop or a long chain ends there)
+
+
 def load_lefthook(repo: Any) -> Lefthook:
     path = next((p for p in CONFIG_FILES if repo.exists(p)), None)
     if path is None:
         return Lefthook(None, {})
     data = _load(repo, path)
-    hooks: dict[str, tuple[HookCommand, ...]] = {}
     if not isinstance(data, dict):
-        return Lefthook(path, hooks)
+        return Lefthook(path, {}, (path,))
+    hooks = _hooks(data, path)
+    configs, unfollowed = [path], []
+    pending = [(path, data)]
+    while pending:
+        source, node = pending.pop(0)
+        unfollowed.extend(_remotes(source, node))
+        for target, line in _extends(node, source):
+            if target is None or not repo.exists(target):
+                unfollowed.append((source, line, f"extends `{target or '?'}`, which is not in the repository"))
+                continue
+            if target in configs or len(configs) > MAX_EXTENDS:
+                continue
+            extended = _load(repo, target)
+            configs.append(target)
+            if not isinstance(extended, dict):
+                continue
+            for hook, commands in _hooks(extended, target).items():
+                have = {c.name for c in hooks.get(hook, ())}
+                hooks[hook] = hooks.get(hook, ()) + tuple(c for c in commands if c.name not in have)
+            pending.append((target, extended))
+    return Lefthook(path, hooks, tuple(configs), tuple(unfollowed))
+
+
+def _extends(data: dict[str, Any], source: str) -> list[tuple[str | None, int]]:
+    """The repository paths `extends` names (None: outside the repository, or from the environment)."""
+    value = data.get("extends")
+    line = _line(data, "extends", 1)
+    entries = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+    out: list[tuple[str | None, int]] = []
+    for i, entry in enumerate(entries):
+        entry_line = _line(value, i, line) if isinstance(value, list) else line
+        text = str(entry).strip()
+        if not text or text.startswith(("/", "~", "$")) or "${" in text:
+            out.append((None if not text else text, entry_line))
+            continue
+        target = posixpath.normpath(text)  # lefthook resolves it against the repository root
+        out.append((None if target.startswith("..") else target, entry_line))
+    return out
+
+
+def _remotes(source: str, data: dict[str, Any]) -> list[tuple[str, int, str]]:
+    out = []
+    for key in ("remotes", "remote"):  # `remote:` is lefthook's older single form
+        value = data.get(key)
+        items = value if isinstance(value, list) else [value] if isinstance(value, dict) else []
+        for i, item in enumerate(items):
+            if not isinstance(item, dict):
+                continue
+            url = str(item.get("git_url") or "?")
+            configs = item.get("configs") or item.get("config") or ["lefthook.yml"]
+            shown = ", ".join(str(c) for c in (configs if isinstance(configs, list) else [configs]))
+            line = _line(value, i, _line(data, key, 1)) if isinstance(value, list) else _line(data, key, 1)
+            out.append((source, line, f"remote `{url}` ({shown}), fetched by lefthook at install time"))
+    return out
+
+
+def _hooks(data: dict[str, Any], path: str) -> dict[str, tuple[HookCommand, ...]]:
+    hooks: dict[str, tuple[HookCommand, ...]] = {}
     for hook, spec in data.items():
         if hook not in HOOK_NAMES or not isinstance(spec, dict):
             continue
@@ -131,4 +203,4 @@ def load_lefthook(repo: Any) -> Lefthook:
             found = [HookCommand(c.hook, c.name, c.run, c.script, c.glob, True, c.path, c.line, c.run_line)
                      for c in found]
         hooks[hook] = tuple(found)
-    return Lefthook(path, hooks)
+    return hooks

@@ -323,7 +323,7 @@ class Resolver:
                      stack: frozenset[str]) -> list[RunCommand]:
         if command.skip:
             return []
-        inner = chain + (Link(f"lefthook {command.hook} {command.name}", command.path, command.line),)
+        inner = chain + (Link(f"{command.runner} {command.hook} {command.name}", command.path, command.line),)
         out: list[RunCommand] = []
         if command.run:
             out.extend(self.script(command.run, command.path, command.run_line, inner, "", depth + 1, stack))

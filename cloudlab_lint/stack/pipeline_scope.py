@@ -31,6 +31,7 @@ MISE_FILES = (".mise.toml", "mise.toml", ".mise/config.toml", ".config/mise.toml
 LOCK_FILES = ("mise.lock", ".mise.lock")
 TASK_DIRS = (".mise/tasks", "mise-tasks", ".config/mise/tasks", "mise/tasks", ".mise-tasks")
 # lefthook reads the first of these it finds (`lefthook-local.*` is personal, never shared).
+PRE_COMMIT_CONFIG = ".pre-commit-config.yaml"  # CL204's other hook runner
 LEFTHOOK_FILES = tuple(f"{dot}lefthook.{ext}" for ext in ("yml", "yaml", "toml", "json") for dot in ("", "."))
 ACTION_FILES = ("action.yml", "action.yaml")
 MAKEFILES = ("GNUmakefile", "makefile", "Makefile")
@@ -52,6 +53,7 @@ def is_workflow_path(path: str) -> bool:
 def matters(path: str, extra: frozenset[str] | set[str] = frozenset()) -> bool:
     """A file the pipeline rules read whatever the commands say (`extra`: files the model reached)."""
     return (is_workflow_path(path) or path in MISE_FILES or path in LOCK_FILES or path in LEFTHOOK_FILES
+            or path == PRE_COMMIT_CONFIG
             or path.startswith(_TASK_PREFIXES) or path.startswith(".lefthook/")
             or path.rsplit("/", 1)[-1] in MAKEFILES or path.endswith(".sh")
             or path in extra)

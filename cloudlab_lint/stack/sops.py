@@ -13,10 +13,12 @@ from __future__ import annotations
 import fnmatch
 import functools
 import re
+from collections.abc import Container
 from typing import TYPE_CHECKING, Any
 
 from ..record import record
 from .goregex import GoRegexError, compile_go
+from .refs import is_public_key_name, is_template_name
 
 if TYPE_CHECKING:
     from ..repo import Repo
@@ -29,8 +31,6 @@ RULE_KEYS = ("unencrypted_suffix", "encrypted_suffix", "unencrypted_regex", "enc
              "unencrypted_comment_regex", "encrypted_comment_regex")
 NAME_PATTERNS = ("*.sops.*",)
 SECRET_FIELDS = ("data", "stringData")
-_SECRET_KIND = r"(?m)^\s*kind:\s*[\"']?Secret[\"']?\s*(#.*)?$"
-_SUBST = r"\$\{[^}]*\}"
 
 
 @functools.cache
@@ -211,31 +211,24 @@ def sops_config(repo: Repo) -> SopsConfig | None:
 # -- what must be a SOPS file ------------------------------------------------------------------
 
 
-def literal_secret_line(text: str, secret_fields: tuple[str, ...] = SECRET_FIELDS) -> int | None:
-    """Line of the first literal value under a Kubernetes Secret's data/stringData; None if there is none.
+def literal_secret_line(text: str, secret_fields: tuple[str, ...] = SECRET_FIELDS, path: str = "secret.yaml",
+                        files: Container[str] = ()) -> int | None:
+    """Line of the first literal value under the data/stringData of a Kubernetes Secret in `text` (the
+    manifest `path`: YAML or JSON, Lists flattened, any spelling of the kind); None if there is none.
+    `files`: the tracked paths, to tell a Helm chart's `templates/` (skipped) from any other folder."""
+    from .kinds import is_chart_template, text_objects
 
-    Literal = not empty and not only `${VAR}` substitutions (Flux fills those in at apply time),
-    possibly joined by punctuation.
-    """
-    if not _re(_SECRET_KIND).search(text):
+    if is_chart_template(path, files):
         return None
-    from ..parsing import ParseError
-    from ..parsing.yamlx import load_documents, looks_templated
-
-    if looks_templated(text):
-        return None
-    try:
-        docs = load_documents(text)
-    except ParseError:
-        return None
-    return first_literal(docs, secret_fields)
+    return first_literal_in(text_objects(text, path, "Secret"), secret_fields)
 
 
-def first_literal(docs: list[Any], secret_fields: tuple[str, ...] = SECRET_FIELDS) -> int | None:
-    for doc in docs:
+def first_literal_in(secrets: list[Any], secret_fields: tuple[str, ...] = SECRET_FIELDS) -> int | None:
+    """Line of the first literal value in the data/stringData of these Secret objects. Literal: not empty
+    and not only references (`refs.is_reference`: `${VAR}`, `op://...`, ...); a `data` value counts by
+    what it decodes to as well."""
+    for doc in secrets:
         data = doc.data
-        if not isinstance(data, dict) or data.get("kind") != "Secret":
-            continue
         for field in secret_fields:
             values = data.get(field)
             if not isinstance(values, dict):
@@ -243,17 +236,34 @@ def first_literal(docs: list[Any], secret_fields: tuple[str, ...] = SECRET_FIELD
             for key, value in values.items():
                 if value is None or isinstance(value, (dict, list)):
                     continue
-                # Punctuation between substitutions (`${SCHEME}://${HOST}`) is not a secret either.
-                if re.search(r"[A-Za-z0-9]", _re(_SUBST).sub("", str(value))):
-                    return values.key_line(key) if hasattr(values, "key_line") else 1
+                if not _literal(field, value):
+                    continue
+                return values.key_line(key) if hasattr(values, "key_line") else doc.line
     return None
+
+
+def _literal(field: str, value: Any) -> bool:
+    from .refs import is_reference
+
+    if is_reference(value):
+        return False
+    if field == "data" and isinstance(value, str):
+        import base64
+        import binascii
+
+        try:
+            decoded = base64.b64decode("".join(value.split()), validate=True).decode("utf-8")
+        except (binascii.Error, ValueError):
+            return True
+        return not is_reference(decoded)
+    return True
 
 
 def required_by_path(path: str, config: SopsConfig | None,
                      name_patterns: tuple[str, ...] = NAME_PATTERNS) -> str | None:
     name = path.rpartition("/")[2]  # PurePosixPath(path).name for a repository path, without its cost
-    if name in (CONFIG_NAME, ".sops.yml"):
-        return None
+    if name in (CONFIG_NAME, ".sops.yml") or is_template_name(name) or is_public_key_name(name):
+        return None  # a template is rendered before SOPS sees it; a public key is public
     if config is not None:
         rule = config.match(path)
         if rule is not None and rule.path_regex is not None:
@@ -266,13 +276,13 @@ def required_by_path(path: str, config: SopsConfig | None,
 
 def encryption_required(path: str, text: str | None, config: SopsConfig | None, *,
                         name_patterns: tuple[str, ...] = NAME_PATTERNS,
-                        secret_fields: tuple[str, ...] = SECRET_FIELDS) -> str | None:
+                        secret_fields: tuple[str, ...] = SECRET_FIELDS, files: Container[str] = ()) -> str | None:
     """Why `path` (with content `text`, when known) must be a SOPS file: a creation rule with path_regex matches,
-    it is named *.sops.*, or it is a Kubernetes Secret with literal data/stringData. None if it need not be."""
+    it is named *.sops.*, or it is a Kubernetes Secret with literal data/stringData. None if it need not be.
+    `files`: the tracked paths (a Helm chart's `templates/` is not a manifest)."""
     reason = required_by_path(path, config, name_patterns)
     if reason is not None:
         return reason
-    if text is not None and path.endswith((".yaml", ".yml")) and "/templates/" not in f"/{path}":
-        if literal_secret_line(text, secret_fields) is not None:
-            return "it is a Kubernetes Secret with literal data/stringData"
+    if text is not None and literal_secret_line(text, secret_fields, path, files) is not None:
+        return "it is a Kubernetes Secret with literal data/stringData"
     return None

@@ -1,0 +1,201 @@
+"""Kubernetes objects wherever they are: the one walker every kind-seeking rule uses.
+
+kubectl and kustomize apply every object of a manifest, so a rule that looks for a kind finds it:
+- in every document of a YAML stream, in flow style or block style, with escaped scalars (the parsed
+  value counts, not its spelling: `kind: "\\x53ecret"` is a Secret);
+- inside `kind: List` and every `*List` kind that has `items` (what `kubectl get -o yaml` writes), items
+  of items included; kustomize inlines them the same way (a kind ending in `List` with `items`);
+- in JSON manifests and in `.yaml`/`.yml`/`.json` of any letter case (kubectl and kustomize `resources:`
+  take any name; Flux's generated kustomization, case-sensitive `.yaml`/`.yml`, is the Flux model's).
+Templates (`refs.is_template_name`) are never manifests; a Helm chart's `templates/` (a `Chart.yaml` in
+the folder above it) is not YAML until rendered and is skipped, any other `templates/` folder is not.
+
+An item of a List gets an index of its own, distinct from every document's (`item_index`), so that
+`(path, index)` names one object as it does for plain documents.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Container, Iterator
+from typing import TYPE_CHECKING, Any
+
+from .refs import is_template_name
+
+if TYPE_CHECKING:
+    from ..parsing.yamlx import Document
+    from ..repo import Repo
+
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+_ITEM_SHIFT = 32  # item n (1-based) of document d: d + (n << 32); documents per file stay far below 2**32
+# What can spell `Secret` without the literal text: a YAML or JSON hex escape (`\x53`, `\u0053`,
+# `\U00000053`) or an escaped line break joining two halves of a double-quoted scalar. Other escapes
+# give no letter.
+ESCAPE_PATTERN = rb"\\(?:[xuU]|\r?\n|\r?\Z)"
+_ESCAPE = re.compile(ESCAPE_PATTERN.decode())
+_ESCAPE_BYTES = re.compile(ESCAPE_PATTERN)
+
+
+def is_manifest_name(path: str) -> bool:
+    """A name kubectl and kustomize read as a manifest: YAML or JSON, any letter case, not a template."""
+    name = path.rpartition("/")[2].lower()
+    return name.endswith(MANIFEST_SUFFIXES) and not is_template_name(name)
+
+
+def is_json_name(path: str) -> bool:
+    return path.lower().endswith(".json")
+
+
+def is_chart_template(path: str, files: Container[str]) -> bool:
+    """Under the `templates/` folder of a Helm chart: a folder named `templates` whose parent holds a
+    `Chart.yaml` (`files`: the repository's tracked paths)."""
+    parts = path.split("/")
+    for i, part in enumerate(parts[:-1]):
+        if part == "templates" and "/".join([*parts[:i], "Chart.yaml"]) in files:
+            return True
+    return False
+
+
+def may_name_kind(text: str, kind: str = "Secret") -> bool:
+    """False only when no object of `text` can have kind `kind` (`objects`, Lists flattened): a prefilter
+    never less complete than the parser, and cheap on what real repositories hold.
+
+    True when an escape could spell the kind, or the kind appears as a token of its own (`existingSecret`
+    is no Secret) on a line other than `- kind: Secret`, or anywhere when the text says `items` (a List's
+    items may be written any way). Why a `- kind: Secret` line alone never makes an object one: without
+    `items` there is no List, so every object is a document's root mapping; a root key never starts its
+    line with `- ` (that line is an entry of a block sequence, inside the root or as the root, which is
+    then no object), and a block sequence cannot sit inside a flow collection. Such lines are what a
+    HelmRelease's `valuesFrom` holds: thousands of blobs in a history, none of them a Secret."""
+    if _ESCAPE.search(text):
+        return True
+    return _outside_item_lines(text, kind, "items", "\n", _item_line(kind))
+
+
+def may_name_kind_bytes(data: bytes, kind: str = "Secret") -> bool:
+    """`may_name_kind` on raw bytes (a history blob), without decoding UTF-8 (an ASCII kind's bytes are
+    the same); UTF-16 (with its BOM) is decoded first, as the readers do."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return may_name_kind(data.decode("utf-16"), kind)
+        except UnicodeDecodeError:
+            return True
+    if _ESCAPE_BYTES.search(data):
+        return True
+    return _outside_item_lines(data, kind.encode(), b"items", b"\n", _item_line_bytes(kind))
+
+
+def _outside_item_lines(text: Any, kind: Any, items: Any, newline: Any, item_line: Any) -> bool:
+    """Whether `kind` occurs as a token of its own anywhere when `items` is there, else on a line that is
+    not a `- kind: KIND` sequence entry (str or bytes alike). One `find` per occurrence: linear."""
+    pos = text.find(kind)
+    if pos < 0:
+        return False
+    if items in text:
+        return True
+    size = len(kind)
+    while pos >= 0:
+        before, after = text[pos - 1:pos] if pos else text[:0], text[pos + size:pos + size + 1]
+        if not (before.isalnum() or before in ("_", b"_")) and not (after.isalnum() or after in ("_", b"_")):
+            start = text.rfind(newline, 0, pos) + 1
+            end = text.find(newline, pos)
+            if not item_line.fullmatch(text, start, len(text) if end < 0 else end):
+                return True
+        pos = text.find(kind, pos + size)
+    return False
+
+
+@functools.cache
+def _item_line(kind: str) -> re.Pattern[str]:
+    return re.compile(rf"[ \t]*-[ \t]+kind:[ \t]*{re.escape(kind)}[ \t]*\r?")
+
+
+@functools.cache
+def _item_line_bytes(kind: str) -> re.Pattern[bytes]:
+    return re.compile(_item_line(kind).pattern.encode())
+
+
+def item_index(document: int, ordinal: int) -> int:
+    """The index of the `ordinal`-th (1-based) List item of document `document`, flattened."""
+    return document + (ordinal << _ITEM_SHIFT)
+
+
+def is_list(data: Any) -> bool:
+    kind = data.get("kind") if isinstance(data, dict) else None
+    return isinstance(kind, str) and kind.endswith("List") and isinstance(data.get("items"), list)
+
+
+def flatten(docs: list[Document] | None) -> list[Document] | None:
+    """The documents of a file as kubectl applies them: each List replaced by its items (recursively),
+    every other document as it is (the same object)."""
+    if docs is None:
+        return None
+    if not any(is_list(d.data) for d in docs):
+        return docs
+    from ..parsing.yamlx import Document
+
+    out: list[Document] = []
+    for doc in docs:
+        if not is_list(doc.data):
+            out.append(doc)
+            continue
+        ordinal = 0
+        for data in _items(doc.data):
+            ordinal += 1
+            line = getattr(data, "line", doc.line)
+            out.append(Document(data, item_index(doc.index, ordinal), line, line))
+    return out
+
+
+def _items(data: Any) -> Iterator[Any]:
+    """The objects of a List, items of nested Lists included (as deep as the parser allows nesting)."""
+    for item in data["items"]:
+        if is_list(item):
+            yield from _items(item)
+        elif isinstance(item, dict):
+            yield item
+
+
+def objects(docs: list[Document] | None) -> list[Document]:
+    """Every object of a file's documents (a mapping with a `kind`), List items in place of their List."""
+    return [d for d in flatten(docs) or [] if isinstance(d.data, dict) and isinstance(d.data.get("kind"), str)]
+
+
+def kind_objects(repo: Repo, path: str, kind: str) -> list[Document]:
+    """The objects of kind `kind` in the manifest `path` (Lists flattened); read only when the text may
+    name the kind (`may_name_kind`)."""
+    if not is_manifest_name(path) or is_chart_template(path, repo.file_set):
+        return []
+    text = repo.read_text(path, strict=False)
+    if text is None or not may_name_kind(text, kind):
+        return []
+    return [d for d in objects(repo.yaml(path)) if d.data.get("kind") == kind]
+
+
+def text_objects(text: str, path: str, kind: str) -> list[Document]:
+    """`kind_objects` on given text (a blob from history): parse errors are no objects."""
+    if not is_manifest_name(path) or not may_name_kind(text, kind):
+        return []
+    from ..parsing import ParseError
+    from ..parsing.yamlx import load_documents
+
+    try:
+        docs = load_json_documents(text) if is_json_name(path) else load_documents(text)
+    except ParseError:
+        return []  # kubectl applies nothing of it either (a Helm template, broken YAML)
+    return [d for d in objects(docs) if d.data.get("kind") == kind]
+
+
+def load_json_documents(text: str) -> list[Document]:
+    """A JSON manifest's documents, with line marks (raises ParseError)."""
+    from ..parsing.yamlx import load_documents
+
+    return load_documents(json_as_yaml(text))
+
+
+def json_as_yaml(text: str) -> str:
+    """JSON as YAML reads it: a tab is JSON whitespace anywhere (raw tabs inside JSON strings are invalid
+    JSON), but YAML refuses one where a token may start a line (a tab-indented opening brace, a blank
+    line of tabs at the end); a space keeps every line and column."""
+    return text.replace("\t", " ")
