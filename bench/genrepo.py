@@ -71,12 +71,16 @@ def kustomization(resources: list[str], comment: str = "") -> str:
     return f"{head}apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n{body}"
 
 
-def flux_ks(name: str, path: str, depends: list[str], sops: bool, wait: bool = True) -> str:
+def flux_ks(name: str, path: str, depends: list[str], sops: bool, wait: bool = True,
+            target_namespace: bool = True) -> str:
+    """A Flux Kustomization. A stage that applies other Flux Kustomizations sets no targetNamespace: it
+    would move them out of flux-system, away from the GitRepository they name (as Flux itself does)."""
     deps = "".join(f"    - name: {d}\n" for d in depends)
+    target = f"  targetNamespace: {name.split('-')[0]}\n" if target_namespace else ""
     text = (f"apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: {name}\n"
             f"  namespace: flux-system\nspec:\n  interval: 30m\n  retryInterval: 1m\n  timeout: 5m\n"
             f"  path: ./{path}\n  prune: true\n  wait: {str(wait).lower()}\n  sourceRef:\n    kind: GitRepository\n"
-            f"    name: flux-system\n  targetNamespace: {name.split('-')[0]}\n")
+            f"    name: flux-system\n{target}")
     if deps:
         text += f"  dependsOn:\n{deps}"
     if sops:
@@ -216,8 +220,9 @@ def generate(dest: Path, scale: float = 1.0, seed: int = 8) -> dict[str, int]:
             "  namespace: flux-system\nspec:\n  interval: 10m0s\n  path: ./kubernetes\n  prune: true\n  sourceRef:\n"
             "    kind: GitRepository\n    name: flux-system\n")
     g.write("kubernetes/flux-system/infrastructure.yaml",
-            flux_ks("infrastructure", "kubernetes/infrastructure", ["flux-system"], False))
-    g.write("kubernetes/flux-system/apps.yaml", flux_ks("apps", "kubernetes/apps", ["infrastructure"], False))
+            flux_ks("infrastructure", "kubernetes/infrastructure", ["flux-system"], False, target_namespace=False))
+    g.write("kubernetes/flux-system/apps.yaml",
+            flux_ks("apps", "kubernetes/apps", ["infrastructure"], False, target_namespace=False))
     g.write("kubernetes/flux-system/helmrepository-bjw-s.yaml", helm_repository("flux-system"))
     g.write("kubernetes/flux-system/kustomization.yaml", kustomization(
         ["gotk-components.yaml", "gotk-sync.yaml", "infrastructure.yaml", "apps.yaml", "helmrepository-bjw-s.yaml"]))

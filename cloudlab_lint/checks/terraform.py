@@ -89,7 +89,8 @@ def providers_pinned(ctx: Context) -> Iterator[Hit]:
                           key=f"undeclared:{name}")
         for call in tf.child_modules(repo, module):
             yield from _child_hits(call, required, tf.required_providers(call.module), tf.used_providers(call.module))
-        yield from _lock_hits(repo, module, required, ignored)
+        if required or tf.used_providers(module):  # no provider at all: `terraform init` writes no lock file
+            yield from _lock_hits(repo, module, required, ignored)
 
 
 def _child_hits(call: Any, required: list[Any], child_required: list[Any],
