@@ -52,19 +52,12 @@ def flux_schema(ctx: Context) -> Iterator[Hit]:
 
 
 def _objects(repo: Repo, path: str) -> Iterator[tuple[dict, int]]:
-    """The Kubernetes objects of a YAML file and where each starts: its documents, and the items of a
-    `kind: List` as kubectl applies them."""
-    for doc in repo.yaml(path) or []:
-        data = doc.data
-        if not isinstance(data, dict):
-            continue
-        items = data.get("items")
-        if data.get("kind") == "List" and data.get("apiVersion") == "v1" and isinstance(items, list):
-            lines = getattr(items, "pos", [])
-            yield from ((item, lines[i][0] if i < len(lines) else doc.line)
-                        for i, item in enumerate(items) if isinstance(item, dict))
-        else:
-            yield data, doc.line
+    """The Kubernetes objects of a manifest and where each starts, as kubectl applies them (`stack/kinds`:
+    List items, JSON manifests)."""
+    from ..stack.kinds import objects
+
+    for doc in objects(repo.yaml(path)):
+        yield doc.data, doc.line
 
 
 def _judged_files(repo: Repo) -> list[str]:
@@ -73,7 +66,10 @@ def _judged_files(repo: Repo) -> list[str]:
     targets = repo.targets
     if not repo.all_mode and any(posixpath.basename(p) in COMPONENTS for p in (*targets, *repo.deleted)):
         targets = repo.files
-    return [p for p in targets if p.lower().endswith((".yaml", ".yml")) and posixpath.basename(p) not in COMPONENTS]
+    from ..stack.kinds import is_chart_template, is_manifest_name
+
+    return [p for p in targets if is_manifest_name(p) and posixpath.basename(p) not in COMPONENTS
+            and not is_chart_template(p, repo.file_set)]
 
 
 def _encrypted(data: dict) -> bool:
