@@ -52,15 +52,20 @@ def completeness(root: Path) -> tuple[bool, bool]:
     return shallow, partial
 
 
-def walk(root: Path) -> History:
-    """Every (blob, path) pair reachable from any ref, with the commit that introduced it."""
+def walk(root: Path, revs: tuple[str, ...] | None = None) -> History:
+    """Every (blob, path) pair reachable from any ref, with the commit that introduced it; with `revs` (git
+    log's revision arguments, such as `BASE..HEAD` or `TIP --not --remotes`), only the blobs those commits
+    added that the excluded side does not already hold (what a push would send)."""
     history = History()
     history.shallow, history.partial = completeness(root)
-    has_refs = git(root, "for-each-ref", "--count=1", "--format=%(refname)").strip()
-    if not has_refs:
-        return history
-    raw = git(root, "log", "--all", "--topo-order", "--reverse", "--no-renames", "--diff-merges=first-parent",
-              "--root", "--raw", "--no-abbrev", "-z", "--format=%x01%H", "--no-ext-diff", "--no-textconv")
+    if revs is None:
+        if not git(root, "for-each-ref", "--count=1", "--format=%(refname)").strip():
+            return history
+    elif not revs:
+        return history  # a push of nothing new
+    raw = git(root, "log", *(revs if revs is not None else ("--all",)), "--topo-order", "--reverse",
+              "--no-renames", "--diff-merges=first-parent", "--root", "--raw", "--no-abbrev", "-z",
+              "--format=%x01%H", "--no-ext-diff", "--no-textconv")
     blobs = history.blobs
     seen: set[tuple[str, str]] = set()
     commit = ""
@@ -87,7 +92,27 @@ def walk(root: Path) -> History:
             continue
         seen.add((oid, path))
         blobs.setdefault(oid, []).append(Use(path, commit))
+    if revs is not None:
+        _keep_new(root, revs, history)
     return history
+
+
+def _keep_new(root: Path, revs: tuple[str, ...], history: History) -> None:
+    """Keep the blobs that the excluded side of `revs` does not hold (a merge of the base into a branch adds,
+    against its first parent, blobs the base already has), and say whether the range crosses a shallow cut."""
+    if any(rev.startswith("^") or rev == "--not" or ".." in rev for rev in revs):
+        out = git(root, "rev-list", "--objects", "--no-object-names", *revs)
+        new = {line.decode("ascii") for line in out.split()}
+        history.blobs = {oid: uses for oid, uses in history.blobs.items() if oid in new}
+    if history.shallow:
+        # A shallow clone serves a range whose commits are all here: only a cut inside it hides commits.
+        cut = git(root, "rev-parse", "--git-path", "shallow").decode("utf-8", "surrogateescape").strip()
+        path = Path(cut) if Path(cut).is_absolute() else root / cut
+        try:
+            grafts = set(path.read_text(encoding="ascii", errors="replace").split())
+        except OSError:
+            grafts = set()
+        history.shallow = any(commit in grafts for commit in history.order)
 
 
 def local_objects(root: Path) -> set[str]:
