@@ -84,10 +84,12 @@ def history_secrets(ctx: Context) -> Iterator[Hit]:
 
 def _stream_all(ctx: Context, scan: _Scan, max_bytes: int) -> Any:
     """Every blob present, streamed while `git log` walks every ref (their work overlaps); returns the walk."""
-    from ..stack.history import BlobStreams, Progress, walk
+    from ..stack.history import BlobStreams, Progress, Worker, walk
     from ..stack.novelty import Helper
 
     repo = ctx.repo
+    # Detection on the other core while this one streams and filters (forked first: see Worker).
+    worker = Worker(scan.detect) if _pipeline(repo.root) else None
     # Optionally (parallel_min_blobs) a helper process reads and filters about half of the blobs, from its own
     # `git cat-file`, on another core; it is forked first, before any thread exists.
     parts = 2 if _parallel(repo.root, int(ctx.params.get("parallel_min_blobs") or 0)) else 1
@@ -102,7 +104,11 @@ def _stream_all(ctx: Context, scan: _Scan, max_bytes: int) -> Any:
     walker.start()
     try:
         # Every blob whatever its size: one over `max_bytes` is scanned as it streams, never held whole.
-        _stream(scan, streams.read(0, max_bytes, stream=True), Progress(0, ctx.options.progress), walked, parts)
+        _stream(scan, streams.read(0, max_bytes, stream=True), Progress(0, ctx.options.progress), walked, parts,
+                worker)
+        if worker is not None:
+            scan.detections = worker.results()  # type: ignore[assignment]
+            worker = None
         if helper is not None:
             more_kinds, more_flagged, more_streamed = helper.finish()
             helper = None
@@ -112,6 +118,8 @@ def _stream_all(ctx: Context, scan: _Scan, max_bytes: int) -> Any:
     finally:
         if helper is not None:
             helper.abort()
+        if worker is not None:
+            worker.close()
     walker.join()
     history = walked[0]
     if isinstance(history, BaseException):
@@ -120,7 +128,7 @@ def _stream_all(ctx: Context, scan: _Scan, max_bytes: int) -> Any:
 
 
 def _stream(scan: _Scan, blobs: Iterator[tuple[str, Any, int]], progress: Any, walked: list[Any] | None,
-            parts: int = 1) -> None:
+            parts: int = 1, worker: Any = None) -> None:
     """What each streamed blob is, and the text blobs whose new lines need a content test (`walked`: the walk,
     once done, in a list; None when it is done before the stream starts)."""
     from ..stack.novelty import take
@@ -140,6 +148,8 @@ def _stream(scan: _Scan, blobs: Iterator[tuple[str, Any, int]], progress: Any, w
                 progress.total = len(uses) // parts  # with the helper, about our share
             at = uses.get(oid) if uses is not None else None
             take(oid, data, size, at[0].path if at else None, filt, scan_stream, kinds, flagged, streamed)
+            if worker is not None and oid in flagged:
+                worker.put(oid, flagged[oid])  # normalised, as `finish` would scan it
     finally:
         progress.close()
 
@@ -156,6 +166,20 @@ def _walk_into(walk: Any, root: Any, out: list[Any]) -> None:
         out.append(walk(root))
     except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
         out.append(exc)
+
+
+PIPELINE_MIN_BYTES = 8 << 20  # packed objects: below this, the fork and the handing over cost more than they save
+
+
+def _pipeline(root: Any) -> bool:
+    """Whether detection runs in a second process: two cores, not refused (CLOUDLAB_LINT_JOBS=1), and a
+    history large enough to pay, by its packed bytes (the work), not by its count of commits or files."""
+    from ..gitcmd import git
+
+    if os.environ.get("CLOUDLAB_LINT_JOBS", "").strip() == "1" or (os.cpu_count() or 1) < 2:
+        return False
+    counts = dict(line.split(b": ", 1) for line in git(root, "count-objects", "-v").splitlines() if b": " in line)
+    return (int(counts.get(b"size", 0)) + int(counts.get(b"size-pack", 0))) * 1024 >= PIPELINE_MIN_BYTES
 
 
 def _parallel(root: Any, threshold: int) -> bool:
@@ -189,6 +213,7 @@ class _Scan:
         self.order: dict[str, int] = {}  # commit -> topological place, once the walk is done
         self.kinds: dict[str, tuple[str, int]] = {}  # oid -> (kind, size) of every streamed blob
         self.flagged: dict[str, bytes] = {}  # blobs whose content needs testing (normalised)
+        self.detections: dict[str, list[Any]] = {}  # oid -> what the detectors found, when found beforehand
         self.streamed: dict[str, Any] = {}  # oid -> the scan of a blob over the size limit or binary (`Scanned`)
         # Blobs arrive in pack order: keep, for each leak, the hit at the earliest commit.
         self.best: dict[tuple[str, ...], tuple[int, Hit]] = {}
@@ -234,7 +259,7 @@ class _Scan:
             else:
                 data = flagged.get(oid)
                 if data is not None:
-                    self.judge(data, False, uses)
+                    self.judge(data, False, uses, oid=oid)
                 elif len(uses) == 1 and quiet.get(uses[0].path):
                     continue  # the common case (judge's first test, inlined: it runs for nearly every blob)
                 else:
@@ -242,13 +267,14 @@ class _Scan:
         yield from self.hits()
 
     def judge(self, data: bytes, binary: bool, uses: list[Any], *, path_only: bool = False,
-              detections: list[Any] | None = None) -> None:
+              detections: list[Any] | None = None, oid: str = "") -> None:
         """Every test on one blob; `path_only` when its content holds no keyword of any test. `binary`: a
         binary blob or one over the size limit, given with its `detections` (its content is not text)."""
         if path_only and all(self._quiet_path(use.path) for use in uses):
             return  # the common case: nothing to say about this path by its name
         if detections is None and not path_only:
-            detections = self.scanner.scan(data)
+            # Found in the pipeline's second process, or now.
+            detections = self.detections[oid] if oid in self.detections else self.detect(oid, data)
         for hit_key, commit, hit in self._forbidden(data, binary, uses, detections or [], path_only):
             self._offer(hit_key, commit, hit)
         if self.check_encryption:
@@ -257,6 +283,10 @@ class _Scan:
         if detections:
             for hit_key, commit, hit in self._secrets(detections, uses):
                 self._offer(hit_key, commit, hit)
+
+    def detect(self, oid: str, data: bytes) -> list[Any]:
+        """What the detectors find in one blob (whole: context such as `kind: Config` may be anywhere)."""
+        return self.scanner.scan(data)
 
     def _quiet_path(self, path: str) -> bool:
         """Neither CL002 by name nor CL004 by path says anything about `path` (asked once per path)."""

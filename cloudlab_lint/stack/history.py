@@ -377,3 +377,71 @@ class Progress:
         if self.enabled:
             self.stream.write("\n")
             self.stream.flush()
+
+
+class Worker:
+    """A forked process applying `work` to blobs as they are handed to it, while this process goes on
+    streaming: detection on one core, `git cat-file` and the filtering on the other. Fork it before any thread
+    or pipe to git exists (a git reader's input end held by the child would keep git from ever seeing its
+    end). `results()` returns {oid: work(oid, data)} for every blob handed over."""
+
+    BATCH = 1 << 20  # bytes sent at once: fewer, larger messages
+
+    def __init__(self, work: Callable[[str, bytes], object]) -> None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork")
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=_work, args=(child, work), daemon=True)
+        self.process.start()
+        child.close()
+        self.batch: list[tuple[str, bytes]] = []
+        self.size = 0
+
+    def put(self, oid: str, data: bytes) -> None:
+        self.batch.append((oid, data))
+        self.size += len(data)
+        if self.size >= self.BATCH:
+            self._send()
+
+    def _send(self) -> None:
+        if self.batch:
+            self.conn.send(self.batch)
+            self.batch, self.size = [], 0
+
+    def results(self) -> dict[str, object]:
+        try:
+            self._send()
+            self.conn.send(None)
+            out: dict[str, object] = self.conn.recv()
+        except (EOFError, OSError):
+            raise RuntimeError("the history detection process failed: its blobs were not scanned") from None
+        finally:
+            self.close()
+        return out
+
+    def close(self) -> None:
+        self.conn.close()
+        if self.process.is_alive():
+            self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+
+
+def _work(conn: Any, work: Callable[[str, bytes], object]) -> None:
+    out: dict[str, object] = {}
+    try:
+        while True:
+            batch = conn.recv()
+            if batch is None:
+                break
+            for oid, data in batch:
+                out[oid] = work(oid, data)
+        conn.send(out)
+    except (EOFError, OSError):
+        pass  # the parent stopped (it says so itself)
+    except Exception:  # noqa: BLE001 - never a traceback from a child: the parent reports the failure
+        pass
+    finally:
+        conn.close()
