@@ -264,7 +264,7 @@ def _history_scope(session: Session, args: argparse.Namespace) -> Scope:
     pre_push = getattr(args, "pre_push", False)
     try:
         return history_scope(session.root, getattr(args, "history_range", None), pre_push,
-                             sys.stdin.read() if pre_push else None, os.environ)
+                             sys.stdin.read() if pre_push and not sys.stdin.isatty() else None, os.environ)
     except ScopeError as exc:
         raise UsageError(str(exc)) from None
 

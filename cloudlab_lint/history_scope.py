@@ -113,5 +113,8 @@ def history_scope(root: Path, history_range: str | None, pre_push: bool, stdin: 
     if history_range:
         return from_range(root, history_range)
     if pre_push:
-        return from_pre_push(root, stdin or "")
+        if stdin is None:
+            raise ScopeError("--pre-push reads the lines git gives a pre-push hook on standard input, and it is a "
+                             "terminal: run it from the hook, or use --history-range BASE..HEAD")
+        return from_pre_push(root, stdin)
     return from_pre_commit(root, env) or EVERY_REF

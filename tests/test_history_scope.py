@@ -116,6 +116,18 @@ def test_pre_push_existing_remote_branch_scans_only_the_new_commits(tmp_path: Pa
         scoped(clone, "--pre-push", stdin="refs/heads/main main refs/heads/main\n")
 
 
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_pre_push_on_a_terminal_is_a_usage_error_not_a_pass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = make_repo(tmp_path)
+    monkeypatch.setattr(sys, "stdin", Terminal(""))
+    outcome = run_cli(["--all", "--select", "CL006", "--pre-push"], cwd=repo)
+    assert outcome.code == 2 and "standard input" in outcome.err and outcome.err.count("\n") == 1
+
+
 def test_a_real_push_runs_the_hook_and_is_refused(tmp_path: Path) -> None:
     """git itself hands the hook its stdin: a leak in the pushed commits stops the push, a clean push goes."""
     clone, remote = pushed_clone(tmp_path)
