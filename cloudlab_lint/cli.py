@@ -15,6 +15,7 @@ from .record import factory, record
 if TYPE_CHECKING:
     from .catalog import Catalog
     from .config import Config
+    from .history_scope import Scope
     from .model import Result
     from .repo import Repo
 
@@ -43,6 +44,10 @@ def _selection(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ignore", type=_ids, action="extend", default=[], metavar="IDS",
                    help="skip these rules, by id or id prefix")
     p.add_argument("--history", action="store_true", help="also scan every commit (CL006)")
+    p.add_argument("--history-range", metavar="BASE..HEAD",
+                   help="CL006 on the commits of this range only (a pull request's); implies --history")
+    p.add_argument("--pre-push", action="store_true",
+                   help="CL006 on what git push sends (a pre-push hook's stdin); implies --history")
     p.add_argument("--github", action="store_true", help="also check repository settings through the API (CL301)")
     p.add_argument("--github-repo", metavar="OWNER/NAME",
                    help="the GitHub repository (default: $GITHUB_REPOSITORY, else the origin remote)")
@@ -224,6 +229,8 @@ def run_lint(session: Session, repo: Repo, args: argparse.Namespace, *, use_base
     for wanted in (*select, *ignore):
         if not any(r.id.startswith(wanted) for r in session.catalog.rules):
             raise UsageError(f"--select/--ignore: no rule id starts with {wanted!r}")
+    args.history = args.history or bool(getattr(args, "history_range", None) or getattr(args, "pre_push", False))
+    scope = _history_scope(session, args) if args.history else None
     needs = {"history": (args.history, "--history"), "github": (args.github, "--github")}
     for rule in session.catalog.rules:
         if rule.id in select and rule.requires in needs and not needs[rule.requires][0]:
@@ -239,13 +246,27 @@ def run_lint(session: Session, repo: Repo, args: argparse.Namespace, *, use_base
         except RecursionError:  # json.loads on absurd nesting
             raise UsageError(f"{baseline_path}: not a cloudlab-lint baseline (nested too deeply)") from None
     options = Options(fix=getattr(args, "fix", False), history=args.history, github=args.github,
-                      github_repo=args.github_repo, progress=sys.stderr.isatty())
+                      github_repo=args.github_repo, progress=sys.stderr.isatty(),
+                      **({"history_revs": scope.revs, "history_scope": scope.what} if scope else {}))
     try:
         return run(repo, rules, session.config, options, baseline=baseline, debug=args.debug,
                    known_rules=_known_rule_keys(session.catalog),
                    report_unused=getattr(args, "report_unused_suppressions", False))
     finally:
         repo.close()
+
+
+def _history_scope(session: Session, args: argparse.Namespace) -> Scope:
+    from .history_scope import EVERY_REF, ScopeError, history_scope
+
+    if not session.is_git:
+        return EVERY_REF
+    pre_push = getattr(args, "pre_push", False)
+    try:
+        return history_scope(session.root, getattr(args, "history_range", None), pre_push,
+                             sys.stdin.read() if pre_push and not sys.stdin.isatty() else None, os.environ)
+    except ScopeError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _known_rule_keys(catalog: Catalog) -> frozenset[str]:

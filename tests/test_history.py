@@ -7,6 +7,8 @@ import json
 import threading
 from pathlib import Path
 
+import pytest
+
 from cloudlab_lint.stack.history import BlobStreams, Progress, read_all, read_blobs, read_stream, walk
 
 from .helpers import commit_all, git, init_repo, run_cli, write_files
@@ -390,3 +392,43 @@ def test_client_configs_in_history_are_judged_by_content(tmp_path: Path) -> None
     found, findings, _ = history_findings(repo)
     assert found == {("talos/kubeconfig", 7)}, findings
     assert leaked[:12] in findings[0]["message"] and "hunter2" not in findings[0]["message"]
+
+
+def test_detection_in_a_second_process_finds_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pipeline (detection forked off, fed while the stream goes on) finds exactly what one process finds,
+    and really hands the flagged blobs over."""
+    from cloudlab_lint.checks import history as check
+    from cloudlab_lint.stack.history import Worker
+
+    repo = make_repo(tmp_path)
+    for n in range(4):
+        files = {f"apps/a{i}/values.yaml": f"replicas: {n}\nname: a{i}\n" for i in range(6)}
+        if n == 1:
+            files["apps/a2/values.yaml"] += f"token: {TOKEN}\n"
+            files[".sops.yaml"] = SOPS_YAML
+            files["secrets/db.yaml"] = "password: not-yet-encrypted\n"
+        if n == 2:
+            files["apps/a2/values.yaml"] = f"replicas: 3\ntoken: {OTHER}\n"
+        write_files(repo, files)
+        commit_all(repo, f"step {n}")
+    monkeypatch.setenv("CLOUDLAB_LINT_JOBS", "1")
+    single, _, _ = history_findings(repo)
+    monkeypatch.delenv("CLOUDLAB_LINT_JOBS")
+    monkeypatch.setattr(check, "PIPELINE_MIN_BYTES", 0)
+    monkeypatch.setattr(check.os, "cpu_count", lambda: 2)
+    handed: list[str] = []
+    put = Worker.put
+    monkeypatch.setattr(Worker, "put", lambda self, oid, data: (handed.append(oid), put(self, oid, data)))
+    piped, _, _ = history_findings(repo)
+    assert single == piped == {("apps/a2/values.yaml", 3), ("apps/a2/values.yaml", 2), ("secrets/db.yaml", 1)}
+    assert handed  # the second process did the detection
+
+
+def test_worker_failure_is_said_not_hidden() -> None:
+    """A detection process that dies is an error of the run, never a silent pass."""
+    from cloudlab_lint.stack.history import Worker
+
+    worker = Worker(lambda oid, data: 1 / 0)
+    worker.put("a" * 40, b"x")
+    with pytest.raises(RuntimeError, match="detection process failed"):
+        worker.results()

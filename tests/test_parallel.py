@@ -37,7 +37,7 @@ def cl002_repo(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def always_fork(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parallel, "MIN_TARGETS", 0)
+    monkeypatch.setattr(parallel, "MIN_WORK", 0)
     monkeypatch.setattr(parallel, "_cores", lambda: 2)
 
 
@@ -104,8 +104,8 @@ def test_no_fork_for_small_trees_fix_or_one_core(tmp_path: Path, calls_here: lis
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     repo = cl002_repo(tmp_path)
     report(repo, ["--all"])
-    assert "CL002" in calls_here  # a fixture repository is far below MIN_TARGETS
-    monkeypatch.setattr(parallel, "MIN_TARGETS", 0)
+    assert "CL002" in calls_here  # a fixture repository is far below MIN_WORK
+    monkeypatch.setattr(parallel, "MIN_WORK", 0)
     monkeypatch.setattr(parallel, "_cores", lambda: 1)
     calls_here.clear()
     report(repo, ["--all"])
@@ -148,3 +148,23 @@ def test_when_this_process_is_done_first_it_takes_the_rest_of_the_queue(tmp_path
     assert report(repo, ["--all"]) == expected
     queued = [r for r in calls_here if r != "CL000" and not r.startswith("CL1")]
     assert "CL002" in queued and len(queued) == len(set(queued))
+
+
+def test_the_fork_is_decided_by_the_bytes_to_read_not_the_count_of_files(tmp_path: Path, calls_here: list[str],
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hundreds of tiny files are little work: no fork; a few large ones are: a fork."""
+    from .helpers import commit_all, init_repo, write_files
+
+    monkeypatch.setattr(parallel, "STEAL", False)
+    monkeypatch.setattr(parallel, "_cores", lambda: 2)
+    tiny = init_repo(tmp_path / "tiny")
+    write_files(tiny, {f"docs/n{i}.md": "note\n" for i in range(450)})
+    commit_all(tiny)
+    report(tiny, ["--all"])
+    assert "CL005" in calls_here  # 450 files, about 0.9 MB of work: here
+    calls_here.clear()
+    large = init_repo(tmp_path / "large")
+    write_files(large, {f"docs/big{i}.md": ("words of prose " * 20 + "\n") * 400 for i in range(12)})
+    commit_all(large)
+    report(large, ["--all"])
+    assert "CL005" not in calls_here  # 12 files, 1.45 MB: in the forked process

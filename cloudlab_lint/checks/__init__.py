@@ -58,6 +58,8 @@ class Options:
     github: bool = False
     github_repo: str | None = None
     progress: bool = False
+    history_revs: tuple[str, ...] | None = None  # what CL006 scans: git log's revisions (None: every ref)
+    history_scope: str = "every ref"
 
 
 @record(mutable=True)

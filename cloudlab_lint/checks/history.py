@@ -32,8 +32,8 @@ class Tally:
 
 @check("history-secrets")
 def history_secrets(ctx: Context) -> Iterator[Hit]:
+    from ..gitcmd import GitError
     from ..stack.history import BlobStreams, Progress, walk
-    from ..stack.novelty import Helper, take
     from .secrets import scanner_for
 
     repo = ctx.repo
@@ -43,51 +43,20 @@ def history_secrets(ctx: Context) -> Iterator[Hit]:
         return
     scan = _Scan(ctx, scanner_for(ctx.params))
     max_bytes = int(ctx.params.get("max_blob_bytes") or repo.max_bytes)
-    # Optionally (parallel_min_blobs) a helper process reads and filters about half of the blobs, from its own
-    # `git cat-file`, on another core; it is forked first, before any thread exists.
-    parts = 2 if _parallel(repo.root, int(ctx.params.get("parallel_min_blobs") or 0)) else 1
-    streams = BlobStreams(repo.root, parts)
-    helper = (Helper(scan.filter, streams.output(1), streams.foreign(1), max_bytes, scan.scanner.scan_chunks)
-              if parts > 1 else None)
-    if helper is not None:
-        streams.output(1).close()  # the helper's now
-    streams.start()
-    # `git log` walks the history while `git cat-file` streams the blobs: their work overlaps (what a blob
-    # means at its paths is judged once both are done).
-    walked: list[Any] = []
-    walker = threading.Thread(target=_walk_into, args=(walk, repo.root, walked), daemon=True)
-    walker.start()
-    progress = Progress(0, ctx.options.progress)
-    # The filter compares each blob with the last clean version at its path, known once the walk is done
-    # (before that, with the last clean blob that starts with the same bytes).
-    uses: dict[str, list[Any]] | None = None
-    kinds, flagged, streamed, filt = scan.kinds, scan.flagged, scan.streamed, scan.filter  # once per blob
-    scan_stream = scan.scanner.scan_chunks
+    revs = ctx.options.history_revs
     try:
-        # Every blob whatever its size: one over `max_bytes` is scanned as it streams, never held whole.
-        for oid, data, size in streams.read(0, max_bytes, stream=True):
-            if progress.enabled:
-                progress.step(size)
-            # What each blob is; counted in `finish` once the walk says it is wanted.
-            if uses is None and walked:
-                uses = _uses(walked[0])
-                progress.total = len(uses) // parts  # with the helper, about our share
-            at = uses.get(oid) if uses is not None else None
-            take(oid, data, size, at[0].path if at else None, filt, scan_stream, kinds, flagged, streamed)
-        if helper is not None:
-            more_kinds, more_flagged, more_streamed = helper.finish()
-            helper = None
-            kinds.update(more_kinds)
-            flagged.update(more_flagged)
-            streamed.update(more_streamed)
-    finally:
-        progress.close()
-        if helper is not None:
-            helper.abort()
-    walker.join()
-    history = walked[0]
-    if isinstance(history, BaseException):
-        raise history
+        if revs is None:
+            history = _stream_all(ctx, scan, max_bytes)
+        else:
+            # A range or a push: the walk names the few blobs it added, and only those are read.
+            history = walk(repo.root, revs)
+            streams = BlobStreams(repo.root, 1, history.blobs)
+            streams.start()
+            _stream(scan, streams.read(0, max_bytes, stream=True), Progress(0, False), None)
+    except GitError as exc:
+        yield Hit(f"object missing/corrupt repository: git could not walk the history ({exc}), so the history "
+                  "gate cannot pass; run `git fsck` and scan a sound clone", Location(".git", 1), key="corrupt")
+        return
     if history.shallow:
         yield Hit("this is a shallow clone: commits before the cut were not scanned, so the history gate cannot "
                   "pass; run it on a full clone (`git fetch --unshallow`)", Location(".git/shallow", 1),
@@ -97,12 +66,92 @@ def history_secrets(ctx: Context) -> Iterator[Hit]:
                   "cannot pass; run it on a full clone", Location(".git/config", 1), key="partial")
     yield from scan.finish(history)
     t = scan.tally
+    if t.missing and not history.partial:
+        oid, path = scan.missing_example
+        yield Hit(f"object missing/corrupt repository: {t.missing:,} blob(s) that commits name are not in this "
+                  f"clone (such as {oid[:12]} at `{path}`), and it is not a partial clone, so they were not "
+                  "scanned and the history gate cannot pass; run `git fsck` and scan a sound clone",
+                  Location(".git", 1), key="missing")
+    why = "partial clone" if history.partial else "object missing/corrupt repository"
+    scope = "" if revs is None else f" in {ctx.options.history_scope}"
     repo.notes.append(
-        f"CL006: {history.commits:,} commits, {t.blobs:,} distinct blobs, {t.scanned:,} scanned "
+        f"CL006{scope}: {history.commits:,} commits, {t.blobs:,} distinct blobs, {t.scanned:,} scanned "
         f"({t.bytes / 1e6:,.1f} MB), among them {t.binary:,} binary and {t.oversize:,} over {max_bytes:,} bytes "
         f"(read all the same)"
-        + (f", {t.missing:,} missing (partial clone)" if t.missing else "")
+        + (f", {t.missing:,} missing ({why})" if t.missing else "")
         + (f", {t.excluded:,} only at excluded paths" if t.excluded else ""))
+
+
+def _stream_all(ctx: Context, scan: _Scan, max_bytes: int) -> Any:
+    """Every blob present, streamed while `git log` walks every ref (their work overlaps); returns the walk."""
+    from ..stack.history import BlobStreams, Progress, Worker, walk
+    from ..stack.novelty import Helper
+
+    repo = ctx.repo
+    # Detection on the other core while this one streams and filters (forked first: see Worker).
+    worker = Worker(scan.detect) if _pipeline(repo.root) else None
+    # Optionally (parallel_min_blobs) a helper process reads and filters about half of the blobs, from its own
+    # `git cat-file`, on another core; it is forked first, before any thread exists.
+    parts = 2 if _parallel(repo.root, int(ctx.params.get("parallel_min_blobs") or 0)) else 1
+    streams = BlobStreams(repo.root, parts)
+    helper = (Helper(scan.filter, streams.output(1), streams.foreign(1), max_bytes, scan.scanner.scan_chunks)
+              if parts > 1 else None)
+    if helper is not None:
+        streams.output(1).close()  # the helper's now
+    streams.start()
+    walked: list[Any] = []
+    walker = threading.Thread(target=_walk_into, args=(walk, repo.root, walked), daemon=True)
+    walker.start()
+    try:
+        # Every blob whatever its size: one over `max_bytes` is scanned as it streams, never held whole.
+        _stream(scan, streams.read(0, max_bytes, stream=True), Progress(0, ctx.options.progress), walked, parts,
+                worker)
+        if worker is not None:
+            scan.detections = worker.results()  # type: ignore[assignment]
+            worker = None
+        if helper is not None:
+            more_kinds, more_flagged, more_streamed = helper.finish()
+            helper = None
+            scan.kinds.update(more_kinds)
+            scan.flagged.update(more_flagged)
+            scan.streamed.update(more_streamed)
+    finally:
+        if helper is not None:
+            helper.abort()
+        if worker is not None:
+            worker.close()
+    walker.join()
+    history = walked[0]
+    if isinstance(history, BaseException):
+        raise history
+    return history
+
+
+def _stream(scan: _Scan, blobs: Iterator[tuple[str, Any, int]], progress: Any, walked: list[Any] | None,
+            parts: int = 1, worker: Any = None) -> None:
+    """What each streamed blob is, and the text blobs whose new lines need a content test (`walked`: the walk,
+    once done, in a list; None when it is done before the stream starts)."""
+    from ..stack.novelty import take
+
+    # The filter compares each blob with the last clean version at its path, known once the walk is done
+    # (before that, with the last clean blob that starts with the same bytes).
+    uses: dict[str, list[Any]] | None = None
+    kinds, flagged, streamed, filt = scan.kinds, scan.flagged, scan.streamed, scan.filter  # once per blob
+    scan_stream = scan.scanner.scan_chunks
+    try:
+        for oid, data, size in blobs:
+            if progress.enabled:
+                progress.step(size)
+            # What each blob is; counted in `finish` once the walk says it is wanted.
+            if uses is None and walked:
+                uses = _uses(walked[0])
+                progress.total = len(uses) // parts  # with the helper, about our share
+            at = uses.get(oid) if uses is not None else None
+            take(oid, data, size, at[0].path if at else None, filt, scan_stream, kinds, flagged, streamed)
+            if worker is not None and oid in flagged:
+                worker.put(oid, flagged[oid])  # normalised, as `finish` would scan it
+    finally:
+        progress.close()
 
 
 def _uses(history: Any) -> dict[str, list[Any]]:
@@ -117,6 +166,20 @@ def _walk_into(walk: Any, root: Any, out: list[Any]) -> None:
         out.append(walk(root))
     except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
         out.append(exc)
+
+
+PIPELINE_MIN_BYTES = 8 << 20  # packed objects: below this, the fork and the handing over cost more than they save
+
+
+def _pipeline(root: Any) -> bool:
+    """Whether detection runs in a second process: two cores, not refused (CLOUDLAB_LINT_JOBS=1), and a
+    history large enough to pay, by its packed bytes (the work), not by its count of commits or files."""
+    from ..gitcmd import git
+
+    if os.environ.get("CLOUDLAB_LINT_JOBS", "").strip() == "1" or (os.cpu_count() or 1) < 2:
+        return False
+    counts = dict(line.split(b": ", 1) for line in git(root, "count-objects", "-v").splitlines() if b": " in line)
+    return (int(counts.get(b"size", 0)) + int(counts.get(b"size-pack", 0))) * 1024 >= PIPELINE_MIN_BYTES
 
 
 def _parallel(root: Any, threshold: int) -> bool:
@@ -146,9 +209,11 @@ class _Scan:
         self.sops = sops_config(ctx.repo) if ctx.params.get("check_encryption", True) else None
         self.check_encryption = bool(ctx.params.get("check_encryption", True))
         self.tally = Tally()
+        self.missing_example: tuple[str, str] = ("", "")  # a blob the walk names that is not here, and its path
         self.order: dict[str, int] = {}  # commit -> topological place, once the walk is done
         self.kinds: dict[str, tuple[str, int]] = {}  # oid -> (kind, size) of every streamed blob
         self.flagged: dict[str, bytes] = {}  # blobs whose content needs testing (normalised)
+        self.detections: dict[str, list[Any]] = {}  # oid -> what the detectors found, when found beforehand
         self.streamed: dict[str, Any] = {}  # oid -> the scan of a blob over the size limit or binary (`Scanned`)
         # Blobs arrive in pack order: keep, for each leak, the hit at the earliest commit.
         self.best: dict[tuple[str, ...], tuple[int, Hit]] = {}
@@ -181,6 +246,8 @@ class _Scan:
             t.blobs += 1
             if kind == "missing":
                 t.missing += 1
+                if not self.missing_example[0]:
+                    self.missing_example = (oid, uses[0].path)
                 continue
             t.scanned += 1
             t.bytes += size
@@ -192,7 +259,7 @@ class _Scan:
             else:
                 data = flagged.get(oid)
                 if data is not None:
-                    self.judge(data, False, uses)
+                    self.judge(data, False, uses, oid=oid)
                 elif len(uses) == 1 and quiet.get(uses[0].path):
                     continue  # the common case (judge's first test, inlined: it runs for nearly every blob)
                 else:
@@ -200,13 +267,14 @@ class _Scan:
         yield from self.hits()
 
     def judge(self, data: bytes, binary: bool, uses: list[Any], *, path_only: bool = False,
-              detections: list[Any] | None = None) -> None:
+              detections: list[Any] | None = None, oid: str = "") -> None:
         """Every test on one blob; `path_only` when its content holds no keyword of any test. `binary`: a
         binary blob or one over the size limit, given with its `detections` (its content is not text)."""
         if path_only and all(self._quiet_path(use.path) for use in uses):
             return  # the common case: nothing to say about this path by its name
         if detections is None and not path_only:
-            detections = self.scanner.scan(data)
+            # Found in the pipeline's second process, or now.
+            detections = self.detections[oid] if oid in self.detections else self.detect(oid, data)
         for hit_key, commit, hit in self._forbidden(data, binary, uses, detections or [], path_only):
             self._offer(hit_key, commit, hit)
         if self.check_encryption:
@@ -215,6 +283,10 @@ class _Scan:
         if detections:
             for hit_key, commit, hit in self._secrets(detections, uses):
                 self._offer(hit_key, commit, hit)
+
+    def detect(self, oid: str, data: bytes) -> list[Any]:
+        """What the detectors find in one blob (whole: context such as `kind: Config` may be anywhere)."""
+        return self.scanner.scan(data)
 
     def _quiet_path(self, path: str) -> bool:
         """Neither CL002 by name nor CL004 by path says anything about `path` (asked once per path)."""

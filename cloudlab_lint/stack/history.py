@@ -52,15 +52,20 @@ def completeness(root: Path) -> tuple[bool, bool]:
     return shallow, partial
 
 
-def walk(root: Path) -> History:
-    """Every (blob, path) pair reachable from any ref, with the commit that introduced it."""
+def walk(root: Path, revs: tuple[str, ...] | None = None) -> History:
+    """Every (blob, path) pair reachable from any ref, with the commit that introduced it; with `revs` (git
+    log's revision arguments, such as `BASE..HEAD` or `TIP --not --remotes`), only the blobs those commits
+    added that the excluded side does not already hold (what a push would send)."""
     history = History()
     history.shallow, history.partial = completeness(root)
-    has_refs = git(root, "for-each-ref", "--count=1", "--format=%(refname)").strip()
-    if not has_refs:
-        return history
-    raw = git(root, "log", "--all", "--topo-order", "--reverse", "--no-renames", "--diff-merges=first-parent",
-              "--root", "--raw", "--no-abbrev", "-z", "--format=%x01%H", "--no-ext-diff", "--no-textconv")
+    if revs is None:
+        if not git(root, "for-each-ref", "--count=1", "--format=%(refname)").strip():
+            return history
+    elif not revs:
+        return history  # a push of nothing new
+    raw = git(root, "log", *(revs if revs is not None else ("--all",)), "--topo-order", "--reverse",
+              "--no-renames", "--diff-merges=first-parent", "--root", "--raw", "--no-abbrev", "-z",
+              "--format=%x01%H", "--no-ext-diff", "--no-textconv")
     blobs = history.blobs
     seen: set[tuple[str, str]] = set()
     commit = ""
@@ -87,7 +92,27 @@ def walk(root: Path) -> History:
             continue
         seen.add((oid, path))
         blobs.setdefault(oid, []).append(Use(path, commit))
+    if revs is not None:
+        _keep_new(root, revs, history)
     return history
+
+
+def _keep_new(root: Path, revs: tuple[str, ...], history: History) -> None:
+    """Keep the blobs that the excluded side of `revs` does not hold (a merge of the base into a branch adds,
+    against its first parent, blobs the base already has), and say whether the range crosses a shallow cut."""
+    if any(rev.startswith("^") or rev == "--not" or ".." in rev for rev in revs):
+        out = git(root, "rev-list", "--objects", "--no-object-names", *revs)
+        new = {line.decode("ascii") for line in out.split()}
+        history.blobs = {oid: uses for oid, uses in history.blobs.items() if oid in new}
+    if history.shallow:
+        # A shallow clone serves a range whose commits are all here: only a cut inside it hides commits.
+        cut = git(root, "rev-parse", "--git-path", "shallow").decode("utf-8", "surrogateescape").strip()
+        path = Path(cut) if Path(cut).is_absolute() else root / cut
+        try:
+            grafts = set(path.read_text(encoding="ascii", errors="replace").split())
+        except OSError:
+            grafts = set()
+        history.shallow = any(commit in grafts for commit in history.order)
 
 
 def local_objects(root: Path) -> set[str]:
@@ -352,3 +377,71 @@ class Progress:
         if self.enabled:
             self.stream.write("\n")
             self.stream.flush()
+
+
+class Worker:
+    """A forked process applying `work` to blobs as they are handed to it, while this process goes on
+    streaming: detection on one core, `git cat-file` and the filtering on the other. Fork it before any thread
+    or pipe to git exists (a git reader's input end held by the child would keep git from ever seeing its
+    end). `results()` returns {oid: work(oid, data)} for every blob handed over."""
+
+    BATCH = 1 << 20  # bytes sent at once: fewer, larger messages
+
+    def __init__(self, work: Callable[[str, bytes], object]) -> None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork")
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=_work, args=(child, work), daemon=True)
+        self.process.start()
+        child.close()
+        self.batch: list[tuple[str, bytes]] = []
+        self.size = 0
+
+    def put(self, oid: str, data: bytes) -> None:
+        self.batch.append((oid, data))
+        self.size += len(data)
+        if self.size >= self.BATCH:
+            self._send()
+
+    def _send(self) -> None:
+        if self.batch:
+            self.conn.send(self.batch)
+            self.batch, self.size = [], 0
+
+    def results(self) -> dict[str, object]:
+        try:
+            self._send()
+            self.conn.send(None)
+            out: dict[str, object] = self.conn.recv()
+        except (EOFError, OSError):
+            raise RuntimeError("the history detection process failed: its blobs were not scanned") from None
+        finally:
+            self.close()
+        return out
+
+    def close(self) -> None:
+        self.conn.close()
+        if self.process.is_alive():
+            self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+
+
+def _work(conn: Any, work: Callable[[str, bytes], object]) -> None:
+    out: dict[str, object] = {}
+    try:
+        while True:
+            batch = conn.recv()
+            if batch is None:
+                break
+            for oid, data in batch:
+                out[oid] = work(oid, data)
+        conn.send(out)
+    except (EOFError, OSError):
+        pass  # the parent stopped (it says so itself)
+    except Exception:  # noqa: BLE001 - never a traceback from a child: the parent reports the failure
+        pass
+    finally:
+        conn.close()
