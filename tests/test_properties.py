@@ -238,8 +238,10 @@ def test_sops_iv_tag_and_type_are_checked(data: bytes, iv: bytes, tag: bytes, ki
 @given(st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=8, max_size=80))
 def test_sops_messages_never_quote_the_value(secret: str) -> None:
     assume(secret.strip() and not secret.isspace())
-    # A value that is a piece of the fixed wording (`ENC[AES2`) appears in every message, quoted or not.
-    assume(secret not in "not a well-formed `ENC[AES256_GCM,data:…,iv:…,tag:…,type:…]` value")
+    # A value that is a piece of the fixed wording (`ENC[AES2`) appears in a message, quoted or not.
+    wording = [enc_problem(v) or "" for v in ("x", "ENC[AES256_GCM,data:x]", enc("x", b64(bytes(32)), b64(bytes(16)),
+               "str"), enc(b64(bytes(8)), "x", b64(bytes(16)), "str"), enc(b64(bytes(8)), b64(bytes(32)), "x", "x"))]
+    assume(not any(secret in text for text in wording))
     for value in (secret, f"ENC[AES256_GCM,data:{secret}]", enc(secret, b64(bytes(32)), b64(bytes(16)), "str"),
                   enc(b64(bytes(8)), secret, b64(bytes(16)), "str"), enc(b64(bytes(8)), b64(bytes(32)), secret, "x")):
         problem = enc_problem(value)
