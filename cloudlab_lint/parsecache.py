@@ -53,13 +53,24 @@ def stamp_of(st: os.stat_result) -> Stamp:
 
 
 def _parser_identity() -> tuple[Any, ...]:
-    """What the cached parses depend on besides the file: the parser's code and PyYAML."""
-    from . import __version__
-    from .parsing import yamlx
-    from .parsing.pyyaml import yaml
+    """What the cached parses depend on besides the file: the parser's code (the YAML reader and the JSON
+    reading of `stack/kinds`) and the installed PyYAML, with or without libyaml. Asked of the files, not by
+    importing them: a commit hook that parses nothing never loads PyYAML."""
+    from importlib.util import find_spec
 
-    st = os.stat(yamlx.__file__)
-    return FORMAT, __version__, st.st_size, st.st_mtime_ns, yaml.__version__, getattr(yaml, "__with_libyaml__", False)
+    from . import __version__
+
+    here = os.path.dirname(__file__)
+    code = tuple((name, st.st_size, st.st_mtime_ns) for name in ("parsing/yamlx.py", "stack/kinds.py")
+                 for st in (os.stat(os.path.join(here, name)),))
+    spec = find_spec("yaml")  # finds the package without running it
+    yaml_files: tuple[Any, ...] = ()
+    if spec is not None and spec.submodule_search_locations:
+        folder = list(spec.submodule_search_locations)[0]
+        with os.scandir(folder) as entries:
+            yaml_files = tuple(sorted((e.name, e.stat().st_size, e.stat().st_mtime_ns) for e in entries
+                                      if e.name == "__init__.py" or e.name.startswith("_yaml")))
+    return FORMAT, __version__, code, yaml_files
 
 
 class ParseCache:
