@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from .gitcmd import GitError, git, git_command, git_env
+from .gitcmd import GitError, discard, git, git_command, git_env
 
 REGULAR_MODES = ("100644", "100755")
 LINK_MODE = "120000"
@@ -150,7 +150,7 @@ class BlobReader:
         out, size = asked
         keep = size if limit is None else min(size, limit + 1)
         data = out.read(keep)
-        _discard(out, size - keep + 1)  # the rest, and the newline after the content
+        discard(out, size - keep + 1)  # the rest, and the newline after the content
         return data
 
     def chunks(self, oid: str, chunk: int = 1 << 20) -> Iterator[bytes] | None:
@@ -195,13 +195,5 @@ class _Chunks:
     def drain(self) -> None:
         if not self.done:
             self.done = True
-            _discard(self.out, self.left + 1)  # the rest, and the newline after the content
+            discard(self.out, self.left + 1)  # the rest, and the newline after the content
             self.left = 0
-
-
-def _discard(stream: IO[bytes], count: int) -> None:
-    while count > 0:
-        data = stream.read(min(count, 1 << 20))
-        if not data:
-            return
-        count -= len(data)

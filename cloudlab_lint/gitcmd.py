@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path
+from typing import IO
 
 # Settings in a repository's own .git/config could run commands (fsmonitor,
 # hooks, pagers, external diff drivers, textconv): switch them all off.
@@ -89,3 +90,12 @@ def toplevel_and_git_dir(start: Path) -> tuple[Path | None, Path | None]:
     if len(lines) < 2 or not lines[0].strip():
         return None, None
     return Path(lines[0].strip()), Path(lines[1].strip()) if lines[1].strip() else None
+
+
+def discard(stream: IO[bytes], count: int) -> None:
+    """Read and drop `count` bytes of a git pipe (what is left of an object), in bounded pieces."""
+    while count > 0:
+        chunk = stream.read(min(count, 1 << 20))
+        if not chunk:
+            return
+        count -= len(chunk)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
-from ..gitcmd import GitError, git, git_command, git_env
+from ..gitcmd import GitError, discard, git, git_command, git_env
 
 NULL_OID = "0" * 40
 SUBMODULE, SYMLINK = "160000", "120000"
@@ -273,7 +273,7 @@ class Chunks:
             yield chunk
 
     def drain(self) -> None:
-        _discard(self.out, self.left)
+        discard(self.out, self.left)
         self.left = 0
 
 
@@ -281,7 +281,7 @@ def _object(out: IO[bytes], header: list[bytes], max_bytes: int) -> tuple[str, b
     """The object whose `<oid> <type> <size>` header was just read: its content, or None when over `max_bytes`."""
     oid, size = header[0].decode("ascii"), int(header[2])
     if size > max_bytes:
-        _discard(out, size + 1)
+        discard(out, size + 1)
         return oid, None, size
     data = out.read(size)
     out.read(1)  # the newline after the content
@@ -331,14 +331,6 @@ def _feed(stdin: IO[bytes], oids: list[str]) -> None:
         stdin.close()
     except (BrokenPipeError, ValueError, OSError):
         pass
-
-
-def _discard(stream: IO[bytes], count: int) -> None:
-    while count > 0:
-        chunk = stream.read(min(count, 1 << 20))
-        if not chunk:
-            return
-        count -= len(chunk)
 
 
 class Progress:
