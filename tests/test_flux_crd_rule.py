@@ -251,3 +251,10 @@ def test_messages_suggest_the_closest_name_and_never_quote_the_value(tmp_path: P
     assert any("`spec.dependson` is not a field" in m and m.endswith("did you mean `dependsOn`?") for m in messages)
     assert any("`spec.url` must be a URL starting with `http://`, `https://` or `ssh://`" in m for m in messages)
     assert "token-1234" not in outcome.out
+
+
+def test_the_check_knows_the_same_crd_files_as_the_schema_source() -> None:
+    from cloudlab_lint.checks import flux_crd
+    from cloudlab_lint.stack import flux_crds
+
+    assert flux_crd.COMPONENTS == flux_crds.COMPONENTS

@@ -10,20 +10,21 @@ a document in a kustomize patch file is partial by design, so only what it sets 
 
 from __future__ import annotations
 
-import difflib
-import heapq
 import posixpath
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..model import Hit, Location
-from ..stack.flux_crds import COMPONENTS, for_repo, split_api
 from ..stack.gitops_names import HELM_GROUP, KS_GROUP, kfile_in
 from . import Context, check
 
 if TYPE_CHECKING:
     from ..repo import Repo
     from ..stack.flux_crds import FluxSchemas
+
+# The files that hold a repository's own CRDs (as `stack/flux_crds.COMPONENTS`, which a test holds this to):
+# a hook staging none of them and no Flux object never imports the schema machinery.
+COMPONENTS = ("gotk-components.yaml", "gotk-components.yml")
 
 MAX_FIELD = 200  # characters of a field's path, a kind or a name that a message shows
 MAX_PER_OBJECT = 50  # a document that is wrong everywhere is said in full up to here, then counted
@@ -42,6 +43,8 @@ def flux_schema(ctx: Context) -> Iterator[Hit]:
     patches = Patches(repo)
     for path in _judged_files(repo):
         for data, line in _objects(repo, path):
+            from ..stack.flux_crds import for_repo, split_api
+
             api = split_api(data.get("apiVersion"))
             kind = data.get("kind") if api is not None else None
             if not isinstance(kind, str) or _encrypted(data):
@@ -112,6 +115,8 @@ def _judge(schemas: FluxSchemas, path: str, data: dict, line: int, group: str, v
                 yield _place(data, keys, line), field, error
 
     # The first by place, holding no more than those in memory: an object may be wrong a million times.
+    import heapq
+
     first = heapq.nsmallest(MAX_PER_OBJECT, shown_errors(), key=lambda k: (k[0], k[1]))
     origin = f" (CRD in {schema.origin})" if schema.origin else ""
     for (at_line, at_column), field, error in first:
@@ -169,6 +174,8 @@ def _closest(word: str, known: Any) -> str | None:
     folded = [n for n in names if n.lower() == word.lower()]
     if folded:
         return folded[0]
+    import difflib
+
     close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
     return close[0] if close else None
 
