@@ -43,6 +43,16 @@ def replace(target: str, path: str, value: str) -> str:
             f"        value: {value}\n")
 
 
+def rep(source: str, select: str, paths: str | None = None, options: str | None = None) -> str:
+    """A `replacements:` block with one inline entry (flow mappings for the selectors)."""
+    out = f"replacements:\n  - source: {source}\n    targets:\n    - select: {select}\n"
+    if paths:
+        out += f"      fieldPaths: {paths}\n"
+    if options:
+        out += f"      options: {options}\n"
+    return out
+
+
 Tree = dict[str, str]
 Ids = set[tuple[str, str | None, str]]
 
@@ -202,6 +212,77 @@ CASES: list[tuple[str, Tree, str, Ids]] = [
         "a/one.yaml": cm("one"), "a/sub/kustomization.yaml": K + "namespace: sub\nresources: [two.yaml]\n",
         "a/sub/two.yaml": cm("two"), "a/sub/unlisted.yaml": cm("unlisted")},
      "a", {("ConfigMap", None, "one"), ("ConfigMap", "sub", "two")}),
+    # -- replacements (api/krusty/replacements_test.go, api/filters/replacement) ------------------------------
+    ("replacement-default-field-path-is-the-name", {
+        "kustomization.yaml": K + "resources: [r.yaml]\n" + rep("{kind: Secret}", "{kind: ConfigMap}"),
+        "r.yaml": obj("v1", "Secret", "real") + "---\n" + cm("placeholder")},
+     ".", {("Secret", None, "real"), ("ConfigMap", None, "real")}),
+    ("replacement-data-field-to-namespace", {
+        "kustomization.yaml": K + "resources: [r.yaml]\n" + rep(
+            "{kind: ConfigMap, name: env, fieldPath: data.ns}", "{kind: Deployment}", "[metadata.namespace]"),
+        "r.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: env}\ndata: {ns: prod}\n---\n" +
+        obj("apps/v1", "Deployment", "d", "dev")},
+     ".", {("ConfigMap", None, "env"), ("Deployment", "prod", "d")}),
+    ("replacement-source-delimiter-and-index", {
+        "kustomization.yaml": K + "resources: [r.yaml]\n" + rep(
+            "{kind: Secret, options: {delimiter: '-', index: 1}}", "{kind: ConfigMap}"),
+        "r.yaml": obj("v1", "Secret", "a-b-c") + "---\n" + cm("x")},
+     ".", {("Secret", None, "a-b-c"), ("ConfigMap", None, "b")}),
+    ("replacement-target-delimiter-replaces-one-part", {
+        "kustomization.yaml": K + "resources: [r.yaml]\n" + rep(
+            "{kind: Secret}", "{kind: ConfigMap}", "[metadata.name]", "{delimiter: '.', index: 1}"),
+        "r.yaml": obj("v1", "Secret", "new") + "---\n" + cm("a.old.c")},
+     ".", {("Secret", None, "new"), ("ConfigMap", None, "a.new.c")}),
+    ("replacement-target-index-past-the-end-appends", {
+        "kustomization.yaml": K + "resources: [r.yaml]\n" + rep(
+            "{kind: Secret}", "{kind: ConfigMap}", "[metadata.name]", "{delimiter: '-', index: 5}"),
+        "r.yaml": obj("v1", "Secret", "z") + "---\n" + cm("a-b")},
+     ".", {("Secret", None, "z"), ("ConfigMap", None, "a-b-z")}),
+    ("replacement-target-negative-index-prefixes", {
+        "kustomization.yaml": K + "resources: [r.yaml]\n" + rep(
+            "{kind: Secret}", "{kind: ConfigMap}", "[metadata.name]", "{delimiter: '-', index: -1}"),
+        "r.yaml": obj("v1", "Secret", "z") + "---\n" + cm("a-b")},
+     ".", {("Secret", None, "z"), ("ConfigMap", None, "z-a-b")}),
+    ("replacement-reject-leaves-a-target-alone", {
+        "kustomization.yaml": K + "resources: [r.yaml]\n" + rep(
+            "{kind: Secret}", "{kind: ConfigMap}\n      reject: [{name: keep}]"),
+        "r.yaml": obj("v1", "Secret", "s") + "---\n" + cm("keep") + "---\n" + cm("change")},
+     ".", {("Secret", None, "s"), ("ConfigMap", None, "keep"), ("ConfigMap", None, "s")}),
+    ("replacement-from-a-path-file", {
+        "kustomization.yaml": K + "resources: [r.yaml]\nreplacements:\n  - path: rep.yaml\n",
+        "rep.yaml": "source: {kind: Secret}\ntargets:\n  - select: {kind: ConfigMap}\n",
+        "r.yaml": obj("v1", "Secret", "from-file") + "---\n" + cm("c")},
+     ".", {("Secret", None, "from-file"), ("ConfigMap", None, "from-file")}),
+    ("replacement-runs-after-the-namespace-transformer", {
+        "kustomization.yaml": K + "namespace: apps\nresources: [r.yaml]\n" + rep(
+            "{kind: Secret, namespace: apps, fieldPath: metadata.namespace}", "{kind: ConfigMap}"),
+        "r.yaml": obj("v1", "Secret", "s", "other") + "---\n" + cm("c")},
+     ".", {("Secret", "apps", "s"), ("ConfigMap", "apps", "apps")}),
+    ("replacement-runs-after-the-name-prefix", {
+        "kustomization.yaml": K + "namePrefix: p-\nresources: [r.yaml]\n" + rep("{kind: Secret}", "{kind: ConfigMap}"),
+        "r.yaml": obj("v1", "Secret", "s") + "---\n" + cm("c")},
+     ".", {("Secret", None, "p-s"), ("ConfigMap", None, "p-s")}),
+    ("replacement-in-an-overlay-reaches-the-base", {
+        "base/kustomization.yaml": K + "resources: [cm.yaml]\n", "base/cm.yaml": cm("base"),
+        "overlay/kustomization.yaml": K + "resources: [../base, s.yaml]\n" + rep("{kind: Secret}", "{kind: ConfigMap}"),
+        "overlay/s.yaml": obj("v1", "Secret", "from-overlay")},
+     "overlay", {("ConfigMap", None, "from-overlay"), ("Secret", None, "from-overlay")}),
+    ("replacement-selects-by-group-and-version", {
+        "kustomization.yaml": K + "resources: [r.yaml]\n" + rep(
+            "{kind: Secret}", "{group: apps, version: v1, kind: Deployment}"),
+        "r.yaml": obj("v1", "Secret", "s") + "---\n" + obj("apps/v1", "Deployment", "d") + "---\n" +
+        obj("example.com/v1", "Deployment", "other")},
+     ".", {("Secret", None, "s"), ("Deployment", None, "s"), ("Deployment", None, "other")}),
+    ("replacement-with-a-missing-source-changes-nothing", {
+        "kustomization.yaml": K + "resources: [r.yaml]\n" + rep("{kind: Secret, name: nope}", "{kind: ConfigMap}"),
+        "r.yaml": cm("c")},
+     ".", {("ConfigMap", None, "c")}),
+    ("replacement-create-sets-a-missing-namespace", {
+        "kustomization.yaml": K + "resources: [r.yaml]\n" + rep(
+            "{kind: Secret, fieldPath: metadata.namespace}", "{kind: ConfigMap}", "[metadata.namespace]",
+            "{create: true}"),
+        "r.yaml": obj("v1", "Secret", "s", "made") + "---\n" + cm("c")},
+     ".", {("Secret", "made", "s"), ("ConfigMap", "made", "c")}),
 ]
 
 
@@ -342,3 +423,88 @@ def test_postbuild_values_come_from_the_clusters_own_configmap(tmp_path: Path) -
     gitops = model(_repo(files, tmp_path), Config(gitops_root="clusters"))
     got = {c.folder: {o.name for o in c.objects if o.path == "apps/cm.yaml"} for c in gitops.clusters if c.folder}
     assert got == {"clusters/one": {"one-config"}, "clusters/two": {"two-config"}}
+
+
+# -- replacements: what the rules read, and kustomize's failure ----------------------------------------------
+
+
+def test_a_replacement_with_no_source_is_recorded_as_kustomize_fails(tmp_path: Path) -> None:
+    files = {"kustomization.yaml": K + "resources: [r.yaml]\n" + rep("{kind: Secret, name: nope}", "{kind: ConfigMap}"),
+             "r.yaml": cm("c")}
+    gitops = model(_repo(files, tmp_path), Config())
+    gitops.builder.build(".")
+    assert list(gitops.builder.replace_errors.items()) == [
+        (("kustomization.yaml", 5), "found no matches for source Secret/nope")]
+
+
+def test_replacements_write_flux_fields_with_list_matching(tmp_path: Path) -> None:
+    # a Flux Kustomization's dependsOn entry picked by [name=...], its sourceRef and a HelmRelease's chart
+    ks = ("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps}\nspec:\n"
+          "  path: ./old\n  sourceRef: {kind: GitRepository, name: old}\n"
+          "  dependsOn: [{name: placeholder}, {name: x}]\n")
+    hr = ("apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: h}\nspec:\n  chart:\n"
+          "    spec: {chart: old, sourceRef: {kind: HelmRepository, name: old}}\n")
+    src = ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: env}\n"
+           "data: {infra: infrastructure, repo: main, chart: web}\n")
+    files = {"kustomization.yaml": K + "resources: [r.yaml]\nreplacements:\n"
+             "  - source: {kind: ConfigMap, fieldPath: data.infra}\n    targets:\n"
+             "      - select: {kind: Kustomization}\n        fieldPaths: ['spec.dependsOn.[name=placeholder].name']\n"
+             "  - source: {kind: ConfigMap, fieldPath: data.repo}\n    targets:\n"
+             "      - select: {kind: Kustomization}\n        fieldPaths: [spec.sourceRef.name]\n"
+             "      - select: {kind: HelmRelease}\n        fieldPaths: [spec.chart.spec.sourceRef.name]\n"
+             "  - source: {kind: ConfigMap, fieldPath: data.chart}\n    targets:\n"
+             "      - select: {kind: HelmRelease}\n        fieldPaths: [spec.chart.spec.chart]\n"
+             "      - select: {kind: Kustomization}\n        fieldPaths: [spec.path]\n"
+             "        options: {delimiter: /, index: 1}\n",
+             "r.yaml": src + "---\n" + ks + "---\n" + hr}
+    gitops = model(_repo(files, tmp_path), Config())
+    docs = {d.data["kind"]: d.data for d in gitops.builder.build(".").docs}
+    assert docs["Kustomization"]["spec"]["dependsOn"] == [{"name": "infrastructure"}, {"name": "x"}]
+    assert docs["Kustomization"]["spec"]["sourceRef"]["name"] == "main"
+    assert docs["Kustomization"]["spec"]["path"] == "./web"
+    assert docs["HelmRelease"]["spec"]["chart"]["spec"] == {"chart": "web",
+                                                            "sourceRef": {"kind": "HelmRepository", "name": "main"}}
+
+
+def test_a_wildcard_field_path_reaches_every_item(tmp_path: Path) -> None:
+    dep = ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n    spec:\n"
+           "      containers:\n        - {name: a, image: a:1, env: [{name: HOST, value: x}]}\n"
+           "        - {name: b, image: b:1, env: [{name: HOST, value: y}]}\n")
+    files = {"kustomization.yaml": K + "resources: [r.yaml]\n" + rep(
+        "{kind: Service}", "{kind: Deployment}", "['spec.template.spec.containers.*.env.[name=HOST].value']"),
+        "r.yaml": obj("v1", "Service", "svc") + "---\n" + dep}
+    gitops = model(_repo(files, tmp_path), Config())
+    dep_doc = next(d for d in gitops.builder.build(".").docs if d.data["kind"] == "Deployment")
+    containers = dep_doc.data["spec"]["template"]["spec"]["containers"]
+    assert [c["env"][0]["value"] for c in containers] == ["svc", "svc"]
+
+
+# -- images (api/krusty/images_test.go, api/filters/imagetag) -----------------------------------------------------
+
+IMAGE_CASES: list[tuple[str, str, str, str]] = [
+    # (id, the `images` entry, image written, image built)
+    ("new-tag", "{name: nginx, newTag: '1.25'}", "nginx:1.19", "nginx:1.25"),
+    ("new-tag-on-an-untagged-image", "{name: nginx, newTag: '1.25'}", "nginx", "nginx:1.25"),
+    ("new-name-keeps-the-tag", "{name: nginx, newName: registry.example.com/nginx}", "nginx:1.19",
+     "registry.example.com/nginx:1.19"),
+    ("new-name-and-tag", "{name: nginx, newName: my/nginx, newTag: v2}", "nginx:1.19", "my/nginx:v2"),
+    ("digest-replaces-the-tag", "{name: nginx, digest: 'sha256:abc'}", "nginx:1.19", "nginx@sha256:abc"),
+    ("registry-port-is-part-of-the-name", "{name: 'localhost:5000/app', newTag: v3}", "localhost:5000/app:v1",
+     "localhost:5000/app:v3"),
+    ("other-names-untouched", "{name: nginx, newTag: '1.25'}", "nginx-exporter:1", "nginx-exporter:1"),
+]
+
+
+@pytest.mark.parametrize("entry,written,built", [c[1:] for c in IMAGE_CASES], ids=[c[0] for c in IMAGE_CASES])
+def test_images_retag_workload_containers(entry: str, written: str, built: str, tmp_path: Path) -> None:
+    dep = ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n    spec:\n"
+           f"      initContainers: [{{name: i, image: '{written}'}}]\n"
+           f"      containers: [{{name: c, image: '{written}'}}]\n")
+    cron = ("apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: j}\nspec:\n  jobTemplate:\n    spec:\n"
+            f"      template:\n        spec:\n          containers: [{{name: c, image: '{written}'}}]\n")
+    files = {"kustomization.yaml": K + f"resources: [r.yaml]\nimages:\n  - {entry}\n", "r.yaml": dep + "---\n" + cron}
+    gitops = model(_repo(files, tmp_path), Config())
+    docs = {d.data["kind"]: d.data for d in gitops.builder.build(".").docs}
+    pod = docs["Deployment"]["spec"]["template"]["spec"]
+    assert [pod["initContainers"][0]["image"], pod["containers"][0]["image"]] == [built, built]
+    assert docs["CronJob"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["image"] == built

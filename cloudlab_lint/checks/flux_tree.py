@@ -47,6 +47,9 @@ def kustomize_references(ctx: Context) -> Iterator[Hit]:
                 yield Hit(f"{what} does not exist (`{entry.target}` is not tracked)", Location(path, entry.line),
                           key=f"{entry.field}:{entry.value}")
     yield from _cycles(gitops)
+    for (path, line), reason in sorted(gitops.builder.replace_errors.items()):
+        yield Hit(f"`replacements` entry cannot be applied: {reason}; kustomize build fails",
+                  Location(path, line), key=f"replacement:{line}:{reason}")
     for cluster in gitops.clusters:
         if not cluster.is_bootstrap or cluster.folder is None:
             continue

@@ -20,6 +20,7 @@ from .gitops_names import KFILE_NAMES as KFILE_NAMES
 from .gitops_names import YAML_SUFFIXES as YAML_SUFFIXES
 from .gitops_names import kfile_in as kfile_in
 from .gitops_patch import Rendered, apply_patch, clone, meta_of
+from .gitops_replace import ImageRule, Replacement, imaged, parse_images, replaced
 from .gitops_view import document_view
 from .kinds import is_chart_template
 
@@ -117,7 +118,7 @@ def is_kustomize_doc(data: Any) -> bool:
 class Entry:
     """One reference in a kustomization file."""
 
-    field: str  # resources, bases, components, patches, patchesStrategicMerge, patchesJson6902, crds, files, envs
+    field: str  # resources, bases, components, crds, patches(StrategicMerge|Json6902), files, envs, replacements
     value: str
     line: int
     target: str | None  # the repository path it names; None when remote or outside the repository
@@ -149,6 +150,8 @@ class KFile:
     name_prefix: str = ""
     name_suffix: str = ""
     labels: tuple[tuple[str, str], ...] = ()  # commonLabels and labels[].pairs
+    images: tuple[ImageRule, ...] = ()
+    replacements: tuple[Replacement, ...] = ()
 
 
 def _strings(node: Any) -> Iterator[tuple[str, int]]:
@@ -220,10 +223,32 @@ def parse_kfile(repo: Repo, path: str) -> KFile | None:
     for item in data.get("labels") or [] if isinstance(data.get("labels"), list) else []:
         if isinstance(item, dict) and isinstance(item.get("pairs"), dict):
             labels.update({str(k): str(v) for k, v in item["pairs"].items()})
+    rules = _replacements(repo, data.get("replacements"), folder, add)
     return KFile(path, folder, docs[0].line, kind, ns, tuple(entries), tuple(inline), tuple(targets),
                  data.key_line("resources") if "resources" in data else docs[0].line,
                  prefix if isinstance(prefix, str) else "", suffix if isinstance(suffix, str) else "",
-                 tuple(labels.items()))
+                 tuple(labels.items()), parse_images(data.get("images")), rules)
+
+
+def _replacements(repo: Repo, items: Any, folder: str, add: Any) -> tuple[Replacement, ...]:
+    """The `replacements` entries in order: inline ones, and those a `path:` file holds (one or a list)."""
+    out: list[Replacement] = []
+    if not isinstance(items, YSeq):
+        return ()
+    for i, item in enumerate(items):
+        if not isinstance(item, YMap):
+            continue
+        if not isinstance(item.get("path"), str):
+            out.append(Replacement(item, items.line_of(i)))
+            continue
+        add("replacements", item["path"], item.line_of("path"))
+        target = join(folder, item["path"])
+        if target is None or not repo.exists(target):
+            continue
+        for doc in repo.yaml(target) or []:
+            specs = doc.data if isinstance(doc.data, list) else [doc.data]
+            out.extend(Replacement(spec, items.line_of(i)) for spec in specs if isinstance(spec, dict))
+    return tuple(out)
 
 
 # -- rendering ------------------------------------------------------------------------------
@@ -253,6 +278,7 @@ class Builder:
         self._memo: dict[str, Built] = {}
         self._active: list[str] = []
         self.cycles: dict[tuple[str, ...], str] = {}  # a `resources` loop (folders, in order) -> the file closing it
+        self.replace_errors: dict[tuple[str, int], str] = {}  # (kustomization file, entry line) -> kustomize's error
 
     def kfile(self, folder: str) -> KFile | None:
         path = kfile_in(self.repo, folder)
@@ -340,8 +366,8 @@ class Builder:
         return out
 
     def transformed(self, kf: KFile, docs: list[Rendered]) -> list[Rendered]:
-        """kustomize's order: patches first, then the namespace, name and label transformers, over everything
-        the entries emit (nested folders and components included)."""
+        """kustomize's order: patches first, then the namespace, name and label transformers, images and last
+        replacements, over everything the entries emit (nested folders and components included)."""
         docs = self.patched(kf, docs)
         if kf.namespace:
             docs = [with_namespace(d, kf.namespace) for d in docs]
@@ -349,7 +375,31 @@ class Builder:
             docs = [renamed(d, kf.name_prefix, kf.name_suffix) for d in docs]
         if kf.labels:
             docs = [labelled(d, dict(kf.labels)) for d in docs]
+        if kf.images or kf.replacements:
+            docs = [self.hydrated(d) for d in docs]
+        if kf.images:
+            docs = [imaged(d, kf.images) for d in docs]
+        if kf.replacements:
+            docs, errors = replaced(docs, kf.replacements)
+            for line, reason in errors:
+                self.replace_errors.setdefault((kf.path, line), reason)
         return docs
+
+    def hydrated(self, doc: Rendered) -> Rendered:
+        """`doc` with the top-level fields the model's view left out read back from its file (images and
+        replacements read and write them); a field a patch already gave content keeps the patched content.
+        Read whole, so a result kept between runs (treememo) is dropped when those fields change."""
+        from .kinds import flatten
+
+        full = next((d.data for d in flatten(self.repo.yaml(doc.path)) or [] if d.index == doc.index), None)
+        if not isinstance(full, dict):
+            return doc
+        data = clone(doc.data)
+        for key, value in full.items():
+            current = data.get(key)
+            if isinstance(value, (dict, list)) and value and isinstance(current, (dict, list)) and not current:
+                data[key] = clone(value)
+        return Rendered(doc.path, doc.index, doc.line, data, doc.namespace)
 
     def patched(self, kf: KFile, docs: list[Rendered]) -> list[Rendered]:
         """`docs` with the kustomization file's patches applied (files, then inline patches)."""
