@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from . import __version__
+from .errors import UsageError
 from .record import factory, record
 
 if TYPE_CHECKING:
@@ -22,10 +23,6 @@ if TYPE_CHECKING:
 SUBCOMMANDS = ("rules", "explain", "graph", "baseline", "init")
 FAIL_ON = ("error", "warning", "note", "never")
 DEFAULT_BASELINE = ".cloudlab-lint-baseline.json"
-
-
-class UsageError(RuntimeError):
-    """Usage, configuration or environment error: one line on stderr, exit 2."""
 
 
 def _ids(text: str) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .errors import UsageError
 from .reporters import FORMATS
 
 STDOUT = "-"
@@ -28,7 +29,6 @@ def plan_outputs(specs: list[tuple[str | None, str]], fmt: str) -> list[tuple[st
     """(format, file or None for stdout) for every report asked for, stdout at most once.
 
     The `--format` report goes to the one plain `--output FILE`, else to stdout unless a `FORMAT=-` took it."""
-    from .cli import UsageError
 
     plain = [path for f, path in specs if f is None]
     if len(plain) > 1:

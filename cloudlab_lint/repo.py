@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-from collections.abc import Callable, Container, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -532,12 +532,13 @@ class Repo:
         if key in self._cache:  # first: rules ask for the same file many times
             return self._cache[key]
         from .parsing.yamlx import load_documents, looks_templated
+        from .stack.refs import is_chart_template
 
-        if is_helm_template(path, self.file_set):
+        if is_chart_template(path, self.file_set):  # not YAML until Helm renders it
             return None
         load: Callable[[str], list[Any]] = load_documents
         if path.lower().endswith(".json"):  # JSON is YAML but for tabs, which JSON allows as whitespace
-            from .stack.kinds import load_json_documents as load
+            from .parsing.yamlx import load_json_documents as load
         if self.parse_cache is None:
             return self._parsed("yaml", path, load, excuse=looks_templated)
         stamp = self.stamp(path)
@@ -625,14 +626,6 @@ def locate_root(root: Path | None, cwd: Path) -> tuple[Path, bool]:
     if root is None:
         raise RepoError(f"{cwd}: not inside a git work tree (use --root DIR to lint a plain folder)")
     return base.resolve(), False
-
-
-def is_helm_template(path: str, files: Container[str]) -> bool:
-    """A file under a Helm chart's `templates/` (a `Chart.yaml` beside that folder): not YAML until rendered.
-    Any other folder named `templates` holds plain manifests."""
-    from .stack.kinds import is_chart_template
-
-    return is_chart_template(path, files)
 
 
 def _relative(paths: list[str], cwd: Path, root: Path, outside: list[str] | None = None) -> list[str]:

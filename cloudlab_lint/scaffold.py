@@ -12,6 +12,8 @@ import os
 import sys
 from pathlib import Path
 
+from .errors import UsageError
+
 # A syntactically plausible age recipient that is not a valid key: CL004 names it until it is replaced.
 AGE_PLACEHOLDER = "age1replacewithyourpublickeyfromagekeygenxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 SHA_PLACEHOLDER = "0" * 40
@@ -253,7 +255,6 @@ def cmd_init(argv: list[str]) -> int:
                                 description="Scaffold the design's repository here; existing files are kept.")
     p.add_argument("--root", type=Path, help="repository root (default: the git top level of the cwd)")
     args = p.parse_args(argv)
-    from .cli import UsageError
     from .repo import locate_root
 
     root, is_git = locate_root(args.root, Path.cwd())

@@ -9,14 +9,13 @@ import pytest
 from cloudlab_lint.parsing.yamlx import load_documents
 from cloudlab_lint.stack.kinds import (
     flatten,
-    is_chart_template,
     is_manifest_name,
     may_name_kind,
     may_name_kind_bytes,
     objects,
     text_objects,
 )
-from cloudlab_lint.stack.refs import is_public_key_name, is_reference, is_template_name
+from cloudlab_lint.stack.refs import is_chart_template, is_public_key_name, is_reference, is_template_name
 
 from .helpers import commit_all, init_repo, run_cli, shared_or_skip, write_files
 

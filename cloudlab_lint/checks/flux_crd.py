@@ -69,7 +69,8 @@ def _judged_files(repo: Repo) -> list[str]:
     targets = repo.targets
     if not repo.all_mode and any(posixpath.basename(p) in COMPONENTS for p in (*targets, *repo.deleted)):
         targets = repo.files
-    from ..stack.kinds import is_chart_template, is_manifest_name
+    from ..stack.kinds import is_manifest_name
+    from ..stack.refs import is_chart_template
 
     return [p for p in targets if is_manifest_name(p) and posixpath.basename(p) not in COMPONENTS
             and not is_chart_template(p, repo.file_set)]

@@ -320,3 +320,15 @@ def _build_all(nodes: Iterator[Node], budget: int) -> list[Document]:
 def looks_templated(text: str) -> bool:
     """A Helm/Go template is not YAML until rendered."""
     return "{{" in text and "}}" in text
+
+
+def load_json_documents(text: str) -> list[Document]:
+    """A JSON manifest's documents, with line marks (raises ParseError)."""
+    return load_documents(json_as_yaml(text))
+
+
+def json_as_yaml(text: str) -> str:
+    """JSON as YAML reads it: a tab is JSON whitespace anywhere (raw tabs inside JSON strings are invalid
+    JSON), but YAML refuses one where a token may start a line (a tab-indented opening brace, a blank
+    line of tabs at the end); a space keeps every line and column."""
+    return text.replace("\t", " ")

@@ -28,8 +28,7 @@ def client_config(text: str, named: bool) -> tuple[str, int] | None:
     if not named and not (("users" in text and "clusters" in text) or ("contexts" in text and "key" in text)):
         return None
     from ..parsing import ParseError
-    from ..parsing.yamlx import load_documents
-    from .kinds import json_as_yaml
+    from ..parsing.yamlx import json_as_yaml, load_documents
 
     try:
         docs = load_documents(json_as_yaml(text) if text.lstrip().startswith("{") else text)

@@ -45,7 +45,7 @@ from .gitops_names import (  # noqa: F401 - re-exported: the model's public name
 )
 from .gitops_patch import Rendered
 from .gitops_view import document_view
-from .kinds import is_chart_template
+from .refs import is_chart_template
 
 
 @dataclass(frozen=True)

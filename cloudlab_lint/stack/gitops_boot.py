@@ -25,7 +25,8 @@ from ..parsing import ParseError
 from ..parsing.yamlx import load_documents
 from .gitops_names import HELM_GROUP, KS_GROUP, SOURCE_GROUP, YAML_SUFFIXES
 from .gitops_patch import Rendered
-from .kinds import flatten, is_chart_template
+from .kinds import flatten
+from .refs import is_chart_template
 
 if TYPE_CHECKING:
     from .gitops import GitOps, Obj

@@ -22,7 +22,7 @@ from .gitops_names import kfile_in as kfile_in
 from .gitops_patch import Rendered, apply_patch, clone, meta_of
 from .gitops_replace import ImageRule, Replacement, imaged, parse_images, replaced
 from .gitops_view import document_view
-from .kinds import is_chart_template
+from .refs import is_chart_template
 
 KUSTOMIZE_API = "kustomize.config.k8s.io"
 # Built-in Kubernetes kinds that have no namespace: a kustomization's `namespace:` leaves them alone. As in

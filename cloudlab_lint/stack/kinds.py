@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Container, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from .refs import is_template_name
+from .refs import is_chart_template, is_template_name
 
 if TYPE_CHECKING:
     from ..parsing.yamlx import Document
@@ -45,16 +45,6 @@ def is_manifest_name(path: str) -> bool:
 
 def is_json_name(path: str) -> bool:
     return path.lower().endswith(".json")
-
-
-def is_chart_template(path: str, files: Container[str]) -> bool:
-    """Under the `templates/` folder of a Helm chart: a folder named `templates` whose parent holds a
-    `Chart.yaml` (`files`: the repository's tracked paths)."""
-    parts = path.split("/")
-    for i, part in enumerate(parts[:-1]):
-        if part == "templates" and "/".join([*parts[:i], "Chart.yaml"]) in files:
-            return True
-    return False
 
 
 def may_name_kind(text: str, kind: str = "Secret") -> bool:
@@ -178,24 +168,10 @@ def text_objects(text: str, path: str, kind: str) -> list[Document]:
     if not is_manifest_name(path) or not may_name_kind(text, kind):
         return []
     from ..parsing import ParseError
-    from ..parsing.yamlx import load_documents
+    from ..parsing.yamlx import load_documents, load_json_documents
 
     try:
         docs = load_json_documents(text) if is_json_name(path) else load_documents(text)
     except ParseError:
         return []  # kubectl applies nothing of it either (a Helm template, broken YAML)
     return [d for d in objects(docs) if d.data.get("kind") == kind]
-
-
-def load_json_documents(text: str) -> list[Document]:
-    """A JSON manifest's documents, with line marks (raises ParseError)."""
-    from ..parsing.yamlx import load_documents
-
-    return load_documents(json_as_yaml(text))
-
-
-def json_as_yaml(text: str) -> str:
-    """JSON as YAML reads it: a tab is JSON whitespace anywhere (raw tabs inside JSON strings are invalid
-    JSON), but YAML refuses one where a token may start a line (a tab-indented opening brace, a blank
-    line of tabs at the end); a space keeps every line and column."""
-    return text.replace("\t", " ")

@@ -14,6 +14,7 @@ Cheap to import (the commit hook's start-up): `re` and nothing of the project's.
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 
 TEMPLATE_SUFFIXES = (".j2", ".jinja", ".jinja2", ".tmpl", ".tpl", ".gotmpl", ".example", ".sample", ".dist")
 PUBLIC_KEY_SUFFIXES = (".pub", ".asc")
@@ -71,3 +72,13 @@ def is_reference(value: object) -> bool:
         return True
     rest = _TOKENS.sub("", text)
     return rest != text and not any(ch.isalnum() for ch in rest)
+
+
+def is_chart_template(path: str, files: Container[str]) -> bool:
+    """Under the `templates/` folder of a Helm chart: a folder named `templates` whose parent holds a
+    `Chart.yaml` (`files`: the repository's tracked paths)."""
+    parts = path.split("/")
+    for i, part in enumerate(parts[:-1]):
+        if part == "templates" and "/".join([*parts[:i], "Chart.yaml"]) in files:
+            return True
+    return False

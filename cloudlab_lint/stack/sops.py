@@ -216,7 +216,8 @@ def literal_secret_line(text: str, secret_fields: tuple[str, ...] = SECRET_FIELD
     """Line of the first literal value under the data/stringData of a Kubernetes Secret in `text` (the
     manifest `path`: YAML or JSON, Lists flattened, any spelling of the kind); None if there is none.
     `files`: the tracked paths, to tell a Helm chart's `templates/` (skipped) from any other folder."""
-    from .kinds import is_chart_template, text_objects
+    from .kinds import text_objects
+    from .refs import is_chart_template
 
     if is_chart_template(path, files):
         return None
