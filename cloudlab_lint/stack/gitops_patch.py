@@ -152,6 +152,22 @@ def meta_of(data: Any, key: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def split_top_level(text: str, sep: str, opening: str, closing: str) -> list[str]:
+    """`text` split at each `sep` outside `opening`...`closing` (nested); a stray closing mark nests nothing."""
+    parts: list[str] = []
+    start, depth = 0, 0
+    for i, ch in enumerate(text):
+        if ch == opening:
+            depth += 1
+        elif ch == closing:
+            depth = max(depth - 1, 0)
+        elif ch == sep and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return parts
+
+
 _REQUIREMENT = re.compile(r"^\s*(!?)\s*([A-Za-z0-9_./-]+)\s*(?:(==|=|!=)\s*([A-Za-z0-9_.-]*)|\s(in|notin)\s*"
                           r"\(([^()]*)\))?\s*$")
 
@@ -159,15 +175,7 @@ _REQUIREMENT = re.compile(r"^\s*(!?)\s*([A-Za-z0-9_./-]+)\s*(?:(==|=|!=)\s*([A-Z
 def selector_matches(selector: str, labels: dict[str, Any]) -> bool | None:
     """Whether `labels` satisfy a Kubernetes label selector (`a=b,c!=d,e in (f,g),!h`); None when it does
     not parse (kustomize then refuses the build: we apply nothing)."""
-    parts, depth, current = [], 0, ""
-    for ch in selector:  # commas inside `in (...)` do not separate requirements
-        depth += {"(": 1, ")": -1}.get(ch, 0)
-        if ch == "," and depth == 0:
-            parts.append(current)
-            current = ""
-        else:
-            current += ch
-    parts.append(current)
+    parts = split_top_level(selector, ",", "(", ")")  # commas inside `in (...)` separate nothing
     for part in parts:
         if not part.strip():
             if len(parts) == 1:

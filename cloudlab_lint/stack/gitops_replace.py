@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .gitops_patch import Rendered, clone
+from .gitops_patch import Rendered, clone, split_top_level
 
 
 @dataclass(frozen=True)
@@ -30,21 +30,8 @@ class ImageRule:
 
 def split_path(path: str) -> list[str]:
     """`a.b[name=x].c` as segments, dots inside brackets kept."""
-    parts: list[str] = []
-    cur, depth = "", 0
-    for ch in path:
-        if ch == "[":
-            depth += 1
-        elif ch == "]":
-            depth = max(depth - 1, 0)
-        if ch == "." and depth == 0:
-            parts.append(cur)
-            cur = ""
-        else:
-            cur += ch
-    parts.append(cur)
     out: list[str] = []
-    for part in parts:  # `containers[name=x]` is the field, then the match
+    for part in split_top_level(path, ".", "[", "]"):  # `containers[name=x]` is the field, then the match
         if "[" in part and not part.startswith("["):
             head, _, rest = part.partition("[")
             out.extend([head, "[" + rest])
