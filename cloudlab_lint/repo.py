@@ -356,20 +356,29 @@ class Repo:
             self._over_cap[path] = len(data)
             self._note(path, f"over the {self.max_bytes:,}-byte cap, skipped")
             return None
+        return self._screened(path, data)
+
+    def _screened(self, path: str, data: bytes) -> bytes | None:
+        """`data` when it is text; None for binary content (remembered: a rule that must parse it says so)."""
         if is_binary(data):
             self._binary.add(path)
             return None
         return data
+
+    def _gone(self, path: str) -> Entry | None:
+        """The index entry of a tracked file gone from the work tree (deleted, not staged): git still holds
+        what is tracked, so that is read instead."""
+        if self.index is None or path not in self.index or os.path.lexists(os.path.join(self.root, path)):
+            return None
+        return self.index[path]
 
     def _read_guarded(self, path: str) -> bytes | None:
         entry = self._from_git(path)
         if entry is not None:
             return self._read_blob(path, entry)
         if self._guarded_stat(path) is None:
-            if self.index is not None and path in self.index and not os.path.lexists(os.path.join(self.root, path)):
-                # Tracked, but gone from the work tree (deleted, not staged): git still holds what is tracked.
-                return self._read_blob(path, self.index[path])
-            return None
+            gone = self._gone(path)
+            return self._read_blob(path, gone) if gone is not None else None
         try:
             fd = os.open(os.path.join(self.root, path), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
             with os.fdopen(fd, "rb") as fh:
@@ -377,10 +386,7 @@ class Repo:
         except OSError as exc:
             self._note(path, f"cannot be read ({exc.strerror})")
             return None
-        if is_binary(data):
-            self._binary.add(path)
-            return None
-        return data
+        return self._screened(path, data)
 
     def stream(self, path: str) -> Iterator[bytes] | None:
         """Every byte of the file, whatever its size or content (binary too), in chunks of bounded size; None
@@ -396,8 +402,9 @@ class Repo:
             return self._blob_chunks(path, entry)
         st = self._guarded_stat(path, cap=False)
         if st is None:
-            if self.index is not None and path in self.index and not os.path.lexists(os.path.join(self.root, path)):
-                return self._blob_chunks(path, self.index[path])  # tracked, gone from the work tree: from git
+            gone = self._gone(path)
+            if gone is not None:
+                return self._blob_chunks(path, gone)
             self._irregular(path)
             return None
         return self._chunks(path, st.st_size)
@@ -444,13 +451,8 @@ class Repo:
 
     def _keep(self, path: str, data: bytes) -> None:
         """A whole file read by `stream`, kept for `read_bytes` as `_read_guarded` would have."""
-        if path in self._bytes:
-            return
-        if is_binary(data):
-            self._binary.add(path)
-            self._bytes[path] = None
-        else:
-            self._bytes[path] = data
+        if path not in self._bytes:
+            self._bytes[path] = self._screened(path, data)
 
     def read_text(self, path: str, *, strict: bool = True) -> str | None:
         """Decoded text; undecodable bytes are a CL000 problem when `strict`, replaced otherwise."""
