@@ -101,7 +101,7 @@ def _builtin_data(cache: Path | None, write: bool) -> list[tuple[Path, Any]]:
         try:
             text = json.dumps({"key": key, "data": data})
             if json.loads(text)["data"] == data:  # only what JSON keeps exactly
-                from .keptfile import write_kept
+                from .runner.keptfile import write_kept
 
                 write_kept(cache, text)
         except (TypeError, ValueError):
@@ -128,7 +128,7 @@ def _content_key(files: list[Path], texts: list[bytes]) -> str:
 def _kept_data(cache: Path, key: str, files: list[Path]) -> list[Any] | None:
     """The kept rule data when it is keyed by these files' content and every entry is a rule of the right file;
     None when absent, stale or damaged in any way (then parsed again and replaced)."""
-    from .keptfile import read_kept
+    from .runner.keptfile import read_kept
 
     raw = read_kept(cache, MAX_KEPT)
     if raw is None:

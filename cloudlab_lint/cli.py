@@ -144,7 +144,7 @@ def open_session(args: argparse.Namespace) -> Session:
     # Lint runs only (they alone can say --no-cache), and never `--all`: CI's fresh clone has nothing kept,
     # and nothing kept may change what CI judges.
     if is_git and not getattr(args, "no_cache", True) and not getattr(args, "all", False):
-        from .parsecache import cache_dir
+        from .runner.parsecache import cache_dir
 
         folder = cache_dir(root)
         cache = folder / "rules.json" if folder is not None else None
@@ -165,7 +165,7 @@ def _own_index(root: Path, index_file: Path | None) -> Path | None:
     another repository running `cloudlab-lint --root HERE` must not judge HERE by that index."""
     if index_file is None:
         return None
-    from .parsecache import cache_dir
+    from .runner.parsecache import cache_dir
 
     kept = cache_dir(root)  # <git folder>/cloudlab-lint, known from locate_root without another git call
     git_dir = os.path.realpath(kept.parent) if kept is not None else None
@@ -325,7 +325,7 @@ def cmd_lint(argv: list[str]) -> int:
     session = open_session(args)
     repo = open_repo(session, args, all_files=args.all)
     if session.is_git and not args.no_cache and not args.all:
-        from .parsecache import ParseCache
+        from .runner.parsecache import ParseCache
 
         # Kept by the commit hook, where speed matters. `--all` neither reads nor writes it: CI's fresh clone
         # has nothing to reuse, and a kept (or forged) parse must never change what CI judges.
@@ -358,7 +358,7 @@ def _mermaid(repo: Repo, config: Config, result: Result | None = None) -> str | 
     from .model import Severity
 
     try:
-        from .stack.gitops import render_graph
+        from .stack.gitops.tree import render_graph
     except ImportError:
         return None
     marks: dict[str, str] = {}
@@ -419,7 +419,7 @@ def cmd_graph(argv: list[str]) -> int:
     session = open_session(args)
     repo = open_repo(session, args, all_files=True)
     try:
-        from .stack.gitops import render_graph
+        from .stack.gitops.tree import render_graph
     except ImportError:
         raise UsageError("graph: the Flux model is not available in this version") from None
     emit(render_graph(repo, session.config, args.format), args.output, sys.stdout)

@@ -128,7 +128,7 @@ def _tree_memo(repo: Repo, config: Config, options: Options, rules: list[Rule]) 
     """The whole-tree outcomes kept by an earlier hook run (`treememo`), where a hook may use them."""
     if not rules or repo.all_mode or repo.parse_cache is None:
         return None  # before importing it: `--all` never uses it
-    from .treememo import open_memo
+    from .runner.kept import open_memo
 
     return open_memo(repo, config, rules, options.fix)
 
@@ -139,7 +139,7 @@ def run(repo: Repo, rules: list[Rule], config: Config, options: Options | None =
     """Run `rules`, then stamp, suppress and sort what they found. With `known_rules` (every id and name a
     suppression may use), suppressions that name none are noted; with `report_unused` too, so are those
     of the rules run here that hid nothing."""
-    from .parallel import plan, start
+    from .runner.fork import plan, start
 
     options = options or Options()
     registry = load_checks()

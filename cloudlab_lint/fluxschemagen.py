@@ -8,7 +8,7 @@ image-reflector-controller, image-automation-controller and source-watcher, and 
 controlplaneio-fluxcd/flux-operator, each at the release tag current Flux ships. LABEL (say
 `fluxcd/helm-controller@v1.6.3`) is recorded as where the data came from. Every served version of every
 Flux CRD (`*.fluxcd.io`, `fluxcd.controlplane.io`) is written in the compact form of
-`stack/crd_compact.py` (the facts of the API, none of its prose), one file per kind, plus `index.json`
+`stack/crd/compact.py` (the facts of the API, none of its prose), one file per kind, plus `index.json`
 (`kinds`: group -> kind -> versions; `patterns`: every pattern the data holds). The output replaces the
 folder's previous contents. With flux-operator among the sources, the Alert and Receiver enums of
 event-source kinds gain the operator's kinds, as the Flux it installs serves them (`add_operator_kinds`).
@@ -29,8 +29,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .stack.crd_compact import compact_crd, crd_identity
-from .stack.flux_crds import DATA, OPERATOR_GROUP, is_flux_group
+from .stack.crd.compact import compact_crd, crd_identity
+from .stack.crd.schemas import DATA, OPERATOR_GROUP, is_flux_group
 
 
 def crd_files(source: Path) -> list[Path]:

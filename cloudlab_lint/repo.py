@@ -37,7 +37,7 @@ from .parsing import ParseError
 from .record import record
 
 if TYPE_CHECKING:
-    from .parsecache import ParseCache
+    from .runner.parsecache import ParseCache
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 STREAM_CHUNK = 1 << 20  # what `Repo.stream` reads at a time from a file over the cap
@@ -563,7 +563,7 @@ class Repo:
         entry = self._from_git(path)
         if entry is not None:
             return blob_stamp(entry) if mode_of(entry) in REGULAR_MODES else None
-        from .parsecache import stamp_of
+        from .runner.parsecache import stamp_of
 
         st = self._guarded_stat(path, note=False)
         return stamp_of(st) if st is not None else None
@@ -621,7 +621,7 @@ def locate_root(root: Path | None, cwd: Path) -> tuple[Path, bool]:
     if top is not None:
         top = top.resolve()
         if git_dir is not None:
-            from .parsecache import know_cache_dir
+            from .runner.parsecache import know_cache_dir
 
             know_cache_dir(top, git_dir)  # spares the caches a `git rev-parse` of their own
         return top, True

@@ -12,9 +12,9 @@ import yaml
 
 from cloudlab_lint.checks.flux_common import seconds, version_problem
 from cloudlab_lint.parsing.yamlx import load_documents
-from cloudlab_lint.stack.gitops_graph import closest
-from cloudlab_lint.stack.gitops_kustomize import is_remote
-from cloudlab_lint.stack.gitops_patch import Rendered, apply_patch, json6902, merge, selector_matches
+from cloudlab_lint.stack.gitops.graph import closest
+from cloudlab_lint.stack.gitops.kustomize import is_remote
+from cloudlab_lint.stack.gitops.patch import Rendered, apply_patch, json6902, merge, selector_matches
 
 from .helpers import PROJECT, commit_all, init_repo, run_cli, shared_or_skip, write_files
 
@@ -341,7 +341,7 @@ def test_patches_merge_and_json6902() -> None:
 
 def test_flux_generated_kustomization_takes_every_manifest_and_units(tmp_path: Path) -> None:
     from cloudlab_lint.repo import Repo
-    from cloudlab_lint.stack.gitops_kustomize import Builder
+    from cloudlab_lint.stack.gitops.kustomize import Builder
 
     ns = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {}\n"
     root = init_repo(tmp_path / "repo")

@@ -57,7 +57,7 @@ def _found(repo: Path, *args: str) -> set[tuple[str, int]]:
 def _loaded(repo: Path, *args: str) -> list[str]:
     """Which of the schema modules a run in a fresh interpreter imported."""
     code = ("import sys; from cloudlab_lint.cli import main; main(sys.argv[1:]); sys.stderr.write('LOADED=%s' % "
-            "sorted(m for m in ('jsonschema', 'cloudlab_lint.stack.crd_validate') if m in sys.modules))")
+            "sorted(m for m in ('jsonschema', 'cloudlab_lint.stack.crd.validate') if m in sys.modules))")
     proc = subprocess.run([sys.executable, "-c", code, *args, "--select", "CL112"], cwd=repo, capture_output=True,
                           text=True, check=False)
     assert "LOADED=" in proc.stderr, proc.stderr
@@ -76,7 +76,7 @@ def test_a_hook_that_stages_no_flux_object_loads_no_schema(tmp_path: Path) -> No
     assert _found(repo) == set()
     write_files(repo, {"kubernetes/apps/ks.yaml": KS.replace("deletionPolicy", "deletionpolicy") + "  wait: true\n"})
     git(repo, "add", "-A")
-    assert _loaded(repo) == ["cloudlab_lint.stack.crd_validate", "jsonschema"]
+    assert _loaded(repo) == ["cloudlab_lint.stack.crd.validate", "jsonschema"]
     assert _found(repo) == {("kubernetes/apps/ks.yaml", 7)}
 
 
@@ -255,6 +255,6 @@ def test_messages_suggest_the_closest_name_and_never_quote_the_value(tmp_path: P
 
 def test_the_check_knows_the_same_crd_files_as_the_schema_source() -> None:
     from cloudlab_lint.checks import flux_crd
-    from cloudlab_lint.stack import flux_crds
+    from cloudlab_lint.stack.crd import schemas as flux_crds
 
     assert flux_crd.COMPONENTS == flux_crds.COMPONENTS

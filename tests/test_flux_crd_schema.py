@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from cloudlab_lint import fluxschemagen
 from cloudlab_lint.parsing.yamlx import load_documents
-from cloudlab_lint.stack.crd_compact import CRDError, compact, compact_crd, to_jsonschema
-from cloudlab_lint.stack.crd_validate import is_substituted, may_backtrack, qualified_name_problem, validator_for
-from cloudlab_lint.stack.flux_crds import DATA
+from cloudlab_lint.stack.crd.compact import CRDError, compact, compact_crd, to_jsonschema
+from cloudlab_lint.stack.crd.schemas import DATA
+from cloudlab_lint.stack.crd.validate import is_substituted, may_backtrack, qualified_name_problem, validator_for
 
 # One valid object of each kind people write, as current Flux and flux-operator accept them.
 EXAMPLES = {

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from cloudlab_lint.config import Config
 from cloudlab_lint.repo import Repo
-from cloudlab_lint.stack.gitops import GitOps, model
+from cloudlab_lint.stack.gitops.tree import GitOps, model
 
 from .helpers import commit_all, init_repo, run_cli, write_files
 
@@ -131,7 +131,7 @@ def test_an_instance_cluster_without_the_chain_is_not_held_to_it(tmp_path: Path)
 
 
 def test_bootstraps_beyond_the_cap_are_a_note(tmp_path: Path, monkeypatch: object) -> None:
-    from cloudlab_lint.stack import gitops_boot
+    from cloudlab_lint.stack.gitops import boot as gitops_boot
 
     monkeypatch.setattr(gitops_boot, "MAX_CLUSTERS", 2)  # type: ignore[attr-defined]
     files = {f"c{i}/flux-system/gotk-sync.yaml": "# placeholder\n" for i in range(3)}

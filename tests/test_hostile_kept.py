@@ -21,7 +21,9 @@ from typing import Any
 
 import pytest
 
-from cloudlab_lint import catalog, parsecache, treememo_file
+from cloudlab_lint import catalog
+from cloudlab_lint.runner import keptformat as treememo_file
+from cloudlab_lint.runner import parsecache
 
 from .helpers import commit_all, git, load_case, materialise, run_cli, write_files
 from .test_hostile import MARKER

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cloudlab_lint.stack import pipeline_resolve
+from cloudlab_lint.stack.pipeline import resolve as pipeline_resolve
 
 from .test_hostile import assert_clean, lint, make
 

@@ -17,8 +17,8 @@ import pytest
 
 from cloudlab_lint.config import Config
 from cloudlab_lint.repo import Repo
-from cloudlab_lint.stack.gitops import model
-from cloudlab_lint.stack.gitops_flux import flux_rendered
+from cloudlab_lint.stack.gitops.flux import flux_rendered
+from cloudlab_lint.stack.gitops.tree import model
 
 from .helpers import commit_all, init_repo, write_files
 

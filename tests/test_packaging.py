@@ -123,7 +123,7 @@ def test_wheel_carries_the_rules_and_finds_them(tmp_path: Path) -> None:
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "cloudlab-lint = cloudlab_lint.cli:main" in (tmp_path / "site" / entry_points).read_text()
     # Installed (not editable), the loader reads the packaged copy and finds every rule.
-    probe = ("import json, cloudlab_lint.catalog as c, cloudlab_lint.stack.flux_crds as f; "
+    probe = ("import json, cloudlab_lint.catalog as c, cloudlab_lint.stack.crd.schemas as f; "
              "s = f.FluxSchemas(type('R', (), {'files': ()})()).lookup('helm.toolkit.fluxcd.io', 'HelmRelease', "
              "'v2', 'x'); "
              "assert s is not None and str(f.DATA).startswith(str(c.builtin_rules_dir().parent)); "

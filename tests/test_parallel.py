@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from cloudlab_lint import engine, parallel
+from cloudlab_lint import engine
+from cloudlab_lint.runner import fork as parallel
 
 from .helpers import FIXTURES, load_case, materialise, run_cli
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cloudlab_lint import parsecache
+from cloudlab_lint.runner import parsecache
 
 from .helpers import commit_all, init_repo, run_cli, write_files
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from cloudlab_lint.repo import Repo
-from cloudlab_lint.stack.pipeline import (
+from cloudlab_lint.stack.pipeline.model import (
     CheckJob,
     command_matches,
     job_runs,
@@ -15,7 +15,7 @@ from cloudlab_lint.stack.pipeline import (
     mise_check_jobs,
     mise_model,
 )
-from cloudlab_lint.stack.pipeline_workflows import expand_matrix
+from cloudlab_lint.stack.pipeline.workflows import expand_matrix
 
 from .helpers import commit_all, init_repo, write_files
 
@@ -128,7 +128,7 @@ def test_mise_tasks_from_every_location(tmp_path: Path) -> None:
     assert {"fmt", "check", "lint:yaml", "kube", "py"} <= set(mise.tasks)
     assert mise.tasks["kube"].depends == ("fmt",)
     assert [t.short for t in mise.tools] == ["flux2"]
-    from cloudlab_lint.stack.pipeline import resolver
+    from cloudlab_lint.stack.pipeline.model import resolver
 
     words = {c.words for c in resolver(repo).task_closure("check")}
     assert {("terraform", "fmt", "-check"), ("yamllint", "."), ("kubeconform", "x")} <= words
@@ -248,7 +248,7 @@ def test_mise_task_config_includes_a_tasks_file(tmp_path: Path) -> None:
     mise = mise_model(repo)
     assert (mise.tasks["plan"].path, mise.tasks["plan"].line) == ("tasks.toml", 4)
     assert mise.tasks["check"].path == "ci-tasks/check"
-    from cloudlab_lint.stack.pipeline import resolver
+    from cloudlab_lint.stack.pipeline.model import resolver
 
     assert ("tflint",) in {c.words for c in resolver(repo).task_closure("check")}
 
@@ -260,7 +260,7 @@ def test_fan_out_is_bounded(tmp_path: Path) -> None:
         later = ", ".join(f'"t{j}"' for j in range(i + 1, 30))
         lines.append(f'[tasks.t{i}]\ndepends = [{later}]\nrun = "echo {i}"\n')
     repo = make_repo(tmp_path, {".mise.toml": "".join(lines) + '[tasks.t29]\nrun = "terraform plan"\n'})
-    from cloudlab_lint.stack.pipeline import resolver
+    from cloudlab_lint.stack.pipeline.model import resolver
 
     found = resolver(repo).task_closure("t0")
     assert ("terraform", "plan") in {c.words for c in found}  # t0 -> t29 directly, before the budget ends
@@ -281,7 +281,7 @@ def test_default_working_directory_and_shell(tmp_path: Path) -> None:
 
 
 def test_messages_never_carry_command_line_secrets(tmp_path: Path) -> None:
-    from cloudlab_lint.stack.pipeline_resolve import shown
+    from cloudlab_lint.stack.pipeline.resolve import shown
 
     token = "ghp_" + "FAKE0123456789abcdefFAKE0123456789ab"
     root = init_repo(tmp_path / "repo")

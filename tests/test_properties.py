@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from cloudlab_lint.parsing import ParseError
 from cloudlab_lint.parsing.shell import commands
 from cloudlab_lint.parsing.yamlx import YMap, YSeq, load_documents
-from cloudlab_lint.stack.sops_file import KNOWN_TYPES, enc_problem
+from cloudlab_lint.stack.sops.file import KNOWN_TYPES, enc_problem
 
 SETTINGS = settings(deadline=None, max_examples=150, suppress_health_check=[HealthCheck.too_slow])
 
@@ -332,7 +332,7 @@ PATHS = st.lists(st.lists(PATH_PART, min_size=1, max_size=4).map("/".join), max_
 @SETTINGS
 @given(PATHS)
 def test_pipeline_roots_found_by_searching_the_listing_are_those_asked_one_by_one(files: list[str]) -> None:
-    from cloudlab_lint.stack.pipeline_scope import _is_root, _rooted
+    from cloudlab_lint.stack.pipeline.scope import _is_root, _rooted
 
     listed = tuple(sorted(files))
     assert _rooted(listed) == {p for p in listed if _is_root(p)}

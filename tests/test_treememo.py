@@ -16,11 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from cloudlab_lint import engine, parsecache, treememo, treememo_file
+from cloudlab_lint import engine
 from cloudlab_lint.checks import WHOLE_TREE
 from cloudlab_lint.model import Hit, Location
 from cloudlab_lint.parsing.yamlx import load_documents
-from cloudlab_lint.stack import gitops_view
+from cloudlab_lint.runner import kept as treememo
+from cloudlab_lint.runner import keptformat as treememo_file
+from cloudlab_lint.runner import parsecache
+from cloudlab_lint.stack.gitops import view as gitops_view
 
 from .helpers import FIXTURES, commit_all, git, init_repo, load_case, materialise, run_cli, write_files
 
@@ -455,8 +458,8 @@ def test_a_hook_served_by_kept_results_imports_neither_model(repo: Path) -> None
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "pipeline")
     code = ("import sys; from cloudlab_lint.cli import main; main(sys.argv[1:]); "
-            "sys.stderr.write('MODELS=%s' % sorted(m for m in ('cloudlab_lint.stack.gitops', "
-            "'cloudlab_lint.stack.pipeline') if m in sys.modules))")
+            "sys.stderr.write('MODELS=%s' % sorted(m for m in ('cloudlab_lint.stack.gitops.tree', "
+            "'cloudlab_lint.stack.pipeline.model') if m in sys.modules))")
 
     def models() -> str:
         proc = subprocess.run([sys.executable, "-c", code, SETTINGS], cwd=repo, capture_output=True, text=True,
@@ -464,5 +467,6 @@ def test_a_hook_served_by_kept_results_imports_neither_model(repo: Path) -> None
         assert "MODELS=" in proc.stderr, proc.stderr
         return proc.stderr.rsplit("MODELS=", 1)[1]
 
-    assert models() == "['cloudlab_lint.stack.gitops', 'cloudlab_lint.stack.pipeline']"  # the first keeps them
+    # the first keeps them
+    assert models() == "['cloudlab_lint.stack.gitops.tree', 'cloudlab_lint.stack.pipeline.model']"
     assert models() == "[]"

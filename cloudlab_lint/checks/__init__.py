@@ -43,7 +43,7 @@ MODULES = tuple(dict.fromkeys(MODULE_OF.values()))
 # catalog: "Where CL502 reports a line, CL005 does not report it again"). The engine applies it to the
 # rules that ran together; each one alone still reports everything it finds.
 SUPERSEDES = {"terraform-no-literal-credentials": ("no-plaintext-secrets",)}
-# Checks that judge the whole Flux tree through its model (`stack/gitops.py`): a commit hook may keep
+# Checks that judge the whole Flux tree through its model (`stack/gitops/tree.py`): a commit hook may keep
 # their outcomes between runs while what they read is unchanged (`treememo`). Known before their module
 # is imported; `@check(..., whole_tree=True)` must agree.
 WHOLE_TREE = frozenset(name for name, module in MODULE_OF.items() if module in ("flux", "flux_spec", "flux_tree"))

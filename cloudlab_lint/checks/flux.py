@@ -12,12 +12,12 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..model import Hit, Location
-from ..stack.gitops_names import HELM_GROUP, kfile_in
+from ..stack.gitops.names import HELM_GROUP, kfile_in
 from . import Context, check
 from .flux_common import cluster_anchor, is_flux_ks, shown_name, shown_ref, tree
 
 if TYPE_CHECKING:
-    from ..stack.gitops import Cluster
+    from ..stack.gitops.tree import Cluster
 
 # -- CL101 flux-layout ---------------------------------------------------------------------
 
@@ -96,7 +96,7 @@ def flux_dependency_chain(ctx: Context) -> Iterator[Hit]:
     gitops = tree(ctx)
     if gitops is None:
         return
-    from ..stack.gitops_graph import closest, graph_of, show
+    from ..stack.gitops.graph import closest, graph_of, show
 
     for cluster in gitops.clusters:
         if not cluster.kustomizations:
@@ -149,7 +149,7 @@ def _stage(text: str) -> tuple[str, str]:
 
 
 def _chain(ctx: Context, cluster: Cluster) -> Iterator[Hit]:
-    from ..stack.gitops_graph import deps_of
+    from ..stack.gitops.graph import deps_of
 
     chain = [_stage(s) for s in ctx.config.chain]
     arrow = " -> ".join(ctx.config.chain)
@@ -179,7 +179,7 @@ def flux_watch_scope(ctx: Context) -> Iterator[Hit]:
     gitops = tree(ctx)
     if gitops is None:
         return
-    from ..stack.gitops import ref_of
+    from ..stack.gitops.tree import ref_of
 
     for cluster in gitops.clusters:
         if not cluster.under_root or cluster.implicit:

@@ -1,7 +1,7 @@
 """What the Flux checks share: the model for this run, names as findings show them, Go durations and
 semver pins.
 
-Every Flux rule asks the one model in `stack/gitops.py`; in pre-commit mode the rules run when any file
+Every Flux rule asks the one model in `stack/gitops/tree.py`; in pre-commit mode the rules run when any file
 under the GitOps root is staged and then judge the whole tree (a Flux graph is only right or wrong as a
 whole).
 """
@@ -12,13 +12,13 @@ import posixpath
 import re
 from typing import TYPE_CHECKING, Any
 
-from ..stack.gitops_names import KFILE_NAMES, KS_GROUP, YAML_SUFFIXES, kfile_in
+from ..stack.gitops.names import KFILE_NAMES, KS_GROUP, YAML_SUFFIXES, kfile_in
 from . import Context
 
 if TYPE_CHECKING:  # the model is imported when a rule has something to judge (see tree())
     from ..config import Config
     from ..repo import Repo
-    from ..stack.gitops import Cluster, GitOps, Obj
+    from ..stack.gitops.tree import Cluster, GitOps, Obj
 
 _DURATION = re.compile(r"^(?:[0-9]+(?:\.[0-9]+)?(?:ms|s|m|h))+$")
 _DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
@@ -29,7 +29,7 @@ def tree(ctx: Context) -> GitOps | None:
     """The model, or None when pre-commit staged nothing under the GitOps root."""
     if not touches_tree(ctx.repo, ctx.config):
         return None
-    from ..stack.gitops import model
+    from ..stack.gitops.tree import model
 
     return model(ctx.repo, ctx.config)
 

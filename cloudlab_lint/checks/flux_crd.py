@@ -3,7 +3,7 @@
 A file's Flux objects are judged on their own (no tree model): a commit hook judges the staged files,
 and every file when a `gotk-components.yaml` is staged or deleted (the CRDs every object is judged by
 changed).
-Where the schema comes from is `stack/flux_crds.py`; how the API server applies it, `stack/crd_validate.py`
+Where the schema comes from is `stack/crd/schemas.py`; how the API server applies it, `stack/crd/validate.py`
 (jsonschema, imported only once a Flux object is found). Missing fields that CL103 and CL105 own are theirs;
 a document in a kustomize patch file is partial by design, so only what it sets is judged.
 """
@@ -15,12 +15,12 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..model import Hit, Location
-from ..stack.gitops_names import HELM_GROUP, KS_GROUP, kfile_in
+from ..stack.gitops.names import HELM_GROUP, KS_GROUP, kfile_in
 from . import Context, check
 
 if TYPE_CHECKING:
     from ..repo import Repo
-    from ..stack.flux_crds import FluxSchemas
+    from ..stack.crd.schemas import FluxSchemas
 
 # The files that hold a repository's own CRDs (as `stack/flux_crds.COMPONENTS`, which a test holds this to):
 # a hook staging none of them and no Flux object never imports the schema machinery.
@@ -43,7 +43,7 @@ def flux_schema(ctx: Context) -> Iterator[Hit]:
     patches = Patches(repo)
     for path in _judged_files(repo):
         for data, line in _objects(repo, path):
-            from ..stack.flux_crds import for_repo, split_api
+            from ..stack.crd.schemas import for_repo, split_api
 
             api = split_api(data.get("apiVersion"))
             kind = data.get("kind") if api is not None else None
@@ -130,7 +130,7 @@ def _judge(schemas: FluxSchemas, path: str, data: dict, line: int, group: str, v
 
 def _message(error: Any) -> str:
     """What is wrong, and the closest valid field name or enum value where one is near."""
-    from ..stack.crd_validate import describe
+    from ..stack.crd.validate import describe
 
     hint = None
     if error.validator == "additionalProperties":
@@ -207,7 +207,7 @@ class Patches:
             found: frozenset[str] = frozenset()
             kfile = kfile_in(self.repo, folder)
             if kfile is not None:
-                from ..stack.gitops_kustomize import parse_kfile
+                from ..stack.gitops.kustomize import parse_kfile
 
                 kf = parse_kfile(self.repo, kfile)
                 found = frozenset(e.target for e in kf.entries if e.is_patch and e.target) if kf else frozenset()

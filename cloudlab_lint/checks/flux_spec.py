@@ -7,17 +7,17 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..model import Hit, Location
-from ..stack.gitops_names import CHART_REFS, HELM_GROUP, HELM_SOURCES, KS_SOURCES
+from ..stack.gitops.names import CHART_REFS, HELM_GROUP, HELM_SOURCES, KS_SOURCES
 from . import Context, check
 from .flux_common import dig, is_real, seconds, shown_name, shown_ref, tree, version_problem
 
 if TYPE_CHECKING:
-    from ..stack.gitops import Cluster, FluxKs, GitOps, Obj, Ref
+    from ..stack.gitops.tree import Cluster, FluxKs, GitOps, Obj, Ref
 
 
 def ref_of(node: Any, default_ns: str | None) -> Ref | None:
     """`stack.gitops.ref_of`, imported when first needed (a rule only asks once the model exists)."""
-    from ..stack.gitops import ref_of as of
+    from ..stack.gitops.tree import ref_of as of
 
     return of(node, default_ns)
 

@@ -9,13 +9,13 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..model import Hit, Location
-from ..stack.gitops_names import HELM_GROUP, KFILE_NAMES, kfile_in
-from ..stack.sops import is_sops_text
+from ..stack.gitops.names import HELM_GROUP, KFILE_NAMES, kfile_in
+from ..stack.sops.model import is_sops_text
 from . import Context, check
 from .flux_common import cluster_anchor, described, dig, is_flux_ks, is_real, shown_name, tree
 
 if TYPE_CHECKING:
-    from ..stack.gitops import FluxKs, Obj
+    from ..stack.gitops.tree import FluxKs, Obj
 
 # -- CL104 kustomize-references ------------------------------------------------------------
 
@@ -123,7 +123,7 @@ def _is_sops_file(repo: Any, path: str) -> bool:
     the hook need not read the tree again): SOPS puts its metadata in a top-level `sops` mapping,
     which is also what Flux looks for. Other formats, and YAML that does not parse, by their text."""
     if path.endswith((".yaml", ".yml")):
-        from ..stack.gitops_view import document_view  # the model's view keeps which top-level fields exist
+        from ..stack.gitops.view import document_view  # the model's view keeps which top-level fields exist
 
         docs = repo.yaml_view(path, document_view)
         if docs is not None:
@@ -241,7 +241,7 @@ def flux_api_removed(ctx: Context) -> Iterator[Hit]:
     gitops = tree(ctx)
     if gitops is None:
         return
-    from ..stack.gitops_view import document_view
+    from ..stack.gitops.view import document_view  # the model's view keeps which top-level fields exist
 
     removed = dict(ctx.params.get("removed", {}))
     for path in gitops.files:
@@ -262,7 +262,7 @@ def infrastructure_component_layout(ctx: Context) -> Iterator[Hit]:
     gitops = tree(ctx)
     if gitops is None:
         return
-    from ..stack.gitops import ref_of
+    from ..stack.gitops.tree import ref_of
 
     infra = ctx.config.layout.get("infrastructure", "infrastructure").strip("/")
     base = infra if gitops.root == "." else f"{gitops.root}/{infra}"

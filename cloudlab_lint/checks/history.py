@@ -200,7 +200,7 @@ class _Scan:
         from ..stack.detectors import B64_LITERALS, KEYWORD_LITERALS, LINE_PATTERNS
         from ..stack.novelty import NoveltyFilter
         from ..stack.secrets import load_baseline
-        from ..stack.sops import sops_config
+        from ..stack.sops.model import sops_config
 
         self.ctx = ctx
         self.scanner = scanner
@@ -292,7 +292,7 @@ class _Scan:
         """Neither CL002 by name nor CL004 by path says anything about `path` (asked once per path)."""
         quiet = self.quiet.get(path)
         if quiet is None:
-            from ..stack.sops import encryption_required
+            from ..stack.sops.model import encryption_required
             from .hygiene import classify_text
 
             quiet = classify_text(path, None) is None and (
@@ -338,7 +338,7 @@ class _Scan:
 
     def _plaintext_before_encrypted(self, data: bytes, binary: bool, uses: list[Any]) -> Iterator[Found]:
         from ..stack.novelty import secret_kind
-        from ..stack.sops import encryption_required, is_sops_text
+        from ..stack.sops.model import encryption_required, is_sops_text
 
         is_secret = not binary and secret_kind(data)
         text = self._text(data) if not binary and (is_secret or b"sops" in data) else None

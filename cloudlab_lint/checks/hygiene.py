@@ -10,7 +10,7 @@ from ..model import Hit, Location
 from ..repo import Repo
 from ..stack.ignores import Verdict, judge
 from ..stack.refs import is_public_key_name, is_template_name
-from ..stack.sops import is_sops_text
+from ..stack.sops.model import is_sops_text
 from . import Context, check
 
 YAML_SUFFIXES = (".yaml", ".yml")

@@ -1,12 +1,12 @@
 """CL201-CL205 (the validation pipeline) and the team rule kind `forbidden-command`.
 
-All of them read one model (stack/pipeline.py) that follows commands through
+All of them read one model (stack/pipeline/model.py) that follows commands through
 `run:` scripts, mise tasks, scripts, make targets and lefthook, so a rule
 judges what runs, never the text that mentions it.
 
 In pre-commit mode a rule judges only when a staged file is one it reads (`pipeline_gate`). The exact
 set needs the model; a commit hook keeps each rule's set between runs while the files the model read are
-unchanged (`treememo.kept_paths`), and without a kept set `may_matter` (stack/pipeline_scope.py) rules
+unchanged (`treememo.kept_paths`), and without a kept set `may_matter` (stack/pipeline/scope.py) rules
 out, cheaply and never wrongly, a run whose staged files the model cannot involve. Either way a hook on
 a README or a manifest does not build the model, nor import its modules.
 """
@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 from ..globs import match_any
 from ..model import Hit, Location
-from ..stack.pipeline_scope import ACTION_FILES, is_workflow_path, matters, may_matter
+from ..stack.pipeline.scope import ACTION_FILES, is_workflow_path, matters, may_matter
 from . import Context, check
 
 if TYPE_CHECKING:
     from ..repo import Repo
     from ..stack.goregex import Pattern
-    from ..stack.pipeline import JobRun, RunCommand
+    from ..stack.pipeline.model import JobRun, RunCommand
 
 
 def _specs(value: Any) -> list[list[str]]:
@@ -56,7 +56,7 @@ def pipeline_gate(ctx: Context, involved: Callable[[], set[str]]) -> bool:
     repo = ctx.repo
     if repo.all_mode:
         return True
-    from ..treememo import kept_paths
+    from ..runner.kept import kept_paths
 
     name = "pipeline-" + re.sub(r"[^A-Za-z0-9_.-]", "_", ctx.rule.id)
     kept = kept_paths(repo, name, (ctx.rule, ctx.config), involved)
@@ -69,7 +69,7 @@ def gated_runs(ctx: Context, depth: int, triggers: Iterable[str] | None) -> list
     """The job runs a rule judges, or None when its gate is closed (`pipeline_gate`)."""
 
     def runs() -> list[JobRun]:  # built once per run (`repo.cached`); the model imported only then
-        from ..stack.pipeline import job_runs
+        from ..stack.pipeline.model import job_runs
 
         return job_runs(ctx.repo, depth, triggers=triggers)
 
@@ -91,7 +91,7 @@ def forbidden_hits(ctx: Context, commands: list[list[str]], actions: list[str], 
     runs = gated_runs(ctx, depth, triggers if triggers else None)
     if runs is None:
         return
-    from ..stack.pipeline import command_matches, uses_name
+    from ..stack.pipeline.model import command_matches, uses_name
 
     wanted_actions = [a.lower().rstrip("/") for a in actions]
     seen: set[tuple[str, int, str]] = set()
@@ -142,14 +142,14 @@ def forbidden_command(ctx: Context) -> Iterator[Hit]:
 
 
 def _uses_any(run: JobRun, names: list[str]) -> bool:
-    from ..stack.pipeline import uses_name
+    from ..stack.pipeline.model import uses_name
 
     wanted = [n.lower() for n in names]
     return any(step.uses and uses_name(step.uses) in wanted for step, _, _ in run.steps)
 
 
 def _runs_any(commands: Iterable[RunCommand], specs: list[list[str]], window: int = 2) -> bool:
-    from ..stack.pipeline import command_matches
+    from ..stack.pipeline.model import command_matches
 
     return any(command_matches(c.words, s, window) for c in commands for s in specs)
 
@@ -165,7 +165,7 @@ def ci_runs_check(ctx: Context) -> Iterator[Hit]:
     runs = gated_runs(ctx, int(ctx.params.get("max_depth", 8)), triggers)
     if runs is None:
         return
-    from ..stack.pipeline import mise_model, workflows
+    from ..stack.pipeline.model import mise_model, workflows
 
     flows = [w for w in workflows(repo) if w.triggers & set(triggers)]
     on = " or ".join(f"`{t}`" for t in triggers)
@@ -220,7 +220,7 @@ def mise_check_coverage(ctx: Context) -> Iterator[Hit]:
 
     @functools.cache  # the gate may need it, and the rule does
     def closure() -> list[RunCommand]:
-        from ..stack.pipeline import mise_model, resolver
+        from ..stack.pipeline.model import mise_model, resolver
 
         return resolver(repo, depth).task_closure(task_name) if mise_model(repo).configs else []
 
@@ -230,7 +230,7 @@ def mise_check_coverage(ctx: Context) -> Iterator[Hit]:
 
     if not pipeline_gate(ctx, involved):
         return
-    from ..stack.pipeline import mise_model
+    from ..stack.pipeline.model import mise_model
 
     mise = mise_model(repo)
     if not mise.configs:
@@ -252,7 +252,7 @@ def mise_check_coverage(ctx: Context) -> Iterator[Hit]:
     if absent:
         # One finding for the table: one edit of `[tools]` adds them all.
         path = mise.configs[0]
-        from ..stack.pipeline_mise import find_line
+        from ..stack.pipeline.mise import find_line
 
         line = find_line(repo.lines(path), re.compile(r"^\s*\[\s*tools\s*\]")) or 1
         shown = [f"`{t}`" for t in absent]
@@ -328,7 +328,7 @@ def lefthook_fast_subset(ctx: Context) -> Iterator[Hit]:
     @functools.cache  # the gate may need them, and the rule does
     def present() -> list[tuple[str, Any, list[tuple[Any, list[RunCommand]]]]]:
         """(runner, its model, what each of its hook commands runs) for each configured runner found."""
-        from ..stack.pipeline import lefthook_model, precommit_model, resolver
+        from ..stack.pipeline.model import lefthook_model, precommit_model, resolver
 
         res = resolver(repo, depth)
         out = []
@@ -345,7 +345,7 @@ def lefthook_fast_subset(ctx: Context) -> Iterator[Hit]:
 
     if not pipeline_gate(ctx, involved):
         return
-    from ..stack.pipeline import command_matches, mise_model
+    from ..stack.pipeline.model import command_matches, mise_model
 
     found = present()
     if not found:
@@ -357,7 +357,7 @@ def lefthook_fast_subset(ctx: Context) -> Iterator[Hit]:
     window = int(ctx.params.get("subcommand_window", 2))
     staged_markers = [str(m) for m in ctx.params.get("staged_markers") or []]
     gitops = ctx.config.gitops_root.strip("/")
-    from ..stack.pipeline_mise import find_line
+    from ..stack.pipeline.mise import find_line
 
     for _runner, model, _ in found:
         for source, line, what in model.unfollowed:
@@ -408,7 +408,7 @@ def lefthook_fast_subset(ctx: Context) -> Iterator[Hit]:
 
 
 def _pinned(uses: str, pattern: Pattern, allowed: list[str]) -> bool:
-    from ..stack.pipeline import uses_name
+    from ..stack.pipeline.model import uses_name
 
     if uses.startswith("./"):
         return True
@@ -441,8 +441,8 @@ def actions_hardening(ctx: Context) -> Iterator[Hit]:
     from ..stack.goregex import compile_re2  # the config's pattern: RE2, linear on any ref
 
     pattern = compile_re2(str(ctx.params.get("pin_pattern", "^[0-9a-f]{40}$")))
-    from ..stack.pipeline import composite_actions, uses_name, workflows
-    from ..stack.pipeline_workflows import MISSING
+    from ..stack.pipeline.model import composite_actions, uses_name, workflows
+    from ..stack.pipeline.workflows import MISSING
 
     for path, steps in composite_actions(repo):
         if not repo.all_mode and path not in repo.targets:

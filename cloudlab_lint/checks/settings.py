@@ -52,7 +52,7 @@ class Source:
 
 def mise_check_jobs(repo: Repo) -> list[Any]:
     """Jobs of pull_request workflows that run `mise run check`, with their check names (the pipeline model)."""
-    from ..stack.pipeline import mise_check_jobs as from_model
+    from ..stack.pipeline.model import mise_check_jobs as from_model
 
     return list(from_model(repo))
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from ..model import Hit, Location
 from ..stack.kinds import is_manifest_name, kind_objects
-from ..stack.sops import (
+from ..stack.sops.model import (
     CONFIG_NAME,
     RULE_KEYS,
     first_literal_in,
@@ -27,7 +27,7 @@ from . import Context, check
 
 if TYPE_CHECKING:
     from ..repo import Repo
-    from ..stack import sops_file as sfm
+    from ..stack.sops import file as sfm
 
 # The SOPS file model (`stack.sops_file`) and the age rules are imported when a file needs them: a
 # commit that stages no SOPS file never pays for them (the commit hook's start-up time).
@@ -51,7 +51,7 @@ def _rule_text(sf: sfm.SopsFile) -> str:
 def ciphertext_hits(sf: sfm.SopsFile, known_types: tuple[str, ...] | None = None,
                     recipient_kinds: tuple[str, ...] | None = None) -> Iterator[Hit]:
     """Everything CL003 says about one SOPS file (types and kinds default to `sops_file`'s)."""
-    from ..stack import sops_file as sfm
+    from ..stack.sops import file as sfm
 
     known_types = sfm.KNOWN_TYPES if known_types is None else known_types
     recipient_kinds = sfm.RECIPIENT_KINDS if recipient_kinds is None else recipient_kinds
@@ -139,7 +139,7 @@ def sops_ciphertext_only(ctx: Context) -> Iterator[Hit]:
     for path in repo.content_targets:
         if not _maybe_sops(repo, path):
             continue
-        from ..stack import sops_file as sfm
+        from ..stack.sops import file as sfm
 
         sf = sfm.load(repo, path)
         if sf is not None:
@@ -173,7 +173,7 @@ def _binary_on_disk(repo: Repo, path: str) -> bool:
 
 def _config_hits(repo: Repo, path: str) -> Iterator[Hit]:
     """A `.sops.yaml`: only public recipients, valid age recipients, path_regex valid RE2."""
-    from ..stack.age import SECRET_KEY, recipient_problem
+    from ..stack.sops.age import SECRET_KEY, recipient_problem
 
     text = repo.read_text(path, strict=False)
     if text is None:
@@ -276,7 +276,7 @@ def sops_recipients_current(ctx: Context) -> Iterator[Hit]:
             continue
         if not _maybe_sops(repo, path):
             continue
-        from ..stack import sops_file as sfm
+        from ..stack.sops import file as sfm
 
         sf = sfm.load(repo, path)
         if sf is None:

@@ -1,7 +1,7 @@
 """CL501 terraform-providers-pinned, CL502 terraform-no-literal-credentials, CL503 terraform-secret-outputs,
 CL504 terraform-state-local.
 
-The Terraform model (`stack/terraform.py`, and python-hcl2 behind it) is imported only when a file these
+The Terraform model (`stack/terraform/model.py`, and python-hcl2 behind it) is imported only when a file these
 rules depend on is being judged: a commit that stages no Terraform file and no `.gitignore` never
 imports it.
 """
@@ -17,7 +17,7 @@ from . import Context, check
 
 if TYPE_CHECKING:
     from ..repo import Repo
-    from ..stack.terraform import Module
+    from ..stack.terraform.model import Module
 
 _VERSION = re.compile(r"^v?(\d+)(?:\.\d+){0,2}(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
 _OPERATORS = ("~>", ">=", "<=", "!=", "=", ">", "<")
@@ -65,8 +65,8 @@ def providers_pinned(ctx: Context) -> Iterator[Hit]:
     repo = ctx.repo
     if not _has_terraform(repo):
         return
-    from ..stack import terraform as tf
     from ..stack.ignores import judge
+    from ..stack.terraform import model as tf
 
     roots = tf.root_modules(repo)
     ignored = judge(repo, [m.lock_path for m in roots if repo.exists(m.lock_path)])
@@ -96,7 +96,7 @@ def providers_pinned(ctx: Context) -> Iterator[Hit]:
 def _child_hits(call: Any, required: list[Any], child_required: list[Any],
                 child_used: dict[str, tuple[str, int]]) -> Iterator[Hit]:
     """A provider a local child module uses is pinned by the root that calls it (children give lower bounds)."""
-    from ..stack.terraform import same_provider, source_address
+    from ..stack.terraform.model import same_provider, source_address
 
     sources = [source_address(r.source) for r in required if r.source]
     names = {r.name for r in required}
@@ -112,7 +112,7 @@ def _child_hits(call: Any, required: list[Any], child_required: list[Any],
 
 
 def _lock_hits(repo: Repo, module: Module, required: list[Any], ignored: dict[str, Any]) -> Iterator[Hit]:
-    from ..stack.terraform import locked_providers, same_provider
+    from ..stack.terraform.model import locked_providers, same_provider
 
     lock = module.lock_path
     if not repo.exists(lock):
@@ -154,7 +154,12 @@ def no_literal_credentials(ctx: Context) -> Iterator[Hit]:
              and "/.terraform/" not in f"/{p}"]
     if not paths:
         return
-    from ..stack.terraform_values import is_secret_literal, literal_credentials, literal_text, says_credential
+    from ..stack.terraform.values import (
+        is_secret_literal,
+        literal_credentials,
+        literal_text,
+        says_credential,
+    )
 
     fix = "use a sensitive variable, a data source or an environment variable (and rotate it if it was pushed)"
     for path in paths:
@@ -184,7 +189,7 @@ def no_literal_credentials(ctx: Context) -> Iterator[Hit]:
 
 
 def _spec(params: Any) -> Any:
-    from ..stack.terraform_values import CredentialSpec
+    from ..stack.terraform.values import CredentialSpec
 
     return CredentialSpec(frozenset(params.get("sources", ())), frozenset(params.get("attributes", ())),
                           frozenset(params.get("public_parts", ())))
@@ -196,8 +201,8 @@ def secret_outputs(ctx: Context) -> Iterator[Hit]:
     if not _has_terraform(repo):
         return
     from ..stack.ignores import judge
-    from ..stack.terraform import modules
-    from ..stack.terraform_values import OUTSIDE, credential_read
+    from ..stack.terraform.model import modules
+    from ..stack.terraform.values import OUTSIDE, credential_read
 
     spec = _spec(ctx.params)
     writes: list[tuple[str, str, int, str]] = []  # (target, .tf path, line, credential)
@@ -231,7 +236,7 @@ def secret_outputs(ctx: Context) -> Iterator[Hit]:
 
 def _file_writes(module: Module, spec: Any) -> Iterator[tuple[str, int, str, str]]:
     """(.tf path, line, written path or "local_file" for the resource kind itself, credential read)."""
-    from ..stack.terraform_values import credential_read, redirect_targets, repo_path, written_path
+    from ..stack.terraform.values import credential_read, redirect_targets, repo_path, written_path
 
     for path, resource in module.blocks("resource"):
         kind = resource.labels[0] if resource.labels else ""
@@ -285,7 +290,7 @@ def state_local(ctx: Context) -> Iterator[Hit]:
     if not _has_terraform(repo):
         return
     from ..stack.ignores import judge
-    from ..stack.terraform import local_state, root_modules
+    from ..stack.terraform.model import local_state, root_modules
 
     states = [(m, s) for m in root_modules(repo) for s in [local_state(m)] if s is not None]
     if not states:

@@ -341,7 +341,7 @@ def _dropped_lines(window: Window) -> set[int]:
             out.add(window.line + data.count(b"\n", 0, at) + shift)
             at = data.find(pragma, at + 1)
     if b"sops" in data:
-        from .sops import is_sops_text
+        from .sops.model import is_sops_text
 
         text = data.decode("utf-8", "replace")
         if is_sops_text(text):

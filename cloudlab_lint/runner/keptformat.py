@@ -1,0 +1,108 @@
+"""The file `treememo` keeps: its columns of reads, and the checks that keep a damaged or hostile file from
+ever reaching the engine (it is then ignored, and replaced whole and atomically by the next result)."""
+
+from __future__ import annotations
+
+import io
+import pickle
+from array import array
+from pathlib import Path
+from typing import Any
+
+FORMAT = 3
+NAME = "tree-result"
+MAX_BYTES = 256 << 20  # a bigger file is not ours
+NONE = -1
+MISSING = (NONE, NONE, NONE, NONE)  # no stamp: the digest decides
+
+_ALLOWED = {("cloudlab_lint.model", "Hit"), ("cloudlab_lint.model", "Location")}
+
+
+class _Unpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in _ALLOWED:
+            raise pickle.UnpicklingError(f"{module}.{name} is not allowed in the tree result")
+        return super().find_class(module, name)
+
+
+class Reads:
+    """What the kept outcomes read, in columns: the paths, whether each was read through the view only,
+    four stamp numbers per path, a 16-byte digest per path. Stored as four strings: unpickling 5,000
+    tuples would cost more than the rest of a hook run."""
+
+    def __init__(self, paths: list[str], viewed: bytes, stamps: array, digests: bytes) -> None:
+        self.paths, self.viewed, self.stamps, self.digests = paths, viewed, stamps, digests
+
+    def state(self) -> tuple[str, bytes, bytes, bytes]:
+        return "\0".join(self.paths), self.viewed, self.stamps.tobytes(), self.digests
+
+    @classmethod
+    def of(cls, state: Any) -> Reads | None:
+        """From `state()`; None when it is not what `state()` gives."""
+        if not (isinstance(state, tuple) and len(state) == 4 and isinstance(state[0], str)
+                and all(isinstance(x, bytes) for x in state[1:])):
+            return None
+        paths = state[0].split("\0") if state[0] else []
+        stamps = array("q")
+        n = len(paths)
+        if len(state[1]) != n or len(state[2]) != 4 * n * stamps.itemsize or len(state[3]) != 16 * n:
+            return None
+        stamps.frombytes(state[2])
+        return cls(paths, state[1], stamps, state[3])
+
+    def by_path(self) -> dict[str, tuple[bool, array, bytes]]:
+        return {p: (bool(self.viewed[i]), self.stamps[4 * i:4 * i + 4], self.digests[16 * i:16 * i + 16])
+                for i, p in enumerate(self.paths)}
+
+
+def load(path: Path) -> dict[str, Any] | None:
+    """The stored result, or None when there is none that this code wrote."""
+    from .kept import identity
+    from .keptfile import read_kept
+
+    raw = read_kept(path, MAX_BYTES)  # a FIFO, a link, a giant: none (and replaced by the next write)
+    if raw is None:
+        return None
+    try:
+        header, stored = _Unpickler(io.BytesIO(raw)).load()
+    except Exception:  # noqa: BLE001 - any damage at all: computed again
+        return None
+    if header != (FORMAT, identity()) or not _well_formed(stored):
+        return None
+    return stored
+
+
+def write(path: Path, stored: dict[str, Any]) -> None:
+    from .kept import identity
+    from .keptfile import write_kept
+
+    try:
+        data = pickle.dumps(((FORMAT, identity()), stored), protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, RecursionError):
+        return
+    write_kept(path, data)
+
+
+def _hit_ok(hit: Any) -> bool:
+    from ..model import Hit, Location
+
+    loc = getattr(hit, "location", None)
+    return (isinstance(hit, Hit) and isinstance(hit.message, str) and isinstance(hit.key, (str, type(None)))
+            and isinstance(loc, Location) and isinstance(loc.path, str)
+            and isinstance(hit.related, tuple) and isinstance(hit.commit, (str, type(None)))
+            and all(isinstance(m, str) and isinstance(r, Location) for m, r in hit.related)
+            and all(isinstance(n, int) for n in (loc.line, loc.column))
+            and all(isinstance(n, (int, type(None))) for n in (loc.end_line, loc.end_column)))
+
+
+def _well_formed(stored: Any) -> bool:
+    """Only what `write` stores reaches the engine (the reads are checked by `Reads.of`)."""
+    try:
+        return (isinstance(stored["key"], bytes)
+                and all(isinstance(hits, list) and all(_hit_ok(h) for h in hits)
+                        for hits in stored.get("outcomes", {}).values())
+                and all(isinstance(p, str) for p in stored.get("paths", ()))
+                and all(len(p) == 4 and all(isinstance(x, t) for x, t in zip(p, (str, str, int, int), strict=True))
+                        for p in stored["problems"]))
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return False

@@ -1,0 +1,161 @@
+"""Where CL112 takes the schema of a Flux object from: the repository's own CRDs, else the shipped data.
+
+For each kind and `apiVersion`, the repository's `gotk-components.yaml` decides when it holds the CRD
+serving that version (exactly what that cluster runs); otherwise the compact data shipped in
+`cloudlab_lint/data/flux-crds/` (current Flux and flux-operator, `python -m cloudlab_lint.fluxschemagen`).
+When several `gotk-components.yaml` serve it (one per cluster), the one whose cluster folder shares the
+longest leading path with the object's file decides, the first by path on a tie.
+
+Nothing is read before a Flux object asks: the shipped index and a kind's data are loaded, and the
+repository's CRDs read, the first time an object of that kind needs them; each is converted once per run.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+from pathlib import Path
+from typing import Any
+
+from ...repo import Repo
+from .compact import CRDError, compact_crd, crd_identity, served_versions
+
+DATA = Path(__file__).resolve().parents[2] / "data" / "flux-crds"
+OPERATOR_GROUP = "fluxcd.controlplane.io"
+COMPONENTS = ("gotk-components.yaml", "gotk-components.yml")
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,62}$")
+
+
+def is_flux_group(group: str) -> bool:
+    """The API groups of Flux's controllers (`*.fluxcd.io`) and of flux-operator."""
+    return group.endswith(".fluxcd.io") or group == OPERATOR_GROUP
+
+
+def split_api(api: Any) -> tuple[str, str] | None:
+    """(group, version) of an `apiVersion` naming a Flux group, else None."""
+    if not isinstance(api, str) or api.count("/") != 1:
+        return None
+    group, version = api.split("/")
+    return (group, version) if is_flux_group(group) and version else None
+
+
+class Schema:
+    """The compact schema of one kind at one version, and where it came from (said in findings)."""
+
+    __slots__ = ("group", "kind", "version", "node", "origin")
+
+    def __init__(self, group: str, kind: str, version: str, node: dict[str, Any], origin: str) -> None:
+        self.group, self.kind, self.version, self.node, self.origin = group, kind, version, node, origin
+
+
+class FluxSchemas:
+    """The schemas one run uses (`for_repo`): looked up per object, each read and converted once."""
+
+    def __init__(self, repo: Repo) -> None:
+        self.repo = repo
+        self._index: dict[str, Any] | None = None
+        self._bundled: dict[tuple[str, str], dict[str, Any] | None] = {}
+        self._crds: dict[tuple[str, str], list[tuple[str, Any]]] | None = None
+        self._compact: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self._validators: dict[tuple[str, str, str, str], Any] = {}
+
+    # -- the shipped data ----------------------------------------------------------------
+
+    def index(self) -> dict[str, dict[str, list[str]]]:
+        """group -> kind -> versions the shipped data holds."""
+        return self._shipped()["kinds"]
+
+    def _shipped(self) -> dict[str, Any]:
+        if self._index is None:
+            self._index = json.loads((DATA / "index.json").read_text(encoding="utf-8"))
+        return self._index
+
+    def _bundled_kind(self, group: str, kind: str) -> dict[str, Any] | None:
+        key = (group, kind)
+        if key not in self._bundled:
+            known = kind in self.index().get(group, {}) and _NAME.match(kind)
+            self._bundled[key] = (json.loads((DATA / group / f"{kind}.json").read_text(encoding="utf-8"))
+                                  if known else None)
+        return self._bundled[key]
+
+    # -- the repository's CRDs -----------------------------------------------------------
+
+    def repo_crds(self) -> dict[tuple[str, str], list[tuple[str, Any]]]:
+        """(group, kind) -> [(gotk-components path, CRD document)] of the Flux CRDs the repository holds."""
+        if self._crds is None:
+            self._crds = {}
+            for path in self.repo.files:
+                if posixpath.basename(path) not in COMPONENTS:
+                    continue
+                for doc in self.repo.yaml(path) or []:
+                    ident = crd_identity(doc.data)
+                    if ident is not None and is_flux_group(ident[0]):
+                        self._crds.setdefault(ident, []).append((path, doc.data))
+        return self._crds
+
+    def components_files(self) -> list[str]:
+        return sorted({path for found in self.repo_crds().values() for path, _ in found})
+
+    # -- lookup --------------------------------------------------------------------------
+
+    def known_kinds(self, group: str) -> set[str]:
+        """Every kind of `group` a schema exists for, shipped or the repository's own."""
+        return set(self.index().get(group, {})) | {k for g, k in self.repo_crds() if g == group}
+
+    def lookup(self, group: str, kind: str, version: str, path: str) -> Schema | None:
+        """The schema for an object of `group/version` `kind` in file `path`; None when none serves it."""
+        serving = sorted([(p, crd) for p, crd in self.repo_crds().get((group, kind), [])
+                          if version in served_versions(crd)], key=lambda found: found[0])
+        if serving:
+            where, crd = max(serving, key=lambda found: _shared(found[0], path))  # the first of the closest
+            key = (where, group, kind)
+            if key not in self._compact:
+                try:
+                    self._compact[key] = compact_crd(crd)
+                except CRDError as exc:
+                    self.repo.notes.append(f"{where}: the CRD of {kind} cannot be read ({exc}); CL112 uses the "
+                                           f"schema cloudlab-lint ships")
+                    self._compact[key] = {}
+            node = self._compact[key].get(version)
+            if node is not None:
+                return Schema(group, kind, version, node, where)
+        data = self._bundled_kind(group, kind)
+        node = (data or {}).get("versions", {}).get(version)
+        if node is None:
+            return None
+        return Schema(group, kind, version, node, "")
+
+    def validator(self, schema: Schema) -> Any:
+        """The jsonschema validator of `schema`, built once per run."""
+        key = (schema.origin, schema.group, schema.kind, schema.version)
+        if key not in self._validators:
+            from .validate import validator_for
+
+            if not schema.origin:
+                self._validators[key] = validator_for(schema.node)
+                return self._validators[key]
+            skipped: list[str] = []
+            self._validators[key] = validator_for(schema.node, frozenset(self._shipped()["patterns"]), skipped)
+            if skipped:
+                self.repo.notes.append(f"{schema.origin}: {len(skipped)} pattern(s) of the {schema.kind} "
+                                       f"{schema.version} CRD not checked: they could take exponential time")
+        return self._validators[key]
+
+
+def _shared(components: str, path: str) -> int:
+    """How many leading folders the cluster of a `gotk-components.yaml` shares with `path`'s folder."""
+    folder = posixpath.dirname(components)
+    if posixpath.basename(folder) == "flux-system":
+        folder = posixpath.dirname(folder)
+    mine, theirs = posixpath.dirname(path).split("/"), folder.split("/") if folder else []
+    shared = 0
+    for a, b in zip(mine, theirs, strict=False):
+        if a != b:
+            break
+        shared += 1
+    return shared
+
+
+def for_repo(repo: Repo) -> FluxSchemas:
+    return repo.cached(("flux-crd-schemas",), lambda: FluxSchemas(repo))
