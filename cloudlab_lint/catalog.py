@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .model import Help, Rule, Severity
+from .model import Help, Rule, Scope, Severity, scope_from_data
 from .record import record, replace
 
 
@@ -70,6 +70,7 @@ def rule_from_data(data: Mapping[str, Any], source: str, *, builtin: bool) -> Ru
         params=dict(data.get("params") or {}), security_severity=data.get("security_severity"),
         precision=data.get("precision", "high"), requires=data.get("requires"),
         fixable=bool(data.get("fixable", False)), source=source, builtin=builtin,
+        scope=scope_from_data(data.get("scope") or {}),
     )
 
 
@@ -83,6 +84,18 @@ def validate_rule_data(data: Any, path: Path) -> None:
         where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
         raise CatalogError(f"{path}: {where}: {error.message}")
 
+
+# A team rule that declares no scope takes its kind's: its own, or that of the built-in rule reading the same model.
+KIND_SCOPE: dict[str, str | dict[str, Any]] = {
+    "manifest-schema": {"judges": "files", "uses": ["manifests"]}, "required-ignore": "CL001",
+    "forbidden-command": "CL201"}
+
+
+def _kind_scope(check: str, builtin: Mapping[str, Rule]) -> Scope:
+    like = KIND_SCOPE[check]
+    if isinstance(like, dict):
+        return scope_from_data(like)
+    return builtin[like].scope if like in builtin else Scope()
 
 MAX_KEPT = 4 << 20  # rules.json is ~100 KB: a bigger one is not ours
 
@@ -146,7 +159,8 @@ def _kept_data(cache: Path, key: str, files: list[Path]) -> list[Any] | None:
 
 
 _TEXT = ("id", "name", "short", "full", "check")
-_OPTIONAL = {"hook": str, "precision": str, "security_severity": str, "fixable": bool, "params": dict, "tags": list}
+_OPTIONAL = {"hook": str, "precision": str, "security_severity": str, "fixable": bool, "params": dict, "tags": list,
+             "scope": dict}
 
 
 def _entry_ok(data: Any, stem: str) -> bool:
@@ -158,7 +172,18 @@ def _entry_ok(data: Any, stem: str) -> bool:
             and isinstance(help_, dict) and isinstance(help_.get("why"), str) and isinstance(help_.get("fix"), str)
             and isinstance(help_.get("example", ""), str) and data.get("requires") in (None, "history", "github")
             and all(data.get(k) is None or isinstance(data[k], t) for k, t in _OPTIONAL.items())
-            and all(isinstance(t, str) for t in data.get("tags") or ()))
+            and all(isinstance(t, str) for t in data.get("tags") or ())
+            and _scope_ok(data.get("scope")))
+
+
+def _scope_ok(scope: Any) -> bool:
+    if scope is None:
+        return True
+    lists = ("rejudge_all", "triggers", "uses")
+    return (scope.get("judges") in ("files", "tree") and isinstance(scope.get("untracked", False), bool)
+            and isinstance(scope.get("prefilter", ""), str)
+            and all(isinstance(scope.get(k, []), list) and all(isinstance(x, str) for x in scope.get(k, []))
+                    for k in lists) and set(scope) <= {"judges", "untracked", "prefilter", *lists})
 
 
 def _rule_files(folder: Path) -> Iterable[Path]:
@@ -191,6 +216,8 @@ def load_catalog(rule_dirs: Iterable[Path] = (), *, validate_builtin: bool = Fal
                 if why:
                     raise CatalogError(f"{path}: params.schema: {why}")
             rule = rule_from_data(data, str(path), builtin=False)
+            if "scope" not in data and data["check"] in KIND_SCOPE:
+                rule = replace(rule, scope=_kind_scope(data["check"], rules))
             if rule.id in rules:
                 raise CatalogError(f"{path}: rule id {rule.id} is already used by {rules[rule.id].source}")
             rules[rule.id] = rule

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .history_scope import Scope
     from .model import Result
     from .repo import Repo
+    from .runner.settings import Settings
 
 SUBCOMMANDS = ("rules", "explain", "graph", "baseline", "init")
 FAIL_ON = ("error", "warning", "note", "never")
@@ -217,9 +218,11 @@ def open_repo(session: Session, args: argparse.Namespace, *, all_files: bool) ->
     return repo
 
 
-def run_lint(session: Session, repo: Repo, args: argparse.Namespace, *, use_baseline: bool = True) -> Result:
+def run_lint(session: Session, repo: Repo, args: argparse.Namespace, *, use_baseline: bool = True,
+             settings: Settings | None = None) -> Result:
     from .checks import Options
     from .engine import run, select_rules
+    from .runner.settings import Settings
     from .suppress import load_baseline
 
     select, ignore = _by_name(session.catalog, args.select), _by_name(session.catalog, args.ignore)
@@ -248,7 +251,8 @@ def run_lint(session: Session, repo: Repo, args: argparse.Namespace, *, use_base
     try:
         return run(repo, rules, session.config, options, baseline=baseline, debug=args.debug,
                    known_rules=_known_rule_keys(session.catalog),
-                   report_unused=getattr(args, "report_unused_suppressions", False))
+                   report_unused=getattr(args, "report_unused_suppressions", False),
+                   settings=settings or Settings.from_env(keep=False))
     finally:
         repo.close()
 
@@ -324,16 +328,19 @@ def cmd_lint(argv: list[str]) -> int:
         raise UsageError("give either PATH arguments or --all, not both")
     session = open_session(args)
     repo = open_repo(session, args, all_files=args.all)
-    if session.is_git and not args.no_cache and not args.all:
+    # A commit hook keeps parses and tree results, where speed matters. `--all` neither reads nor writes them:
+    # CI's fresh clone has nothing to reuse, and a kept (or forged) result must never change what CI judges.
+    from .runner.settings import Settings
+
+    settings = Settings.from_env(keep=session.is_git and not args.no_cache and not args.all)
+    if settings.keep:
         from .runner.parsecache import ParseCache
 
-        # Kept by the commit hook, where speed matters. `--all` neither reads nor writes it: CI's fresh clone
-        # has nothing to reuse, and a kept (or forged) parse must never change what CI judges.
-        repo.parse_cache = ParseCache(session.root, write_new=True)
+        repo.parse_cache = ParseCache(session.root, write_new=True, settings=settings)
     from .outputs import plan_outputs
 
     outputs = plan_outputs(args.output, args.format)  # before the analysis: a usage error costs nothing
-    result = run_lint(session, repo, args)
+    result = run_lint(session, repo, args, settings=settings)
     from .reporters import ReportEnv, renderer
 
     graph = _mermaid(repo, session.config, result) if any(f == "markdown" for f, _ in outputs) else None

@@ -1,8 +1,9 @@
 """Everything generated from rules/ and the project URL, by one command: `python -m cloudlab_lint.gen`.
 
-Writes `.pre-commit-hooks.yaml`, one page per built-in rule in `docs/rules/` (the SARIF `helpUri`), and the
-README's generated parts (the rules table, the user section's `uses:`/`repo:` lines). `--check` writes
-nothing and exits 1 naming what is stale (a test runs it).
+Writes `.pre-commit-hooks.yaml`, one page per built-in rule in `docs/rules/` (the SARIF `helpUri`), the check
+index (`cloudlab_lint/checks/index.py`: which module registers each check), and the README's generated parts
+(the rules table, the user section's `uses:`/`repo:` lines). `--check` writes nothing and exits 1 naming what
+is stale (a test runs it).
 """
 
 from __future__ import annotations
@@ -114,6 +115,36 @@ editors with the YAML language server complete and check it when its first line 
 """
 
 
+def check_index() -> str:
+    """`cloudlab_lint/checks/index.py`: which module registers each check and prefilter, read from the
+    `@check("name")` and `@prefilter("name")` decorators of `checks/*.py` (never imported to find out)."""
+    import ast
+
+    found: dict[str, dict[str, str]] = {"check": {}, "prefilter": {}}
+    for path in sorted((Path(__file__).resolve().parent / "checks").glob("*.py")):
+        if path.name in ("__init__.py", "index.py"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.FunctionDef):
+                continue
+            for deco in node.decorator_list:
+                if (isinstance(deco, ast.Call) and isinstance(deco.func, ast.Name) and deco.func.id in found
+                        and deco.args and isinstance(deco.args[0], ast.Constant)):
+                    name = str(deco.args[0].value)
+                    if name in found[deco.func.id]:
+                        raise SystemExit(f"{path}: {deco.func.id} {name!r} is registered twice")
+                    found[deco.func.id][name] = path.stem
+
+    def table(kind: str) -> str:
+        return "".join(f"    {json.dumps(name)}: {json.dumps(mod)},\n" for name, mod in sorted(found[kind].items()))
+
+    return (f'"""{GENERATED_PY}"""\n\nCHECKS = {{\n{table("check")}}}\nPREFILTERS = {{\n{table("prefilter")}}}\n')
+
+
+GENERATED_PY = ("Which module registers each check (`@check`) and prefilter (`@prefilter`). Generated from "
+                "checks/*.py by\n`python -m cloudlab_lint.gen`: edit the decorators, not this file.")
+
+
 def outputs(catalog: Catalog | None = None, root: Path = PROJECT) -> dict[Path, str]:
     """Every generated file and its content."""
     from . import hookgen
@@ -121,7 +152,8 @@ def outputs(catalog: Catalog | None = None, root: Path = PROJECT) -> dict[Path, 
 
     catalog = catalog or load_catalog()
     builtin = [r for r in catalog.rules if r.builtin]
-    out = {root / ".pre-commit-hooks.yaml": hookgen.render(catalog), root / CONFIG_SCHEMA_PATH: config_schema()}
+    out = {root / ".pre-commit-hooks.yaml": hookgen.render(catalog), root / CONFIG_SCHEMA_PATH: config_schema(),
+           root / "cloudlab_lint" / "checks" / "index.py": check_index()}
     for rule in builtin:
         out[root / "docs" / "rules" / f"{rule.id}.md"] = rule_page(rule)
     readme = (root / "README.md").read_text(encoding="utf-8")

@@ -70,10 +70,47 @@ class Hit(Value):
 
 
 @record
+class Edit:
+    """A fix a check offers (yielded beside its hits): lines to append to a file. The runner applies it after the
+    run, only with --fix, and drops the hits whose `key` is in `resolves`; `says` is what the report tells."""
+
+    path: str
+    append: tuple[str, ...]
+    resolves: tuple[str, ...]
+    says: str
+
+
+@record
 class Help:
     why: str
     fix: str
     example: str = ""
+
+
+@record
+class Scope:
+    """What a rule judges (its rule file's `scope:`): the engine gates by it, so a check never asks which mode it
+    runs in. `judges` "files": the files the run judges, as `ctx.files` ("untracked": named untracked files too;
+    "rejudge_all": paths whose change makes a hook judge every file); "tree": the repository as a whole, in a
+    commit hook only when a change matches `triggers` or reaches a file the rule read before (`prefilter`: a
+    registered cheap test that rules a change out when nothing says what it read). `uses`: the models it reads."""
+
+    judges: str = "tree"
+    untracked: bool = False
+    rejudge_all: tuple[str, ...] = ()
+    triggers: tuple[str, ...] = ("**",)
+    prefilter: str | None = None
+    uses: tuple[str, ...] = ()
+
+    @property
+    def tree(self) -> bool:
+        return self.judges == "tree"
+
+
+def scope_from_data(data: Mapping[str, Any]) -> Scope:
+    return Scope(judges=data.get("judges", "tree"), untracked=bool(data.get("untracked", False)),
+                 rejudge_all=tuple(data.get("rejudge_all", ())), triggers=tuple(data.get("triggers", ("**",))),
+                 prefilter=data.get("prefilter"), uses=tuple(data.get("uses", ())))
 
 
 @record
@@ -95,6 +132,7 @@ class Rule:
     source: str = ""  # the rule file it was loaded from
     builtin: bool = True
     enabled: bool = True
+    scope: Scope = factory(Scope)
 
 
 @record

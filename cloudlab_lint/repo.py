@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .diagnostics import Diagnostics, Problem
 from .files import (
     LINK_MODE,
     REGULAR_MODES,
@@ -34,7 +35,6 @@ from .files import (
 from .gitcmd import GitError, toplevel_and_git_dir
 from .globs import match_any
 from .parsing import ParseError
-from .record import record
 
 if TYPE_CHECKING:
     from .runner.parsecache import ParseCache
@@ -42,16 +42,6 @@ if TYPE_CHECKING:
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 STREAM_CHUNK = 1 << 20  # what `Repo.stream` reads at a time from a file over the cap
 T = TypeVar("T")
-
-
-@record
-class Problem:
-    """A file a rule needed but could not read or parse (reported as CL000)."""
-
-    path: str
-    message: str
-    line: int = 1
-    column: int = 1
 
 
 class RepoError(RuntimeError):
@@ -111,9 +101,7 @@ class Repo:
         self._blobs: BlobReader | None = None
         self._over_cap: dict[str, int] = {}  # path -> size, for files left unread by the size cap
         self._binary: set[str] = set()  # files left unread as binary
-        self.problems: dict[str, Problem] = {}
-        self.notes: list[str] = []
-        self.file_notes: dict[str, str] = {}  # path -> the note its read gave (a hook reports its targets')
+        self.diagnostics = Diagnostics()
         self._bytes: dict[str, bytes | None] = {}
         self._cache: dict[Any, Any] = {}
         self._dirs: frozenset[str] | None = None
@@ -233,14 +221,14 @@ class Repo:
         return self.all_mode or any(predicate(p) for p in self.targets) or any(predicate(p) for p in self.deleted)
 
     def cached(self, key: Any, factory: Callable[[], T]) -> T:
-        """`factory()` once per run. Where a commit hook may keep results (`treememo`), what it read is
-        remembered and counted as read again by every recording computation that gets the value."""
+        """`factory()` once per run. In a commit hook, what it read is remembered and counted as read again by
+        every recording computation that gets the value (what a tree rule read gates it: `runner.gate`)."""
         if key in self._cache:
             if self._recorders and key in self._cached_reads:
                 for path, viewed in self._cached_reads[key].items():
                     self._record(path, viewed)
             return self._cache[key]
-        if self.all_mode or self.parse_cache is None:  # nothing is kept between runs: nothing to remember
+        if self.all_mode:  # every rule runs, nothing is kept between runs: nothing to remember
             self._cache[key] = factory()
             return self._cache[key]
         with self.recording() as reads:
@@ -273,14 +261,23 @@ class Repo:
         for key in [k for k in self._cache if isinstance(k, tuple) and len(k) > 1 and k[1] == path]:
             del self._cache[key]
 
+    @property
+    def problems(self) -> dict[str, Problem]:
+        return self.diagnostics.problems
+
+    @property
+    def notes(self) -> list[str]:
+        return self.diagnostics.notes
+
+    @property
+    def file_notes(self) -> dict[str, str]:
+        return self.diagnostics.file_notes
+
     def problem(self, path: str, message: str, line: int = 1, column: int = 1) -> None:
-        self.problems.setdefault(path, Problem(path, message, line, column))
+        self.diagnostics.problem(path, message, line, column)
 
     def _note(self, path: str, message: str) -> None:
-        """A note about why a file was not read; said once per run, whichever check read it first."""
-        note = f"{path}: {message}"
-        self.notes.append(note)
-        self.file_notes.setdefault(path, note)
+        self.diagnostics.note(path, message)
 
     # -- guarded reads -------------------------------------------------------------------
 

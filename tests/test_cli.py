@@ -331,13 +331,17 @@ def test_config_params_of_the_right_type_are_accepted(repo: Path) -> None:
     assert "`a.key`, `b/a.key`" in out.json["findings"][0]["message"]
 
 
-def test_the_check_table_names_the_module_of_every_check() -> None:
-    """The engine imports a check's module from `MODULE_OF` alone: it must say where every check lives."""
+def test_the_generated_index_names_the_module_of_every_check() -> None:
+    """The runner imports a check's module from the generated index alone: it must say where every check lives,
+    and every rule file's check and prefilter must be in it."""
     from cloudlab_lint import checks
+    from cloudlab_lint.catalog import load_catalog
 
     registry = checks.load_all_checks()
     assert not checks.IMPORT_ERRORS
     real = {name: fn.__module__.rsplit(".", 1)[1] for name, fn in registry.items() if name != "boom-test"}
-    assert real == checks.MODULE_OF
-    assert checks.WHOLE_TREE == {name for name, fn in registry.items() if fn.__module__.endswith(
-        (".flux", ".flux_spec", ".flux_tree")) and fn.__code__.co_names.count("tree")}
+    assert real == checks.CHECKS
+    assert {name: fn.__module__.rsplit(".", 1)[1] for name, fn in checks.PREFILTER_REGISTRY.items()} == checks.PREFILTERS
+    for rule in load_catalog().rules:
+        assert rule.check in checks.CHECKS, rule.source
+        assert rule.scope.prefilter is None or rule.scope.prefilter in checks.PREFILTERS, rule.source

@@ -48,6 +48,7 @@ def test_gen_check_fails_on_a_stale_output(tmp_path: Path) -> None:
     shutil.copyfile(PROJECT / "README.md", root / "README.md")
     (root / "cloudlab_lint").mkdir()
     for path, text in outputs(root=root).items():
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     assert stale(root) == []
     (root / "docs" / "rules" / "CL003.md").write_text("edited by hand\n", encoding="utf-8")

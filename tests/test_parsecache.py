@@ -121,7 +121,7 @@ def test_a_damaged_foreign_or_hostile_cache_is_ignored_and_rewritten(tmp_path: P
     assert "Traceback" not in out.err and out.found() == {("CL000", "k/a.yaml", 5)}
     assert not (root / "pwned-by-cache").exists() and not (tmp_path / "pwned-by-cache").exists()
     header, entries = read_entries(root)
-    assert header == parsecache._parser_identity() and set(entries) == {"k/a.yaml"}
+    assert header == parsecache.parser_identity() and set(entries) == {"k/a.yaml"}
     # A kept parse problem is reported exactly as a fresh one.
     assert parse_problems(root) == {("CL000", "k/a.yaml", 5)}
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 # -- CL101 flux-layout ---------------------------------------------------------------------
 
 
-@check("flux-layout", whole_tree=True)
+@check("flux-layout")
 def flux_layout(ctx: Context) -> Iterator[Hit]:
     gitops = tree(ctx)
     if gitops is None:
@@ -91,7 +91,7 @@ def _anchor(ctx: Context, gitops: Any, folder: str) -> tuple[str, int]:
 # -- CL102 flux-dependency-chain -----------------------------------------------------------
 
 
-@check("flux-dependency-chain", whole_tree=True)
+@check("flux-dependency-chain")
 def flux_dependency_chain(ctx: Context) -> Iterator[Hit]:
     gitops = tree(ctx)
     if gitops is None:
@@ -174,7 +174,7 @@ def _chain(ctx: Context, cluster: Cluster) -> Iterator[Hit]:
 # -- CL106 flux-watch-scope ----------------------------------------------------------------
 
 
-@check("flux-watch-scope", whole_tree=True)
+@check("flux-watch-scope")
 def flux_watch_scope(ctx: Context) -> Iterator[Hit]:
     gitops = tree(ctx)
     if gitops is None:

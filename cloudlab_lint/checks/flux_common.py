@@ -1,9 +1,8 @@
 """What the Flux checks share: the model for this run, names as findings show them, Go durations and
 semver pins.
 
-Every Flux rule asks the one model in `stack/gitops/tree.py`; in pre-commit mode the rules run when any file
-under the GitOps root is staged and then judge the whole tree (a Flux graph is only right or wrong as a
-whole).
+Every Flux rule asks the one model in `stack/gitops/tree.py` and judges the whole tree (a Flux graph is only
+right or wrong as a whole); a commit hook runs them when a staged file is one their rule files' scope names.
 """
 
 from __future__ import annotations
@@ -12,12 +11,10 @@ import posixpath
 import re
 from typing import TYPE_CHECKING, Any
 
-from ..stack.gitops.names import KFILE_NAMES, KS_GROUP, YAML_SUFFIXES, kfile_in
+from ..stack.gitops.names import KS_GROUP, kfile_in
 from . import Context
 
 if TYPE_CHECKING:  # the model is imported when a rule has something to judge (see tree())
-    from ..config import Config
-    from ..repo import Repo
     from ..stack.gitops.tree import Cluster, GitOps, Obj
 
 _DURATION = re.compile(r"^(?:[0-9]+(?:\.[0-9]+)?(?:ms|s|m|h))+$")
@@ -25,22 +22,11 @@ _DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
 _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
-def tree(ctx: Context) -> GitOps | None:
-    """The model, or None when pre-commit staged nothing under the GitOps root."""
-    if not touches_tree(ctx.repo, ctx.config):
-        return None
+def tree(ctx: Context) -> GitOps:
+    """The model (imported only when a Flux rule runs)."""
     from ..stack.gitops.tree import model
 
     return model(ctx.repo, ctx.config)
-
-
-def touches_tree(repo: Repo, config: Config) -> bool:
-    """Whether the run judges the Flux tree: always with --all, else when a target lies under the root, or is
-    a YAML or kustomization file anywhere (clusters, their sources and bootstraps may lie outside the root,
-    and a workflow may push the artifact a FluxInstance syncs)."""
-    root = posixpath.normpath(config.gitops_root or ".")
-    return repo.touched(lambda p: root == "." or p.startswith(root + "/") or p.endswith(YAML_SUFFIXES) or
-                        posixpath.basename(p) in KFILE_NAMES or p.endswith(".sourceignore"))
 
 
 def seconds(value: Any) -> float | None:

@@ -41,7 +41,7 @@ def flux_schema(ctx: Context) -> Iterator[Hit]:
     repo = ctx.repo
     schemas: FluxSchemas | None = None
     patches = Patches(repo)
-    for path in _judged_files(repo):
+    for path in _judged_files(repo, ctx.files):
         for data, line in _objects(repo, path):
             from ..stack.crd.schemas import for_repo, split_api
 
@@ -63,12 +63,10 @@ def _objects(repo: Repo, path: str) -> Iterator[tuple[dict, int]]:
         yield doc.data, doc.line
 
 
-def _judged_files(repo: Repo) -> list[str]:
-    """The YAML files to judge: the targets; every file when a change (a deletion too) touches the CRDs
-    others are judged by."""
-    targets = repo.targets
-    if not repo.all_mode and any(posixpath.basename(p) in COMPONENTS for p in (*targets, *repo.deleted)):
-        targets = repo.files
+def _judged_files(repo: Repo, files: tuple[str, ...]) -> list[str]:
+    """The manifests among the judged files (every file when a change touches the CRDs others are judged by:
+    the rule's `rejudge_all`)."""
+    targets = files
     from ..stack.kinds import is_manifest_name
     from ..stack.refs import is_chart_template
 

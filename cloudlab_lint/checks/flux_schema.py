@@ -36,7 +36,7 @@ def manifest_schema(ctx: Context) -> Iterator[Hit]:
     folder = Path(ctx.rule.source).parent
     # Offline ($ref only to files beside the rule, read through the repository) and RE2 patterns.
     validator = validator_for(schema, lambda rel: read_beside(folder, rel, ctx.repo))
-    for path in ctx.repo.targets:
+    for path in ctx.files:
         if not path.endswith((".yaml", ".yml")) or (globs and not match_any(path, globs)):
             continue
         for doc in ctx.repo.yaml(path) or []:

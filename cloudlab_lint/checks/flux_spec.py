@@ -68,7 +68,7 @@ def ctx_inside(gitops: GitOps, path: str) -> bool:
 _FIELDS = ("interval", "retryInterval", "timeout", "prune", "wait")
 
 
-@check("flux-kustomization-spec", whole_tree=True)
+@check("flux-kustomization-spec")
 def flux_kustomization_spec(ctx: Context) -> Iterator[Hit]:
     gitops = tree(ctx)
     if gitops is None:
@@ -154,7 +154,7 @@ def _timing(obj: Obj) -> Iterator[tuple[str, int, str | None]]:
 
 
 
-@check("helm-release-source", whole_tree=True)
+@check("helm-release-source")
 def helm_release_source(ctx: Context) -> Iterator[Hit]:
     gitops = tree(ctx)
     if gitops is None:

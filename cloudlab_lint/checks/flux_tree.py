@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 # -- CL104 kustomize-references ------------------------------------------------------------
 
 
-@check("kustomize-references", whole_tree=True)
+@check("kustomize-references")
 def kustomize_references(ctx: Context) -> Iterator[Hit]:
     gitops = tree(ctx)
     if gitops is None:
@@ -86,7 +86,7 @@ def _cycles(gitops: Any) -> Iterator[Hit]:
 # -- CL107 flux-sops-decryption ------------------------------------------------------------
 
 
-@check("flux-sops-decryption", whole_tree=True)
+@check("flux-sops-decryption")
 def flux_sops_decryption(ctx: Context) -> Iterator[Hit]:
     gitops = tree(ctx)
     if gitops is None:
@@ -134,7 +134,7 @@ def _is_sops_file(repo: Any, path: str) -> bool:
 # -- CL108 flux-single-owner ---------------------------------------------------------------
 
 
-@check("flux-single-owner", whole_tree=True)
+@check("flux-single-owner")
 def flux_single_owner(ctx: Context) -> Iterator[Hit]:
     gitops = tree(ctx)
     if gitops is None:
@@ -201,7 +201,7 @@ def _loc_path(ks: FluxKs) -> str:
 # -- CL109 kustomize-orphan ----------------------------------------------------------------
 
 
-@check("kustomize-orphan", whole_tree=True)
+@check("kustomize-orphan")
 def kustomize_orphan(ctx: Context) -> Iterator[Hit]:
     gitops = tree(ctx)
     if gitops is None:
@@ -236,7 +236,7 @@ def _in_chart(repo: Any, folder: str) -> bool:
 # -- CL110 flux-api-removed ----------------------------------------------------------------
 
 
-@check("flux-api-removed", whole_tree=True)
+@check("flux-api-removed")
 def flux_api_removed(ctx: Context) -> Iterator[Hit]:
     gitops = tree(ctx)
     if gitops is None:
@@ -257,7 +257,7 @@ def flux_api_removed(ctx: Context) -> Iterator[Hit]:
 # -- CL111 infrastructure-component-layout -------------------------------------------------
 
 
-@check("infrastructure-component-layout", whole_tree=True)
+@check("infrastructure-component-layout")
 def infrastructure_component_layout(ctx: Context) -> Iterator[Hit]:
     gitops = tree(ctx)
     if gitops is None:

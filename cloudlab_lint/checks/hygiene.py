@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from pathlib import PurePosixPath
 
-from ..atomic import write_atomic
-from ..model import Hit, Location
+from ..model import Edit, Hit, Location
 from ..repo import Repo
 from ..stack.ignores import Verdict, judge
 from ..stack.refs import is_public_key_name, is_template_name
@@ -18,14 +17,14 @@ YAML_SUFFIXES = (".yaml", ".yml")
 
 @check("parse-error")
 def parse_error(ctx: Context) -> Iterator[Hit]:
-    """Parse every targeted YAML file (other models parse what they need), then report what failed."""
-    for path in ctx.repo.targets:
+    """Parse every judged YAML file (other models parse what they need), then report what failed in them: a
+    commit hook reports what it was given; problems in other files are CI's (--all) to report."""
+    for path in ctx.files:
         if path.lower().endswith(YAML_SUFFIXES):  # kubectl reads `.YAML` as it reads `.yaml`
             ctx.repo.yaml(path)
-    # A commit hook reports what it was given; problems in other files are CI's (--all) to report.
-    targets = None if ctx.repo.all_mode else set(ctx.repo.targets)
+    judged = set(ctx.files)
     for problem in ctx.repo.problems.values():
-        if targets is not None and problem.path not in targets:
+        if problem.path not in judged:
             continue
         yield Hit(problem.message, Location(problem.path, problem.line, problem.column), key=problem.message)
 
@@ -46,44 +45,21 @@ def fix_pattern(probe: str) -> str:
     return PurePosixPath(probe).name
 
 
-def append_patterns(repo: Repo, patterns: list[str]) -> str | None:
-    """Append to the root .gitignore atomically, keeping its line endings; or say why not."""
-    path = repo.root / ".gitignore"
-    if path.is_symlink() or (path.exists() and not path.is_file()):
-        # git does not follow a linked .gitignore either; never read or write through it.
-        return ".gitignore is not a regular file (a link?): replace it with one, then run --fix again"
-    try:
-        old = path.read_bytes() if path.exists() else b""
-    except OSError as exc:
-        return f".gitignore cannot be read ({exc.strerror})"
-    newline = b"\r\n" if b"\r\n" in old else b"\n"
-    body = old if not old or old.endswith(b"\n") else old + newline
-    lines = [b"# never commit (added by cloudlab-lint --fix, CL001)"] + [p.encode() for p in patterns]
-    write_atomic(path, body + newline.join(lines) + newline)
-    repo.invalidate(".gitignore")
-    return None
-
-
-def coverage_hits(ctx: Context, probes: list[str], must_commit: list[str]) -> Iterator[Hit]:
-    """Shared by CL001 and the team rule kind `required-ignore`."""
+def coverage_hits(ctx: Context, probes: list[str], must_commit: list[str]) -> Iterator[Hit | Edit]:
+    """Shared by CL001 and the team rule kind `required-ignore`. The fix it offers appends the patterns that
+    hide no must-commit path to the root .gitignore; it resolves the hits of those that no other .gitignore
+    re-includes (an appended pattern cannot override a deeper file's `!pattern`)."""
     repo = ctx.repo
     verdicts = judge(repo, probes + must_commit)
     missing = [p for p in probes if not verdicts[p].ignored]
-    if missing and ctx.options.fix:
-        safe = _safe_patterns(repo, missing, must_commit)
-        refused = append_patterns(repo, safe) if safe else None
-        if refused:
-            ctx.fixes.append(f"{ctx.rule.id}: not fixed: {refused}")
-        elif safe:
-            untracked = "" if repo.exists(".gitignore") else " (a new file: `git add .gitignore`)"
-            staged = "; the index is what is judged: `git add .gitignore` to commit the fix" if repo.staged else ""
-            ctx.fixes.append(f"{ctx.rule.id}: added to .gitignore{untracked}: {', '.join(safe)}{staged}")
-            ctx.modified.append(".gitignore")
-            verdicts = judge(repo, probes + must_commit, also=(".gitignore",))
-            missing = [p for p in probes if not verdicts[p].ignored]
     by_pattern: dict[str, list[str]] = {}
     for probe in missing:
         by_pattern.setdefault(fix_pattern(probe), []).append(probe)
+    safe = _safe_patterns(repo, missing, must_commit) if missing else []
+    if safe:
+        resolves = tuple(f"probe:{p}" for p in safe if not any(verdicts[q].pattern for q in by_pattern[p]))
+        yield Edit(".gitignore", ("# never commit (added by cloudlab-lint --fix, CL001)", *safe), resolves,
+                   f"added to .gitignore: {', '.join(safe)}")
     for pattern, group in by_pattern.items():
         listed = ", ".join(f"`{p}`" for p in group)
         reincluded = [verdicts[p] for p in group if verdicts[p].pattern]
@@ -111,8 +87,6 @@ def _glob_hides(pattern: str, path: str) -> bool:
 
 @check("gitignore-coverage")
 def gitignore_coverage(ctx: Context) -> Iterator[Hit]:
-    if not ctx.repo.touched(lambda p: PurePosixPath(p).name == ".gitignore"):
-        return
     probes = list(ctx.params.get("probes", []))
     yield from coverage_hits(ctx, probes, must_commit_paths(ctx.repo, ctx.params.get("must_commit", [])))
 
@@ -208,7 +182,7 @@ def _is_tfstate_text(text: str) -> bool:
 @check("forbidden-file-tracked")
 def forbidden_file_tracked(ctx: Context) -> Iterator[Hit]:
     found = {}
-    for path in ctx.repo.targets:
+    for path in ctx.files:
         verdict = classify(ctx.repo, path)
         if verdict:
             found[path] = verdict

@@ -4,24 +4,23 @@ All of them read one model (stack/pipeline/model.py) that follows commands throu
 `run:` scripts, mise tasks, scripts, make targets and lefthook, so a rule
 judges what runs, never the text that mentions it.
 
-In pre-commit mode a rule judges only when a staged file is one it reads (`pipeline_gate`). The exact
-set needs the model; a commit hook keeps each rule's set between runs while the files the model read are
-unchanged (`treememo.kept_paths`), and without a kept set `may_matter` (stack/pipeline/scope.py) rules
-out, cheaply and never wrongly, a run whose staged files the model cannot involve. Either way a hook on
-a README or a manifest does not build the model, nor import its modules.
+A commit hook runs a rule only when a staged file is one it reads (the runner's gate, by the scope in its
+rule file and what it read the last time); where nothing says what it read, the prefilter `pipeline`
+(`may_matter`, stack/pipeline/scope.py) rules out, cheaply and never wrongly, a run whose staged files the
+model cannot involve. Either way a hook on a README or a manifest does not build the model, nor import its
+modules.
 """
 
 from __future__ import annotations
 
-import functools
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..globs import match_any
 from ..model import Hit, Location
-from ..stack.pipeline.scope import ACTION_FILES, is_workflow_path, matters, may_matter
-from . import Context, check
+from ..stack.pipeline.scope import ACTION_FILES, is_workflow_path, may_matter
+from . import Context, check, prefilter
 
 if TYPE_CHECKING:
     from ..repo import Repo
@@ -44,41 +43,17 @@ def _show(spec: Iterable[str]) -> str:
     return " ".join(spec)
 
 
-def pipeline_touched(repo: Repo, involved: Iterable[str] = ()) -> bool:
-    """Whole-tree pipeline rules run in pre-commit mode only when a file they read is staged."""
-    extra = set(involved)
-    return repo.touched(lambda path: matters(path, extra))
+@prefilter("pipeline")
+def pipeline_may_matter(repo: Repo) -> bool:
+    """False only when no staged file can be one the pipeline model involves."""
+    return may_matter(repo)
 
 
-def pipeline_gate(ctx: Context, involved: Callable[[], set[str]]) -> bool:
-    """Whether a rule of the pipeline has anything to judge in this run (always with --all). `involved`:
-    the files the rule's model reaches (computed only when no kept set serves)."""
-    repo = ctx.repo
-    if repo.all_mode:
-        return True
-    from ..runner.kept import kept_paths
+def job_runs(ctx: Context, depth: int, triggers: Iterable[str] | None) -> list[JobRun]:
+    """The job runs a rule judges (built once per run, `repo.cached`; the model imported only then)."""
+    from ..stack.pipeline.model import job_runs
 
-    name = "pipeline-" + re.sub(r"[^A-Za-z0-9_.-]", "_", ctx.rule.id)
-    kept = kept_paths(repo, name, (ctx.rule, ctx.config), involved)
-    if kept is None:  # nothing may be kept (--no-cache, no git): the cheap superset first
-        return may_matter(repo) and pipeline_touched(repo, involved())
-    return pipeline_touched(repo, kept)
-
-
-def gated_runs(ctx: Context, depth: int, triggers: Iterable[str] | None) -> list[JobRun] | None:
-    """The job runs a rule judges, or None when its gate is closed (`pipeline_gate`)."""
-
-    def runs() -> list[JobRun]:  # built once per run (`repo.cached`); the model imported only then
-        from ..stack.pipeline.model import job_runs
-
-        return job_runs(ctx.repo, depth, triggers=triggers)
-
-    return runs() if pipeline_gate(ctx, lambda: _involved(runs())) else None
-
-
-def _involved(runs: Iterable[JobRun]) -> set[str]:
-    return {link.path for run in runs for c in run.commands for link in c.chain} | {
-        c.path for run in runs for c in run.commands}
+    return job_runs(ctx.repo, depth, triggers=triggers)
 
 
 # -- CL201 and forbidden-command ------------------------------------------------------------
@@ -88,9 +63,7 @@ def forbidden_hits(ctx: Context, commands: list[list[str]], actions: list[str], 
     depth = int(ctx.params.get("max_depth", 8))
     window = int(ctx.params.get("subcommand_window", 2))
     triggers = ctx.params.get("triggers")
-    runs = gated_runs(ctx, depth, triggers if triggers else None)
-    if runs is None:
-        return
+    runs = job_runs(ctx, depth, triggers if triggers else None)
     from ..stack.pipeline.model import command_matches, uses_name
 
     wanted_actions = [a.lower().rstrip("/") for a in actions]
@@ -162,9 +135,7 @@ def ci_runs_check(ctx: Context) -> Iterator[Hit]:
     mise_actions = list(ctx.params.get("mise_actions") or [])
     scan_commands = _specs(ctx.params.get("secret_scan_commands"))
     scan_actions = list(ctx.params.get("secret_scan_actions") or [])
-    runs = gated_runs(ctx, int(ctx.params.get("max_depth", 8)), triggers)
-    if runs is None:
-        return
+    runs = job_runs(ctx, int(ctx.params.get("max_depth", 8)), triggers)
     from ..stack.pipeline.model import mise_model, workflows
 
     flows = [w for w in workflows(repo) if w.triggers & set(triggers)]
@@ -218,18 +189,11 @@ def mise_check_coverage(ctx: Context) -> Iterator[Hit]:
     task_name = str(ctx.params.get("check_task", "check"))
     depth = int(ctx.params.get("max_depth", 8))
 
-    @functools.cache  # the gate may need it, and the rule does
     def closure() -> list[RunCommand]:
-        from ..stack.pipeline.model import mise_model, resolver
+        from ..stack.pipeline.model import resolver
 
         return resolver(repo, depth).task_closure(task_name) if mise_model(repo).configs else []
 
-    def involved() -> set[str]:
-        commands = closure()
-        return {c.path for c in commands} | {link.path for c in commands for link in c.chain}
-
-    if not pipeline_gate(ctx, involved):
-        return
     from ..stack.pipeline.model import mise_model
 
     mise = mise_model(repo)
@@ -325,7 +289,6 @@ def lefthook_fast_subset(ctx: Context) -> Iterator[Hit]:
         repo.notes.append(f"CL204: runner `{unknown}` is unknown (known: {', '.join(RUNNERS)}), ignored")
     runners = [r for r in runners if r in RUNNERS]
 
-    @functools.cache  # the gate may need them, and the rule does
     def present() -> list[tuple[str, Any, list[tuple[Any, list[RunCommand]]]]]:
         """(runner, its model, what each of its hook commands runs) for each configured runner found."""
         from ..stack.pipeline.model import lefthook_model, precommit_model, resolver
@@ -339,12 +302,6 @@ def lefthook_fast_subset(ctx: Context) -> Iterator[Hit]:
                 out.append((runner, model, [(hc, res.hook_command(hc, (), 0, frozenset())) for hc in hooks]))
         return out
 
-    def involved() -> set[str]:
-        return {c.path for _, _, per in present() for _, cmds in per for c in cmds} | {
-            p for _, model, _ in present() for p in model.configs}
-
-    if not pipeline_gate(ctx, involved):
-        return
     from ..stack.pipeline.model import command_matches, mise_model
 
     found = present()
@@ -434,9 +391,8 @@ def actions_hardening(ctx: Context) -> Iterator[Hit]:
     allowed = [str(a) for a in ctx.params.get("allowed_unpinned") or []]
     checkout = [str(a).lower() for a in ctx.params.get("checkout_actions") or []]
     head_markers = [str(m) for m in ctx.params.get("pr_head_markers") or []]
-    # Only staged workflows and composite action files are judged in pre-commit mode.
-    if not repo.all_mode and not any(is_workflow_path(p) or p.rsplit("/", 1)[-1] in ACTION_FILES
-                                     for p in repo.targets):
+    judged = set(ctx.files)  # the workflows and composite action files among them are judged
+    if not any(is_workflow_path(p) or p.rsplit("/", 1)[-1] in ACTION_FILES for p in judged):
         return
     from ..stack.goregex import compile_re2  # the config's pattern: RE2, linear on any ref
 
@@ -445,7 +401,7 @@ def actions_hardening(ctx: Context) -> Iterator[Hit]:
     from ..stack.pipeline.workflows import MISSING
 
     for path, steps in composite_actions(repo):
-        if not repo.all_mode and path not in repo.targets:
+        if path not in judged:
             continue
         for step in steps:
             if step.uses and not _pinned(step.uses, pattern, allowed):
@@ -453,7 +409,7 @@ def actions_hardening(ctx: Context) -> Iterator[Hit]:
                           f"`{uses_name(step.uses)}@<40-hex sha> # <version>`", Location(path, step.uses_line),
                           key=f"pin:{uses_name(step.uses)}")
     for wf in workflows(repo):
-        if not repo.all_mode and wf.path not in repo.targets:
+        if wf.path not in judged:
             continue
         if wf.permissions is MISSING:
             yield Hit("no top-level `permissions` block: the token gets the repository's default scopes; declare "

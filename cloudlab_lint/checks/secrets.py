@@ -43,7 +43,7 @@ def no_plaintext_secrets(ctx: Context) -> Iterator[Hit]:
     scanner = scanner_for(ctx.params)
     baseline_name = str(ctx.params.get("baseline_file") or "")
     baseline = None
-    for path in repo.content_targets:
+    for path in ctx.files:
         if path == baseline_name:
             continue
         chunks = repo.stream(path)  # every byte, whatever the size or encoding; None: missing, a link (noted)

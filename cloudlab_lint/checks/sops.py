@@ -136,7 +136,7 @@ def ciphertext_hits(sf: sfm.SopsFile, known_types: tuple[str, ...] | None = None
 @check("sops-ciphertext-only")
 def sops_ciphertext_only(ctx: Context) -> Iterator[Hit]:
     repo = ctx.repo
-    for path in repo.content_targets:
+    for path in ctx.files:
         if not _maybe_sops(repo, path):
             continue
         from ..stack.sops import file as sfm
@@ -225,12 +225,9 @@ def sops_encryption_required(ctx: Context) -> Iterator[Hit]:
     names = tuple(ctx.params.get("name_patterns", ("*.sops.*",)))
     fields = tuple(ctx.params.get("secret_fields", ("data", "stringData")))
     config = sops_config(repo)
-    whole_tree = repo.all_mode or CONFIG_NAME in repo.targets
-    scope = repo.files if whole_tree else repo.content_targets
-    for path in scope:
+    for path in ctx.files:
         if _is_sops_name(path):
-            if path in repo.content_targets:
-                yield from _config_hits(repo, path)
+            yield from _config_hits(repo, path)
             continue
         reason = required_by_path(path, config, names)
         line = 1
@@ -270,8 +267,7 @@ def sops_recipients_current(ctx: Context) -> Iterator[Hit]:
     config = sops_config(repo)
     if config is None:
         return
-    scope = repo.files if repo.all_mode or CONFIG_NAME in repo.targets else repo.targets
-    for path in scope:
+    for path in ctx.files:
         if _is_sops_name(path):
             continue
         if not _maybe_sops(repo, path):

@@ -24,9 +24,7 @@ _OPERATORS = ("~>", ">=", "<=", "!=", "=", ">", "<")
 
 
 def _has_terraform(repo: Repo) -> bool:
-    """Whether the rules have anything to judge: a commit hook asks only when it stages a file they read."""
-    if not repo.touched(lambda p: p.endswith((".tf", ".tfvars", ".tfvars.json", ".terraform.lock.hcl", ".gitignore"))):
-        return False
+    """Whether the rules have anything to judge (asked before the model is imported)."""
     return any(p.endswith(".tf") for p in repo.files)
 
 
@@ -150,7 +148,7 @@ def _anchor(module: Module) -> tuple[str, int]:
 def no_literal_credentials(ctx: Context) -> Iterator[Hit]:
     repo = ctx.repo
     names = tuple(str(n).lower() for n in ctx.params.get("names", ()))
-    paths = [p for p in repo.content_targets if p.endswith((".tf", ".tfvars", ".tfvars.json"))
+    paths = [p for p in ctx.files if p.endswith((".tf", ".tfvars", ".tfvars.json"))
              and "/.terraform/" not in f"/{p}"]
     if not paths:
         return

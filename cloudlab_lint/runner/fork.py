@@ -1,16 +1,16 @@
-"""Two cores for `--all` on a big tree: the file-by-file rules run in a forked process.
+"""Two cores for `--all` on a big tree: the rules that do not read the Flux tree run in a forked process.
 
-Most of an `--all` run is two independent halves: the Flux model (parse the tree, build every
-cluster) and the rules that read each file once (CL001-CL007, the pipeline and docs rules). On a
-tree of 5,000 manifests each half takes a second or more, so a forked process works through the
-second half while this one builds the model, and this one helps with what is left of it once the
-Flux rules are done (a small tree's model is quick). The child sends back its rules' outcomes and
-what it could not read or parse (CL000 runs last, here, and reports both halves).
+Most of an `--all` run is two independent halves: the Flux model (parse the tree, build every cluster, and the
+rules parsing manifests themselves, which share its parses) and the rules that read each file once (CL001-CL007,
+the pipeline, Terraform and docs rules). On a big tree each half takes a second or more, so a forked process
+works through the second half while this one builds the model, and this one helps with what is left of it once
+its own rules are done. The child sends back its rules' outcomes and its diagnostics (CL000 runs last, here,
+and reports both halves).
 
-Forking copies the state reached so far (imports, config, catalog), so nothing is set up twice.
-When the child fails in any way its rules simply run here afterwards: the result never depends on
-whether it worked. Trees with little to read (`MIN_WORK`), `--fix` (it writes files), single-core
-machines, platforms without fork and `CLOUDLAB_LINT_JOBS=1` run everything here.
+Forking copies the state reached so far (imports, config, catalog), so nothing is set up twice. When the child
+fails in any way its rules simply run here afterwards: the result never depends on whether it worked. Trees with
+little to read (`Settings.fork_min_work`), `--fix` (it writes files), single-core machines, platforms without
+fork and `CLOUDLAB_LINT_JOBS=1` run everything here.
 """
 
 from __future__ import annotations
@@ -18,59 +18,56 @@ from __future__ import annotations
 import os
 import pickle
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..checks import Options, Registry
-    from ..config import Config
-    from ..engine import Outcome
     from ..model import Rule
     from ..repo import Repo
+    from .execute import Outcome
+    from .settings import Settings
 
-# The work a fork must be worth, in bytes to read and parse, each file also counting FILE_COST (its open,
-# stat and dispatch). Measured on four real homelab repositories (2 cores, shared): 313 KB in 404 files
-# gained 4.5% wall, 1.6-2.3 MB in 590-1,079 files 10-15%; 400 small files below it (by count they forked).
-MIN_WORK = 1 << 20
-FILE_COST = 2048
-STEAL = True  # this process takes queued rules too once its own are done (tests switch it off)
 MAX_QUEUED = 1024  # 2 bytes each: the queue fits in a pipe's buffer (4 KiB at the very least)
-# Families whose checks neither build nor need the Flux model.
-FORKED_MODULES = frozenset(("hygiene", "secrets", "sops", "pipeline", "docs"))
+# What keeps a rule in this process: it reads the Flux tree (whose parses this process makes), or it forks
+# workers of its own (history), or it talks to the network under its own deadline (GitHub).
+STAYS = frozenset(("gitops", "manifests", "history", "github"))
+
+Run = Callable[["Rule"], "Outcome"]
 
 
-def plan(rules: list[Rule], repo: Repo, options: Options) -> tuple[list[Rule], list[Rule]]:
+def plan(rules: list[Rule], repo: Repo, settings: Settings, fix: bool) -> tuple[list[Rule], list[Rule]]:
     """(rules to run in this process, rules for a forked one)."""
-    if not _worth_it(repo, options):
+    if not _worth_it(repo, settings, fix):
         return rules, []
-    from ..checks import MODULE_OF
-
-    forked = [r for r in rules if MODULE_OF.get(r.check) in FORKED_MODULES]
+    forked = [r for r in rules if not STAYS.intersection(r.scope.uses)]
     if not forked or len(forked) == len(rules) or len(forked) > MAX_QUEUED:
         return rules, []  # nothing to overlap with (or a queue too long for one pipe write)
     return [r for r in rules if r not in forked], forked
 
 
-def _worth_it(repo: Repo, options: Options) -> bool:
-    if os.environ.get("CLOUDLAB_LINT_JOBS", "").strip() == "1" or not hasattr(os, "fork"):
+def _worth_it(repo: Repo, settings: Settings, fix: bool) -> bool:
+    if settings.jobs == 1 or not hasattr(os, "fork") or fix:
         return False
-    return _cores() >= 2 and not options.fix and _work(repo) >= MIN_WORK
+    if settings.jobs is not None and settings.jobs >= 2:
+        return True
+    return cores() >= 2 and _work(repo, settings) >= settings.fork_min_work
 
 
-def _work(repo: Repo) -> int:
-    """The bytes the targets hold plus FILE_COST each, counted only until MIN_WORK is reached (a few stat
+def _work(repo: Repo, settings: Settings) -> int:
+    """The bytes the targets hold plus `file_cost` each, counted only until the threshold is reached (a few stat
     calls on a big tree: the decision stays cheap)."""
     total = 0
     for path in repo.targets:
-        if total >= MIN_WORK:
+        if total >= settings.fork_min_work:
             break
         try:
-            total += os.lstat(repo.root / path).st_size + FILE_COST
+            total += os.lstat(repo.root / path).st_size + settings.file_cost
         except OSError:
-            total += FILE_COST  # a sparse checkout's file: read from git all the same
+            total += settings.file_cost  # a sparse checkout's file: read from git all the same
     return total
 
 
-def _cores() -> int:
+def cores() -> int:
     """Cores this process may use (a CI container's CPU set, not the host's)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
@@ -83,11 +80,8 @@ class Forked:
     writing: a read of two bytes takes one rule (pipe reads are atomic), an empty read means none is left.
     """
 
-    def __init__(self, rules: list[Rule], registry: Registry, repo: Repo, config: Config,
-                 options: Options, debug: bool) -> None:
-        from ..engine import check_rule
-
-        self.rules, self.args = rules, (registry, config, options, debug)
+    def __init__(self, rules: list[Rule], run: Run, repo: Repo, settings: Settings) -> None:
+        self.rules, self.run, self.settings = rules, run, settings
         queue, tokens = os.pipe()
         try:
             os.write(tokens, b"".join(i.to_bytes(2, "big") for i in range(len(rules))))
@@ -104,9 +98,8 @@ class Forked:
             try:
                 outcomes = {}
                 while (index := _take(queue)) is not None:
-                    outcomes[rules[index].id] = check_rule(rules[index], registry, repo, config, options, debug)
-                payload = pickle.dumps((outcomes, repo.problems, repo.notes, repo.file_notes),
-                                       protocol=pickle.HIGHEST_PROTOCOL)
+                    outcomes[rules[index].id] = run(rules[index])
+                payload = pickle.dumps((outcomes, repo.diagnostics), protocol=pickle.HIGHEST_PROTOCOL)
                 with os.fdopen(write, "wb") as out:
                     out.write(payload)
                 code = 0
@@ -117,12 +110,9 @@ class Forked:
 
     def join(self, repo: Repo) -> dict[str, Outcome]:
         """Take the rules still queued, then collect the child's outcomes (or run its rules here)."""
-        from ..engine import check_rule
-
-        registry, config, options, debug = self.args
         mine: dict[str, Outcome] = {}
-        while STEAL and (index := _take(self.queue)) is not None:
-            mine[self.rules[index].id] = check_rule(self.rules[index], registry, repo, config, options, debug)
+        while self.settings.steal and (index := _take(self.queue)) is not None:
+            mine[self.rules[index].id] = self.run(self.rules[index])
         os.close(self.queue)
         with os.fdopen(self.read, "rb") as fh:
             data = fh.read()
@@ -136,14 +126,10 @@ class Forked:
         if got is None:
             for rule in self.rules:
                 if rule.id not in mine:
-                    mine[rule.id] = check_rule(rule, registry, repo, config, options, debug)
+                    mine[rule.id] = self.run(rule)
             return mine
-        outcomes, problems, notes, file_notes = got
-        for path, problem in problems.items():
-            repo.problems.setdefault(path, problem)
-        repo.notes.extend(notes)  # the engine reports each note once
-        for path, note in file_notes.items():
-            repo.file_notes.setdefault(path, note)
+        outcomes, diagnostics = got
+        repo.diagnostics.merge(diagnostics)
         return {**outcomes, **mine}
 
 
@@ -152,11 +138,8 @@ def _take(queue: int) -> int | None:
     return int.from_bytes(token, "big") if len(token) == 2 else None
 
 
-def start(rules: list[Rule], registry: Registry, repo: Repo, config: Config, options: Options,
-          debug: bool) -> Forked | None:
-    for rule in rules:
-        registry.get(rule.check)  # imported once, before the fork: not in both processes
+def start(rules: list[Rule], run: Run, repo: Repo, settings: Settings) -> Forked | None:
     try:
-        return Forked(rules, registry, repo, config, options, debug)
+        return Forked(rules, run, repo, settings)
     except OSError:  # no fork possible (process limit): the caller runs them itself
         return None

@@ -1,84 +1,78 @@
-"""The whole-tree rules' outcomes kept between commit-hook runs, for as long as what they read is unchanged.
+"""Tree rules' outcomes kept between commit-hook runs, each for as long as what that rule read is unchanged.
 
-A hook on one staged manifest judges the whole Flux tree. Even with every parse cached, loading
-5,000 manifests and building the model costs about a second, while most commits change nothing the
-Flux rules read (a ConfigMap's data, a Deployment's image, a HelmRelease's values), and a hook often
-runs again on an unchanged tree (another hook failed, `--amend`).
+A hook on one staged manifest judges the whole Flux tree (and the pipeline, and Terraform) whenever the change
+may matter to it. Even with every parse cached, loading 5,000 manifests and building the model costs about a
+second, while most commits change nothing a tree rule reads (a ConfigMap's data, a Deployment's image, a
+HelmRelease's values), and a hook often runs again on an unchanged tree (another hook failed, `--amend`).
 
-So a hook run keeps the outcomes of the rules whose checks are registered `whole_tree` in
-`<git-dir>/cloudlab-lint/tree-result`, with everything they depended on:
+So a hook run keeps, in `<git-dir>/cloudlab-lint/tree-result`, every tree rule's hits with what it read:
 
-- every file they read, and a digest of what they read of it: the whole file, or, for a manifest
-  read only through the Flux model's view (`stack/gitops/view.py`), that view, lines included;
-- the list of tracked files, the configuration, the rules with their parameters, and this tool's code.
+- every file it read, and a digest of what it read of it: the whole file, or, for a manifest read only
+  through the Flux model's extraction (`stack/gitops/view.py`), that extraction, lines included;
+- keyed by the list of tracked files, the configuration, the rule with its parameters, and this tool's code.
 
-A later hook run takes the outcomes only when all of that is unchanged. A file whose stamp (size,
-times, inode, as in `parsecache`) is unchanged is not read again; a changed one is read and its
-digest compared. Editing a ConfigMap's data keeps the result; editing a Kustomization does not.
-`--all` and `--no-cache` never use it. The file format and its checks are in `treememo_file`.
-
-The same machinery (`Kept`) keeps smaller results: `kept_paths` holds each pipeline rule's set of
-involved files (`checks/pipeline.py`). What a computation read is recorded by the `Repo` (a value
-it got from the run's cache counts with everything that value read).
+A later hook run serves a rule's hits when none of the files it read changed, and tells the gate what it read
+(`Gate.reaches`). A file whose stamp (size, times, inode; a staged file's blob id) is unchanged is not read
+again; a changed one is read and its digest compared. `--all` and `--no-cache` never use it. The file format
+and its checks are in `keptformat`.
 """
 
 from __future__ import annotations
 
-import functools
 import io
 import operator
 import os
 import pickle
 import time
 from array import array
-from collections.abc import Callable
 from itertools import chain
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING
 
 try:  # BLAKE2 without hashlib, whose import loads OpenSSL (~4 ms of a hook run)
     from _blake2 import blake2b
 except ImportError:  # an interpreter built without it
     from hashlib import blake2b
 
-from ..config import Config
 from ..files import REGULAR_MODES
-from ..model import Rule
 from ..repo import Repo, blob_stamp
-from . import parsecache
-from .keptformat import MISSING, NAME, NONE, Reads, load, write
+from .keptformat import MISSING, NAME, NONE, Reads, identity, load, write
+from .parsecache import cache_dir
+from .settings import Settings
+
+if TYPE_CHECKING:
+    from ..config import Config
+    from ..model import Hit, Rule
 
 _STAMP = operator.attrgetter("st_size", "st_mtime_ns", "st_ctime_ns", "st_ino")
-T = TypeVar("T")
-SAVE_AFTER = 16  # changed stamps with unchanged digests before the refreshed stamps are worth a write
 
 
-class Kept:
-    """What one run knows of a result kept in `path`: whether it is still valid (`stored`), and how to keep
-    a new one (`record` the computation, then `save`)."""
+class KeptResults:
+    """One hook run's use of the kept tree results: `served(rule)` before running a rule, `keep(...)` after,
+    `finish()` at the end."""
 
-    def __init__(self, repo: Repo, key: bytes, path: Path) -> None:
-        self.repo = repo
-        self.key = key
-        self.path = path
+    def __init__(self, repo: Repo, config: Config, settings: Settings, path: Path) -> None:
+        self.repo, self.settings, self.path = repo, settings, path
+        self.key = _key(repo, config)
         self.started_ns = time.time_ns()
         self.prefix = os.path.join(repo.root, "")
-        self.earlier: Reads | None = None  # the stored reads, valid or not: digests of unchanged files hold
-        self.refreshed = 0
-        self.reads: dict[str, bool] = {}  # what the recorded computations read: path -> through the view only
+        self.loaded = False
+        self.reads: Reads | None = None  # the stored reads (their stamps refreshed where the content held)
+        self.entries: dict[str, tuple[str, list[Hit], array]] = {}  # rule id -> (rule key, hits, read indices)
+        self.changed: set[int] = set()  # indices of stored reads whose content changed
         self.problems: list[tuple[str, str, int, int]] = []
+        self.refreshed = 0
+        self.new: dict[str, tuple[str, list[Hit], dict[str, bool]]] = {}  # computed this run
+        self.savable = True
 
-    def stored(self) -> dict[str, Any] | None:
-        """The kept result when nothing it read has changed (its parse problems said again), else None.
-
-        Notes (a link not followed) are not kept: a commit hook reports them only for the files it was
-        given, and reads those itself."""
+    def _load(self) -> None:
+        self.loaded = True
         stored = load(self.path)
-        if stored is None:
-            return None
-        reads = self.earlier = Reads.of(stored["reads"])
-        if reads is None or stored["key"] != self.key:
-            return None
+        if stored is None or stored["key"] != self.key:
+            return
+        reads = Reads.of(stored["reads"])
+        if reads is None:
+            return
         # The hot path of a hook run on a big tree: one lstat per file, all compared at once.
         now = self._stamps(reads.paths, racy=False)
         if now != reads.stamps:
@@ -87,52 +81,88 @@ class Kept:
                     continue
                 stamp = self._stamps([path])  # before the digest, as in save()
                 if _digest(self.repo, path, bool(reads.viewed[i])) != reads.digests[16 * i:16 * i + 16]:
-                    return None
+                    self.changed.add(i)
+                    continue
                 reads.stamps[4 * i:4 * i + 4] = stamp
                 self.refreshed += 1
-            stored["reads"] = reads.state()
-        for problem in stored["problems"]:
-            self.repo.problem(*problem)
-        return stored
+        self.reads = reads
+        self.entries = stored["rules"]
+        self.problems = stored["problems"]
 
-    def keep_refreshed(self, stored: dict[str, Any]) -> None:
-        if self.refreshed >= SAVE_AFTER:
-            write(self.path, stored)
+    def served(self, rule: Rule) -> tuple[list[Hit], set[str], bool] | None:
+        """The rule's kept hits, the files it read, and whether none of them changed; None: nothing kept."""
+        if not self.loaded:
+            self._load()
+        entry = self.entries.get(rule.id)
+        if entry is None or self.reads is None or entry[0] != _rule_key(rule):
+            return None
+        indices = entry[2]
+        paths = self.reads.paths
+        read = {paths[i] for i in indices}
+        if self.changed and any(i in self.changed for i in indices):
+            return [], read, False
+        for problem in self.problems:  # what it could not parse is said again
+            if problem[0] in read:
+                self.repo.problem(*problem)
+        return list(entry[1]), read, True
 
-    def record(self, compute: Callable[[], T]) -> T:
-        """`compute()`, with what it reads recorded, and the parse problems it gives."""
-        repo = self.repo
-        before_problems = set(repo.problems)
-        try:
-            with repo.recording(self.reads):
-                return compute()
-        finally:
-            self.problems.extend((p.path, p.message, p.line, p.column) for k, p in repo.problems.items()
-                                 if k not in before_problems)
+    def keep(self, rule: Rule, hits: list[Hit], reads: dict[str, bool], clean: bool) -> None:
+        """Keep what `rule` computed this run (`clean`: no error, no edit), with what it read."""
+        if not clean:
+            self.savable = False
+            return
+        self.new[rule.id] = (_rule_key(rule), list(hits), reads)
 
-    def save(self, result: dict[str, Any]) -> None:
-        """Keep `result` with a digest of everything the recorded computations read."""
-        paths = list(self.reads)
+    def finish(self) -> None:
+        """Keep what this run computed beside what it served, or the refreshed stamps of what held."""
+        if not self.savable:
+            return
+        if not self.new:
+            if self.refreshed >= self.settings.save_after and self.reads is not None:
+                self._save({rid: self._stored_reads(e) for rid, e in self.entries.items()})
+            return
+        rules: dict[str, tuple[str, list[Hit], dict[str, bool]]] = {}
+        for rule_id, entry in self.entries.items():
+            if rule_id not in self.new and self.reads is not None and not any(i in self.changed for i in entry[2]):
+                rules[rule_id] = self._stored_reads(entry)
+        rules.update(self.new)
+        self._save(rules)
+
+    def _stored_reads(self, entry: tuple[str, list[Hit], array]) -> tuple[str, list[Hit], dict[str, bool]]:
+        assert self.reads is not None
+        paths, viewed = self.reads.paths, self.reads.viewed
+        return entry[0], entry[1], {paths[i]: bool(viewed[i]) for i in entry[2]}
+
+    def _save(self, rules: dict[str, tuple[str, list[Hit], dict[str, bool]]]) -> None:
+        union: dict[str, bool] = {}
+        for _, _, reads in rules.values():
+            for path, viewed in reads.items():
+                union[path] = union.get(path, True) and viewed
+        paths = list(union)
         stamps = self._stamps(paths)  # before the digests: a write in between is seen next time
-        earlier = self.earlier.by_path() if self.earlier is not None else {}
+        earlier = self.reads.by_path() if self.reads is not None else {}
+        changed = {self.reads.paths[i] for i in self.changed} if self.reads is not None else set()
         digests = []
         for i, path in enumerate(paths):
-            viewed, stamp = self.reads[path], stamps[4 * i:4 * i + 4]
+            viewed, stamp = union[path], stamps[4 * i:4 * i + 4]
             known = earlier.get(path)
-            if stamp[0] != NONE and known is not None and known[0] == viewed and known[1] == stamp:
+            if (stamp[0] != NONE and known is not None and known[0] == viewed and known[1] == stamp
+                    and path not in changed):
                 digests.append(known[2])
                 continue
             digest = _digest(self.repo, path, viewed)
             if digest is None:
                 return
             digests.append(digest)
-        reads = Reads(paths, bytes(self.reads[p] for p in paths), stamps, b"".join(digests))
-        # The parse problems of what was read, whichever check read it first (a file a commit hook stages is
-        # parsed before the Flux rules run): a later run must report them again.
-        repo = self.repo
-        problems = [*self.problems, *((p.path, p.message, p.line, p.column) for p in
-                                      (repo.problems.get(path) for path in paths) if p is not None)]
-        write(self.path, {**result, "key": self.key, "reads": reads.state(), "problems": list(dict.fromkeys(problems))})
+        index = {p: i for i, p in enumerate(paths)}
+        reads = Reads(paths, bytes(union[p] for p in paths), stamps, b"".join(digests))
+        # The parse problems of what was read, whichever rule read it first: a later run must report them again.
+        problems = dict.fromkeys((p.path, p.message, p.line, p.column) for p in
+                                 (self.repo.problems.get(path) for path in paths) if p is not None)
+        problems.update(dict.fromkeys(p for p in self.problems if p[0] in index))
+        write(self.path, {"key": self.key, "reads": reads.state(), "problems": list(problems),
+                          "rules": {rid: (key, hits, array("I", sorted(index[p] for p in read)))
+                                    for rid, (key, hits, read) in rules.items()}})
 
     def _stamps(self, paths: list[str], *, racy: bool = True) -> array:
         """Four numbers per file (size, mtime, ctime, inode); MISSING when it is gone, or (`racy`) changed
@@ -154,113 +184,39 @@ class Kept:
                 except (OSError, ValueError):
                     out.extend(MISSING)
         if racy:
-            limit = self.started_ns - parsecache.RACY_NS
+            limit = self.started_ns - self.settings.racy_ns
             for i in range(0, len(out), 4):
                 if out[i + 1] >= limit or out[i + 2] >= limit:
                     out[i:i + 4] = array("q", MISSING)
         return out
 
 
-class TreeMemo(Kept):
-    """One run's use of the kept Flux result: `outcome()` per whole-tree rule, then `finish()`."""
-
-    def __init__(self, repo: Repo, key: bytes, path: Path, rule_ids: frozenset[str]) -> None:
-        super().__init__(repo, key, path)
-        self.rule_ids = rule_ids
-        self.kept: dict[str, Any] | None = None  # the stored result, once judged still valid
-        self.judged = False
-        self.outcomes: dict[str, list[Any]] = {}
-        self.savable = True
-
-    def outcome(self, rule: Rule, compute: Callable[[], Any]) -> Any:
-        """The rule's Outcome: kept from an earlier run when still valid, else computed (and recorded)."""
-        from ..engine import Outcome
-
-        if not self.judged:
-            self.judged = True
-            kept = self.stored()
-            self.kept = kept if kept is not None and set(kept.get("outcomes") or ()) == self.rule_ids else None
-        if self.kept is not None:
-            return Outcome(list(self.kept["outcomes"][rule.id]))
-        outcome = self.record(compute)
-        if outcome.error is not None or outcome.fixes:
-            self.savable = False
-        self.outcomes[rule.id] = list(outcome.hits)
-        return outcome
-
-    def finish(self) -> None:
-        """Keep what this run computed, or the refreshed stamps of what it found unchanged."""
-        if self.kept is not None:
-            self.keep_refreshed(self.kept)
-        elif self.savable and self.outcomes:
-            self.save({"outcomes": self.outcomes})
-
-
-def _kept_file(repo: Repo, name: str) -> Path | None:
-    """`<git-dir>/cloudlab-lint/<name>`, where a commit hook may keep a result; None in any other run."""
-    if repo.all_mode or repo.parse_cache is None:
+def open_kept(repo: Repo, config: Config, settings: Settings) -> KeptResults | None:
+    """The kept tree results of this hook run, or None where nothing may be kept."""
+    if repo.all_mode or not settings.keep:
         return None
-    folder = parsecache.cache_dir(repo.root)
-    return folder / name if folder is not None else None
+    folder = cache_dir(repo.root)
+    return KeptResults(repo, config, settings, folder / NAME) if folder is not None else None
 
 
-def kept_paths(repo: Repo, name: str, key: Any, compute: Callable[[], set[str]]) -> set[str] | None:
-    """A set of paths computed from the tree, kept in `<git-dir>/cloudlab-lint/<name>` by a commit hook while
-    what `compute` read is unchanged (`key`: what else it depends on); None where nothing may be kept."""
-    path = _kept_file(repo, name)
-    if path is None:
-        return None
-    kept = Kept(repo, _key(repo, key), path)
-    stored = kept.stored()
-    if stored is not None and isinstance(stored.get("paths"), list):
-        kept.keep_refreshed(stored)
-        return set(stored["paths"])
-    paths = kept.record(compute)
-    kept.save({"paths": sorted(paths)})
-    return paths
+def _rule_key(rule: Rule) -> str:
+    return repr(rule)
 
 
-def open_memo(repo: Repo, config: Config, rules: list[Rule], fix: bool) -> TreeMemo | None:
-    """The kept result for `rules` in this hook run, or None where none may be used."""
-    from ..checks.flux_common import touches_tree
-
-    path = _kept_file(repo, NAME)
-    if path is None or fix or not rules or not touches_tree(repo, config):
-        return None
-    return TreeMemo(repo, _key(repo, (config, rules)), path, frozenset(r.id for r in rules))
-
-
-def _key(repo: Repo, depends: Any) -> bytes:
-    """What a kept result depends on besides the files read: `depends` (configuration, rules), the tracked
-    files, this code."""
+def _key(repo: Repo, config: Config) -> bytes:
+    """What every kept result depends on besides the files read: the configuration, the tracked files, this code."""
     h = blake2b(digest_size=16)
-    for part in (identity(), repr(depends), repo.max_bytes, repo.exclude, repo.is_git):
+    for part in (identity(), repr(config), repo.max_bytes, repo.exclude, repo.is_git):
         h.update(repr(part).encode("utf-8", "surrogateescape") + b"\0")
     h.update("\0".join(repo.files).encode("utf-8", "surrogateescape"))
     return h.digest()
 
 
-@functools.cache
-def identity() -> tuple[Any, ...]:
-    """This tool's code (every module's size and time) and the parser."""
-    stamps = []
-    base = os.path.dirname(os.path.dirname(__file__))  # the package, every subpackage included
-    folders = [base]
-    while folders:
-        for entry in os.scandir(folders.pop()):
-            if entry.is_dir() and not entry.name.startswith("__"):
-                folders.append(entry.path)
-            elif entry.name.endswith(".py"):
-                st = entry.stat()
-                stamps.append((entry.path[len(base):], st.st_size, st.st_mtime_ns))
-    return parsecache._parser_identity(), tuple(sorted(stamps))
-
-
 def _digest(repo: Repo, path: str, viewed: bool) -> bytes | None:
-    """What a check read of `path`: the model's view of its documents, or its bytes. None: cannot say.
+    """What a rule read of `path`: the model's extraction of its documents, or its bytes. None: cannot say.
 
-    Where the view leaves nothing out (Flux's own objects), the bytes stand for it: equal bytes mean an
-    equal view, and hashing them costs far less than serialising the documents."""
+    Where the extraction leaves nothing out (Flux's own objects), the bytes stand for it: equal bytes mean an
+    equal extraction, and hashing them costs far less than serialising the documents."""
     if viewed:
         from ..stack.gitops.view import document_view
 

@@ -3,19 +3,25 @@ ever reaching the engine (it is then ignored, and replaced whole and atomically 
 
 from __future__ import annotations
 
+import functools
 import io
+import os
 import pickle
 from array import array
 from pathlib import Path
 from typing import Any
 
-FORMAT = 3
+from .keptfile import read_kept, write_kept
+from .parsecache import parser_identity
+
+FORMAT = 4
 NAME = "tree-result"
 MAX_BYTES = 256 << 20  # a bigger file is not ours
 NONE = -1
 MISSING = (NONE, NONE, NONE, NONE)  # no stamp: the digest decides
 
-_ALLOWED = {("cloudlab_lint.model", "Hit"), ("cloudlab_lint.model", "Location")}
+_ALLOWED = {("cloudlab_lint.model", "Hit"), ("cloudlab_lint.model", "Location"), ("array", "array"),
+            ("array", "_array_reconstructor")}
 
 
 class _Unpickler(pickle.Unpickler):
@@ -57,9 +63,6 @@ class Reads:
 
 def load(path: Path) -> dict[str, Any] | None:
     """The stored result, or None when there is none that this code wrote."""
-    from .kept import identity
-    from .keptfile import read_kept
-
     raw = read_kept(path, MAX_BYTES)  # a FIFO, a link, a giant: none (and replaced by the next write)
     if raw is None:
         return None
@@ -73,9 +76,6 @@ def load(path: Path) -> dict[str, Any] | None:
 
 
 def write(path: Path, stored: dict[str, Any]) -> None:
-    from .kept import identity
-    from .keptfile import write_kept
-
     try:
         data = pickle.dumps(((FORMAT, identity()), stored), protocol=pickle.HIGHEST_PROTOCOL)
     except (pickle.PicklingError, RecursionError):
@@ -96,13 +96,33 @@ def _hit_ok(hit: Any) -> bool:
 
 
 def _well_formed(stored: Any) -> bool:
-    """Only what `write` stores reaches the engine (the reads are checked by `Reads.of`)."""
+    """Only what `write` stores reaches the runner (the reads are checked by `Reads.of`, the indices here)."""
     try:
-        return (isinstance(stored["key"], bytes)
-                and all(isinstance(hits, list) and all(_hit_ok(h) for h in hits)
-                        for hits in stored.get("outcomes", {}).values())
-                and all(isinstance(p, str) for p in stored.get("paths", ()))
+        reads = Reads.of(stored["reads"])
+        if not isinstance(stored["key"], bytes) or reads is None or not isinstance(stored["rules"], dict):
+            return False
+        count = len(reads.paths)
+        return (all(isinstance(rid, str) and isinstance(key, str) and isinstance(hits, list)
+                    and all(_hit_ok(h) for h in hits) and isinstance(indices, array) and indices.typecode == "I"
+                    and all(i < count for i in indices)
+                    for rid, (key, hits, indices) in stored["rules"].items())
                 and all(len(p) == 4 and all(isinstance(x, t) for x, t in zip(p, (str, str, int, int), strict=True))
                         for p in stored["problems"]))
     except (KeyError, TypeError, ValueError, AttributeError):
         return False
+
+
+@functools.cache
+def identity() -> tuple[Any, ...]:
+    """This tool's code (every module's size and time) and the parser."""
+    stamps = []
+    base = os.path.dirname(os.path.dirname(__file__))  # the package, every subpackage included
+    folders = [base]
+    while folders:
+        for entry in os.scandir(folders.pop()):
+            if entry.is_dir() and not entry.name.startswith("__"):
+                folders.append(entry.path)
+            elif entry.name.endswith(".py"):
+                st = entry.stat()
+                stamps.append((entry.path[len(base):], st.st_size, st.st_mtime_ns))
+    return parser_identity(), tuple(sorted(stamps))

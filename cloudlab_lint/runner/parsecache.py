@@ -26,11 +26,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .settings import Settings
+
 FORMAT = 1
 NAME = "yaml-cache"
 MAX_BYTES = 1 << 30  # a bigger file is not ours: ignored, and replaced by the next save
-RACY_NS = 3_000_000_000  # a file younger than this when read is parsed again next time
-OPEN_AFTER = 40  # files a run parses itself before it opens the cache
 Stamp = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode
 Outcome = tuple[Any, tuple[str, int, int] | None]  # (documents or None, parse problem or None)
 
@@ -52,7 +52,7 @@ def stamp_of(st: os.stat_result) -> Stamp:
     return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
 
 
-def _parser_identity() -> tuple[Any, ...]:
+def parser_identity() -> tuple[Any, ...]:
     """What the cached parses depend on besides the file: the parser's code (the YAML reader and the JSON
     reading of `stack/kinds`) and the installed PyYAML, with or without libyaml. Asked of the files, not by
     importing them: a commit hook that parses nothing never loads PyYAML."""
@@ -74,12 +74,13 @@ def _parser_identity() -> tuple[Any, ...]:
 
 
 class ParseCache:
-    """Opened lazily, once a run has parsed `OPEN_AFTER` files itself: loading it costs as much as
+    """Opened lazily, once a run has parsed `settings.open_after` files itself: loading it costs as much as
     parsing a few dozen files, so a run that parses a handful (a hook on a README reads the
     workflows) never reads or writes it; a run over the Flux tree opens it early on."""
 
-    def __init__(self, root: Path, *, write_new: bool) -> None:
+    def __init__(self, root: Path, *, write_new: bool, settings: Settings | None = None) -> None:
         self.root = root
+        self.settings = settings or Settings()
         self.write_new = write_new  # create the file when it does not exist yet
         self.started_ns = time.time_ns()
         self.path: Path | None = None
@@ -108,12 +109,12 @@ class ParseCache:
             header, entries = _loads(raw)
         except Exception:  # noqa: BLE001 - any damage at all: start again
             return {}
-        if header != _parser_identity() or not isinstance(entries, dict):
+        if header != parser_identity() or not isinstance(entries, dict):
             return {}
         return entries
 
     def get(self, path: str, stamp: Stamp) -> Outcome | None:
-        if self._entries is None and self.misses < OPEN_AFTER:
+        if self._entries is None and self.misses < self.settings.open_after:
             self.misses += 1
             return None
         entry = self.entries.get(path)
@@ -126,7 +127,8 @@ class ParseCache:
         return outcome
 
     def put(self, path: str, stamp: Stamp, outcome: Outcome) -> None:
-        if stamp[1] >= self.started_ns - RACY_NS or stamp[2] >= self.started_ns - RACY_NS:
+        limit = self.started_ns - self.settings.racy_ns
+        if stamp[1] >= limit or stamp[2] >= limit:
             return  # changed moments ago: a later change in the same clock tick would keep this stamp
         self.fresh[path] = (stamp, outcome)
 
@@ -143,7 +145,7 @@ class ParseCache:
         entries = {p: e for p, e in self._entries.items() if p in files and p not in fresh}
         for path, (stamp, outcome) in fresh.items():
             entries[path] = (stamp, pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL))
-        write_kept(self.path, pickle.dumps((_parser_identity(), entries), protocol=pickle.HIGHEST_PROTOCOL))
+        write_kept(self.path, pickle.dumps((parser_identity(), entries), protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def cache_dir(root: Path) -> Path | None:

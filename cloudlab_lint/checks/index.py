@@ -1,0 +1,42 @@
+"""Which module registers each check (`@check`) and prefilter (`@prefilter`). Generated from checks/*.py by
+`python -m cloudlab_lint.gen`: edit the decorators, not this file."""
+
+CHECKS = {
+    "actions-hardening": "pipeline",
+    "branch-protection": "settings",
+    "ci-no-terraform-plan": "pipeline",
+    "ci-runs-check": "pipeline",
+    "flux-api-removed": "flux_tree",
+    "flux-dependency-chain": "flux",
+    "flux-kustomization-spec": "flux_spec",
+    "flux-layout": "flux",
+    "flux-schema": "flux_crd",
+    "flux-single-owner": "flux_tree",
+    "flux-sops-decryption": "flux_tree",
+    "flux-watch-scope": "flux",
+    "forbidden-command": "pipeline",
+    "forbidden-file-tracked": "hygiene",
+    "gitignore-coverage": "hygiene",
+    "helm-release-source": "flux_spec",
+    "history-secrets": "history",
+    "infrastructure-component-layout": "flux_tree",
+    "kustomize-orphan": "flux_tree",
+    "kustomize-references": "flux_tree",
+    "lefthook-fast-subset": "pipeline",
+    "manifest-schema": "flux_schema",
+    "mise-check-coverage": "pipeline",
+    "no-plaintext-secrets": "secrets",
+    "parse-error": "hygiene",
+    "required-ignore": "generic",
+    "roadmap-numbering": "docs",
+    "sops-ciphertext-only": "sops",
+    "sops-encryption-required": "sops",
+    "sops-recipients-current": "sops",
+    "terraform-no-literal-credentials": "terraform",
+    "terraform-providers-pinned": "terraform",
+    "terraform-secret-outputs": "terraform",
+    "terraform-state-local": "terraform",
+}
+PREFILTERS = {
+    "pipeline": "pipeline",
+}
