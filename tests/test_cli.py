@@ -341,7 +341,8 @@ def test_the_generated_index_names_the_module_of_every_check() -> None:
     assert not checks.IMPORT_ERRORS
     real = {name: fn.__module__.rsplit(".", 1)[1] for name, fn in registry.items() if name != "boom-test"}
     assert real == checks.CHECKS
-    assert {name: fn.__module__.rsplit(".", 1)[1] for name, fn in checks.PREFILTER_REGISTRY.items()} == checks.PREFILTERS
+    prefilters = checks.PREFILTER_REGISTRY.items()
+    assert {name: fn.__module__.rsplit(".", 1)[1] for name, fn in prefilters} == checks.PREFILTERS
     for rule in load_catalog().rules:
         assert rule.check in checks.CHECKS, rule.source
         assert rule.scope.prefilter is None or rule.scope.prefilter in checks.PREFILTERS, rule.source
