@@ -29,14 +29,14 @@ MODULE_OF = {
     "flux-kustomization-spec": "flux_spec", "helm-release-source": "flux_spec",
     "kustomize-references": "flux_tree", "flux-sops-decryption": "flux_tree", "flux-single-owner": "flux_tree",
     "kustomize-orphan": "flux_tree", "flux-api-removed": "flux_tree", "infrastructure-component-layout": "flux_tree",
-    "manifest-schema": "flux_schema", "flux-schema": "flux_crd",
-    "ci-no-terraform-plan": "pipeline", "forbidden-command": "pipeline", "ci-runs-check": "pipeline",
+    "manifest-schema": "team", "flux-schema": "flux_crd",
+    "ci-no-terraform-plan": "pipeline", "forbidden-command": "team", "ci-runs-check": "pipeline",
     "mise-check-coverage": "pipeline", "lefthook-fast-subset": "pipeline", "actions-hardening": "pipeline",
     "branch-protection": "settings",
     "roadmap-numbering": "docs",
     "terraform-providers-pinned": "terraform", "terraform-no-literal-credentials": "terraform",
     "terraform-secret-outputs": "terraform", "terraform-state-local": "terraform",
-    "required-ignore": "generic",
+    "required-ignore": "team",
 }
 MODULES = tuple(dict.fromkeys(MODULE_OF.values()))
 # Where a check of the first kind reports lines, one of the second does not report them again (the
