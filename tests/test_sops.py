@@ -11,7 +11,8 @@ import pytest
 
 from cloudlab_lint.stack.goregex import GoRegexError, compile_go
 from cloudlab_lint.stack.sops.age import bech32_decode, recipient_problem
-from cloudlab_lint.stack.sops.file import Leaf, Typed, enc_problem, parse_sops_text, should_be_encrypted, unflatten
+from cloudlab_lint.stack.sops.document import unflatten
+from cloudlab_lint.stack.sops.file import Leaf, Typed, enc_problem, parse_sops_text, should_be_encrypted
 from cloudlab_lint.stack.sops.model import encryption_required, is_sops_text, parse_sops_config
 
 from .helpers import FIXTURES, commit_all, git, init_repo, load_case, materialise, run_cli, shared_or_skip, write_files

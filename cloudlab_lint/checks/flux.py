@@ -1,8 +1,8 @@
-"""The Flux family (CL101-CL111) and the team rule kind `manifest-schema`.
+"""The Flux family (CL101-CL112).
 
 This module holds the tree-shape rules (CL101 layout, CL102 dependency chain, CL106 watch scope); the
-others are in `flux_spec` (CL103, CL105), `flux_tree` (CL104, CL107-CL111) and `flux_schema`
-(manifest-schema).
+others are in `flux_spec` (CL103, CL105), `flux_tree` (CL104, CL107-CL111) and `flux_crd` (CL112). The
+team rule kind `manifest-schema` is in `team`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""CL201-CL205 (the validation pipeline) and the team rule kind `forbidden-command`.
+"""CL201-CL205 (the validation pipeline); the team rule kind `forbidden-command` (team.py) reuses CL201's.
 
 All of them read one model (stack/pipeline/model.py) that follows commands through
 `run:` scripts, mise tasks, scripts, make targets and lefthook, so a rule
@@ -56,7 +56,7 @@ def job_runs(ctx: Context, depth: int, triggers: Iterable[str] | None) -> list[J
     return job_runs(ctx.repo, depth, triggers=triggers)
 
 
-# -- CL201 and forbidden-command ------------------------------------------------------------
+# -- CL201 (and the team's forbidden-command) -----------------------------------------------
 
 
 def forbidden_hits(ctx: Context, commands: list[list[str]], actions: list[str], why: str) -> Iterator[Hit]:
@@ -101,14 +101,6 @@ def ci_no_terraform_plan(ctx: Context) -> Iterator[Hit]:
     yield from forbidden_hits(ctx, _specs(ctx.params.get("commands")), list(ctx.params.get("actions") or []),
                               " (plan and apply need cluster credentials, which a public repository's CI must "
                               "never hold)")
-
-
-@check("forbidden-command")
-def forbidden_command(ctx: Context) -> Iterator[Hit]:
-    """A team's own commands that no CI job may run, with the CL201 machinery."""
-    reason = ctx.params.get("reason")
-    yield from forbidden_hits(ctx, _specs(ctx.params.get("commands")), list(ctx.params.get("actions") or []),
-                              f" ({reason})" if reason else "")
 
 
 # -- CL202 -----------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from ..repo import Repo
     from ..stack.sops import file as sfm
 
-# The SOPS file model (`stack.sops_file`) and the age rules are imported when a file needs them: a
+# The SOPS file model (`stack/sops/file.py`) and the age rules are imported when a file needs them: a
 # commit that stages no SOPS file never pays for them (the commit hook's start-up time).
 
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
@@ -50,7 +50,7 @@ def _rule_text(sf: sfm.SopsFile) -> str:
 
 def ciphertext_hits(sf: sfm.SopsFile, known_types: tuple[str, ...] | None = None,
                     recipient_kinds: tuple[str, ...] | None = None) -> Iterator[Hit]:
-    """Everything CL003 says about one SOPS file (types and kinds default to `sops_file`'s)."""
+    """Everything CL003 says about one SOPS file (types and kinds default to `stack/sops/file.py`'s)."""
     from ..stack.sops import file as sfm
 
     known_types = sfm.KNOWN_TYPES if known_types is None else known_types
@@ -149,7 +149,7 @@ def sops_ciphertext_only(ctx: Context) -> Iterator[Hit]:
 
 
 def _maybe_sops(repo: Repo, path: str) -> bool:
-    """`sops_file.load` returns None unless this holds (its own first test): decided without importing it."""
+    """`file.load` (stack/sops) returns None unless this holds (its own first test): decided without importing it."""
     text = repo.read_text(path, strict=False)
     return text is not None and is_sops_text(text)
 

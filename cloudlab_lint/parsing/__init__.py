@@ -1,4 +1,6 @@
-"""Parsers that keep line marks: YAML, TOML, JSON, INI, dotenv, shell command lines."""
+"""Parsers that keep line marks: YAML (yamlx; yamlnodes with comments), TOML and JSON (structured), INI, dotenv,
+HCL2 (hcl), shell command lines (shell). Pure text in, values with their lines out, no knowledge of what the
+file is for; a text a parser refuses raises `ParseError`."""
 
 from __future__ import annotations
 

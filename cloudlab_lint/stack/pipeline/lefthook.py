@@ -115,6 +115,11 @@ def _jobs(hook: str, jobs: Any, path: str, line: int) -> list[HookCommand]:
 MAX_EXTENDS = 10  # configs read through `extends`, at most (a loop or a long chain ends there)
 
 
+def lefthook_model(repo: Any) -> Lefthook:
+    """The lefthook model, built once per run (the resolver follows `lefthook run` through it)."""
+    return repo.cached(("pipeline", "lefthook"), lambda: load_lefthook(repo))
+
+
 def load_lefthook(repo: Any) -> Lefthook:
     path = next((p for p in CONFIG_FILES if repo.exists(p)), None)
     if path is None:

@@ -227,6 +227,11 @@ def _lock(repo: Any) -> tuple[dict[str, tuple[str, ...]], str | None]:
     return {}, None
 
 
+def mise_model(repo: Any) -> Mise:
+    """The mise model, built once per run."""
+    return repo.cached(("pipeline", "mise"), lambda: load_mise(repo))
+
+
 def load_mise(repo: Any) -> Mise:
     configs = [p for p in CONFIG_FILES if repo.exists(p)]
     tasks: dict[str, Task] = {}

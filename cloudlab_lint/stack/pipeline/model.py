@@ -1,9 +1,9 @@
 """One model of "what runs where": workflows -> jobs -> steps -> commands; mise tasks; lefthook commands.
 
-The parts live in pipeline_workflows (GitHub Actions), pipeline_mise (mise),
-pipeline_lefthook (lefthook) and pipeline_resolve (following commands through
-scripts, tasks and make targets). This module builds them once per run
-(`repo.cached`) and answers the questions rules ask.
+The parts live beside it: workflows.py (GitHub Actions), mise.py (mise), lefthook.py
+(lefthook), precommit.py (pre-commit as a hook runner) and resolve.py (following commands
+through scripts, tasks and make targets). Each part's model is built once per run
+(`repo.cached`); this module puts them together and answers the questions rules ask.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .lefthook import Lefthook, load_lefthook
-from .mise import Mise, load_mise
+from .lefthook import Lefthook, lefthook_model
+from .mise import mise_model
 from .resolve import Link, Resolver, RunCommand
 from .scope import ACTION_FILES as ACTION_FILES
 from .workflows import (
@@ -48,14 +48,6 @@ class JobRun:
     check_names: tuple[str, ...]
     steps: tuple[tuple[Step, str, tuple[Link, ...]], ...]  # every step with its file and chain
     commands: tuple[RunCommand, ...]
-
-
-def mise_model(repo: Any) -> Mise:
-    return repo.cached(("pipeline", "mise"), lambda: load_mise(repo))
-
-
-def lefthook_model(repo: Any) -> Lefthook:
-    return repo.cached(("pipeline", "lefthook"), lambda: load_lefthook(repo))
 
 
 def precommit_model(repo: Any) -> Lefthook:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...parsing.shell import SHELLS, SimpleCommand, commands
+from .lefthook import lefthook_model
 from .mise import SHELL_SHEBANG, Mise, Task, run_targets
 from .scope import MAKEFILES as MAKEFILES
 
@@ -309,8 +310,6 @@ class Resolver:
 
     def lefthook_hook(self, hook: str, chain: tuple[Link, ...], depth: int,
                       stack: frozenset[str]) -> list[RunCommand]:
-        from .model import lefthook_model
-
         key = f"lefthook:{hook}"
         if key in stack:
             return []

@@ -1,4 +1,7 @@
-"""A SOPS file as SOPS reads it: metadata, every leaf value and comment, and what its rule encrypts.
+"""A SOPS file as SOPS reads it: loaded once per run, its ciphertexts judged, what its rule encrypts.
+
+Its leaves and metadata are `document.py`'s types (the ones checks/sops.py reads are re-exported here);
+each format's reader is in `formats.py`.
 
 Formats by extension as SOPS picks them (facts a4): .yaml/.yml YAML, .json JSON,
 .env dotenv, .ini INI, anything else the binary store (a JSON envelope with one
@@ -11,18 +14,20 @@ from __future__ import annotations
 
 import base64
 import re
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..goregex import GoRegexError, compile_go
-from .model import RULE_KEYS, Recipient, azure_id, is_sops_text, norm_kms, norm_pgp, vault_id
+from .document import RECIPIENT_KINDS as RECIPIENT_KINDS
+from .document import Leaf as Leaf
+from .document import SopsFile as SopsFile
+from .document import Typed as Typed
+from .model import RULE_KEYS, is_sops_text
 
 if TYPE_CHECKING:
     from ...repo import Repo
 
 # `comment_inline`: newer SOPS marks encrypted inline comments so (aes/cipher tests); accepted ahead of time.
 KNOWN_TYPES = ("str", "int", "float", "bool", "bytes", "time", "comment", "comment_inline")
-RECIPIENT_KINDS = ("age", "pgp", "kms", "gcp_kms", "azure_kv", "hc_vault", "hckms")
 _ENC = re.compile(r"^ENC\[AES256_GCM,data:([^,]*),iv:([^,]*),tag:([^,]*),type:([^\]]*)\]$")
 _B64 = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")
 
@@ -53,56 +58,6 @@ def enc_problem(value: str, known_types: tuple[str, ...] = KNOWN_TYPES) -> str |
     if kind not in known_types:
         return "its `type` is not one SOPS knows"
     return None
-
-
-class Typed(str):
-    """A scalar that YAML/JSON resolves to a non-string type (int, bool, float, time): never ciphertext."""
-
-
-@dataclass(frozen=True)
-class Leaf:
-    """A value or comment SOPS walks: key path (list indexes excluded), where, and what precedes it."""
-
-    path: tuple[str, ...]
-    line: int
-    value: Any  # str, or int/float/bool for typed scalars; comments: their text after `#`/`;`
-    is_comment: bool = False
-    stack: tuple[tuple[str, ...], ...] = ((),)  # comments preceding it at each nesting level (SOPS' commentsStack)
-    doc: int = 0
-
-    @property
-    def shown(self) -> str:
-        return ".".join(self.path) or "(top level)"
-
-
-@dataclass(frozen=True)
-class Meta:
-    line: int  # where the metadata starts
-    keys: dict[str, tuple[Any, int]]  # scalar metadata key -> (value, line)
-    recipients: frozenset[Recipient]
-    recipient_lines: dict[Recipient, int]
-
-
-@dataclass(frozen=True)
-class SopsFile:
-    path: str
-    format: str  # yaml, json, ini, dotenv, binary
-    meta: Meta
-    leaves: tuple[Leaf, ...]
-
-    @property
-    def rule(self) -> tuple[str, str] | None:
-        """The one recorded encryption rule (key, value); SOPS assumes `unencrypted_suffix: _unencrypted`."""
-        for key in RULE_KEYS:
-            value = self.meta.keys.get(key, (None, 0))[0]
-            if value not in (None, ""):
-                return key, str(value)
-        return None
-
-    @property
-    def mac_only_encrypted(self) -> bool:
-        value = self.meta.keys.get("mac_only_encrypted", (False, 0))[0]
-        return value is True or str(value).lower() == "true"
 
 
 def should_be_encrypted(sf: SopsFile, leaf: Leaf) -> bool:
@@ -142,92 +97,6 @@ def should_be_encrypted(sf: SopsFile, leaf: Leaf) -> bool:
                 if search(keys["encrypted_comment_regex"], c):
                     encrypted = True
     return encrypted
-
-
-# -- metadata ------------------------------------------------------------------------------------
-
-_RECIPIENT_FIELDS = {"age": "recipient", "pgp": "fp", "kms": "arn", "gcp_kms": "resource_id", "hckms": "key_id"}
-
-
-def _recipient(kind: str, entry: Any) -> Recipient | None:
-    if not isinstance(entry, dict):
-        return None
-    if kind == "azure_kv":
-        if not entry.get("vault_url"):
-            return None
-        return kind, azure_id(entry.get("vault_url", ""), entry.get("name", ""), entry.get("version", ""))
-    if kind == "hc_vault":
-        if not entry.get("vault_address"):
-            return None
-        return kind, vault_id(entry.get("vault_address", ""), entry.get("engine_path", ""), entry.get("key_name", ""))
-    value = entry.get(_RECIPIENT_FIELDS[kind])
-    if value in (None, ""):
-        return None
-    if kind == "pgp":
-        return kind, norm_pgp(value)
-    if kind == "kms":
-        return kind, norm_kms(value)
-    return kind, str(value).strip()
-
-
-def build_meta(block: dict[str, Any], line: int, line_of: Any = None) -> Meta:
-    """Metadata from the (unflattened) `sops` mapping; `line_of(container, key)` gives lines when known."""
-    def where(container: Any, key: Any) -> int:
-        if line_of is not None:
-            try:
-                return line_of(container, key)
-            except (KeyError, IndexError, TypeError, AttributeError):
-                return line
-        return line
-
-    keys = {k: (v, where(block, k)) for k, v in block.items() if not isinstance(v, (dict, list))}
-    recipients: dict[Recipient, int] = {}
-
-    def collect(source: dict[str, Any]) -> None:
-        for kind in RECIPIENT_KINDS:
-            entries = source.get(kind)
-            if isinstance(entries, list):
-                for i, entry in enumerate(entries):
-                    r = _recipient(kind, entry)
-                    if r is not None:
-                        recipients.setdefault(r, where(entries, i))
-
-    collect(block)
-    if not recipients:  # a single group is written at top level; key_groups only when there are several
-        for group in block.get("key_groups") or []:
-            if isinstance(group, dict):
-                collect(group)
-    return Meta(line, keys, frozenset(recipients), recipients)
-
-
-def unflatten(flat: dict[str, Any]) -> dict[str, Any]:
-    """INI/dotenv metadata: `pgp__list_0__map_fp` -> {"pgp": [{"fp": …}]} (SOPS stores/flatten.go)."""
-    root: dict[Any, Any] = {}
-    for key, value in flat.items():
-        tokens = re.split(r"(__list_\d+|__map_)", key)
-        parts: list[Any] = [tokens[0]]
-        for sep, name in zip(tokens[1::2], tokens[2::2], strict=True):
-            if sep.startswith("__list_"):
-                parts.append(int(sep[len("__list_"):]))
-            if name:
-                parts.append(name)
-        node = root
-        for part in parts[:-1]:
-            nxt = node.setdefault(part, {})
-            if not isinstance(nxt, dict):
-                break
-            node = nxt
-        else:
-            node[parts[-1]] = value
-
-    def fix(node: Any) -> Any:
-        if isinstance(node, dict):
-            if node and all(isinstance(k, int) for k in node):
-                return [fix(node[k]) for k in sorted(node)]
-            return {k: fix(v) for k, v in node.items()}
-        return node
-
-    return fix(root)
 
 
 # -- loading -------------------------------------------------------------------------------------

@@ -4,7 +4,8 @@ Each returns a `SopsFile` (metadata + every leaf value and comment, with its key
 path and line) or None when the text has no SOPS metadata in that format.
 Comments matter because SOPS encrypts them too and its comment-regex rules look
 at the comments preceding a value (sops.go walkBranch: one list of comments per
-nesting level, cleared by every non-comment item).
+nesting level, cleared by every non-comment item). The text itself is parsed in
+`parsing/` (yamlnodes, ini, dotenv); what is here is SOPS' reading of it.
 """
 
 from __future__ import annotations
@@ -14,12 +15,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-# isort: off
-from ...parsing.pyyaml import yaml  # first: PyYAML imported without its slow step
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
-# isort: on
-
-from .file import RECIPIENT_KINDS, Leaf, Meta, SopsFile, Typed, build_meta, unflatten
+from ...parsing import ParseError
+from ...parsing.yamlnodes import Comment, MappingNode, Node, ScalarNode, SequenceNode, compose
+from .document import RECIPIENT_KINDS, Leaf, Meta, SopsFile, Typed, build_meta, unflatten
 
 _NULL = "tag:yaml.org,2002:null"
 _STR = "tag:yaml.org,2002:str"
@@ -57,32 +55,6 @@ def _plain(node: Node) -> Any:
             seq.lines.append(item.start_mark.line + 1)
         return seq
     return None if node.tag == _NULL else node.value
-
-
-class _CommentLoader(yaml.SafeLoader):
-    """PyYAML's pure scanner, recording the comments it skips (line, column, text after `#`)."""
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self.comments: list[tuple[int, int, str]] = []
-
-    def scan_to_next_token(self) -> None:
-        if self.index == 0 and self.peek() == "\ufeff":
-            self.forward()
-        found = False
-        while not found:
-            while self.peek() == " ":
-                self.forward()
-            if self.peek() == "#":
-                line, col, start = self.line + 1, self.column + 1, self.index
-                while self.peek() not in "\0\r\n\x85\u2028\u2029":
-                    self.forward()
-                self.comments.append((line, col, self.buffer[start + 1:self.index]))
-            if self.scan_line_break():
-                if not self.flow_level:
-                    self.allow_simple_key = True
-            else:
-                found = True
 
 
 @dataclass
@@ -158,7 +130,7 @@ class _Tree:
             coll = None if parent is None else self.items[parent][2]
         return best
 
-    def build(self, comments: list[tuple[int, int, str, bool]], doc: int) -> list[Leaf]:
+    def build(self, comments: list[Comment], doc: int) -> list[Leaf]:
         if not self.coll_col:
             return []
         entries: dict[int, list[tuple[int, int, str, Any]]] = {}
@@ -192,54 +164,11 @@ class _Tree:
         return sorted(out, key=lambda leaf: leaf.line)
 
 
-def _yaml_nodes(text: str, with_comments: bool) -> tuple[list[Node], list[tuple[int, int, str, bool]]] | None:
-    if not (with_comments and "#" in text) and "\t" not in text and text.isascii():
-        # No comment to record (a comment needs a `#`): libyaml composes the same nodes (plain scalars
-        # have style "" there, None here; `_Tree` treats both as plain) many times faster than the pure
-        # scanner. Tabs and non-ASCII text (BOM, NEL, LS/PS breaks) are where the two disagree on what
-        # is valid (fuzzed): those, and whatever libyaml refuses, stay with the pure loader below.
-        nodes = _c_nodes(text)
-        if nodes is not None:
-            return nodes, []
-    loader = _CommentLoader(text)
-    nodes = _compose(loader)
-    if nodes is None:
-        return None
-    lines = text.splitlines()
-    comments = []
-    if with_comments:
-        for line, col, body in loader.comments:
-            before = lines[line - 1][: col - 1] if line - 1 < len(lines) else ""
-            comments.append((line, col, body, bool(before.strip())))
-    return nodes, comments
-
-
-def _c_nodes(text: str) -> list[Node] | None:
-    """The documents' nodes through libyaml, or None (not installed, or it refuses the text)."""
-    loader_class = getattr(yaml, "CSafeLoader", None)
-    if loader_class is None:
-        return None
-    return _compose(loader_class(text))
-
-
-def _compose(loader: Any) -> list[Node] | None:
-    """Every document's node from a loader (disposed after), or None where the text is not YAML to it."""
-    try:
-        nodes = []
-        while loader.check_node():
-            nodes.append(loader.get_node())
-    except (yaml.YAMLError, RecursionError):
-        return None
-    finally:
-        loader.dispose()
-    return nodes
-
-
 def _structured(path: str, text: str, fmt: str) -> SopsFile | None:
-    parsed = _yaml_nodes(text.replace("\t", " ") if fmt == "json" else text, fmt == "yaml")
-    if parsed is None:
+    try:
+        nodes, comments = compose(text.replace("\t", " ") if fmt == "json" else text, comments=fmt == "yaml")
+    except ParseError:
         return None
-    nodes, comments = parsed
     if not nodes or not isinstance(nodes[0], MappingNode):
         return None
     leaves: list[Leaf] = []
@@ -305,73 +234,26 @@ def parse_json(path: str, text: str) -> SopsFile | None:
 
 
 def parse_dotenv(path: str, text: str) -> SopsFile | None:
-    """SOPS' dotenv reader: split on newlines, `#` lines are comments, the first `=` splits; no trimming."""
+    """dotenv: `sops_`-prefixed keys are the flattened metadata; each comment line precedes what follows it."""
     if not re.search(r"(?m)^sops_(mac|version|lastmodified)=", text):
         return None
+    from ...parsing.dotenv import parse
+
     leaves = []
     flat: dict[str, str] = {}
     meta_line = 0
     acc: list[str] = []
-    for number, line in enumerate(text.split("\n"), 1):
-        if not line:
-            continue
-        if line.startswith("#"):
-            acc.append(line[1:])
-            leaves.append(Leaf((), number, line[1:], True, (tuple(acc),)))
-            continue
-        if "=" not in line:
-            continue
-        key, value = line.split("=", 1)
-        if key.startswith("sops_"):
-            flat[key[len("sops_"):]] = value
-            meta_line = meta_line or number
+    for entry in parse(text, lenient=True):  # SOPS refuses a line without `=`; a linter judges the rest
+        if entry.key is None:
+            acc.append(entry.value)
+            leaves.append(Leaf((), entry.line, entry.value, True, (tuple(acc),)))
+        elif entry.key.startswith("sops_"):
+            flat[entry.key[len("sops_"):]] = entry.value
+            meta_line = meta_line or entry.line
         else:
-            leaves.append(Leaf((key,), number, value, False, (tuple(acc),)))
+            leaves.append(Leaf((entry.key,), entry.line, entry.value, False, (tuple(acc),)))
             acc = []
     return SopsFile(path, "dotenv", build_meta(unflatten(flat), meta_line or 1), tuple(leaves))
-
-
-_SECTION = re.compile(r"^\s*\[(.*)\]\s*$")
-
-
-def _ini_events(lines: list[str]) -> list[tuple[str, int, str, str]]:
-    """(kind, line, name, value): kind is section, comment or key; comments just before a header are the
-    section's (top level)."""
-    events: list[tuple[str, int, str, str]] = [("section", 0, "DEFAULT", "")]
-    pending: list[tuple[int, str]] = []
-    i = 0
-    while i < len(lines):
-        number, raw = i + 1, lines[i]
-        stripped = raw.strip()
-        i += 1
-        if not stripped:
-            continue
-        if stripped[0] in ";#":
-            pending.append((number, stripped[1:]))
-            continue
-        header = _SECTION.match(raw)
-        if header:
-            events += [("topcomment", n, "", c) for n, c in pending]
-            pending = []
-            events.append(("section", number, header.group(1).strip(), ""))
-            continue
-        cut = min((p for p in (raw.find("="), raw.find(":")) if p >= 0), default=-1)
-        if cut < 0:
-            continue
-        key, value = raw[:cut].strip(), raw[cut + 1:].strip()
-        if value.startswith('"""'):
-            body = [value[3:]]
-            while not body[-1].endswith('"""') and i < len(lines):
-                body.append(lines[i])
-                i += 1
-            value = "\n".join(body)[:-3]
-        elif len(value) >= 2 and value[0] == value[-1] and value[0] in "\"`":
-            value = value[1:-1]
-        events += [("comment", n, "", c) for n, c in pending]
-        pending = []
-        events.append(("key", number, key, value))
-    events += [("comment", n, "", c) for n, c in pending]
-    return events
 
 
 def parse_ini(path: str, text: str) -> SopsFile | None:
@@ -385,7 +267,10 @@ def parse_ini(path: str, text: str) -> SopsFile | None:
     top: list[str] = []
     section_pre: tuple[str, ...] = ()
     acc: list[str] = []
-    for kind, line, name, value in _ini_events(text.splitlines()):
+    from ...parsing.ini import events
+
+    for event in events(text, lenient=True):  # as for dotenv: what go-ini refuses is skipped, the rest judged
+        kind, line, name, value = event.kind, event.line, event.name, event.value
         if kind == "section":
             section, section_pre, top, acc = name, tuple(top), [], []
             if name == "sops":

@@ -1,6 +1,7 @@
 """SOPS: detection by content, `.sops.yaml` as SOPS reads it, and which files must be SOPS files.
 
-The file model (metadata, values, what SOPS would encrypt) is in `sops_file.py`.
+The file model is beside it: `file.py` (loading, what SOPS would encrypt), `document.py` (leaves and
+metadata) and `formats.py` (SOPS' reading of each format; the text is parsed in `parsing/`).
 Facts relied on (spec/facts.md a7): creation rules are tried in order and the
 first match wins; a rule without `path_regex` matches every path; `path_regex`
 is an unanchored Go RE2 search on the path relative to the config's folder;

@@ -1,4 +1,11 @@
-"""The team rule kind `manifest-schema`: a JSON Schema for the Kubernetes documents a rule selects.
+"""The team rule kinds: checks a team's own rule files name, with parameters, and no Python of their own.
+
+- `manifest-schema`: a JSON Schema for the Kubernetes documents a rule selects (docs/team-rules.md).
+- `forbidden-command`: commands or actions no CI job may run, followed as CL201 follows them.
+- `required-ignore`: more probe paths the committed ignore rules must cover, as CL001 judges them.
+
+Each reuses a family's machinery, imported when a rule of its kind runs: a configuration with one team
+rule imports only what that rule needs.
 """
 
 from __future__ import annotations
@@ -8,9 +15,8 @@ from typing import Any
 
 from ..model import Hit, Location
 from . import Context, check
-from .flux_common import dig
 
-# -- team rule kind: manifest-schema -------------------------------------------------------
+# -- manifest-schema -----------------------------------------------------------------------
 
 
 def _as_list(value: Any) -> list[str]:
@@ -27,6 +33,7 @@ def manifest_schema(ctx: Context) -> Iterator[Hit]:
 
     from ..globs import match_any
     from ..teamschema import read_beside, validator_for
+    from .flux_common import dig
 
     params = ctx.params
     schema = params.get("schema")
@@ -92,3 +99,28 @@ def _describe(error: Any) -> str:
     if kind == "additionalProperties":
         return "has properties the schema does not allow"
     return f"fails the schema's `{kind}`"
+
+
+# -- forbidden-command ---------------------------------------------------------------------
+
+
+@check("forbidden-command")
+def forbidden_command(ctx: Context) -> Iterator[Hit]:
+    """A team's own commands that no CI job may run, with the CL201 machinery."""
+    from .pipeline import _specs, forbidden_hits
+
+    reason = ctx.params.get("reason")
+    yield from forbidden_hits(ctx, _specs(ctx.params.get("commands")), list(ctx.params.get("actions") or []),
+                              f" ({reason})" if reason else "")
+
+
+# -- required-ignore -----------------------------------------------------------------------
+
+
+@check("required-ignore")
+def required_ignore(ctx: Context) -> Iterator[Hit]:
+    """More probe paths that the committed ignore rules must cover (the CL001 machinery, the team's probes)."""
+    from .hygiene import coverage_hits
+
+    probes = [str(p) for p in ctx.params.get("probes", [])]
+    yield from coverage_hits(ctx, probes, [str(p) for p in ctx.params.get("must_commit", [])])
