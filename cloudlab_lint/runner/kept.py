@@ -9,7 +9,7 @@ So a hook run keeps the outcomes of the rules whose checks are registered `whole
 `<git-dir>/cloudlab-lint/tree-result`, with everything they depended on:
 
 - every file they read, and a digest of what they read of it: the whole file, or, for a manifest
-  read only through the Flux model's view (`stack/gitops/view.py`), that view, lines included;
+  read only through the Flux model's manifest facts (`stack/gitops/facts.py`), those facts, lines included;
 - the list of tracked files, the configuration, the rules with their parameters, and this tool's code.
 
 A later hook run takes the outcomes only when all of that is unchanged. A file whose stamp (size,
@@ -262,9 +262,9 @@ def _digest(repo: Repo, path: str, viewed: bool) -> bytes | None:
     Where the view leaves nothing out (Flux's own objects), the bytes stand for it: equal bytes mean an
     equal view, and hashing them costs far less than serialising the documents."""
     if viewed:
-        from ..stack.gitops.view import document_view
+        from ..stack.gitops.facts import manifest_facts
 
-        view, docs = repo.yaml_view(path, document_view), repo.yaml(path)
+        view, docs = manifest_facts(repo, path), repo.yaml(path)
         if view is not None and docs is not None and (
                 len(view) != len(docs) or any(v is not d for v, d in zip(view, docs, strict=True))):
             buf = io.BytesIO()
