@@ -472,9 +472,18 @@ def main(argv: list[str] | None = None) -> int:
     from .files import index_file_from_env
 
     INDEX_FILE = index_file_from_env(Path.cwd())
-    # A run builds models whose objects all stay alive until it ends: collecting every 700
-    # allocations only re-walks them (about a tenth of an --all run). Collect far less often.
-    gc.set_threshold(20_000, 10, 10)
+    # A run builds models whose objects all stay alive until it ends, and makes little cyclic garbage: the
+    # cyclic collector would only walk them again and again. Paused for the run (measured with bench/speed.py).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _main(argv, debug)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _main(argv: list[str], debug: bool) -> int:
     try:
         command, rest = split_command(argv)
         if command is not None:

@@ -8,7 +8,6 @@ the run reports exactly what a run without any cache reports.
 from __future__ import annotations
 
 import io
-import json
 import os
 import pickle
 from collections.abc import Callable
@@ -23,7 +22,7 @@ from cloudlab_lint.parsing.yamlx import load_documents
 from cloudlab_lint.runner import kept as treememo
 from cloudlab_lint.runner import keptformat as treememo_file
 from cloudlab_lint.runner import parsecache
-from cloudlab_lint.stack.gitops import view as gitops_view
+from cloudlab_lint.stack.gitops import facts as gitops_facts
 
 from .helpers import FIXTURES, commit_all, git, init_repo, load_case, materialise, run_cli, write_files
 
@@ -336,10 +335,10 @@ def test_a_kept_result_reports_what_a_fresh_run_does(folder: Path, tmp_path: Pat
 
 @pytest.mark.parametrize("folder", CASES, ids=[f"{p.parent.name}/{p.name}" for p in CASES])
 def test_the_models_view_changes_no_result(folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """What the view leaves out no rule reads: with the whole documents every fixture reports the same."""
+    """What the manifest facts leave out no rule reads: with the whole documents every fixture reports the same."""
     root = materialise(load_case(folder), tmp_path / "repo")
     viewed = report(root, ["--all", "--no-cache"])
-    monkeypatch.setattr(gitops_view, "_view", lambda doc: doc)
+    monkeypatch.setattr(gitops_facts, "_facts", lambda doc, path: doc)
     assert report(root, ["--all", "--no-cache"]) == viewed
 
 
@@ -347,22 +346,22 @@ def test_the_view_keeps_what_names_and_places_a_document() -> None:
     labelled = DEPLOYMENT.replace("name: web\n  namespace", "name: web\n  labels: {a: b}\n  namespace")
     text = CONFIGMAP + "---\n" + labelled + "---\n" + RELEASE + "---\n- not a manifest\n"
     docs = load_documents(text)
-    view = gitops_view.document_view(docs)
+    view = gitops_facts.facts_of(docs, "x.yaml")
     assert view is not None and len(view) == 5
     cm = view[0].data
-    assert cm["data"] == {} and cm.line_of("data") == docs[0].data.line_of("data") == 8
+    assert isinstance(cm["data"], gitops_facts.OmittedMap) and cm.line_of("data") == docs[0].data.line_of("data") == 8
     assert cm["immutable"] is False and cm["metadata"] is docs[0].data["metadata"]
     assert cm.key_line("metadata") == 3 and (view[0].index, view[0].line) == (docs[0].index, docs[0].line)
     dep = view[1].data
-    assert dep["spec"] == {} and dep["metadata"]["labels"] == {"a": "b"}
+    assert isinstance(dep["spec"], gitops_facts.OmittedMap) and dep["metadata"]["labels"] == {"a": "b"}
     assert view[2] is docs[2] and view[4] is docs[4], "Flux's own kinds and non-manifests are kept whole"
     release = view[3].data
-    assert release["spec"]["values"] == {}
+    assert isinstance(release["spec"]["values"], gitops_facts.OmittedMap)
     assert release["spec"].line_of("values") == docs[3].data["spec"].line_of("values")
     assert release["spec"]["chart"] is docs[3].data["spec"]["chart"] and release["metadata"]["name"] == "cache"
     assert docs[3].data["spec"]["values"] == {"image": {"tag": "7.4.0"}}
-    assert gitops_view.document_view(None) is None
-    assert json.dumps(docs[0].data) != json.dumps(cm)  # the original is untouched
+    assert gitops_facts.facts_of(None, "x.yaml") is None
+    assert pickle.dumps(docs[0].data) != pickle.dumps(cm)  # the original is untouched
     assert docs[0].data["data"] == {"LOG_LEVEL": "info", "COLOUR": "blue"}
 
 

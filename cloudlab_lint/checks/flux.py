@@ -17,7 +17,7 @@ from . import Context, check
 from .flux_common import cluster_anchor, is_flux_ks, shown_name, shown_ref, tree
 
 if TYPE_CHECKING:
-    from ..stack.gitops.tree import Cluster
+    from ..stack.gitops.objects import Cluster
 
 # -- CL101 flux-layout ---------------------------------------------------------------------
 
@@ -179,7 +179,7 @@ def flux_watch_scope(ctx: Context) -> Iterator[Hit]:
     gitops = tree(ctx)
     if gitops is None:
         return
-    from ..stack.gitops.tree import ref_of
+    from ..stack.gitops.objects import ref_of
 
     for cluster in gitops.clusters:
         if not cluster.under_root or cluster.implicit:

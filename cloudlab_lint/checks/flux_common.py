@@ -15,7 +15,8 @@ from ..stack.gitops.names import KS_GROUP, kfile_in
 from . import Context
 
 if TYPE_CHECKING:  # the model is imported when a rule has something to judge (see tree())
-    from ..stack.gitops.tree import Cluster, GitOps, Obj
+    from ..stack.gitops.objects import Cluster, Obj
+    from ..stack.gitops.tree import GitOps
 
 _DURATION = re.compile(r"^(?:[0-9]+(?:\.[0-9]+)?(?:ms|s|m|h))+$")
 _DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")

@@ -12,12 +12,13 @@ from . import Context, check
 from .flux_common import dig, is_real, seconds, shown_name, shown_ref, tree, version_problem
 
 if TYPE_CHECKING:
-    from ..stack.gitops.tree import Cluster, FluxKs, GitOps, Obj, Ref
+    from ..stack.gitops.objects import Cluster, FluxKs, Obj, Ref
+    from ..stack.gitops.tree import GitOps
 
 
 def ref_of(node: Any, default_ns: str | None) -> Ref | None:
-    """`stack.gitops.ref_of`, imported when first needed (a rule only asks once the model exists)."""
-    from ..stack.gitops.tree import ref_of as of
+    """`stack.gitops.objects.ref_of`, imported when first needed (a rule only asks once the model exists)."""
+    from ..stack.gitops.objects import ref_of as of
 
     return of(node, default_ns)
 

@@ -15,7 +15,7 @@ from . import Context, check
 from .flux_common import cluster_anchor, described, dig, is_flux_ks, is_real, shown_name, tree
 
 if TYPE_CHECKING:
-    from ..stack.gitops.tree import FluxKs, Obj
+    from ..stack.gitops.objects import FluxKs, Obj
 
 # -- CL104 kustomize-references ------------------------------------------------------------
 
@@ -123,9 +123,9 @@ def _is_sops_file(repo: Any, path: str) -> bool:
     the hook need not read the tree again): SOPS puts its metadata in a top-level `sops` mapping,
     which is also what Flux looks for. Other formats, and YAML that does not parse, by their text."""
     if path.endswith((".yaml", ".yml")):
-        from ..stack.gitops.view import document_view  # the model's view keeps which top-level fields exist
+        from ..stack.gitops.facts import manifest_facts  # they keep which top-level fields exist
 
-        docs = repo.yaml_view(path, document_view)
+        docs = manifest_facts(repo, path)
         if docs is not None:
             return any(isinstance(d.data, dict) and isinstance(d.data.get("sops"), dict) for d in docs)
     return is_sops_text(repo.read_text(path, strict=False) or "")
@@ -241,11 +241,11 @@ def flux_api_removed(ctx: Context) -> Iterator[Hit]:
     gitops = tree(ctx)
     if gitops is None:
         return
-    from ..stack.gitops.view import document_view  # the model's view keeps which top-level fields exist
+    from ..stack.gitops.facts import manifest_facts  # they keep which top-level fields exist
 
     removed = dict(ctx.params.get("removed", {}))
     for path in gitops.files:
-        for doc in ctx.repo.yaml_view(path, document_view) or []:  # the apiVersion is all it needs
+        for doc in manifest_facts(ctx.repo, path) or []:  # the apiVersion is all it needs
             data = doc.data
             if not isinstance(data, dict) or data.get("apiVersion") not in removed:
                 continue
@@ -262,7 +262,7 @@ def infrastructure_component_layout(ctx: Context) -> Iterator[Hit]:
     gitops = tree(ctx)
     if gitops is None:
         return
-    from ..stack.gitops.tree import ref_of
+    from ..stack.gitops.objects import ref_of
 
     infra = ctx.config.layout.get("infrastructure", "infrastructure").strip("/")
     base = infra if gitops.root == "." else f"{gitops.root}/{infra}"

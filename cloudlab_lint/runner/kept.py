@@ -8,7 +8,7 @@ HelmRelease's values), and a hook often runs again on an unchanged tree (another
 So a hook run keeps, in `<git-dir>/cloudlab-lint/tree-result`, every tree rule's hits with what it read:
 
 - every file it read, and a digest of what it read of it: the whole file, or, for a manifest read only
-  through the Flux model's extraction (`stack/gitops/view.py`), that extraction, lines included;
+  through the Flux model's manifest facts (`stack/gitops/facts.py`), those facts, lines included;
 - keyed by the list of tracked files, the configuration, the rule with its parameters, and this tool's code.
 
 A later hook run serves a rule's hits when none of the files it read changed, and tells the gate what it read
@@ -218,9 +218,9 @@ def _digest(repo: Repo, path: str, viewed: bool) -> bytes | None:
     Where the extraction leaves nothing out (Flux's own objects), the bytes stand for it: equal bytes mean an
     equal extraction, and hashing them costs far less than serialising the documents."""
     if viewed:
-        from ..stack.gitops.view import document_view
+        from ..stack.gitops.facts import manifest_facts
 
-        view, docs = repo.yaml_view(path, document_view), repo.yaml(path)
+        view, docs = manifest_facts(repo, path), repo.yaml(path)
         if view is not None and docs is not None and (
                 len(view) != len(docs) or any(v is not d for v, d in zip(view, docs, strict=True))):
             buf = io.BytesIO()

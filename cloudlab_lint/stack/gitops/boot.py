@@ -25,11 +25,13 @@ from ...parsing import ParseError
 from ...parsing.yamlx import load_documents
 from ..kinds import flatten
 from ..refs import is_chart_template
+from .facts import Omitted, manifest_facts
 from .names import HELM_GROUP, KS_GROUP, SOURCE_GROUP, YAML_SUFFIXES
-from .patch import Rendered
+from .objects import obj_of
+from .patch import Rendered, restored
 
 if TYPE_CHECKING:
-    from .tree import GitOps, Obj
+    from .objects import Index, Obj
 
 OPERATOR_GROUP = "fluxcd.controlplane.io"
 SYNC_KINDS = ("GitRepository", "OCIRepository", "Bucket")
@@ -56,7 +58,6 @@ def _assumed(sync: str, name: str, ns: str, kind: str, path: str, extra: dict[st
     """The source and Kustomization a bootstrap creates, as documents of `sync` with no place of their own:
     every line of them is `line` (where the bootstrap says it). `patches` (Flux's `patches` shape) apply."""
     from .patch import apply_flux_patches, landed
-    from .tree import obj_of
 
     src: dict[str, Any] = {"apiVersion": f"{SOURCE_GROUP}/v1", "kind": kind,
                            "metadata": {"name": name, "namespace": ns}, "spec": {"interval": "1m0s", **(extra or {})}}
@@ -72,15 +73,12 @@ def _assumed(sync: str, name: str, ns: str, kind: str, path: str, extra: dict[st
     return [obj_of(r) for r in rendered]
 
 
-def gotk_boot(gitops: GitOps, folder: str) -> Boot:
+def gotk_boot(gitops: Index, folder: str) -> Boot:
     """The cluster `flux bootstrap` wrote into `<folder>/flux-system/`."""
-    from .tree import obj_of
-    from .view import document_view
-
     repo = gitops.repo
     sync = f"{folder}/flux-system/gotk-sync.yaml" if folder != "." else "flux-system/gotk-sync.yaml"
     boot = Boot("flux bootstrap", folder, sync, folder=folder)
-    docs = [d for d in repo.yaml_view(sync, document_view) or [] if d.data is not None]
+    docs = [d for d in manifest_facts(repo, sync) or [] if d.data is not None]
     if docs or not repo.exists(sync):
         boot.objs = [o for o in gitops.raw_of(sync)]
         return boot
@@ -107,7 +105,7 @@ def _dig(data: Any, *keys: str) -> Any:
     return data
 
 
-def _is_instance_chart(gitops: GitOps, obj: Obj, resources: list[Obj]) -> bool:
+def _is_instance_chart(gitops: Index, obj: Obj, resources: list[Obj]) -> bool:
     spec = obj.spec
     if _dig(spec, "chart", "spec", "chart") == "flux-instance":
         return True
@@ -123,8 +121,8 @@ def _is_instance_chart(gitops: GitOps, obj: Obj, resources: list[Obj]) -> bool:
     return False
 
 
-def _whole(gitops: GitOps, obj: Obj) -> Any:
-    """The document of `obj` read whole (the model's view leaves a HelmRelease's values out)."""
+def _whole(gitops: Index, obj: Obj) -> Any:
+    """The document of `obj` read whole (the manifest facts leave a HelmRelease's values out)."""
     docs = flatten(gitops.repo.yaml(obj.path)) or []  # a List item's index is its own
     for doc in docs:
         if doc.index == obj.index:
@@ -132,7 +130,7 @@ def _whole(gitops: GitOps, obj: Obj) -> Any:
     return obj.data
 
 
-def _values_from(gitops: GitOps, obj: Obj, spec: Any) -> dict[str, Any]:
+def _values_from(gitops: Index, obj: Obj, spec: Any) -> dict[str, Any]:
     """The values a HelmRelease takes from ConfigMaps of the repository (manifests or generated), merged."""
     out: dict[str, Any] = {}
     items = spec.get("valuesFrom") if isinstance(spec, dict) else None
@@ -153,7 +151,7 @@ def _values_from(gitops: GitOps, obj: Obj, spec: Any) -> dict[str, Any]:
     return out
 
 
-def _configmap_value(gitops: GitOps, obj: Obj, name: str, key: str) -> str | None:
+def _configmap_value(gitops: Index, obj: Obj, name: str, key: str) -> str | None:
     # A ConfigMap manifest of that name (its data read whole), nearest the HelmRelease first.
     folder = posixpath.dirname(obj.path)
     candidates = sorted((o for o in gitops.raw if o.kind == "ConfigMap" and o.name == name),
@@ -193,9 +191,8 @@ def _merge_values(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _candidates(gitops: GitOps) -> list[Obj]:
+def _candidates(gitops: Index) -> list[Obj]:
     """FluxInstances and HelmReleases anywhere in the tracked tree, ResourceSet resources included."""
-    from .tree import obj_of
 
     objs = list(gitops.raw)
     seen = {o.path for o in objs}
@@ -219,7 +216,7 @@ def _candidates(gitops: GitOps) -> list[Obj]:
     return out
 
 
-def instance_boots(gitops: GitOps) -> list[Boot]:
+def instance_boots(gitops: Index) -> list[Boot]:
     boots: list[Boot] = []
     objs = _candidates(gitops)
     resources = [o for o in objs if o.kind == "OCIRepository"]
@@ -231,9 +228,9 @@ def instance_boots(gitops: GitOps) -> list[Boot]:
             ns = obj.namespace or "flux-system"
         elif obj.kind == "HelmRelease" and obj.group == HELM_GROUP and _is_instance_chart(gitops, obj, resources):
             spec = obj.spec
-            if isinstance(spec.get("values"), dict) and not spec["values"]:  # the view left them out
+            if isinstance(spec.get("values"), Omitted):  # left out of the manifest facts: read whole
                 data = _whole(gitops, obj)
-                spec = data.get("spec") if isinstance(data, dict) else None
+                spec = restored(spec, data.get("spec") if isinstance(data, dict) else None)
             values = _merge_values(_values_from(gitops, obj, spec), _dig(spec, "values") or {}) \
                 if isinstance(_dig(spec, "values") or {}, dict) else {}
             instance = values.get("instance")
@@ -251,7 +248,7 @@ def instance_boots(gitops: GitOps) -> list[Boot]:
     return boots
 
 
-def _instance_boot(gitops: GitOps, obj: Obj, ns: str, sync: dict[str, Any], instance: dict[str, Any],
+def _instance_boot(gitops: Index, obj: Obj, ns: str, sync: dict[str, Any], instance: dict[str, Any],
                    line: int) -> Boot:
     kind = sync.get("kind") if sync.get("kind") in SYNC_KINDS else "GitRepository"
     name = sync.get("name") if isinstance(sync.get("name"), str) else ns
@@ -278,7 +275,7 @@ def _instance_boot(gitops: GitOps, obj: Obj, ns: str, sync: dict[str, Any], inst
     return boot
 
 
-def pushed_folder(gitops: GitOps) -> str | None:
+def pushed_folder(gitops: Index) -> str | None:
     """The folder `flux push artifact --path=...` pushes, from CI workflows and scripts."""
     for path in gitops.repo.files:
         base = posixpath.basename(path)
@@ -308,7 +305,7 @@ def _command_at(text: str, start: int) -> str:
         pos = end + 1
 
 
-def configured_boots(gitops: GitOps, entries: tuple[str, ...]) -> list[Boot]:
+def configured_boots(gitops: Index, entries: tuple[str, ...]) -> list[Boot]:
     """`flux.clusters`: folders holding flux-system/gotk-sync.yaml, folders a bootstrap applies, or files."""
     repo = gitops.repo
     boots: list[Boot] = []
@@ -328,13 +325,13 @@ def configured_boots(gitops: GitOps, entries: tuple[str, ...]) -> list[Boot]:
     return boots
 
 
-def _file_boots(gitops: GitOps, path: str) -> list[Boot]:
+def _file_boots(gitops: Index, path: str) -> list[Boot]:
     if posixpath.basename(path) == "gotk-sync.yaml":
         return [gotk_boot(gitops, posixpath.dirname(posixpath.dirname(path)) or ".")]
     return [b for b in instance_boots(gitops) if b.anchor == path]
 
 
-def discovered_boots(gitops: GitOps) -> list[Boot]:
+def discovered_boots(gitops: Index) -> list[Boot]:
     folders = set()
     for path in gitops.repo.files:
         if path.endswith("/flux-system/gotk-sync.yaml") or path == "flux-system/gotk-sync.yaml":

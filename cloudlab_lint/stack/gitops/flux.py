@@ -11,11 +11,12 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from ..kinds import flatten
+from .facts import Omitted
 from .kustomize import renamed, with_namespace
 from .patch import Rendered, apply_flux_patches, clone
 
 if TYPE_CHECKING:
-    from .tree import GitOps
+    from .objects import Index
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::=([^}]*))?\}")
 _INPUT = re.compile(r"<<-?\s*inputs\.([A-Za-z0-9_]+)\s*-?>>")
@@ -23,7 +24,7 @@ OPERATOR_GROUP = "fluxcd.controlplane.io"
 GENERATED = 1_000_000  # documents a ResourceSet generates: index GENERATED * (its own index + 1) + a count
 
 
-def flux_rendered(gitops: GitOps, docs: list[Rendered], spec: Any, scope: list[Any] | None = None) -> list[Rendered]:
+def flux_rendered(gitops: Index, docs: list[Rendered], spec: Any, scope: list[Any] | None = None) -> list[Rendered]:
     """`docs` as Flux applies them; `scope` is what the cluster applies so far (where its ConfigMaps are)."""
     docs = apply_flux_patches(docs, spec)
     prefix, suffix = spec.get("namePrefix"), spec.get("nameSuffix")
@@ -44,7 +45,7 @@ def flux_rendered(gitops: GitOps, docs: list[Rendered], spec: Any, scope: list[A
     return out
 
 
-def substitutions(gitops: GitOps, spec: Any, scope: list[Any] | None = None) -> dict[str, str]:
+def substitutions(gitops: Index, spec: Any, scope: list[Any] | None = None) -> dict[str, str]:
     """`postBuild.substitute`, and `substituteFrom` ConfigMaps whose data is in the repository (Secrets are
     SOPS files: their values are never read). What is not found stays a `${VAR}`: opaque, never a finding."""
     post = spec.get("postBuild") if isinstance(spec, dict) else None
@@ -60,7 +61,7 @@ def substitutions(gitops: GitOps, spec: Any, scope: list[Any] | None = None) -> 
     return values
 
 
-def _configmap_data(gitops: GitOps, name: str, scope: list[Any] | None) -> dict[str, str]:
+def _configmap_data(gitops: Index, name: str, scope: list[Any] | None) -> dict[str, str]:
     """The data of the ConfigMap `name` the cluster applies; else of the only one of that name in the repository
     (several clusters each have their own `cluster-settings`: which one is meant is not known, so none)."""
     if scope is not None:
@@ -73,14 +74,14 @@ def _configmap_data(gitops: GitOps, name: str, scope: list[Any] | None) -> dict[
     return gitops.configmaps[name]
 
 
-def _data_of(gitops: GitOps, obj: Any) -> dict[str, str]:
+def _data_of(gitops: Index, obj: Any) -> dict[str, str]:
     for doc in flatten(gitops.repo.yaml(obj.path)) or []:  # a List item's index is its own
         if doc.index == obj.index and isinstance(doc.data, dict) and isinstance(doc.data.get("data"), dict):
             return {str(k): str(v) for k, v in doc.data["data"].items() if isinstance(v, (str, int, float))}
     return {}
 
 
-def _find_configmaps(gitops: GitOps, name: str) -> list[Any]:
+def _find_configmaps(gitops: Index, name: str) -> list[Any]:
     objs = [o for o in gitops.raw if o.kind == "ConfigMap" and o.name == name]
     known = set(gitops.files)
     for path in gitops.repo.files:
@@ -103,6 +104,8 @@ def _substituted(doc: Rendered, values: dict[str, str]) -> Rendered:
             new = _VAR.sub(one, node)
             changed = changed or new != node
             return new
+        if isinstance(node, Omitted):
+            return node  # what the manifest facts left out no rule reads: nothing to substitute
         if isinstance(node, dict):
             for key in list(node):
                 node[key] = sub(node[key])
@@ -117,7 +120,7 @@ def _substituted(doc: Rendered, values: dict[str, str]) -> Rendered:
     return Rendered(doc.path, doc.index, doc.line, data, doc.namespace)
 
 
-def resourceset_docs(gitops: GitOps, doc: Rendered) -> list[Rendered]:
+def resourceset_docs(gitops: Index, doc: Rendered) -> list[Rendered]:
     """The objects a ResourceSet generates: its `resources` once per input (inline `inputs`), or once when it
     takes none. Inputs from elsewhere (`inputsFrom`, a provider) are not in the repository: a note."""
     spec = doc.data.get("spec")

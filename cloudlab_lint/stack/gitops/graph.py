@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from ...escape import dot_text, mermaid_text, printable  # names come from the repository: inert in every format
 
 if TYPE_CHECKING:
-    from .tree import Cluster, FluxKs, GitOps
+    from .objects import Cluster, FluxKs, Index
 
 Node = tuple  # (namespace, name)
 
@@ -147,7 +147,7 @@ def closest(name: str, candidates: list[str]) -> str | None:
 # -- drawing ------------------------------------------------------------------------------
 
 
-def render(model: GitOps, fmt: str, marks: Mapping[str, str] | None = None) -> str:
+def render(model: Index, fmt: str, marks: Mapping[str, str] | None = None) -> str:
     """`marks`: file path -> the worst severity of its findings; mermaid colours those Kustomizations. When no
     cluster was found, the drawing starts with the model's note saying what was searched and which key to set
     (as a comment in mermaid and dot)."""

@@ -17,12 +17,12 @@ from ...parsing import ParseError
 from ...parsing.yamlx import YMap, YSeq, load_documents
 from ...repo import Repo
 from ..refs import is_chart_template
+from .facts import is_whole, manifest_facts
 from .names import KFILE_NAMES as KFILE_NAMES
 from .names import YAML_SUFFIXES as YAML_SUFFIXES
 from .names import kfile_in as kfile_in
-from .patch import Rendered, apply_patch, clone, meta_of
+from .patch import Rendered, apply_patch, clone, meta_of, restored
 from .replace import ImageRule, Replacement, imaged, parse_images, replaced
-from .view import document_view
 
 KUSTOMIZE_API = "kustomize.config.k8s.io"
 # Built-in Kubernetes kinds that have no namespace: a kustomization's `namespace:` leaves them alone. As in
@@ -263,7 +263,7 @@ class Built:
 
 def file_docs(repo: Repo, path: str) -> list[Rendered]:
     out = []
-    for doc in repo.yaml_view(path, document_view) or []:
+    for doc in manifest_facts(repo, path) or []:
         if is_k8s(doc.data) and not is_kustomize_doc(doc.data):
             out.append(Rendered(path, doc.index, doc.line, doc.data, meta_of(doc.data, "namespace")))
     return out
@@ -386,20 +386,15 @@ class Builder:
         return docs
 
     def hydrated(self, doc: Rendered) -> Rendered:
-        """`doc` with the top-level fields the model's view left out read back from its file (images and
-        replacements read and write them); a field a patch already gave content keeps the patched content.
-        Read whole, so a result kept between runs (treememo) is dropped when those fields change."""
+        """`doc` with what the manifest facts left out read back from its file (images and replacements read
+        and write anything), what patches wrote there merged over it. Read whole, so a result kept between
+        runs (runner/kept.py) is dropped when those fields change."""
+        if is_whole(doc.data):
+            return doc
         from ..kinds import flatten
 
         full = next((d.data for d in flatten(self.repo.yaml(doc.path)) or [] if d.index == doc.index), None)
-        if not isinstance(full, dict):
-            return doc
-        data = clone(doc.data)
-        for key, value in full.items():
-            current = data.get(key)
-            if isinstance(value, (dict, list)) and value and isinstance(current, (dict, list)) and not current:
-                data[key] = clone(value)
-        return Rendered(doc.path, doc.index, doc.line, data, doc.namespace)
+        return Rendered(doc.path, doc.index, doc.line, restored(doc.data, full), doc.namespace)
 
     def patched(self, kf: KFile, docs: list[Rendered]) -> list[Rendered]:
         """`docs` with the kustomization file's patches applied (files, then inline patches)."""

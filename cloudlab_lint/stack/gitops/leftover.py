@@ -13,10 +13,11 @@ import posixpath
 from typing import TYPE_CHECKING
 
 from .names import KS_GROUP
+from .objects import obj_of
 from .patch import Rendered, apply_flux_patches
 
 if TYPE_CHECKING:
-    from .tree import GitOps, Obj
+    from .objects import Index, Obj
 
 Key = tuple[str, int]
 
@@ -30,7 +31,7 @@ def _has_patches(obj: Obj) -> bool:
     return isinstance(patches, list) and bool(patches)
 
 
-def leftover_path(gitops: GitOps, obj: Obj) -> str | None:
+def leftover_path(gitops: Index, obj: Obj) -> str | None:
     """The folder a Kustomization outside every cluster applies. Its source is not known here: the path is
     relative to the repository (a GitRepository of it) or to the GitOps root (an OCI artifact pushed from it,
     as flux-operator setups do); the first that is a folder inside the GitOps root wins."""
@@ -46,9 +47,8 @@ def leftover_path(gitops: GitOps, obj: Obj) -> str | None:
     return None
 
 
-def flux_patched(gitops: GitOps, judged: list[Obj]) -> dict[Key, Obj]:
+def flux_patched(gitops: Index, judged: list[Obj]) -> dict[Key, Obj]:
     """The judged objects some Flux Kustomization's `spec.patches` change, patched; {} when none has any."""
-    from .tree import obj_of
 
     by_key = {(o.path, o.index): o for o in judged}
     kss = [o for o in judged if _is_flux_ks(o)]

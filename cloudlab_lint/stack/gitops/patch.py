@@ -1,7 +1,8 @@
 """Kustomize patches, statically: strategic merge (simplified) and JSON 6902 add/replace/remove.
 
 Patched copies keep the base document's lines: what a patch adds points at the map it lands in, never at a
-line of another file.
+line of another file. What a patch writes into a part the manifest facts left out (`facts.Omitted`) is held
+there, the rest stays omitted; `restored` fills such parts from the document read whole.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...parsing.yamlx import YMap, YSeq
+from .facts import Omitted, OmittedMap, is_whole
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,8 @@ class Rendered:
 
 
 def clone(value: Any) -> Any:
+    if isinstance(value, Omitted):
+        return value.copy()  # what patches wrote into it, copied by the caller's next write
     if isinstance(value, YMap):
         out = YMap(value.line, value.col)
         for k, v in value.items():
@@ -81,9 +85,10 @@ def merge(base: Any, patch: Any, home: tuple[int, int] | None = None) -> Any:
         if value is None:
             out.pop(key, None)
             continue
-        if key in base and isinstance(base[key], dict) and isinstance(value, dict):
+        held = _held(base, key)
+        if isinstance(held, dict) and isinstance(value, dict):
             inner = base.keys_pos.get(key) if isinstance(base, YMap) else None
-            out[key] = merge(base[key], value, inner)
+            out[key] = merge(held, value, inner)
             continue
         if not isinstance(out, YMap):
             out[key] = clone(value)
@@ -94,6 +99,39 @@ def merge(base: Any, patch: Any, home: tuple[int, int] | None = None) -> Any:
         if key not in out.pos:
             out.pos[key] = out.keys_pos[key] = at
     return out
+
+
+_NOTHING = object()
+
+
+def _held(node: dict[Any, Any], key: Any) -> Any:
+    """`node[key]`, or _NOTHING where it has no such key or the key lies in what the manifest facts left out
+    (a patch then writes it as if it were new, as kustomize would over a missing key)."""
+    if isinstance(node, Omitted):
+        return dict.get(node, key, _NOTHING)
+    return node.get(key, _NOTHING)
+
+
+def restored(node: Any, whole: Any) -> Any:
+    """`node` with each part the manifest facts left out filled from `whole` (the same place in the document
+    read whole), what patches wrote into such a part merged over it."""
+    if isinstance(node, OmittedMap):
+        held = YMap(node.line, node.col)
+        for key, value in node.held():
+            held[key] = value
+        held.keys_pos.update(node.keys_pos)
+        held.pos.update(node.pos)
+        return merge(whole, held) if isinstance(whole, dict) and not isinstance(whole, Omitted) else held
+    if isinstance(node, Omitted):
+        return clone(whole) if isinstance(whole, list) and not isinstance(whole, Omitted) else YSeq(node.line, node.col)
+    if isinstance(node, dict) and isinstance(whole, dict):
+        changed = {k: restored(v, whole.get(k)) for k, v in node.items() if not is_whole(v)}
+        if not changed:
+            return node
+        out = clone(node)
+        out.update(changed)
+        return out
+    return node
 
 
 def _pointer(path: str) -> list[str]:
@@ -111,10 +149,11 @@ def json6902(base: Any, ops: list[Any]) -> Any:
             continue
         parent, home = out, None
         for part in parts[:-1]:
-            if isinstance(parent, dict) and part in parent:
+            if isinstance(parent, dict) and _held(parent, part) is not _NOTHING:
                 home = parent.keys_pos.get(part) if isinstance(parent, YMap) else None
                 parent = parent[part]
-            elif isinstance(parent, list) and part.isdigit() and int(part) < len(parent):
+            elif isinstance(parent, list) and not isinstance(parent, Omitted) and part.isdigit() and \
+                    int(part) < len(parent):
                 home = (parent.line_of(int(part)), parent.col) if isinstance(parent, YSeq) else None
                 parent = parent[int(part)]
             else:
@@ -130,7 +169,7 @@ def json6902(base: Any, ops: list[Any]) -> Any:
                     parent.pos[last] = parent.keys_pos[last] = at
             elif kind == "remove":
                 parent.pop(last, None)
-        elif isinstance(parent, list) and kind in ("add", "replace"):
+        elif isinstance(parent, list) and not isinstance(parent, Omitted) and kind in ("add", "replace"):
             seq = isinstance(parent, YSeq)
             if last == "-":
                 parent.append(value)

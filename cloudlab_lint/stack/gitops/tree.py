@@ -9,17 +9,14 @@ no cluster reaches is judged in a last pseudo-cluster against the whole tree.
 
 from __future__ import annotations
 
-import gc
 import posixpath
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import Any
 
 from ...config import Config
-from ...parsing.yamlx import YMap
 from ...repo import Repo
 from ..refs import is_chart_template
 from .boot import Boot
+from .facts import manifest_facts
 from .flux import flux_rendered
 from .kustomize import (
     CLUSTER_SCOPED,
@@ -44,152 +41,8 @@ from .names import (  # noqa: F401 - re-exported: the model's public names
     SOURCE_GROUP,
     YAML_SUFFIXES,
 )
+from .objects import Cluster, FluxKs, Obj, Ref, meta, obj_of, ref_of
 from .patch import Rendered
-from .view import document_view
-
-
-@dataclass(frozen=True)
-class Obj:
-    """A Kubernetes document: where it is, what it is, its (patched) data and effective namespace."""
-
-    path: str
-    index: int
-    line: int
-    api: str
-    kind: str
-    name: str
-    namespace: str | None
-    data: Any
-
-    @property
-    def group(self) -> str:
-        return self.api.split("/")[0] if "/" in self.api else ""
-
-    @property
-    def ident(self) -> str:
-        return f"{self.namespace or '?'}/{self.name}"
-
-    @property
-    def spec(self) -> Any:
-        spec = self.data.get("spec")
-        return spec if isinstance(spec, dict) else YMap(self.line, 1)
-
-    def line_of(self, *keys: str) -> int:
-        """The line of the deepest existing key along `keys` (the key's own line, where a reader looks),
-        or the document's first line."""
-        node, line = self.data, self.line
-        for key in keys:
-            if not isinstance(node, YMap) or key not in node:
-                break
-            line, node = node.key_line(key), node[key]
-        return line
-
-    def is_(self, group: str, kind: str) -> bool:
-        return self.group == group and self.kind == kind
-
-
-def _meta(data: Any, key: str) -> str | None:
-    meta = data.get("metadata") if isinstance(data, dict) else None
-    value = meta.get(key) if isinstance(meta, dict) else None
-    return value if isinstance(value, str) else None
-
-
-def obj_of(doc: Rendered) -> Obj:
-    # A patch may have rewritten anything, apiVersion and kind included: never assume their type.
-    return Obj(doc.path, doc.index, doc.line, str(doc.data.get("apiVersion", "")), str(doc.data.get("kind", "")),
-               _meta(doc.data, "name") or "", doc.namespace, doc.data)
-
-
-@dataclass(frozen=True)
-class Ref:
-    kind: str
-    name: str
-    namespace: str | None
-
-
-def ref_of(node: Any, default_ns: str | None) -> Ref | None:
-    if not isinstance(node, dict) or not isinstance(node.get("name"), str):
-        return None
-    ns = node.get("namespace") if isinstance(node.get("namespace"), str) else default_ns
-    return Ref(str(node.get("kind", "")), node["name"], ns)
-
-
-@dataclass
-class FluxKs:
-    """A Flux Kustomization in a cluster, and what its `path` pulls in when it is this repository's."""
-
-    obj: Obj
-    bootstrap: bool = False
-    own: bool = False  # its source is this repository's GitRepository
-    path: str | None = None  # repository path of spec.path, when own
-    built: Built | None = None
-
-    @property
-    def key(self) -> tuple[str | None, str]:
-        return self.obj.namespace, self.obj.name
-
-
-@dataclass
-class Cluster:
-    folder: str | None  # None: the pseudo-cluster of what no cluster reaches; else how findings name it
-    kind: str | None = None  # "flux bootstrap", "FluxInstance", "flux.clusters"; None for the pseudo-cluster
-    anchor: str | None = None  # the file defining the cluster (gotk-sync.yaml, the FluxInstance's file)
-    base: str = "."  # the folder its own source's paths are relative to (an OCI artifact's pushed folder)
-    global_decryption: bool = False  # kustomize-controller has a default decryption key (flux-operator flag)
-    under_root: bool = False  # a `flux bootstrap` cluster whose folder is the GitOps root or lies in it
-    ids: dict[tuple[str, int], list[tuple[str, str | None, str]]] = field(default_factory=dict)
-    ignore: Any = None  # what its own GitRepository's artifact leaves out (a predicate on repository paths)
-    bootstrap: FluxKs | None = None
-    own_source: Ref | None = None
-    implicit: bool = False  # gotk-sync.yaml is a placeholder: what `flux bootstrap` writes is assumed
-    objects: list[Obj] = field(default_factory=list)  # for resolution
-    judged: list[Obj] = field(default_factory=list)  # objects whose findings belong to this cluster
-    kustomizations: dict[tuple[str | None, str], FluxKs] = field(default_factory=dict)
-    owners: dict[tuple[str, int], list[FluxKs]] = field(default_factory=dict)
-    _index: dict[tuple[str, str], list[Obj]] | None = field(default=None, repr=False)
-
-    @property
-    def label(self) -> str:
-        return self.folder if self.folder is not None else "(not reached from a cluster)"
-
-    @property
-    def named(self) -> str:
-        """The cluster as a message names it."""
-        return f"cluster `{self.folder}`" if self.folder is not None else "the repository (no cluster applies it)"
-
-    @property
-    def is_bootstrap(self) -> bool:
-        """Written by `flux bootstrap` (a flux-system/gotk-sync.yaml): the seed's kind of cluster."""
-        return self.kind == "flux bootstrap"
-
-    def find(self, kinds: tuple[str, ...] | str, name: str, namespace: str | None) -> Obj | None:
-        kinds = (kinds,) if isinstance(kinds, str) else kinds
-        if self._index is None:
-            self._index = {}
-            for obj in self.objects:
-                self._index.setdefault((obj.kind, obj.name), []).append(obj)
-        for kind in kinds:
-            for obj in self._index.get((kind, name), []):
-                if namespace is None or obj.namespace in (namespace, None):
-                    return obj
-        return None
-
-    def artifact_names(self) -> set[tuple[str | None, str]]:
-        """ExternalArtifacts an ArtifactGenerator in the cluster produces."""
-        out = set()
-        for obj in self.objects:
-            if obj.kind == "ArtifactGenerator":
-                for art in obj.spec.get("artifacts") or []:
-                    if isinstance(art, dict) and isinstance(art.get("name"), str):
-                        out.add((obj.namespace, art["name"]))
-        return out
-
-    def resolves(self, ref: Ref, kinds: tuple[str, ...]) -> bool:
-        if ref.kind not in kinds:
-            return False
-        if ref.kind == "ExternalArtifact" and (ref.namespace, ref.name) in self.artifact_names():
-            return True
-        return self.find(ref.kind, ref.name, ref.namespace) is not None
 
 
 class GitOps:
@@ -293,11 +146,11 @@ class GitOps:
         if not extra and path in self._by_path:
             return self._by_path[path]
         out = []
-        for doc in self.repo.yaml_view(path, document_view) or []:
+        for doc in manifest_facts(self.repo, path) or []:
             if is_k8s(doc.data) and not is_kustomize_doc(doc.data):
                 ns = self.namespaces.get(path)
                 if ns is None or doc.data.get("kind") in CLUSTER_SCOPED:
-                    ns = _meta(doc.data, "namespace")
+                    ns = meta(doc.data, "namespace")
                 out.append(obj_of(Rendered(path, doc.index, doc.line, doc.data, ns)))
         if not extra:
             self._by_path[path] = out
@@ -556,27 +409,7 @@ class GitOps:
 
 
 def model(repo: Repo, config: Config) -> GitOps:
-    return repo.cached(("gitops", config.gitops_root, config.clusters), lambda: _built(repo, config))
-
-
-def _built(repo: Repo, config: Config) -> GitOps:
-    """The model, built with the cyclic garbage collector paused.
-
-    Parsing the tree allocates hundreds of thousands of mappings and lists that all stay alive; every
-    collection the allocations trigger walks them again, which cost ~15% of `--all` on 5,000 manifests.
-    Nothing built here is garbage, so pausing changes nothing but the time. Before it resumes, what
-    exists is frozen: otherwise the first collection after it walks the whole model once more (all of it
-    is still in the youngest generation), ~0.3 s on 5,000 manifests.
-    """
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        return GitOps(repo, config)
-    finally:
-        if paused:
-            gc.freeze()
-            gc.enable()
-
+    return repo.cached(("gitops", config.gitops_root, config.clusters), lambda: GitOps(repo, config))
 
 
 def render_graph(repo: Repo, config: Config, fmt: str, marks: Mapping[str, str] | None = None) -> str:
