@@ -7,13 +7,13 @@ line of another file.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from ...parsing.yamlx import YMap, YSeq
+from ...record import record
 
 
-@dataclass(frozen=True)
+@record
 class Rendered:
     """A Kubernetes document as a build produces it: merged data, effective namespace, original place."""
 

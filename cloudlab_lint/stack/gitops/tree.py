@@ -12,11 +12,11 @@ from __future__ import annotations
 import gc
 import posixpath
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from ...config import Config
 from ...parsing.yamlx import YMap
+from ...record import factory, field, record
 from ...repo import Repo
 from ..refs import is_chart_template
 from .boot import Boot
@@ -48,7 +48,7 @@ from .patch import Rendered
 from .view import document_view
 
 
-@dataclass(frozen=True)
+@record
 class Obj:
     """A Kubernetes document: where it is, what it is, its (patched) data and effective namespace."""
 
@@ -100,7 +100,7 @@ def obj_of(doc: Rendered) -> Obj:
                _meta(doc.data, "name") or "", doc.namespace, doc.data)
 
 
-@dataclass(frozen=True)
+@record
 class Ref:
     kind: str
     name: str
@@ -114,7 +114,7 @@ def ref_of(node: Any, default_ns: str | None) -> Ref | None:
     return Ref(str(node.get("kind", "")), node["name"], ns)
 
 
-@dataclass
+@record(mutable=True)
 class FluxKs:
     """A Flux Kustomization in a cluster, and what its `path` pulls in when it is this repository's."""
 
@@ -129,7 +129,7 @@ class FluxKs:
         return self.obj.namespace, self.obj.name
 
 
-@dataclass
+@record(mutable=True)
 class Cluster:
     folder: str | None  # None: the pseudo-cluster of what no cluster reaches; else how findings name it
     kind: str | None = None  # "flux bootstrap", "FluxInstance", "flux.clusters"; None for the pseudo-cluster
@@ -137,15 +137,15 @@ class Cluster:
     base: str = "."  # the folder its own source's paths are relative to (an OCI artifact's pushed folder)
     global_decryption: bool = False  # kustomize-controller has a default decryption key (flux-operator flag)
     under_root: bool = False  # a `flux bootstrap` cluster whose folder is the GitOps root or lies in it
-    ids: dict[tuple[str, int], list[tuple[str, str | None, str]]] = field(default_factory=dict)
+    ids: dict[tuple[str, int], list[tuple[str, str | None, str]]] = factory(dict)
     ignore: Any = None  # what its own GitRepository's artifact leaves out (a predicate on repository paths)
     bootstrap: FluxKs | None = None
     own_source: Ref | None = None
     implicit: bool = False  # gotk-sync.yaml is a placeholder: what `flux bootstrap` writes is assumed
-    objects: list[Obj] = field(default_factory=list)  # for resolution
-    judged: list[Obj] = field(default_factory=list)  # objects whose findings belong to this cluster
-    kustomizations: dict[tuple[str | None, str], FluxKs] = field(default_factory=dict)
-    owners: dict[tuple[str, int], list[FluxKs]] = field(default_factory=dict)
+    objects: list[Obj] = factory(list)  # for resolution
+    judged: list[Obj] = factory(list)  # objects whose findings belong to this cluster
+    kustomizations: dict[tuple[str | None, str], FluxKs] = factory(dict)
+    owners: dict[tuple[str, int], list[FluxKs]] = factory(dict)
     _index: dict[tuple[str, str], list[Obj]] | None = field(default=None, repr=False)
 
     @property

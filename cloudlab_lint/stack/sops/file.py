@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import base64
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ...record import record
 from ..goregex import GoRegexError, compile_go
 from .model import RULE_KEYS, Recipient, azure_id, is_sops_text, norm_kms, norm_pgp, vault_id
 
@@ -59,7 +59,7 @@ class Typed(str):
     """A scalar that YAML/JSON resolves to a non-string type (int, bool, float, time): never ciphertext."""
 
 
-@dataclass(frozen=True)
+@record
 class Leaf:
     """A value or comment SOPS walks: key path (list indexes excluded), where, and what precedes it."""
 
@@ -75,7 +75,7 @@ class Leaf:
         return ".".join(self.path) or "(top level)"
 
 
-@dataclass(frozen=True)
+@record
 class Meta:
     line: int  # where the metadata starts
     keys: dict[str, tuple[Any, int]]  # scalar metadata key -> (value, line)
@@ -83,7 +83,7 @@ class Meta:
     recipient_lines: dict[Recipient, int]
 
 
-@dataclass(frozen=True)
+@record
 class SopsFile:
     path: str
     format: str  # yaml, json, ini, dotenv, binary

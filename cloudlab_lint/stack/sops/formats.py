@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from typing import Any
+
+from ...record import factory, record
 
 # isort: off
 from ...parsing.pyyaml import yaml  # first: PyYAML imported without its slow step
@@ -85,15 +86,15 @@ class _CommentLoader(yaml.SafeLoader):
                 found = True
 
 
-@dataclass
+@record(mutable=True)
 class _Tree:
     """One document's collections and items, to place comments and build SOPS' comment stacks."""
 
-    coll_col: list[int] = field(default_factory=list)
-    coll_parent_item: list[int | None] = field(default_factory=list)
-    coll_path: list[tuple[str, ...]] = field(default_factory=list)
-    items: list[tuple[int, int, int]] = field(default_factory=list)  # (line, col, coll)
-    leaves: list[tuple[tuple[str, ...], int, Any, int]] = field(default_factory=list)  # (path, line, value, item)
+    coll_col: list[int] = factory(list)
+    coll_parent_item: list[int | None] = factory(list)
+    coll_path: list[tuple[str, ...]] = factory(list)
+    items: list[tuple[int, int, int]] = factory(list)  # (line, col, coll)
+    leaves: list[tuple[tuple[str, ...], int, Any, int]] = factory(list)  # (path, line, value, item)
     sops: Node | None = None
     sops_span: tuple[int, int] = (0, 0)
 
