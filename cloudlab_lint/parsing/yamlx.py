@@ -16,12 +16,10 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-# isort: off
-from .pyyaml import yaml  # first: PyYAML imported without its slow step (see there)
+import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import Resolver
-# isort: on
 
 from ..record import record
 from . import ParseError

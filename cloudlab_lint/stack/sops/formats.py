@@ -13,13 +13,10 @@ import json
 import re
 from typing import Any
 
-from ...record import factory, record
-
-# isort: off
-from ...parsing.pyyaml import yaml  # first: PyYAML imported without its slow step
+import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
-# isort: on
 
+from ...record import factory, record
 from .file import RECIPIENT_KINDS, Leaf, Meta, SopsFile, Typed, build_meta, unflatten
 
 _NULL = "tag:yaml.org,2002:null"
