@@ -115,12 +115,6 @@ def _keep_new(root: Path, revs: tuple[str, ...], history: History) -> None:
         history.shallow = any(commit in grafts for commit in history.order)
 
 
-def local_objects(root: Path) -> set[str]:
-    """Objects present in this clone (a partial clone lacks some; asking for them would fetch)."""
-    out = git(root, "cat-file", "--batch-check=%(objectname)", "--batch-all-objects", "--unordered")
-    return {line.decode("ascii") for line in out.split()}
-
-
 class BlobStreams:
     """Every blob present, each read once, in pack order, by `parts` `git cat-file --batch --buffer` processes.
 
