@@ -50,7 +50,7 @@ class Catalog:
 
 
 def _load_yaml(path: Path, text: str | None = None) -> Any:
-    from .parsing.pyyaml import yaml
+    import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:

@@ -70,10 +70,11 @@ def load_config(path: Path, root: Path, data_bytes: bytes | None = None) -> Conf
         raise ConfigError(f"{shown}: {_where(errors[0])}")
     flux = data.get("flux", {})
     layout = {"infrastructure": "infrastructure", "apps": "apps", **flux.get("layout", {})}
+    default = Config()  # a record's defaults are not class attributes (its fields are slots)
     return Config(
         gitops_root=data.get("gitops_root", "kubernetes").strip("/") or ".",
         clusters=tuple(c.strip("/") for c in flux["clusters"]) if "clusters" in flux else None,
-        chain=tuple(flux.get("chain", Config.chain)),
+        chain=tuple(flux.get("chain", default.chain)),
         chain_set="chain" in flux,
         layout=layout,
         exclude=tuple(data.get("exclude", ())),
@@ -81,6 +82,6 @@ def load_config(path: Path, root: Path, data_bytes: bytes | None = None) -> Conf
         baseline=(root / data["baseline"]) if "baseline" in data else None,
         rules={k: dict(v) for k, v in data.get("rules", {}).items()},
         rule_dirs=tuple((root / d).resolve() for d in data.get("rule_dirs", ())),
-        max_file_size=data.get("max_file_size", Config.max_file_size),
+        max_file_size=data.get("max_file_size", default.max_file_size),
         source=shown,
     )

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from .gitcmd import GitError, git
+from .record import record
 
 _OID = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?")
 
@@ -30,7 +30,7 @@ class ScopeError(ValueError):
     """A range or pre-push input that names no commit here: a usage error (exit 2)."""
 
 
-@dataclass(frozen=True)
+@record
 class Scope:
     revs: tuple[str, ...] | None  # git log's revision arguments; None: every ref; (): nothing to scan
     what: str  # for the run's note: what was scanned

@@ -6,7 +6,7 @@ import enum
 from collections.abc import Mapping
 from typing import Any
 
-from .record import Value, factory, record, set_field
+from .record import factory, record
 
 
 class Severity(enum.Enum):
@@ -23,27 +23,20 @@ class Severity(enum.Enum):
         return cls(text)
 
 
-class Location(Value):
+@record(order=True)
+class Location:
     """A place in the repository; `path` is repository-relative with `/` separators, lines 1-based.
     Ordered by its fields in turn."""
 
-    __slots__ = ("path", "line", "column", "end_line", "end_column")
     path: str
-    line: int
-    column: int
-    end_line: int | None
-    end_column: int | None
-
-    def __init__(self, path: str, line: int = 1, column: int = 1, end_line: int | None = None,
-                 end_column: int | None = None) -> None:
-        set_field(self, "path", path)
-        set_field(self, "line", line)
-        set_field(self, "column", column)
-        set_field(self, "end_line", end_line)
-        set_field(self, "end_column", end_column)
+    line: int = 1
+    column: int = 1
+    end_line: int | None = None
+    end_column: int | None = None
 
 
-class Hit(Value):
+@record(order=True)
+class Hit:
     """What a check yields: a message and where. The engine adds everything else.
 
     `key` optionally names what the hit is about (e.g. "dependsOn:infra") so the
@@ -53,20 +46,11 @@ class Hit(Value):
     the past commit a history finding is about.
     """
 
-    __slots__ = ("message", "location", "key", "related", "commit")
     message: str
     location: Location
-    key: str | None
-    related: tuple[tuple[str, Location], ...]
-    commit: str | None
-
-    def __init__(self, message: str, location: Location, key: str | None = None,
-                 related: tuple[tuple[str, Location], ...] = (), commit: str | None = None) -> None:
-        set_field(self, "message", message)
-        set_field(self, "location", location)
-        set_field(self, "key", key)
-        set_field(self, "related", related)
-        set_field(self, "commit", commit)
+    key: str | None = None
+    related: tuple[tuple[str, Location], ...] = ()
+    commit: str | None = None
 
 
 @record

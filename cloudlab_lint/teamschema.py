@@ -99,7 +99,7 @@ def read_beside(folder: Path, path: str, repo: Any) -> Any:
         text = repo.read_text(rel, strict=False)
     if text is None:
         return None
-    from .parsing.pyyaml import yaml
+    import yaml
 
     try:
         return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # JSON is YAML

@@ -581,7 +581,7 @@ def test_plain_http_to_a_remote_host_is_refused_before_any_request(monkeypatch: 
 
 def test_client_repr_and_errors_hold_no_token() -> None:
     client = github.client(TOKEN, github.Settings(base_url="http://127.0.0.1:9", timeout=0.5, retries=0))
-    assert TOKEN not in repr(client) and TOKEN not in str(vars(client).get("settings"))
+    assert TOKEN not in repr(client) and TOKEN not in str(client.settings)
     with pytest.raises(github.ApiUnavailable) as info:
         client.get("/repos/acme/gitops")  # port 9 (discard) is closed: connection refused
     assert TOKEN not in str(info.value) and TOKEN not in repr(info.value)

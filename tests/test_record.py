@@ -1,4 +1,4 @@
-"""`@record` behaves as the dataclasses it replaces did, for what the code relies on."""
+"""`@record`, the project's one value class, behaves as a slotted dataclass for what the code relies on."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import pickle
 
 import pytest
 
-from cloudlab_lint.record import factory, record, replace
+from cloudlab_lint import record as record_module
+from cloudlab_lint.record import factory, field, record, replace
 
 
 @record
@@ -79,3 +80,43 @@ def test_the_hot_value_classes_compare_order_hash_and_pickle_like_dataclasses() 
     assert pickle.loads(pickle.dumps(doc)).data == {"a": 1} and doc == Document({"a": 1}, 0, 1, 2)
     with pytest.raises(TypeError):
         a < hit  # noqa: B015
+
+
+@record
+class Secretive:
+    name: str
+    token: str = field(default="", repr=False)
+    seen: float | None = field(default=None, compare=False)
+
+
+def test_field_options_leave_a_field_out_of_the_repr_or_out_of_equality_and_hashing() -> None:
+    a = Secretive("a", "hunter2", 1.0)
+    assert repr(a) == "Secretive(name='a', seen=1.0)"
+    assert a == Secretive("a", "hunter2", 2.0) and hash(a) == hash(Secretive("a", "hunter2"))
+    assert a != Secretive("a", "other")
+
+
+def test_fields_are_slots_and_defaults_are_no_class_attributes() -> None:
+    assert Point.__slots__ == ("x", "y", "tags") and not hasattr(Point(1), "__dict__")
+    with pytest.raises(AttributeError):
+        Counter().other = 1  # type: ignore[attr-defined]
+    assert Point.__match_args__ == ("x", "y", "tags")
+    match Point(1, 2):
+        case Point(x, y):
+            assert (x, y) == (1, 2)
+
+
+def test_a_class_built_often_gets_its_own_init_and_behaves_the_same() -> None:
+    @record(mutable=True)
+    class Often:
+        a: int
+        b: list[int] = factory(list)
+        c: str = "c"
+
+    built = [Often(i) for i in range(record_module._WRITE_AFTER + 5)]
+    assert Often.__init__ is not record_module._first_init
+    assert [(o.a, o.b, o.c) for o in built[-3:]] == [(i, [], "c") for i in range(len(built) - 3, len(built))]
+    assert built[-1].b is not built[-2].b and Often(1, c="x").c == "x" and Often(a=2).a == 2
+    for wrong in (lambda: Often(), lambda: Often(1, [], "c", 4), lambda: Often(1, d=2)):
+        with pytest.raises(TypeError):
+            wrong()

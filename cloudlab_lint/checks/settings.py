@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..model import Hit, Location
-from ..record import record
+from ..record import record, replace
 from . import Context, check
 
 if TYPE_CHECKING:
@@ -279,8 +279,6 @@ def _details(reading: Reading, checks: set[str]) -> str:
 
 def _with_deadline(settings: Any, deadline: Any) -> Any:
     """The settings with the rule's `deadline` (seconds for the whole API conversation; a bad value: 30)."""
-    from dataclasses import replace
-
     ok = isinstance(deadline, (int, float)) and not isinstance(deadline, bool) and 0 < deadline <= 3600
     return replace(settings, deadline=float(deadline) if ok else 30.0)
 

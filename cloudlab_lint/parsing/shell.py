@@ -14,7 +14,8 @@ not expanded (a `$TF plan` stays unknown rather than guessed).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from ..record import record
 
 MAX_NESTING = 12  # bash -c inside $(...) inside bash -c ...: deeper is absurd, stop there
 
@@ -29,7 +30,7 @@ ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\[[^\]]*\])?\+?=")
 SHELLS = {"sh", "bash", "zsh", "dash", "ksh"}
 
 
-@dataclass(frozen=True)
+@record
 class SimpleCommand:
     """One executed command: its argv (variables unexpanded) and the 1-based line it starts on."""
 
@@ -42,7 +43,7 @@ class SimpleCommand:
         return self.words[0].rsplit("/", 1)[-1] if self.words else ""
 
 
-@dataclass
+@record(mutable=True)
 class _Token:
     value: str
     line: int

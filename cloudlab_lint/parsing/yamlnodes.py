@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 # isort: off
-from .pyyaml import yaml  # first: PyYAML imported without its slow step
+import yaml
 from yaml.nodes import MappingNode as MappingNode
 from yaml.nodes import Node
 from yaml.nodes import ScalarNode as ScalarNode

@@ -16,14 +16,12 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-# isort: off
-from .pyyaml import yaml  # first: PyYAML imported without its slow step (see there)
+import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import Resolver
-# isort: on
 
-from ..record import Value, set_field
+from ..record import record
 from . import ParseError
 
 try:
@@ -72,18 +70,12 @@ class YSeq(list):
         return self.pos[index][0] if 0 <= index < len(self.pos) else self.line
 
 
-class Document(Value):
-    __slots__ = ("data", "index", "line", "end_line")
+@record(order=True)
+class Document:
     data: Any
     index: int
     line: int  # first line of the document's content
     end_line: int
-
-    def __init__(self, data: Any, index: int, line: int, end_line: int) -> None:
-        set_field(self, "data", data)
-        set_field(self, "index", index)
-        set_field(self, "line", line)
-        set_field(self, "end_line", end_line)
 
 
 _SCALAR = SafeConstructor()

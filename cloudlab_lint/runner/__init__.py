@@ -10,9 +10,9 @@ cache or the fork, and nothing in it imports a check family: checks are reached 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ..record import factory, record
 from .execute import Outcome, check_rule
 from .settings import Settings
 
@@ -30,13 +30,13 @@ __all__ = ["RUNS_LAST", "Outcome", "Ran", "Settings", "run_rules"]
 RUNS_LAST = "parse-error"
 
 
-@dataclass(slots=True)
+@record
 class Ran:
     """What the rules gave: an outcome per rule id, what --fix did (notes), and the files it wrote."""
 
     outcomes: dict[str, Outcome]
-    fixes: list[str] = field(default_factory=list)
-    modified: list[str] = field(default_factory=list)
+    fixes: list[str] = factory(list)
+    modified: list[str] = factory(list)
 
 
 class _Run:

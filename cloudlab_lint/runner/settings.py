@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+
+from ..record import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Settings:
     """How a run may use what earlier runs left and a second core.
 

@@ -22,10 +22,11 @@ import os
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
+
+from ..record import field, record
 
 if TYPE_CHECKING:
     from .github_deadline import Watch as _Watch
@@ -49,7 +50,7 @@ class ApiUnavailable(Exception):
     """The API could not be asked (network, timeout, 5xx, rate limit, refused redirect); text is redacted."""
 
 
-@dataclass(frozen=True)
+@record
 class Response:
     status: int
     data: Any
@@ -57,7 +58,7 @@ class Response:
     next_url: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Settings:
     """What a client needs besides the token; read from the environment by `settings_from_env`."""
 
@@ -168,7 +169,7 @@ def repo_path(slug: str, *rest: str) -> str:
 # -- the client -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class Client:
     settings: Settings
     _token: str = field(repr=False)

@@ -17,28 +17,28 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, NamedTuple
+from typing import IO, Any
 
 from ..gitcmd import GitError, discard, git, git_command, git_env
+from ..record import factory, record
 
 NULL_OID = "0" * 40
 SUBMODULE, SYMLINK = "160000", "120000"
 
 
-class Use(NamedTuple):
-    """A path at which a blob appeared, and the first commit (topological order) that put it there.
-    (A named tuple: one is made per blob and path, and a frozen dataclass costs several times more.)"""
+@record
+class Use:
+    """A path at which a blob appeared, and the first commit (topological order) that put it there."""
 
     path: str
     commit: str
 
 
-@dataclass
+@record(mutable=True)
 class History:
-    blobs: dict[str, list[Use]] = field(default_factory=dict)  # oid -> uses, in order of first appearance
-    order: dict[str, int] = field(default_factory=dict)  # commit -> its place in topological order
+    blobs: dict[str, list[Use]] = factory(dict)  # oid -> uses, in order of first appearance
+    order: dict[str, int] = factory(dict)  # commit -> its place in topological order
     commits: int = 0
     shallow: bool = False
     partial: bool = False
@@ -113,12 +113,6 @@ def _keep_new(root: Path, revs: tuple[str, ...], history: History) -> None:
         except OSError:
             grafts = set()
         history.shallow = any(commit in grafts for commit in history.order)
-
-
-def local_objects(root: Path) -> set[str]:
-    """Objects present in this clone (a partial clone lacks some; asking for them would fetch)."""
-    out = git(root, "cat-file", "--batch-check=%(objectname)", "--batch-all-objects", "--unordered")
-    return {line.decode("ascii") for line in out.split()}
 
 
 class BlobStreams:

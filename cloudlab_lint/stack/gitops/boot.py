@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ...parsing import ParseError
 from ...parsing.yamlx import load_documents
+from ...record import factory, record
 from ..kinds import flatten
 from ..refs import is_chart_template
 from .facts import Omitted, manifest_facts
@@ -41,12 +41,12 @@ _PUSH_PATH = re.compile(r"--path(?:=|\s+)[\"']?([^\"'\s\\]+)")
 _SCRIPTS = (".sh", ".bash", ".yaml", ".yml", ".toml", ".just", "Makefile", "Taskfile", "justfile", ".justfile")
 
 
-@dataclass
+@record(mutable=True)
 class Boot:
     kind: str  # "flux bootstrap", "FluxInstance" or "flux.clusters"
     label: str  # how findings name the cluster
     anchor: str  # the file that defines it (findings about the cluster point here)
-    objs: list[Obj] = field(default_factory=list)
+    objs: list[Obj] = factory(list)
     folder: str | None = None  # `flux bootstrap`: the folder holding flux-system/
     implicit: bool = False  # a placeholder gotk-sync.yaml: what `flux bootstrap` writes is assumed
     base: str = "."  # the folder the synced source's paths are relative to

@@ -5,10 +5,10 @@ from __future__ import annotations
 import difflib
 import heapq
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ...escape import dot_text, mermaid_text, printable  # names come from the repository: inert in every format
+from ...record import factory, record
 
 if TYPE_CHECKING:
     from .objects import Cluster, FluxKs, Index
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 Node = tuple  # (namespace, name)
 
 
-@dataclass(frozen=True)
+@record
 class Dep:
     source: FluxKs  # the dependent
     target: tuple[str | None, str]  # (namespace, name) it names
@@ -24,13 +24,13 @@ class Dep:
     index: int
 
 
-@dataclass
+@record(mutable=True)
 class Graph:
     cluster: Cluster
-    nodes: list[FluxKs] = field(default_factory=list)
-    edges: list[Dep] = field(default_factory=list)  # resolving
-    missing: list[Dep] = field(default_factory=list)  # dangling
-    cycles: list[list[tuple[str | None, str]]] = field(default_factory=list)
+    nodes: list[FluxKs] = factory(list)
+    edges: list[Dep] = factory(list)  # resolving
+    missing: list[Dep] = factory(list)  # dangling
+    cycles: list[list[tuple[str | None, str]]] = factory(list)
 
     def in_cycle(self, dep: Dep) -> bool:
         for cycle in self.cycles:

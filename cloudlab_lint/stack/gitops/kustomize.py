@@ -10,11 +10,11 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from ...parsing import ParseError
 from ...parsing.yamlx import YMap, YSeq, load_documents
+from ...record import factory, record
 from ...repo import Repo
 from ..refs import is_chart_template
 from .facts import is_whole, manifest_facts
@@ -114,7 +114,7 @@ def is_kustomize_doc(data: Any) -> bool:
     return is_k8s(data) and data["apiVersion"].startswith(KUSTOMIZE_API + "/")
 
 
-@dataclass(frozen=True)
+@record
 class Entry:
     """One reference in a kustomization file."""
 
@@ -129,14 +129,14 @@ class Entry:
         return self.field in ("patches", "patchesStrategicMerge", "patchesJson6902")
 
 
-@dataclass(frozen=True)
+@record
 class InlinePatch:
     text: str
     target: Any
     line: int
 
 
-@dataclass(frozen=True)
+@record
 class KFile:
     path: str
     folder: str
@@ -254,11 +254,11 @@ def _replacements(repo: Repo, items: Any, folder: str, add: Any) -> tuple[Replac
 # -- rendering ------------------------------------------------------------------------------
 
 
-@dataclass
+@record(mutable=True)
 class Built:
-    docs: list[Rendered] = field(default_factory=list)
-    files: set[str] = field(default_factory=set)  # every file the build reads (manifests, patches, inputs)
-    folders: set[str] = field(default_factory=set)  # folders built as units (kustomization file or generated)
+    docs: list[Rendered] = factory(list)
+    files: set[str] = factory(set)  # every file the build reads (manifests, patches, inputs)
+    folders: set[str] = factory(set)  # folders built as units (kustomization file or generated)
 
 
 def file_docs(repo: Repo, path: str) -> list[Rendered]:

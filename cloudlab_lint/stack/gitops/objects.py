@@ -7,11 +7,11 @@ graph), which take it as an `Index`; none of them imports the model back.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ...parsing.yamlx import YMap
+from ...record import factory, field, record
 from .facts import Omitted, is_whole
 from .patch import Rendered
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from .kustomize import Builder, Built, KFile
 
 
-@dataclass(frozen=True)
+@record
 class Obj:
     """A Kubernetes document: where it is, what it is, its (patched) data and effective namespace."""
 
@@ -82,7 +82,7 @@ def obj_of(doc: Rendered) -> Obj:
                meta(doc.data, "name") or "", doc.namespace, doc.data)
 
 
-@dataclass(frozen=True)
+@record
 class Ref:
     kind: str
     name: str
@@ -96,7 +96,7 @@ def ref_of(node: Any, default_ns: str | None) -> Ref | None:
     return Ref(str(node.get("kind", "")), node["name"], ns)
 
 
-@dataclass
+@record(mutable=True)
 class FluxKs:
     """A Flux Kustomization in a cluster, and what its `path` pulls in when it is this repository's."""
 
@@ -111,7 +111,7 @@ class FluxKs:
         return self.obj.namespace, self.obj.name
 
 
-@dataclass
+@record(mutable=True)
 class Cluster:
     folder: str | None  # None: the pseudo-cluster of what no cluster reaches; else how findings name it
     kind: str | None = None  # "flux bootstrap", "FluxInstance", "flux.clusters"; None for the pseudo-cluster
@@ -119,15 +119,15 @@ class Cluster:
     base: str = "."  # the folder its own source's paths are relative to (an OCI artifact's pushed folder)
     global_decryption: bool = False  # kustomize-controller has a default decryption key (flux-operator flag)
     under_root: bool = False  # a `flux bootstrap` cluster whose folder is the GitOps root or lies in it
-    ids: dict[tuple[str, int], list[tuple[str, str | None, str]]] = field(default_factory=dict)
+    ids: dict[tuple[str, int], list[tuple[str, str | None, str]]] = factory(dict)
     ignore: Any = None  # what its own GitRepository's artifact leaves out (a predicate on repository paths)
     bootstrap: FluxKs | None = None
     own_source: Ref | None = None
     implicit: bool = False  # gotk-sync.yaml is a placeholder: what `flux bootstrap` writes is assumed
-    objects: list[Obj] = field(default_factory=list)  # for resolution
-    judged: list[Obj] = field(default_factory=list)  # objects whose findings belong to this cluster
-    kustomizations: dict[tuple[str | None, str], FluxKs] = field(default_factory=dict)
-    owners: dict[tuple[str, int], list[FluxKs]] = field(default_factory=dict)
+    objects: list[Obj] = factory(list)  # for resolution
+    judged: list[Obj] = factory(list)  # objects whose findings belong to this cluster
+    kustomizations: dict[tuple[str | None, str], FluxKs] = factory(dict)
+    owners: dict[tuple[str, int], list[FluxKs]] = factory(dict)
     _index: dict[tuple[str, str], list[Obj]] | None = field(default=None, repr=False)
 
     @property

@@ -8,14 +8,14 @@ there, the rest stays omitted; `restored` fills such parts from the document rea
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from ...parsing.yamlx import YMap, YSeq
+from ...record import record
 from .facts import Omitted, OmittedMap, is_whole
 
 
-@dataclass(frozen=True)
+@record
 class Rendered:
     """A Kubernetes document as a build produces it: merged data, effective namespace, original place."""
 

@@ -8,19 +8,19 @@ resolved (no source, several sources, a source without the field) is reported, a
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
+from ...record import record
 from .patch import Rendered, clone, split_top_level
 
 
-@dataclass(frozen=True)
+@record
 class Replacement:
     spec: Any  # the entry's mapping (source, targets)
     line: int  # the `replacements` entry's line
 
 
-@dataclass(frozen=True)
+@record
 class ImageRule:
     name: str
     new_name: str | None

@@ -9,10 +9,10 @@ say so, never passed over in silence.
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
 from typing import Any
 
 from ...parsing.yamlx import YMap, YSeq
+from ...record import record
 from .scope import LEFTHOOK_FILES as CONFIG_FILES  # the first found is read
 
 HOOK_NAMES = {
@@ -23,7 +23,7 @@ HOOK_NAMES = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class HookCommand:
     hook: str
     name: str
@@ -39,7 +39,7 @@ class HookCommand:
     runner: str = "lefthook"
 
 
-@dataclass(frozen=True)
+@record
 class Lefthook:
     path: str | None
     hooks: dict[str, tuple[HookCommand, ...]]

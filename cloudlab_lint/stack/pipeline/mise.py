@@ -5,8 +5,9 @@ from __future__ import annotations
 import fnmatch
 import re
 import tomllib
-from dataclasses import dataclass
 from typing import Any
+
+from ...record import record
 
 # Where mise looks in a project folder (catalog order; the first definition of a task wins): defined with
 # what the fast pre-commit test needs, which must not import this module.
@@ -29,14 +30,14 @@ SHELL_SHEBANG = re.compile(r"^#!\s*(?:/usr/bin/env\s+(?:-S\s+)?)?(?:\S*/)?(bash|
 MISE_HEADER = re.compile(r"^#\s*\[?(?:MISE|mise)\]?\s+([A-Za-z_]+)\s*=\s*(.+)$")  # #MISE, # mise, #[MISE]
 
 
-@dataclass(frozen=True)
+@record
 class RunItem:
     script: str | None  # a shell script, or None for a task reference
     line: int
     tasks: tuple[str, ...] = ()  # `{task = "x"}` / `{tasks = [...]}` entries of a run array
 
 
-@dataclass(frozen=True)
+@record
 class Task:
     name: str
     path: str  # the config file or the file task
@@ -49,7 +50,7 @@ class Task:
     is_file_task: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class Tool:
     name: str  # as written, e.g. "aqua:fluxcd/flux2"
     versions: tuple[str, ...]
@@ -63,7 +64,7 @@ class Tool:
         return name.rstrip("/").rsplit("/", 1)[-1].split("@", 1)[0]
 
 
-@dataclass(frozen=True)
+@record
 class Mise:
     configs: tuple[str, ...]
     tasks: dict[str, Task]

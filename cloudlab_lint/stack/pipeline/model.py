@@ -9,9 +9,9 @@ through scripts, tasks and make targets). Each part's model is built once per ru
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
+from ...record import record
 from .lefthook import Lefthook, lefthook_model
 from .mise import mise_model
 from .resolve import Link, Resolver, RunCommand
@@ -31,7 +31,7 @@ __all__ = ["CheckJob", "JobRun", "Link", "RunCommand", "Workflow", "Job", "Step"
            "uses_name"]
 
 
-@dataclass(frozen=True)
+@record
 class CheckJob:
     check_name: str  # as GitHub shows the check: the job's `name:` or else its id; matrix values in parentheses,
     # e.g. "test (ubuntu-latest, 3.12)"; "caller / callee" for a reusable workflow's jobs
@@ -39,7 +39,7 @@ class CheckJob:
     line: int  # line of the job in that file
 
 
-@dataclass(frozen=True)
+@record
 class JobRun:
     """A job of a triggered workflow with everything it runs (a reusable workflow's jobs are their own JobRun)."""
 

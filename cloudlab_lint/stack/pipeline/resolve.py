@@ -14,10 +14,10 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from ...parsing.shell import SHELLS, SimpleCommand, commands
+from ...record import record
 from .lefthook import lefthook_model
 from .mise import SHELL_SHEBANG, Mise, Task, run_targets
 from .scope import MAKEFILES as MAKEFILES
@@ -49,7 +49,7 @@ def shown(words: tuple[str, ...] | list[str]) -> str:
     return " ".join(out)
 
 
-@dataclass(frozen=True)
+@record
 class Link:
     """One place on the way to a command: `task check (.mise.toml:12)`."""
 
@@ -61,7 +61,7 @@ class Link:
         return f"{self.what} ({self.path}:{self.line})"
 
 
-@dataclass(frozen=True)
+@record
 class RunCommand:
     words: tuple[str, ...]
     path: str  # where the command is written
@@ -83,7 +83,7 @@ class RunCommand:
         return " → ".join(parts)
 
 
-@dataclass(frozen=True)
+@record
 class Makefile:
     path: str
     targets: dict[str, tuple[int, tuple[str, ...], tuple[tuple[str, int], ...]]]  # name -> line, prereqs, recipe

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from ...parsing.yamlx import YMap, YSeq
+from ...record import field, record
 from .scope import WORKFLOW_DIR as WORKFLOW_DIR
 from .scope import is_workflow_path as is_workflow_path
 
@@ -17,7 +17,7 @@ SHELL_FAMILIES = ("bash", "sh", "zsh", "dash", "ksh", "pwsh", "powershell")
 EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 
 
-@dataclass(frozen=True)
+@record
 class Step:
     index: int
     line: int
@@ -28,7 +28,7 @@ class Step:
     run_line: int  # line of the first line of the script
     shell: str | None  # None: the runner's default (bash on Linux)
     working_directory: str | None
-    with_: dict[str, Any] = field(hash=False, compare=False)  # a YMap: knows the line of each input
+    with_: dict[str, Any] = field(compare=False)  # a YMap: knows the line of each input
 
     @property
     def label(self) -> str:
@@ -48,7 +48,7 @@ class Step:
         return self.shell.split()[0].rsplit("/", 1)[-1] in SHELL_FAMILIES
 
 
-@dataclass(frozen=True)
+@record
 class Job:
     id: str
     name: str | None
@@ -57,16 +57,16 @@ class Job:
     uses: str | None  # a reusable workflow this job calls
     uses_line: int
     check_names: tuple[str, ...]
-    permissions: Any = field(hash=False, compare=False)  # MISSING when absent
+    permissions: Any = field(compare=False)  # MISSING when absent
     permissions_line: int = 1
 
 
-@dataclass(frozen=True)
+@record
 class Workflow:
     path: str
     triggers: frozenset[str]
     jobs: tuple[Job, ...]
-    permissions: Any = field(hash=False, compare=False)  # MISSING when absent
+    permissions: Any = field(compare=False)  # MISSING when absent
     permissions_line: int = 1
     triggers_line: int = 1
 

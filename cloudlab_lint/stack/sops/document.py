@@ -7,9 +7,9 @@ the metadata's reading, which is the same for every format once INI and dotenv k
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
+from ...record import record
 from .model import RULE_KEYS, Recipient, azure_id, norm_kms, norm_pgp, vault_id
 
 RECIPIENT_KINDS = ("age", "pgp", "kms", "gcp_kms", "azure_kv", "hc_vault", "hckms")
@@ -19,7 +19,7 @@ class Typed(str):
     """A scalar that YAML/JSON resolves to a non-string type (int, bool, float, time): never ciphertext."""
 
 
-@dataclass(frozen=True)
+@record
 class Leaf:
     """A value or comment SOPS walks: key path (list indexes excluded), where, and what precedes it."""
 
@@ -35,7 +35,7 @@ class Leaf:
         return ".".join(self.path) or "(top level)"
 
 
-@dataclass(frozen=True)
+@record
 class Meta:
     line: int  # where the metadata starts
     keys: dict[str, tuple[Any, int]]  # scalar metadata key -> (value, line)
@@ -43,7 +43,7 @@ class Meta:
     recipient_lines: dict[Recipient, int]
 
 
-@dataclass(frozen=True)
+@record
 class SopsFile:
     path: str
     format: str  # yaml, json, ini, dotenv, binary

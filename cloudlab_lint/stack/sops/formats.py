@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from ...parsing import ParseError
 from ...parsing.yamlnodes import Comment, MappingNode, Node, ScalarNode, SequenceNode, compose
+from ...record import factory, record
 from .document import RECIPIENT_KINDS, Leaf, Meta, SopsFile, Typed, build_meta, unflatten
 
 _NULL = "tag:yaml.org,2002:null"
@@ -57,15 +57,15 @@ def _plain(node: Node) -> Any:
     return None if node.tag == _NULL else node.value
 
 
-@dataclass
+@record(mutable=True)
 class _Tree:
     """One document's collections and items, to place comments and build SOPS' comment stacks."""
 
-    coll_col: list[int] = field(default_factory=list)
-    coll_parent_item: list[int | None] = field(default_factory=list)
-    coll_path: list[tuple[str, ...]] = field(default_factory=list)
-    items: list[tuple[int, int, int]] = field(default_factory=list)  # (line, col, coll)
-    leaves: list[tuple[tuple[str, ...], int, Any, int]] = field(default_factory=list)  # (path, line, value, item)
+    coll_col: list[int] = factory(list)
+    coll_parent_item: list[int | None] = factory(list)
+    coll_path: list[tuple[str, ...]] = factory(list)
+    items: list[tuple[int, int, int]] = factory(list)  # (line, col, coll)
+    leaves: list[tuple[tuple[str, ...], int, Any, int]] = factory(list)  # (path, line, value, item)
     sops: Node | None = None
     sops_span: tuple[int, int] = (0, 0)
 
