@@ -30,7 +30,7 @@ __all__ = ["RUNS_LAST", "Outcome", "Ran", "Settings", "run_rules"]
 RUNS_LAST = "parse-error"
 
 
-@record
+@record(mutable=True)
 class Ran:
     """What the rules gave: an outcome per rule id, what --fix did (notes), and the files it wrote."""
 

@@ -7,7 +7,6 @@ graph), which take it as an `Index`; none of them imports the model back.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ...parsing.yamlx import YMap
@@ -42,7 +41,7 @@ class Obj:
     def ident(self) -> str:
         return f"{self.namespace or '?'}/{self.name}"
 
-    @cached_property
+    @property
     def whole(self) -> bool:
         """Whether `data` is the whole document (the manifest facts left nothing of it out)."""
         return is_whole(self.data)
