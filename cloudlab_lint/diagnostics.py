@@ -31,6 +31,22 @@ class Diagnostics:
         self.notes.append(note)
         self.file_notes.setdefault(path, note)
 
+    def mark(self) -> int:
+        """Where the notes stand now (for `since`)."""
+        return len(self.notes)
+
+    def since(self, mark: int) -> list[tuple[str, str | None]]:
+        """The notes said after `mark`, each with the file it is about (None: the run's)."""
+        about = {note: path for path, note in self.file_notes.items()}
+        return [(note, about.get(note)) for note in self.notes[mark:]]
+
+    def again(self, notes: list[tuple[str, str | None]]) -> None:
+        """Say notes kept from an earlier run again, as they were said (`since`)."""
+        for note, path in notes:
+            self.notes.append(note)
+            if path is not None:
+                self.file_notes.setdefault(path, note)
+
     def merge(self, other: Diagnostics) -> None:
         """Take in what another process found (the first word on a file stays)."""
         for path, problem in other.problems.items():

@@ -130,3 +130,19 @@ def shared_or_skip(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is absent (a fresh clone has no ../shared)")
     return path
+
+
+def runner_settings(monkeypatch: Any, **overrides: Any) -> None:
+    """Runs of the CLI in this test take these runner `Settings` (thresholds, forking), as a caller would set them;
+    repeated calls add up."""
+    from cloudlab_lint.record import replace
+    from cloudlab_lint.runner.settings import Settings
+
+    wanted = {**getattr(monkeypatch, "_runner_settings", {}), **overrides}
+    monkeypatch._runner_settings = wanted
+    real = Settings.from_env.__func__  # type: ignore[attr-defined]
+
+    def from_env(cls: type[Settings], *, keep: bool) -> Settings:
+        return replace(real(cls, keep=keep), **wanted)
+
+    monkeypatch.setattr(Settings, "from_env", classmethod(from_env))

@@ -25,22 +25,22 @@ from cloudlab_lint import catalog
 from cloudlab_lint.runner import keptformat as treememo_file
 from cloudlab_lint.runner import parsecache
 
-from .helpers import commit_all, git, load_case, materialise, run_cli, write_files
+from .helpers import commit_all, git, load_case, materialise, run_cli, runner_settings, write_files
 from .test_hostile import MARKER
 from .test_treememo import BASE
 
 WORKFLOW = ".github/workflows/ci.yml"
 CI = "on: pull_request\njobs:\n  a:\n    runs-on: x\n    steps:\n      - run: terraform plan\n"
 TARGETS = ("kubernetes/apps/extra.yaml", WORKFLOW)
-KINDS = ("yaml-cache", "tree-result", "pipeline-CL201", "rules.json")
+KINDS = ("yaml-cache", "tree-result", "rules.json")
 HANG_GUARD = 300  # seconds; a run takes well under one
 
 
 @pytest.fixture
 def quick(monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep files written moments ago, and open the parse cache from the first file on (fixtures are small)."""
-    monkeypatch.setattr(parsecache, "RACY_NS", 0)
-    monkeypatch.setattr(parsecache, "OPEN_AFTER", 0)
+    runner_settings(monkeypatch, racy_ns=0)
+    runner_settings(monkeypatch, open_after=0)
 
 
 @pytest.fixture
@@ -99,7 +99,7 @@ def wrong_shape(kind: str, path: Path) -> bytes:
         header, _ = _pickled(path, parsecache._Unpickler)
         return pickle.dumps((header, {"kubernetes/apps/extra.yaml": "not an entry"}))
     header, stored = _pickled(path, treememo_file._Unpickler)
-    return pickle.dumps((header, {**stored, "outcomes": {"CL101": "not hits"}, "paths": [1, 2]}))
+    return pickle.dumps((header, {**stored, "rules": {"CL101": ("k", "not hits", stored["rules"]["CL101"][2])}}))
 
 
 def damage(kind: str, how: str, path: Path, outside: Path, monkeypatch: pytest.MonkeyPatch) -> None:

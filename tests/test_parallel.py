@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from cloudlab_lint import engine
+from cloudlab_lint import runner as runner_pkg
 from cloudlab_lint.runner import fork as parallel
 
-from .helpers import FIXTURES, load_case, materialise, run_cli
+from .helpers import FIXTURES, load_case, materialise, run_cli, runner_settings
 
 CASES = sorted(p.parent for p in FIXTURES.glob("*/*/case.yaml"))
 
@@ -38,21 +38,21 @@ def cl002_repo(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def always_fork(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parallel, "MIN_WORK", 0)
-    monkeypatch.setattr(parallel, "_cores", lambda: 2)
+    runner_settings(monkeypatch, fork_min_work=0)
+    runner_settings(monkeypatch, jobs=2)
 
 
 @pytest.fixture
 def calls_here(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The rules whose checks ran in this process (a forked child's calls are not seen here)."""
     seen: list[str] = []
-    real = engine.check_rule
+    real = runner_pkg.check_rule
 
     def counted(rule, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
         seen.append(rule.id)
         return real(rule, *args, **kwargs)
 
-    monkeypatch.setattr(engine, "check_rule", counted)
+    monkeypatch.setattr(runner_pkg, "check_rule", counted)
     return seen
 
 
@@ -70,7 +70,7 @@ def test_forked_and_single_process_runs_agree(folder: Path, tmp_path: Path, alwa
 
 def test_the_file_rules_really_run_elsewhere(tmp_path: Path, always_fork: None, calls_here: list[str],
                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parallel, "STEAL", False)  # else this process may take queued rules: which is timing
+    runner_settings(monkeypatch, steal=False)  # else this process may take queued rules: which is timing
     repo = cl002_repo(tmp_path)
     doc, code = report(repo, ["--all"])
     assert code == 1 and any(f["rule"] == "CL002" for f in doc["findings"])
@@ -106,8 +106,8 @@ def test_no_fork_for_small_trees_fix_or_one_core(tmp_path: Path, calls_here: lis
     repo = cl002_repo(tmp_path)
     report(repo, ["--all"])
     assert "CL002" in calls_here  # a fixture repository is far below MIN_WORK
-    monkeypatch.setattr(parallel, "MIN_WORK", 0)
-    monkeypatch.setattr(parallel, "_cores", lambda: 1)
+    runner_settings(monkeypatch, fork_min_work=0)
+    monkeypatch.setattr(parallel, "cores", lambda: 1)
     calls_here.clear()
     report(repo, ["--all"])
     assert "CL002" in calls_here
@@ -118,7 +118,7 @@ def test_what_the_child_could_not_parse_is_reported_by_cl000_here(tmp_path: Path
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     from .helpers import commit_all, init_repo, write_files
 
-    monkeypatch.setattr(parallel, "STEAL", False)
+    runner_settings(monkeypatch, steal=False)
 
     repo = init_repo(tmp_path / "repo")
     # Only the pipeline rules (forked) read .mise.toml; CL000 (here) must still report it.
@@ -156,8 +156,8 @@ def test_the_fork_is_decided_by_the_bytes_to_read_not_the_count_of_files(tmp_pat
     """Hundreds of tiny files are little work: no fork; a few large ones are: a fork."""
     from .helpers import commit_all, init_repo, write_files
 
-    monkeypatch.setattr(parallel, "STEAL", False)
-    monkeypatch.setattr(parallel, "_cores", lambda: 2)
+    runner_settings(monkeypatch, steal=False)
+    monkeypatch.setattr(parallel, "cores", lambda: 2)
     tiny = init_repo(tmp_path / "tiny")
     write_files(tiny, {f"docs/n{i}.md": "note\n" for i in range(450)})
     commit_all(tiny)

@@ -15,7 +15,7 @@ import pytest
 
 from cloudlab_lint.runner import parsecache
 
-from .helpers import commit_all, init_repo, run_cli, write_files
+from .helpers import commit_all, init_repo, run_cli, runner_settings, write_files
 
 MANIFEST = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  key: value\n"
 # Same length as MANIFEST, but not YAML (an unclosed flow mapping, reported on line 5).
@@ -49,8 +49,8 @@ def hook_problems(root: Path, *args: str) -> set[tuple[str, str, int]]:
 @pytest.fixture
 def no_racy_window(monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep files written moments ago, and open the cache from the first file on (fixtures are small)."""
-    monkeypatch.setattr(parsecache, "RACY_NS", 0)
-    monkeypatch.setattr(parsecache, "OPEN_AFTER", 0)
+    runner_settings(monkeypatch, racy_ns=0)
+    runner_settings(monkeypatch, open_after=0)
 
 
 def read_entries(root: Path) -> tuple[tuple, dict]:
@@ -165,7 +165,7 @@ def test_a_run_that_parses_a_few_files_leaves_the_cache_alone(tmp_path: Path, no
     root = repo_with(tmp_path, many)
     run_cli([*many, "--select", "CL000"], cwd=root)
     plant(root, "k/m11.yaml", (None, ("planted problem", 3, 1)))
-    monkeypatch.setattr(parsecache, "OPEN_AFTER", 10)
+    runner_settings(monkeypatch, open_after=10)
     before = cache_file(root).read_bytes()
     # Three files: parsed directly, the cache neither read (no planted problem) nor rewritten.
     out = run_cli(["k/m09.yaml", "k/m10.yaml", "k/m11.yaml", "--select", "CL000", "--format", "json"], cwd=root)
@@ -179,7 +179,7 @@ def test_a_run_that_finds_every_file_as_kept_does_not_rewrite_the_cache(tmp_path
     many = {f"k/m{i:02}.yaml": MANIFEST for i in range(6)}
     root = repo_with(tmp_path, many)
     run_cli([*many, "--select", "CL000"], cwd=root)
-    monkeypatch.setattr(parsecache, "OPEN_AFTER", 3)  # three files parsed before it is opened, all kept already
+    runner_settings(monkeypatch, open_after=3)  # three files parsed before it is opened, all kept already
     before = os.stat(cache_file(root))
     run_cli([*many, "--select", "CL000"], cwd=root)
     after = os.stat(cache_file(root))

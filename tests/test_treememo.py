@@ -15,16 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from cloudlab_lint import engine
-from cloudlab_lint.checks import WHOLE_TREE
+from cloudlab_lint import runner as runner_pkg
 from cloudlab_lint.model import Hit, Location
 from cloudlab_lint.parsing.yamlx import load_documents
-from cloudlab_lint.runner import kept as treememo
 from cloudlab_lint.runner import keptformat as treememo_file
-from cloudlab_lint.runner import parsecache
 from cloudlab_lint.stack.gitops import facts as gitops_facts
 
-from .helpers import FIXTURES, commit_all, git, init_repo, load_case, materialise, run_cli, write_files
+from .helpers import FIXTURES, commit_all, git, init_repo, load_case, materialise, run_cli, runner_settings, write_files
 
 CASES = sorted(p.parent for p in FIXTURES.glob("*/*/case.yaml"))
 BASE = FIXTURES / "CL109-kustomize-orphan" / "fail-unlisted-manifest"  # one finding: apps/extra.yaml line 3
@@ -99,7 +96,7 @@ def memo_file(root: Path) -> Path:
 
 @pytest.fixture
 def no_racy_window(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parsecache, "RACY_NS", 0)
+    runner_settings(monkeypatch, racy_ns=0)
 
 
 @pytest.fixture
@@ -131,7 +128,8 @@ def reads_of(stored: dict) -> dict[str, tuple[bool, list[int], bytes]]:
 
 def plant(root: Path) -> None:
     identity, stored = load_memo(root)
-    stored["outcomes"]["CL101"] = [*stored["outcomes"]["CL101"], PLANTED]
+    key, hits, indices, notes = stored["rules"]["CL101"]
+    stored["rules"]["CL101"] = (key, [*hits, PLANTED], indices, notes)
     memo_file(root).write_bytes(pickle.dumps((identity, stored)))
 
 
@@ -145,7 +143,7 @@ def test_the_hook_keeps_the_result_and_the_next_run_uses_it(repo: Path, no_racy_
     first = findings(repo, SETTINGS)
     assert ("CL109", "kubernetes/apps/extra.yaml", 3) in {f[:3] for f in first}
     _, stored = load_memo(repo)
-    assert set(stored["outcomes"]) == {"CL1" + n for n in ("01", "02", "03", "04", "05", "06", "07", "08", "09",
+    assert set(stored["rules"]) == {"CL1" + n for n in ("01", "02", "03", "04", "05", "06", "07", "08", "09",
                                                           "10", "11")}
     reads = reads_of(stored)
     assert reads[SETTINGS][0] is True, "a ConfigMap is read through the model's view only"
@@ -158,10 +156,10 @@ def test_the_hook_keeps_the_result_and_the_next_run_uses_it(repo: Path, no_racy_
     assert findings(repo, "--all") >= first and not planted(findings(repo, "--all"))
 
 
-def test_a_hook_outside_the_tree_neither_reads_nor_writes_it(repo: Path, no_racy_window: None) -> None:
-    write_files(repo, {"README.md": "# lab\n"})
-    git(repo, "add", "README.md")
-    findings(repo, "README.md")
+def test_a_hook_no_tree_rule_reads_neither_reads_nor_writes_it(repo: Path, no_racy_window: None) -> None:
+    write_files(repo, {"notes.txt": "lab\n"})
+    git(repo, "add", "notes.txt")
+    findings(repo, "notes.txt")
     assert not memo_file(repo).exists()
 
 
@@ -265,9 +263,10 @@ HOSTILE = {
     "older format": lambda header, stored: pickle.dumps(((header[0] - 1, header[1]), stored)),
     "other code": lambda header, stored: pickle.dumps(((header[0], ("other",)), stored)),
     "findings not Hits": lambda identity, stored: pickle.dumps(
-        (identity, {**stored, "outcomes": {k: ["not a hit"] for k in stored["outcomes"]}})),
+        (identity, {**stored, "rules": {k: (v[0], ["not a hit"], *v[2:]) for k, v in stored["rules"].items()}})),
     "a location of the wrong type": lambda identity, stored: pickle.dumps(
-        (identity, {**stored, "outcomes": {k: [Hit("x", "nowhere")] for k in stored["outcomes"]}})),  # type: ignore[arg-type]
+        (identity, {**stored, "rules": {k: (v[0], [Hit("x", "nowhere")], *v[2:])  # type: ignore[arg-type]
+                                        for k, v in stored["rules"].items()}})),
     "reads of the wrong shape": lambda identity, stored: pickle.dumps(
         (identity, {**stored, "reads": (SETTINGS, b"", b"", b"")})),
     "reads of the wrong type": lambda identity, stored: pickle.dumps((identity, {**stored, "reads": {SETTINGS: 1}})),
@@ -285,20 +284,20 @@ def test_a_damaged_or_hostile_file_is_ignored_and_replaced(repo: Path, no_racy_w
     assert findings(repo, SETTINGS) == expected
     assert not (repo / "MARKER").exists()
     identity, stored = load_memo(repo)  # replaced by a good one
-    assert identity == (treememo_file.FORMAT, treememo.identity()) and stored["outcomes"]
+    assert identity == (treememo_file.FORMAT, treememo_file.identity()) and stored["rules"]
 
 
 @pytest.fixture
 def whole_tree_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     seen: list[str] = []
-    real = engine.check_rule
+    real = runner_pkg.check_rule
 
     def counted(rule, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
-        if rule.check in WHOLE_TREE:
+        if rule.scope.tree and rule.requires is None:  # the rules whose results a hook keeps
             seen.append(rule.id)
         return real(rule, *args, **kwargs)
 
-    monkeypatch.setattr(engine, "check_rule", counted)
+    monkeypatch.setattr(runner_pkg, "check_rule", counted)
     return seen
 
 
@@ -412,7 +411,6 @@ def test_a_pipeline_rule_sees_what_another_rule_read_for_the_model_they_share(tm
                        "README.md": "# lab\n"})
     commit_all(root)
     report(root, ["README.md"])
-    assert (root / ".git" / "cloudlab-lint" / "pipeline-CL202").exists()
     write_files(root, {".github/workflows/pull.yml": PULL.replace("echo hi", "tools/b")})  # not staged
     kept = report(root, ["tools/b"])
     assert kept == report(root, ["--no-cache", "tools/b"])
@@ -440,12 +438,12 @@ def test_a_damaged_kept_pipeline_set_is_ignored_and_replaced(tmp_path: Path, no_
     commit_all(root)
     expected = report(root, ["--no-cache", "tools/a"])
     report(root, ["tools/a"])
-    kept = root / ".git" / "cloudlab-lint" / "pipeline-CL201"
+    kept = memo_file(root)
     kept.write_bytes(damage)
     assert report(root, ["tools/a"]) == expected
     assert not (root / "MARKER").exists()
     _, stored = treememo_file._Unpickler(io.BytesIO(kept.read_bytes())).load()
-    assert "tools/a" in stored["paths"]
+    assert "tools/a" in stored["reads"][0].split("\0") and "CL201" in stored["rules"]
 
 
 def test_a_hook_served_by_kept_results_imports_neither_model(repo: Path) -> None:
@@ -466,6 +464,6 @@ def test_a_hook_served_by_kept_results_imports_neither_model(repo: Path) -> None
         assert "MODELS=" in proc.stderr, proc.stderr
         return proc.stderr.rsplit("MODELS=", 1)[1]
 
-    # the first keeps them
-    assert models() == "['cloudlab_lint.stack.gitops.tree', 'cloudlab_lint.stack.pipeline.model']"
+    # The first builds the Flux model and keeps its result; the pipeline's prefilter rules the change out.
+    assert models() == "['cloudlab_lint.stack.gitops.tree']"
     assert models() == "[]"

@@ -68,10 +68,12 @@ class _Run:
             prefilter = self.registry.prefilter(rule.scope.prefilter) if rule.scope.prefilter else None
             if prefilter is None or not prefilter(repo):
                 return Outcome()
+        said = repo.diagnostics.mark()
         with repo.recording() as reads:
             outcome = self.check(rule, repo.files)
         if kept is not None:
-            kept.keep(rule, outcome.hits, reads, clean=outcome.error is None and not outcome.edits)
+            kept.keep(rule, outcome.hits, reads, repo.diagnostics.since(said),
+                      clean=outcome.error is None and not outcome.edits)
         if triggered or outcome.error is not None or gate.reaches(reads):
             return outcome
         return Outcome()

@@ -44,6 +44,8 @@ if TYPE_CHECKING:
     from ..config import Config
     from ..model import Hit, Rule
 
+# What a rule computed: its key, hits, what it read (path -> through the manifest facts only), what it noted.
+Entry = tuple[str, list["Hit"], dict[str, bool], list[tuple[str, str | None]]]
 _STAMP = operator.attrgetter("st_size", "st_mtime_ns", "st_ctime_ns", "st_ino")
 
 
@@ -58,11 +60,12 @@ class KeptResults:
         self.prefix = os.path.join(repo.root, "")
         self.loaded = False
         self.reads: Reads | None = None  # the stored reads (their stamps refreshed where the content held)
-        self.entries: dict[str, tuple[str, list[Hit], array]] = {}  # rule id -> (rule key, hits, read indices)
+        # rule id -> (rule key, hits, read indices, notes said with the file each is about)
+        self.entries: dict[str, tuple[str, list[Hit], array, list[tuple[str, str | None]]]] = {}
         self.changed: set[int] = set()  # indices of stored reads whose content changed
         self.problems: list[tuple[str, str, int, int]] = []
         self.refreshed = 0
-        self.new: dict[str, tuple[str, list[Hit], dict[str, bool]]] = {}  # computed this run
+        self.new: dict[str, Entry] = {}  # computed this run
         self.savable = True
 
     def _load(self) -> None:
@@ -101,17 +104,19 @@ class KeptResults:
         read = {paths[i] for i in indices}
         if self.changed and any(i in self.changed for i in indices):
             return [], read, False
-        for problem in self.problems:  # what it could not parse is said again
+        for problem in self.problems:  # what it could not parse is said again, and what it noted
             if problem[0] in read:
                 self.repo.problem(*problem)
+        self.repo.diagnostics.again(entry[3])
         return list(entry[1]), read, True
 
-    def keep(self, rule: Rule, hits: list[Hit], reads: dict[str, bool], clean: bool) -> None:
-        """Keep what `rule` computed this run (`clean`: no error, no edit), with what it read."""
+    def keep(self, rule: Rule, hits: list[Hit], reads: dict[str, bool], notes: list[tuple[str, str | None]],
+             clean: bool) -> None:
+        """Keep what `rule` computed this run (`clean`: no error, no edit), with what it read and noted."""
         if not clean:
             self.savable = False
             return
-        self.new[rule.id] = (_rule_key(rule), list(hits), reads)
+        self.new[rule.id] = (_rule_key(rule), list(hits), reads, notes)
 
     def finish(self) -> None:
         """Keep what this run computed beside what it served, or the refreshed stamps of what held."""
@@ -121,21 +126,21 @@ class KeptResults:
             if self.refreshed >= self.settings.save_after and self.reads is not None:
                 self._save({rid: self._stored_reads(e) for rid, e in self.entries.items()})
             return
-        rules: dict[str, tuple[str, list[Hit], dict[str, bool]]] = {}
+        rules: dict[str, Entry] = {}
         for rule_id, entry in self.entries.items():
             if rule_id not in self.new and self.reads is not None and not any(i in self.changed for i in entry[2]):
                 rules[rule_id] = self._stored_reads(entry)
         rules.update(self.new)
         self._save(rules)
 
-    def _stored_reads(self, entry: tuple[str, list[Hit], array]) -> tuple[str, list[Hit], dict[str, bool]]:
+    def _stored_reads(self, entry: tuple[str, list[Hit], array, list[tuple[str, str | None]]]) -> Entry:
         assert self.reads is not None
         paths, viewed = self.reads.paths, self.reads.viewed
-        return entry[0], entry[1], {paths[i]: bool(viewed[i]) for i in entry[2]}
+        return entry[0], entry[1], {paths[i]: bool(viewed[i]) for i in entry[2]}, entry[3]
 
-    def _save(self, rules: dict[str, tuple[str, list[Hit], dict[str, bool]]]) -> None:
+    def _save(self, rules: dict[str, Entry]) -> None:
         union: dict[str, bool] = {}
-        for _, _, reads in rules.values():
+        for _, _, reads, _ in rules.values():
             for path, viewed in reads.items():
                 union[path] = union.get(path, True) and viewed
         paths = list(union)
@@ -161,8 +166,8 @@ class KeptResults:
                                  (self.repo.problems.get(path) for path in paths) if p is not None)
         problems.update(dict.fromkeys(p for p in self.problems if p[0] in index))
         write(self.path, {"key": self.key, "reads": reads.state(), "problems": list(problems),
-                          "rules": {rid: (key, hits, array("I", sorted(index[p] for p in read)))
-                                    for rid, (key, hits, read) in rules.items()}})
+                          "rules": {rid: (key, hits, array("I", sorted(index[p] for p in read)), notes)
+                                    for rid, (key, hits, read, notes) in rules.items()}})
 
     def _stamps(self, paths: list[str], *, racy: bool = True) -> array:
         """Four numbers per file (size, mtime, ctime, inode); MISSING when it is gone, or (`racy`) changed

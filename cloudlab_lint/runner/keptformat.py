@@ -104,8 +104,9 @@ def _well_formed(stored: Any) -> bool:
         count = len(reads.paths)
         return (all(isinstance(rid, str) and isinstance(key, str) and isinstance(hits, list)
                     and all(_hit_ok(h) for h in hits) and isinstance(indices, array) and indices.typecode == "I"
-                    and all(i < count for i in indices)
-                    for rid, (key, hits, indices) in stored["rules"].items())
+                    and all(i < count for i in indices) and isinstance(notes, list)
+                    and all(isinstance(n, str) and isinstance(p, (str, type(None))) for n, p in notes)
+                    for rid, (key, hits, indices, notes) in stored["rules"].items())
                 and all(len(p) == 4 and all(isinstance(x, t) for x, t in zip(p, (str, str, int, int), strict=True))
                         for p in stored["problems"]))
     except (KeyError, TypeError, ValueError, AttributeError):
