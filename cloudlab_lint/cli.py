@@ -145,7 +145,7 @@ def open_session(args: argparse.Namespace) -> Session:
     # Lint runs only (they alone can say --no-cache), and never `--all`: CI's fresh clone has nothing kept,
     # and nothing kept may change what CI judges.
     if is_git and not getattr(args, "no_cache", True) and not getattr(args, "all", False):
-        from .runner.parsecache import cache_dir
+        from .files import cache_dir
 
         folder = cache_dir(root)
         cache = folder / "rules.json" if folder is not None else None
@@ -166,7 +166,7 @@ def _own_index(root: Path, index_file: Path | None) -> Path | None:
     another repository running `cloudlab-lint --root HERE` must not judge HERE by that index."""
     if index_file is None:
         return None
-    from .runner.parsecache import cache_dir
+    from .files import cache_dir
 
     kept = cache_dir(root)  # <git folder>/cloudlab-lint, known from locate_root without another git call
     git_dir = os.path.realpath(kept.parent) if kept is not None else None

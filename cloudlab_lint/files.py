@@ -197,3 +197,31 @@ class _Chunks:
             self.done = True
             discard(self.out, self.left + 1)  # the rest, and the newline after the content
             self.left = 0
+
+
+def stamp_of(st: os.stat_result) -> tuple[int, int, int, int]:
+    """What identifies a work-tree file's content between runs without reading it, as git's index does."""
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
+
+
+def cache_dir(root: Path) -> Path | None:
+    """Where the repository at `root` keeps what runs leave for later ones: inside its git folder, or
+    nowhere (asked once per run: the parse cache and the kept results both use it)."""
+    key = str(root)
+    if key not in _CACHE_DIRS:
+        from .gitcmd import GitError, git
+
+        try:
+            out = git(root, "rev-parse", "--absolute-git-dir").decode("utf-8", "surrogateescape").strip()
+        except GitError:
+            out = ""
+        _CACHE_DIRS[key] = Path(out) / "cloudlab-lint" if out else None
+    return _CACHE_DIRS[key]
+
+
+_CACHE_DIRS: dict[str, Path | None] = {}
+
+
+def know_cache_dir(root: Path, git_dir: Path) -> None:
+    """`cache_dir(root)` from a git folder already asked for (`locate_root`)."""
+    _CACHE_DIRS[str(root)] = git_dir / "cloudlab-lint"

@@ -215,11 +215,6 @@ class Repo:
         prefix = folder + "/"
         return [f for f in self.files if f.startswith(prefix)]
 
-    def touched(self, predicate: Callable[[str], bool]) -> bool:
-        """In file mode, whether any target or deleted path matters to a whole-tree rule; always true
-        with --all."""
-        return self.all_mode or any(predicate(p) for p in self.targets) or any(predicate(p) for p in self.deleted)
-
     def cached(self, key: Any, factory: Callable[[], T]) -> T:
         """`factory()` once per run. In a commit hook, what it read is remembered and counted as read again by
         every recording computation that gets the value (what a tree rule read gates it: `runner.gate`)."""
@@ -560,7 +555,7 @@ class Repo:
         entry = self._from_git(path)
         if entry is not None:
             return blob_stamp(entry) if mode_of(entry) in REGULAR_MODES else None
-        from .runner.parsecache import stamp_of
+        from .files import stamp_of
 
         st = self._guarded_stat(path, note=False)
         return stamp_of(st) if st is not None else None
@@ -618,7 +613,7 @@ def locate_root(root: Path | None, cwd: Path) -> tuple[Path, bool]:
     if top is not None:
         top = top.resolve()
         if git_dir is not None:
-            from .runner.parsecache import know_cache_dir
+            from .files import know_cache_dir
 
             know_cache_dir(top, git_dir)  # spares the caches a `git rev-parse` of their own
         return top, True

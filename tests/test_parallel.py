@@ -56,18 +56,6 @@ def calls_here(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return seen
 
 
-@pytest.mark.parametrize("folder", CASES, ids=[f"{p.parent.name}/{p.name}" for p in CASES])
-def test_forked_and_single_process_runs_agree(folder: Path, tmp_path: Path, always_fork: None,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    case = load_case(folder)
-    repo = materialise(case, tmp_path / "repo")
-    args = [a for a in case.spec.get("args", ["--all"]) if a != "--fix"]
-    forked = report(repo, args)
-    monkeypatch.setenv("CLOUDLAB_LINT_JOBS", "1")
-    single = report(repo, args)
-    assert forked == single
-
-
 def test_the_file_rules_really_run_elsewhere(tmp_path: Path, always_fork: None, calls_here: list[str],
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     runner_settings(monkeypatch, steal=False)  # else this process may take queued rules: which is timing

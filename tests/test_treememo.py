@@ -307,40 +307,6 @@ def report(root: Path, args: list[str]) -> dict:
     return out.json
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("judged", ["worktree", "index"])
-@pytest.mark.parametrize("folder", CASES, ids=[f"{p.parent.name}/{p.name}" for p in CASES])
-def test_a_kept_result_reports_what_a_fresh_run_does(folder: Path, tmp_path: Path, no_racy_window: None,
-                                                     whole_tree_calls: list[str], judged: str) -> None:
-    """Every fixture repository, its whole tree named (work tree) or staged (index): the run that keeps the
-    result, the run that uses it, and a run without any cache give the same report (notes and suppressions
-    included)."""
-    case = load_case(folder)
-    root = materialise(case, tmp_path / "repo")
-    files = git(root, "ls-files", "-z").split("\0")
-    targets = [f for f in files if f][:200]
-    if judged == "index":
-        targets = ["--staged", *targets]
-    if not targets:
-        pytest.skip("an empty repository has no tree to keep")
-    fresh = report(root, ["--no-cache", *targets])
-    assert report(root, targets) == fresh
-    kept = memo_file(root).exists()
-    whole_tree_calls.clear()
-    assert report(root, targets) == fresh
-    if kept:
-        assert whole_tree_calls == [], "the second run computed what it had kept"
-
-
-@pytest.mark.parametrize("folder", CASES, ids=[f"{p.parent.name}/{p.name}" for p in CASES])
-def test_the_models_view_changes_no_result(folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """What the manifest facts leave out no rule reads: with the whole documents every fixture reports the same."""
-    root = materialise(load_case(folder), tmp_path / "repo")
-    viewed = report(root, ["--all", "--no-cache"])
-    monkeypatch.setattr(gitops_facts, "_facts", lambda doc, path: doc)
-    assert report(root, ["--all", "--no-cache"]) == viewed
-
-
 def test_the_view_keeps_what_names_and_places_a_document() -> None:
     labelled = DEPLOYMENT.replace("name: web\n  namespace", "name: web\n  labels: {a: b}\n  namespace")
     text = CONFIGMAP + "---\n" + labelled + "---\n" + RELEASE + "---\n- not a manifest\n"

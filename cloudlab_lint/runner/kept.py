@@ -34,10 +34,9 @@ try:  # BLAKE2 without hashlib, whose import loads OpenSSL (~4 ms of a hook run)
 except ImportError:  # an interpreter built without it
     from hashlib import blake2b
 
-from ..files import REGULAR_MODES
+from ..files import REGULAR_MODES, cache_dir
 from ..repo import Repo, blob_stamp
 from .keptformat import MISSING, NAME, NONE, Reads, identity, load, write
-from .parsecache import cache_dir
 from .settings import Settings
 
 if TYPE_CHECKING:

@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..files import cache_dir
 from .settings import Settings
 
 FORMAT = 1
@@ -46,10 +47,6 @@ class _Unpickler(pickle.Unpickler):
 
 def _loads(data: bytes) -> Any:
     return _Unpickler(io.BytesIO(data)).load()
-
-
-def stamp_of(st: os.stat_result) -> Stamp:
-    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
 
 
 def parser_identity() -> tuple[Any, ...]:
@@ -146,29 +143,6 @@ class ParseCache:
         for path, (stamp, outcome) in fresh.items():
             entries[path] = (stamp, pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL))
         write_kept(self.path, pickle.dumps((parser_identity(), entries), protocol=pickle.HIGHEST_PROTOCOL))
-
-
-def cache_dir(root: Path) -> Path | None:
-    """Where the repository at `root` keeps what runs leave for later ones: inside its git folder, or
-    nowhere (asked once per run: the parse cache and `treememo` both use it)."""
-    key = str(root)
-    if key not in _CACHE_DIRS:
-        from ..gitcmd import GitError, git
-
-        try:
-            out = git(root, "rev-parse", "--absolute-git-dir").decode("utf-8", "surrogateescape").strip()
-        except GitError:
-            out = ""
-        _CACHE_DIRS[key] = Path(out) / "cloudlab-lint" if out else None
-    return _CACHE_DIRS[key]
-
-
-_CACHE_DIRS: dict[str, Path | None] = {}
-
-
-def know_cache_dir(root: Path, git_dir: Path) -> None:
-    """`cache_dir(root)` from a git folder already asked for (`locate_root`)."""
-    _CACHE_DIRS[str(root)] = git_dir / "cloudlab-lint"
 
 
 def _cache_path(root: Path) -> Path | None:

@@ -32,18 +32,15 @@ def ignore_files(repo: Repo) -> list[str]:
     return [p for p in repo.files if p == ".gitignore" or p.endswith("/.gitignore")]
 
 
-def judge(repo: Repo, paths: Iterable[str], also: tuple[str, ...] = ()) -> dict[str, Verdict]:
-    """For each path, whether the committed .gitignore files ignore it (paths need not exist).
-
-    `also` names ignore files to count although not tracked yet (the root .gitignore that --fix just wrote).
-    """
+def judge(repo: Repo, paths: Iterable[str]) -> dict[str, Verdict]:
+    """For each path, whether the committed .gitignore files ignore it (paths need not exist)."""
     wanted = sorted(set(paths))
     if not wanted:
         return {}
     scratch = Path(tempfile.mkdtemp(prefix="cloudlab-ignores-"))
     try:
         git(scratch, "init", "-q", "--template=")
-        for name in dict.fromkeys([*ignore_files(repo), *also]):
+        for name in ignore_files(repo):
             data = repo.read_bytes(name)
             if data is None:
                 continue

@@ -1,4 +1,6 @@
-"""No import loops (architecture: "no import loops"), read from the source, not from what happens to import.
+"""The layering the architecture never breaks, read from the source, not from what happens to import: no
+import loops anywhere in the package; `checks` and `stack` import neither the runner (its caches, its fork) nor
+the writer (`atomic`); the runner imports no check family (it reaches checks through the registry).
 
 A loop that only closes through an import inside a function still couples the two modules both ways and
 breaks as soon as someone hoists the import, so those count. Imports under `if TYPE_CHECKING:` do not:
@@ -8,9 +10,8 @@ they never run.
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
-
-import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "cloudlab_lint"
 
@@ -122,9 +123,38 @@ def import_cycles(package_dir: Path) -> list[list[str]]:
     return sorted(groups)
 
 
-@pytest.mark.parametrize("package", ["stack/pipeline", "stack/sops"])
-def test_no_import_loop(package: str) -> None:
-    assert import_cycles(PACKAGE / package) == []
+def test_no_import_loop_anywhere_in_the_package() -> None:
+    assert import_cycles(PACKAGE) == []
+
+
+@functools.cache
+def _package_graph() -> dict[str, set[str]]:
+    return import_graph(PACKAGE)
+
+
+def _loaded(module: str, graph: dict[str, set[str]]) -> set[str]:
+    """What importing each module named by `module`'s imports runs: every package above it too."""
+    out = set()
+    for target in graph[module]:
+        parts = target.split(".")
+        out.update(".".join(parts[:i]) for i in range(2, len(parts) + 1))
+    return out
+
+
+def test_checks_and_models_import_no_runner_cache_fork_or_writer() -> None:
+    graph = _package_graph()
+    banned = ("cloudlab_lint.runner", "cloudlab_lint.atomic")
+    wrong = {m: sorted(t for t in _loaded(m, graph) if t.startswith(banned))
+             for m in graph if m.startswith(("cloudlab_lint.checks", "cloudlab_lint.stack"))}
+    assert {m: t for m, t in wrong.items() if t} == {}
+
+
+def test_the_runner_imports_no_check_family() -> None:
+    graph = _package_graph()
+    allowed = {"cloudlab_lint.checks", "cloudlab_lint.checks.index"}
+    wrong = {m: sorted(t for t in _loaded(m, graph) if t.startswith("cloudlab_lint.checks") and t not in allowed)
+             for m in graph if m.startswith("cloudlab_lint.runner")}
+    assert {m: t for m, t in wrong.items() if t} == {}
 
 
 def test_the_helper_finds_a_loop_through_an_import_inside_a_function(tmp_path: Path) -> None:
