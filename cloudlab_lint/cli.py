@@ -466,6 +466,7 @@ COMMANDS = {"rules": cmd_rules, "explain": cmd_explain, "graph": cmd_graph, "bas
 
 def main(argv: list[str] | None = None) -> int:
     global INDEX_FILE
+    as_command = argv is None  # the console script: the process ends with the run
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     # Before anything changes directory: git names the index relative to where it started the hook.
@@ -479,6 +480,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _main(argv, debug)
     finally:
+        if as_command:
+            # Everything the run built is still young: the collector's first pass (here, or at exit) would walk
+            # all of it once more. Frozen, it is left alone until the process ends.
+            gc.freeze()
         if collecting:
             gc.enable()
 

@@ -69,6 +69,9 @@ class _Run:
             if prefilter is None or not prefilter(repo):
                 return Outcome()
         said = repo.diagnostics.mark()
+        if kept is None and triggered:  # nothing to keep, nothing the gate still needs to know
+            outcome = self.check(rule, repo.files)
+            return outcome
         with repo.recording() as reads:
             outcome = self.check(rule, repo.files)
         if kept is not None:

@@ -104,7 +104,7 @@ def _well_formed(stored: Any) -> bool:
         count = len(reads.paths)
         return (all(isinstance(rid, str) and isinstance(key, str) and isinstance(hits, list)
                     and all(_hit_ok(h) for h in hits) and isinstance(indices, array) and indices.typecode == "I"
-                    and all(i < count for i in indices) and isinstance(notes, list)
+                    and max(indices, default=-1) < count and isinstance(notes, list)
                     and all(isinstance(n, str) and isinstance(p, (str, type(None))) for n, p in notes)
                     for rid, (key, hits, indices, notes) in stored["rules"].items())
                 and all(len(p) == 4 and all(isinstance(x, t) for x, t in zip(p, (str, str, int, int), strict=True))
