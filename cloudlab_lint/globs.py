@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -44,5 +45,32 @@ def _translate(pattern: str) -> str:
     return "".join(out) + "(?:/.*)?"
 
 
+_WILD = frozenset("*?[")
+
+
+@lru_cache(maxsize=512)
+def glob_test(pattern: str) -> Callable[[str], bool]:
+    """`compile_glob(pattern)` as a test of a path, with the same answers. The common shapes (a plain path, `**`,
+    `**/NAME`, `**/*SUFFIX`, `FOLDER/**`) are plain string tests: a commit hook asks a few dozen patterns, and
+    compiling each as a regex would cost more than the asking."""
+    body = pattern.lstrip("/")
+    if body == "**":
+        return lambda path: True
+    if not _WILD.intersection(body):
+        return lambda path: path == body or path.startswith(body + "/")
+    if body.startswith("**/") and "/" not in body[3:]:
+        tail = body[3:]
+        if not _WILD.intersection(tail):  # some component is NAME (what follows it is inside it)
+            return lambda path: tail in path.split("/")
+        if tail.startswith("*") and not _WILD.intersection(tail[1:]):  # some component ends with SUFFIX
+            suffix = tail[1:]
+            return lambda path: any(part.endswith(suffix) for part in path.split("/"))
+    if body.endswith("/**") and not _WILD.intersection(body[:-3]):
+        prefix = body[:-3] + "/"
+        return lambda path: path.startswith(prefix)
+    compiled = compile_glob(pattern)
+    return lambda path: bool(compiled.match(path))  # RE2 patterns answer a bool, `re` a match or None
+
+
 def match_any(path: str, patterns: tuple[str, ...] | list[str]) -> bool:
-    return any(compile_glob(p).match(path) for p in patterns)
+    return any(glob_test(p)(path) for p in patterns)

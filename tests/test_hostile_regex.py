@@ -125,3 +125,20 @@ def test_an_exclude_glob_of_catastrophic_shape_finishes(tmp_path: Path) -> None:
                            "a" * 200: f"{MARKER}\n"})
     doc = assert_clean(run_process(root, "--all", "--select", "CL005", "--format", "json"))
     assert [f["path"] for f in doc["findings"]] == ["a" * 200]
+
+
+GLOBS = ["**", "README.md", "kubernetes", "**/.gitignore", "**/Makefile", "**/*.sh", "**/*.tfvars.json",
+         ".mise/tasks/**", "kubernetes/**", "/kubernetes/**", ".github/workflows/*.yml", "**/a*b*", "x/?.y"]
+PATHS = ["README.md", "README.mdx", "docs/README.md", "kubernetes", "kubernetes/a.yaml", "kubernetesx/a.yaml",
+         ".gitignore", "a/.gitignore", "a/.gitignore/b", "a.gitignore", "Makefile", "src/Makefile",
+         "src/Makefile.old", "run.sh", "a/b/run.sh", "a.sh/b", "a/b.shx", "x.tfvars.json", "t/x.tfvars.json",
+         ".mise/tasks/build", ".mise/tasksx", ".github/workflows/ci.yml", ".github/workflows/a/ci.yml",
+         "ab", "a/xab/y", "x/q.y", "x/qq.y", "", "a//b"]
+
+
+@pytest.mark.parametrize("glob", GLOBS)
+def test_the_string_tests_of_common_globs_answer_as_the_regex_does(glob: str) -> None:
+    from cloudlab_lint.globs import compile_glob, glob_test
+
+    for path in PATHS:
+        assert glob_test(glob)(path) is bool(compile_glob(glob).match(path)), (glob, path)

@@ -9,39 +9,15 @@ what it read, when its `prefilter` cannot rule the change out.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from ..globs import compile_glob
+from ..globs import glob_test
 
 if TYPE_CHECKING:
     from ..config import Config
     from ..model import Rule
     from ..repo import Repo
-
-Matcher = Callable[[str], bool]
-
-
-def matcher(pattern: str) -> Matcher:
-    """A test of a path against one glob of `globs.py`. The common shapes are plain string tests: a hook asks a
-    few dozen of them, and compiling each as a regex would cost more than the rest of the gating."""
-    body = pattern.lstrip("/")
-    if body == "**":
-        return lambda path: True
-    if not any(c in body for c in "*?["):
-        return lambda path: path == body or path.startswith(body + "/")
-    if body.startswith("**/"):
-        tail = body[3:]
-        if not any(c in tail for c in "*?[/"):
-            return lambda path: path == tail or path.endswith("/" + tail)
-        if tail.startswith("*") and not any(c in tail[1:] for c in "*?[/"):
-            suffix = tail[1:]
-            return lambda path: posixpath.basename(path).endswith(suffix)
-    if body.endswith("/**") and not any(c in body[:-3] for c in "*?["):
-        prefix = body[:-3] + "/"
-        return lambda path: path.startswith(prefix)
-    compiled = compile_glob(body)
-    return lambda path: compiled.match(path) is not None
 
 
 def resolved(patterns: Iterable[str], rule: Rule, config: Config) -> list[str]:
@@ -73,7 +49,7 @@ class Gate:
         self.changed = () if self.whole else (*repo.targets, *repo.deleted)
 
     def _matches(self, patterns: Iterable[str], rule: Rule) -> bool:
-        tests = [matcher(p) for p in resolved(patterns, rule, self.config)]
+        tests = [glob_test(p) for p in resolved(patterns, rule, self.config)]
         return any(test(path) for path in self.changed for test in tests)
 
     def files(self, rule: Rule) -> tuple[str, ...]:
