@@ -209,8 +209,6 @@ def cache_dir(root: Path) -> Path | None:
     nowhere (asked once per run: the parse cache and the kept results both use it)."""
     key = str(root)
     if key not in _CACHE_DIRS:
-        from .gitcmd import GitError, git
-
         try:
             out = git(root, "rev-parse", "--absolute-git-dir").decode("utf-8", "surrogateescape").strip()
         except GitError:

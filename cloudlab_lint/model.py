@@ -56,7 +56,8 @@ class Hit:
 @record
 class Edit:
     """A fix a check offers (yielded beside its hits): lines to append to a file. The runner applies it after the
-    run, only with --fix, and drops the hits whose `key` is in `resolves`; `says` is what the report tells."""
+    run, only with --fix, and drops the hits whose `key` is in `resolves`; the report says "added to <path>: "
+    and then `says`."""
 
     path: str
     append: tuple[str, ...]

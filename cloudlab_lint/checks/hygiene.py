@@ -59,7 +59,7 @@ def coverage_hits(ctx: Context, probes: list[str], must_commit: list[str]) -> It
     if safe:
         resolves = tuple(f"probe:{p}" for p in safe if not any(verdicts[q].pattern for q in by_pattern[p]))
         yield Edit(".gitignore", ("# never commit (added by cloudlab-lint --fix, CL001)", *safe), resolves,
-                   f"added to .gitignore: {', '.join(safe)}")
+                   ", ".join(safe))
     for pattern, group in by_pattern.items():
         listed = ", ".join(f"`{p}`" for p in group)
         reincluded = [verdicts[p] for p in group if verdicts[p].pattern]

@@ -68,10 +68,9 @@ class _Run:
             prefilter = self.registry.prefilter(rule.scope.prefilter) if rule.scope.prefilter else None
             if prefilter is None or not prefilter(repo):
                 return Outcome()
-        said = repo.diagnostics.mark()
         if kept is None and triggered:  # nothing to keep, nothing the gate still needs to know
-            outcome = self.check(rule, repo.files)
-            return outcome
+            return self.check(rule, repo.files)
+        said = repo.diagnostics.mark()
         with repo.recording() as reads:
             outcome = self.check(rule, repo.files)
         if kept is not None:
@@ -91,7 +90,7 @@ def run_rules(rules: list[Rule], repo: Repo, config: Config, options: Options, s
 
     registry = load_checks()
     kept = None
-    if settings.keep and not options.fix and not repo.all_mode:
+    if settings.keep and not options.fix:  # what --fix computes is not kept: it may have written files
         from .kept import open_kept
 
         kept = open_kept(repo, config, settings)

@@ -29,7 +29,7 @@ def apply_edits(repo: Repo, rules: list[Rule], outcomes: dict[str, Outcome]) -> 
                 continue
             untracked = "" if tracked else f" (a new file: `git add {edit.path}`)"
             staged = f"; the index is what is judged: `git add {edit.path}` to commit the fix" if repo.staged else ""
-            notes.append(f"{rule.id}: {edit.says.replace(':', untracked + ':', 1)}{staged}")
+            notes.append(f"{rule.id}: added to {edit.path}{untracked}: {edit.says}{staged}")
             if edit.path not in modified:
                 modified.append(edit.path)
             if not repo.staged:  # a hook judges the index, which the edit has not changed

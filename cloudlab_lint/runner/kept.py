@@ -101,7 +101,7 @@ class KeptResults:
         indices = entry[2]
         paths = self.reads.paths
         read = {paths[i] for i in indices}
-        if self.changed and any(i in self.changed for i in indices):
+        if not self.changed.isdisjoint(indices):
             return [], read, False
         for problem in self.problems:  # what it could not parse is said again, and what it noted
             if problem[0] in read:
@@ -127,7 +127,7 @@ class KeptResults:
             return
         rules: dict[str, Entry] = {}
         for rule_id, entry in self.entries.items():
-            if rule_id not in self.new and self.reads is not None and not any(i in self.changed for i in entry[2]):
+            if rule_id not in self.new and self.reads is not None and self.changed.isdisjoint(entry[2]):
                 rules[rule_id] = self._stored_reads(entry)
         rules.update(self.new)
         self._save(rules)
