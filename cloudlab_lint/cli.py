@@ -334,9 +334,9 @@ def cmd_lint(argv: list[str]) -> int:
 
     settings = Settings.from_env(keep=session.is_git and not args.no_cache and not args.all)
     if settings.keep:
-        from .runner.parsecache import ParseCache
+        from .runner.store import open_store
 
-        repo.parse_cache = ParseCache(session.root, write_new=True, settings=settings)
+        repo.store = open_store(repo, settings)
     from .outputs import plan_outputs
 
     outputs = plan_outputs(args.output, args.format)  # before the analysis: a usage error costs nothing
@@ -349,8 +349,8 @@ def cmd_lint(argv: list[str]) -> int:
         env = ReportEnv(color=color, graph_mermaid=graph, sarif_category=args.sarif_category)
         emit(renderer(fmt)(result, session.catalog, env), target, sys.stdout)
     _report_side_channel(result)
-    if repo.parse_cache is not None:
-        repo.parse_cache.save(repo.file_set)
+    if repo.store is not None:
+        repo.store.save(repo.file_set)
     status = exit_status(result, args.fail_on)
     if result.modified and status == 0:
         # As ruff's fix hook does: a run that changed files fails, so the commit is not made without them.

@@ -37,7 +37,7 @@ from .globs import match_any
 from .parsing import ParseError
 
 if TYPE_CHECKING:
-    from .runner.parsecache import ParseCache
+    from .runner.store import FactStore
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 STREAM_CHUNK = 1 << 20  # what `Repo.stream` reads at a time from a file over the cap
@@ -109,7 +109,7 @@ class Repo:
         # per path component, the largest cost of reading 5,000 manifests).
         self._real_dirs: dict[str, str] = {}
         self._real_root = str(self.real_root)
-        self.parse_cache: ParseCache | None = None  # parses kept between runs (`parsecache`), when enabled
+        self.store: FactStore | None = None  # facts kept between hook runs, by content (`runner/store`)
         # Which files are read, and whether only through `yaml_view` (True) or whole (False), for each
         # computation that asked (`recording`): what a result kept between runs depends on (`treememo`).
         self._recorders: list[dict[str, bool]] = []
@@ -510,18 +510,48 @@ class Repo:
     def yaml(self, path: str) -> list[Any] | None:
         """The documents of a YAML file, or None (unreadable, a Helm template, or a CL000 problem)."""
         self._record(path, False)
-        return self._yaml(path)
+        return self._yaml(path, keep=True)
 
-    def yaml_view(self, path: str, view: Callable[[list[Any] | None], T]) -> T:
-        """`view` of the file's documents (once per run): what a check reads of them when it never needs
-        the rest. Recorded as such, so a result kept between runs survives edits outside the view."""
+    def yaml_view(self, path: str, name: str) -> Any:
+        """The named view (`views`) of the file's documents, once per run: what a model reads of them when it
+        never needs the rest. Recorded as such, so a result kept between runs survives edits outside it."""
         self._record(path, True)
-        key = ("yaml-view", path)
+        key = ("yaml-view", name, path)
         if key not in self._cache:
-            self._cache[key] = view(self._yaml(path))
+            self._cache[key] = self._view(name, path)[0]
         return self._cache[key]
 
-    def _yaml(self, path: str) -> list[Any] | None:
+    def view_digest(self, path: str, name: str) -> bytes | None:
+        """A digest of the view `name` of `path` as this run reads it (equal exactly when the view is)."""
+        if ("view-digest", name, path) not in self._cache:
+            self._cache[("yaml-view", name, path)] = self._view(name, path)[0]
+        return self._cache[("view-digest", name, path)]
+
+    def _view(self, name: str, path: str) -> tuple[Any, bytes | None]:
+        """The view and its digest: kept (`store`) where the content is unchanged, else extracted and kept."""
+        from .runner.store import digest_of
+        from .views import extractor
+
+        store = self.store
+        kept = store.get(name, path) if store is not None else None
+        if kept is not None:
+            _, value, problem, digest = kept
+            if problem is not None:
+                self.problem(path, *problem)
+        else:
+            had_problem = path in self.problems
+            value = extractor(name)(self._yaml(path, keep=False), path)
+            problem = self.problems.get(path)
+            if store is not None and not had_problem:  # a parse problem is kept with the view, and said again
+                said = None if problem is None else (problem.message, problem.line, problem.column)
+                digest = store.put(name, path, value, said)
+            else:
+                digest = digest_of(value)
+        self._cache[("view-digest", name, path)] = digest
+        return value, digest
+
+    def _yaml(self, path: str, *, keep: bool) -> list[Any] | None:
+        """The whole documents (once per run); `keep`: kept for later hook runs (a file a rule reads whole)."""
         key = ("yaml", path)
         if key in self._cache:  # first: rules ask for the same file many times
             return self._cache[key]
@@ -533,21 +563,31 @@ class Repo:
         load: Callable[[str], list[Any]] = load_documents
         if path.lower().endswith(".json"):  # JSON is YAML but for tabs, which JSON allows as whitespace
             from .parsing.yamlx import load_json_documents as load
-        if self.parse_cache is None:
+        store = self.store
+        if store is None:
             return self._parsed("yaml", path, load, excuse=looks_templated)
-        stamp = self.stamp(path)
-        hit = self.parse_cache.get(path, stamp) if stamp is not None else None
+        from .runner.store import WHOLE
+
+        hit = store.get(WHOLE, path) if keep else None
         if hit is not None:
-            value, problem = hit
+            _, value, problem, _ = hit
             if problem is not None:
                 self.problem(path, *problem)
         else:
             had_problem = path in self.problems
             value, problem, readable = self._parse(path, load, looks_templated)
-            if stamp is not None and readable and not had_problem:
-                self.parse_cache.put(path, stamp, (value, problem))
+            if keep and readable and not had_problem:
+                store.put(WHOLE, path, value, problem, digest=b"\0" * 16)  # no kept result compares it
         self._cache[key] = value
         return value
+
+    def git_entry(self, path: str) -> Entry | None:
+        """The index entry `path` is read from in this run, where git rather than the disk has its content."""
+        return self._from_git(path)
+
+    def stat_quietly(self, path: str) -> os.stat_result | None:
+        """The stat of a work-tree file this run may read (None: unreadable, a link, over the cap), unnoted."""
+        return self._guarded_stat(path, note=False)
 
     def stamp(self, path: str) -> tuple[int, int, int, int] | None:
         """What identifies the file's content between runs, without reading it: the stat of a work-tree

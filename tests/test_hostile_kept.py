@@ -23,7 +23,7 @@ import pytest
 
 from cloudlab_lint import catalog
 from cloudlab_lint.runner import keptformat as treememo_file
-from cloudlab_lint.runner import parsecache
+from cloudlab_lint.runner import store
 
 from .helpers import commit_all, git, load_case, materialise, run_cli, runner_settings, write_files
 from .test_hostile import MARKER
@@ -32,13 +32,13 @@ from .test_treememo import BASE
 WORKFLOW = ".github/workflows/ci.yml"
 CI = "on: pull_request\njobs:\n  a:\n    runs-on: x\n    steps:\n      - run: terraform plan\n"
 TARGETS = ("kubernetes/apps/extra.yaml", WORKFLOW)
-KINDS = ("yaml-cache", "tree-result", "rules.json")
+KINDS = ("facts", "tree-result", "rules.json")
 HANG_GUARD = 300  # seconds; a run takes well under one
 
 
 @pytest.fixture
 def quick(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep files written moments ago, and open the parse cache from the first file on (fixtures are small)."""
+    """Keep files written moments ago, and open the fact store from the first file on (fixtures are small)."""
     runner_settings(monkeypatch, racy_ns=0)
     runner_settings(monkeypatch, open_after=0)
 
@@ -95,9 +95,9 @@ def wrong_shape(kind: str, path: Path) -> bytes:
         doc = json.loads(path.read_text())
         doc["data"][5] = {"id": "CL005"}  # keyed right, no name, help or check
         return json.dumps(doc).encode()
-    if kind == "yaml-cache":
-        header, _ = _pickled(path, parsecache._Unpickler)
-        return pickle.dumps((header, {"kubernetes/apps/extra.yaml": "not an entry"}))
+    if kind == "facts":
+        header, _ = _pickled(path, store._Unpickler)
+        return pickle.dumps((header, ({}, {("yaml", "kubernetes/apps/extra.yaml"): "not an entry"})))
     header, stored = _pickled(path, treememo_file._Unpickler)
     return pickle.dumps((header, {**stored, "rules": {"CL101": ("k", "not hits", stored["rules"]["CL101"][2])}}))
 
@@ -116,7 +116,7 @@ def damage(kind: str, how: str, path: Path, outside: Path, monkeypatch: pytest.M
         path.unlink()
         path.symlink_to(outside)
     elif how == "oversized":  # a sparse file one byte over the cap: refused by its size, never read
-        module = {"yaml-cache": parsecache, "rules.json": catalog}.get(kind, treememo_file)
+        module = {"facts": store, "rules.json": catalog}.get(kind, treememo_file)
         cap = catalog.MAX_KEPT if kind == "rules.json" else module.MAX_BYTES
         with open(path, "r+b") as fh:
             fh.truncate(cap + 1)
@@ -163,9 +163,10 @@ def test_forged_kept_files_never_hide_a_finding_in_all(repo: Path) -> None:
     commit_all(repo)
     run_cli([secret, "notes/key.md"], cwd=repo)  # the hook keeps their parses and the rules
     # Forge: the Secret parses as nothing, CL004's and CL005's parameters empty out, under the right keys.
-    header, entries = _pickled(kept(repo, "yaml-cache"), parsecache._Unpickler)
-    entries[secret] = (entries[secret][0], pickle.dumps(([], None)))
-    kept(repo, "yaml-cache").write_bytes(pickle.dumps((header, entries)))
+    header, (stamps, entries) = _pickled(kept(repo, "facts"), store._Unpickler)
+    forged = {k: (e[0], [], None, e[3]) for k, e in entries.items() if k[1] == secret}
+    assert forged, "the hook kept nothing of the Secret"
+    kept(repo, "facts").write_bytes(pickle.dumps((header, (stamps, {**entries, **forged}))))
     doc = json.loads(kept(repo, "rules.json").read_text())
     for data in doc["data"]:
         if data["id"] in ("CL004", "CL005"):

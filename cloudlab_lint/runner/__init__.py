@@ -1,7 +1,7 @@
 """The runner: the one place that decides how the selected rules run.
 
 It gates each rule by its declared scope (`gate`), serves a commit hook's tree rules from what an earlier hook
-run kept while what they read is unchanged (`kept`, with the parses kept by `parsecache`), runs the rules that
+run kept while what they read is unchanged (`kept`, with the facts kept by `store`), runs the rules that
 do not read the Flux tree in a forked process when the work is worth a second core (`fork`), and applies the
 fixes checks offer, after the run and only with --fix (`edits`). Checks never know any of it: each is a plain
 query over the repository and the models that yields hits (and edits). Nothing outside this package imports a

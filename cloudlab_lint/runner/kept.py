@@ -8,7 +8,8 @@ HelmRelease's values), and a hook often runs again on an unchanged tree (another
 So a hook run keeps, in `<git-dir>/cloudlab-lint/tree-result`, every tree rule's hits with what it read:
 
 - every file it read, and a digest of what it read of it: the whole file, or, for a manifest read only
-  through the Flux model's manifest facts (`stack/gitops/facts.py`), those facts, lines included;
+  through the Flux model's manifest facts (`views.MANIFEST`), those facts, lines included (kept with the
+  facts in `store`, so an unchanged file is never extracted again);
 - keyed by the list of tracked files, the configuration, the rule with its parameters, and this tool's code.
 
 A later hook run serves a rule's hits when none of the files it read changed, and tells the gate what it read
@@ -19,10 +20,8 @@ and its checks are in `keptformat`.
 
 from __future__ import annotations
 
-import io
 import operator
 import os
-import pickle
 import time
 from array import array
 from itertools import chain
@@ -36,6 +35,7 @@ except ImportError:  # an interpreter built without it
 
 from ..files import REGULAR_MODES, cache_dir
 from ..repo import Repo, blob_stamp
+from ..views import MANIFEST
 from .keptformat import MISSING, NAME, NONE, Reads, identity, load, write
 from .settings import Settings
 
@@ -217,23 +217,9 @@ def _key(repo: Repo, config: Config) -> bytes:
 
 
 def _digest(repo: Repo, path: str, viewed: bool) -> bytes | None:
-    """What a rule read of `path`: the model's extraction of its documents, or its bytes. None: cannot say.
-
-    Where the extraction leaves nothing out (Flux's own objects), the bytes stand for it: equal bytes mean an
-    equal extraction, and hashing them costs far less than serialising the documents."""
+    """What a rule read of `path`: the digest of the model's view of it (kept with the view, by content), or
+    of its bytes. None: cannot say."""
     if viewed:
-        from ..stack.gitops.facts import manifest_facts
-
-        view, docs = manifest_facts(repo, path), repo.yaml(path)
-        if view is not None and docs is not None and (
-                len(view) != len(docs) or any(v is not d for v, d in zip(view, docs, strict=True))):
-            buf = io.BytesIO()
-            pickler = pickle.Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL)
-            pickler.fast = True  # no memo: equal views give equal bytes whichever objects they share
-            try:
-                pickler.dump(view)
-            except (RecursionError, ValueError, pickle.PicklingError):
-                return None
-            return blake2b(b"v" + buf.getvalue(), digest_size=16).digest()
+        return repo.view_digest(path, MANIFEST)
     data = repo.read_bytes(path)
     return blake2b(b"-" if data is None else b"b" + data, digest_size=16).digest()

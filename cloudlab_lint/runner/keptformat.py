@@ -3,18 +3,16 @@ ever reaching the engine (it is then ignored, and replaced whole and atomically 
 
 from __future__ import annotations
 
-import functools
 import io
-import os
 import pickle
 from array import array
 from pathlib import Path
 from typing import Any
 
+from .codeid import code_identity
 from .keptfile import read_kept, write_kept
-from .parsecache import parser_identity
 
-FORMAT = 4
+FORMAT = 5
 NAME = "tree-result"
 MAX_BYTES = 256 << 20  # a bigger file is not ours
 NONE = -1
@@ -113,17 +111,6 @@ def _well_formed(stored: Any) -> bool:
         return False
 
 
-@functools.cache
 def identity() -> tuple[Any, ...]:
-    """This tool's code (every module's size and time) and the parser."""
-    stamps = []
-    base = os.path.dirname(os.path.dirname(__file__))  # the package, every subpackage included
-    folders = [base]
-    while folders:
-        for entry in os.scandir(folders.pop()):
-            if entry.is_dir() and not entry.name.startswith("__"):
-                folders.append(entry.path)
-            elif entry.name.endswith(".py"):
-                st = entry.stat()
-                stamps.append((entry.path[len(base):], st.st_size, st.st_mtime_ns))
-    return parser_identity(), tuple(sorted(stamps))
+    """This tool's code and the parser."""
+    return code_identity()

@@ -24,7 +24,11 @@ class Settings:
     file_cost: int = 2048
     steal: bool = True  # this process takes queued rules too once its own are done
     racy_ns: int = 3_000_000_000  # a file changed this recently when read is not vouched for by its stamp
-    open_after: int = 40  # files a run parses itself before it opens the parse cache
+    open_after: int = 40  # files a run reads itself before it opens the fact store
+    # The fact store's journal holds up to max(journal_min, 1/journal_share of the store) new entries before
+    # the store is written whole again.
+    journal_min: int = 256
+    journal_share: int = 8
     save_after: int = 16  # refreshed stamps (same content) worth rewriting the kept result for
 
     @classmethod

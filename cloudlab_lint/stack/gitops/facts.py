@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from ...parsing.yamlx import Document, YMap, YSeq
+from ...views import MANIFEST
 from .names import HELM_GROUP
 
 if TYPE_CHECKING:
@@ -193,7 +194,7 @@ def is_whole(node: Any) -> bool:
 def manifest_facts(repo: Repo, path: str) -> list[Document] | None:
     """The Flux model's facts of the documents of `path` (once per run). The one call of `Repo.yaml_view`:
     recorded as a view, so a result kept between runs survives edits to what the facts leave out."""
-    return repo.yaml_view(path, lambda docs: facts_of(docs, path))
+    return repo.yaml_view(path, MANIFEST)
 
 
 def facts_of(docs: list[Document] | None, path: str) -> list[Document] | None:

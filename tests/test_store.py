@@ -1,8 +1,8 @@
-"""The parse cache: kept by the commit hook in the git folder, used only for files exactly as they were.
+"""The fact store: what a commit hook keeps of each file in the git folder, keyed by the file's content.
 
-Every test works on a real git repository and the real CLI. A file written moments ago is never kept
-(the "racy" window), and a run opens the cache only once it has parsed a few dozen files itself, so
-tests that need entries set both to zero.
+Every test works on a real git repository and the real CLI. The stat of a file written moments ago is never
+remembered (the "racy" window: its content is digested again next time), and a run opens the store only once
+it has read a few dozen files itself, so tests that need entries set both to zero.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from cloudlab_lint.runner import parsecache
+from cloudlab_lint.runner import store
 
-from .helpers import commit_all, init_repo, run_cli, runner_settings, write_files
+from .helpers import commit_all, git, init_repo, run_cli, runner_settings, write_files
 
 MANIFEST = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  key: value\n"
 # Same length as MANIFEST, but not YAML (an unclosed flow mapping, reported on line 5).
@@ -24,7 +24,11 @@ assert len(BROKEN) == len(MANIFEST)
 
 
 def cache_file(root: Path) -> Path:
-    return root / ".git" / "cloudlab-lint" / parsecache.NAME
+    return root / ".git" / "cloudlab-lint" / store.NAME
+
+
+def journal_file(root: Path) -> Path:
+    return root / ".git" / "cloudlab-lint" / store.JOURNAL
 
 
 def repo_with(tmp_path: Path, files: dict[str, str]) -> Path:
@@ -53,18 +57,28 @@ def no_racy_window(monkeypatch: pytest.MonkeyPatch) -> None:
     runner_settings(monkeypatch, open_after=0)
 
 
-def read_entries(root: Path) -> tuple[tuple, dict]:
-    # Through the product's restricted loader: should a run ever leave a hostile cache in place, the test
-    # fails instead of running its payload in the test process.
-    return parsecache._loads(cache_file(root).read_bytes())
+def read_table(root: Path) -> tuple[dict, dict]:
+    """The store with its journal (stamps, entries). Through the product's restricted loader: should a run ever
+    leave a hostile store in place, the test fails instead of running its payload in the test process."""
+    base = store._read(cache_file(root))
+    assert base is not None, "no store of this code's format"
+    journal = store._read(journal_file(root)) or ({}, {})
+    return {**base[0], **journal[0]}, {**base[1], **journal[1]}
+
+
+def read_entries(root: Path) -> tuple[dict, dict]:
+    """(stamps, {path: entry}) of the whole documents kept."""
+    stamps, entries = read_table(root)
+    return stamps, {path: e for (name, path), e in entries.items() if name == store.WHOLE}
 
 
 def plant(root: Path, path: str, outcome: tuple) -> None:
-    """Replace the kept parse of `path` (its stamp unchanged) with `outcome`."""
-    header, entries = read_entries(root)
-    stamp, _ = entries[path]
-    entries[path] = (stamp, pickle.dumps(outcome))
-    cache_file(root).write_bytes(pickle.dumps((header, entries)))
+    """Replace the kept parse of `path` (its content key unchanged) with `outcome` (documents, problem)."""
+    stamps, entries = read_table(root)
+    key, _, _, digest = entries[(store.WHOLE, path)]
+    entries[(store.WHOLE, path)] = (key, *outcome, digest)
+    cache_file(root).write_bytes(pickle.dumps((store.identity(), (stamps, entries))))
+    journal_file(root).unlink(missing_ok=True)
 
 
 def test_the_hook_keeps_parses_and_a_later_run_uses_them(tmp_path: Path, no_racy_window: None) -> None:
@@ -95,12 +109,30 @@ def test_an_edited_file_is_parsed_again_even_with_its_old_size_and_mtime(tmp_pat
     assert parse_problems(root) == {("CL000", "k/a.yaml", 5)}
 
 
-def test_a_file_changed_moments_ago_is_not_kept(tmp_path: Path) -> None:
+def test_a_file_changed_moments_ago_is_kept_by_content_but_its_stamp_is_not_remembered(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runner_settings(monkeypatch, open_after=0)
     root = repo_with(tmp_path, {"k/a.yaml": MANIFEST})
     run_cli(["k/a.yaml", "--select", "CL000"], cwd=root)
-    # Its change time is within the racy window: a second write in the same clock tick could keep
-    # every stamp, so its parse must not outlive the run.
-    assert not cache_file(root).exists() or "k/a.yaml" not in read_entries(root)[1]
+    # Its change time is within the racy window: a second write in the same clock tick could keep every
+    # stamp, so the stamp must not vouch for the content next time; the entry is keyed by the content itself.
+    stamps, entries = read_entries(root)
+    assert "k/a.yaml" in entries and "k/a.yaml" not in stamps
+    (root / "k/a.yaml").write_text(BROKEN, encoding="utf-8")  # same size, maybe the same clock tick
+    assert hook_problems(root, "k/a.yaml") == {("CL000", "k/a.yaml", 5)}
+
+
+def test_a_staged_file_is_keyed_by_its_blob_and_the_work_tree_by_its_bytes(tmp_path: Path,
+                                                                           no_racy_window: None) -> None:
+    root = repo_with(tmp_path, {"k/a.yaml": MANIFEST})
+    run_cli(["--staged", "k/a.yaml", "--select", "CL000"], cwd=root)
+    blob = git(root, "rev-parse", ":k/a.yaml").strip()
+    assert read_entries(root)[1]["k/a.yaml"][0] == "g" + blob
+    # The work tree differs from the index: a run on the work tree is never served the index's parse.
+    (root / "k/a.yaml").write_text(BROKEN, encoding="utf-8")
+    assert hook_problems(root, "k/a.yaml") == {("CL000", "k/a.yaml", 5)}
+    assert read_entries(root)[1]["k/a.yaml"][0].startswith("c")
+    assert hook_problems(root, "--staged", "k/a.yaml") == set()
 
 
 class Hostile:
@@ -120,24 +152,25 @@ def test_a_damaged_foreign_or_hostile_cache_is_ignored_and_rewritten(tmp_path: P
     out = run_cli(["k/a.yaml", "--select", "CL000", "--format", "json"], cwd=root)
     assert "Traceback" not in out.err and out.found() == {("CL000", "k/a.yaml", 5)}
     assert not (root / "pwned-by-cache").exists() and not (tmp_path / "pwned-by-cache").exists()
-    header, entries = read_entries(root)
-    assert header == parsecache.parser_identity() and set(entries) == {"k/a.yaml"}
+    assert set(read_entries(root)[1]) == {"k/a.yaml"}
     # A kept parse problem is reported exactly as a fresh one.
     assert parse_problems(root) == {("CL000", "k/a.yaml", 5)}
 
 
-def test_an_entry_hostile_inside_a_valid_cache_is_a_miss(tmp_path: Path, no_racy_window: None) -> None:
+def test_an_entry_hostile_inside_a_valid_store_drops_the_store(tmp_path: Path, no_racy_window: None) -> None:
     root = repo_with(tmp_path, {"k/a.yaml": BROKEN})
     run_cli(["k/a.yaml", "--select", "CL000"], cwd=root)
-    header, entries = read_entries(root)
-    stamp, _ = entries["k/a.yaml"]
-    entries["k/a.yaml"] = (stamp, pickle.dumps(Hostile()))
-    cache_file(root).write_bytes(pickle.dumps((header, entries)))
+    stamps, entries = read_table(root)
+    key, _, problem, digest = entries[(store.WHOLE, "k/a.yaml")]
+    entries[(store.WHOLE, "k/a.yaml")] = (key, [Hostile()], problem, digest)
+    cache_file(root).write_bytes(pickle.dumps((store.identity(), (stamps, entries))))
     assert parse_problems(root) == {("CL000", "k/a.yaml", 5)}
     assert not (root / "pwned-by-cache").exists()
 
 
-def test_entries_of_files_no_longer_tracked_are_dropped(tmp_path: Path, no_racy_window: None) -> None:
+def test_entries_of_files_no_longer_tracked_are_dropped(tmp_path: Path, no_racy_window: None,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    runner_settings(monkeypatch, journal_min=0)  # every save writes the store whole
     root = repo_with(tmp_path, {"k/a.yaml": MANIFEST, "k/b.yaml": MANIFEST})
     run_cli(["k/a.yaml", "k/b.yaml", "--select", "CL000"], cwd=root)
     assert set(read_entries(root)[1]) == {"k/a.yaml", "k/b.yaml"}
@@ -172,6 +205,25 @@ def test_a_run_that_parses_a_few_files_leaves_the_cache_alone(tmp_path: Path, no
     assert out.found() == set() and cache_file(root).read_bytes() == before
     # Every file: past ten files the cache is opened and used (files are parsed in name order).
     assert hook_problems(root, *many) == {("CL000", "k/m11.yaml", 3)}
+
+
+def test_a_few_new_entries_go_to_the_journal_and_the_store_is_written_whole_once_it_grows(
+        tmp_path: Path, no_racy_window: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    many = {f"k/m{i:02}.yaml": MANIFEST.replace("app", f"app{i}") for i in range(6)}
+    root = repo_with(tmp_path, many)
+    run_cli([*many, "--select", "CL000"], cwd=root)
+    runner_settings(monkeypatch, journal_min=2, journal_share=1000)
+    whole = cache_file(root).read_bytes()
+    for i, path in enumerate(["k/m00.yaml", "k/m01.yaml"]):
+        (root / path).write_text(BROKEN if i == 0 else MANIFEST + "# edited\n", encoding="utf-8")
+        run_cli([path, "--select", "CL000"], cwd=root)
+        assert cache_file(root).read_bytes() == whole, "a few new entries rewrote the whole store"
+    assert set(store._read(journal_file(root))[1]) == {(store.WHOLE, "k/m00.yaml"), (store.WHOLE, "k/m01.yaml")}
+    assert hook_problems(root, *many) == {("CL000", "k/m00.yaml", 5)}  # served from the journal
+    (root / "k/m02.yaml").write_text(MANIFEST + "# edited\n", encoding="utf-8")
+    run_cli(["k/m02.yaml", "--select", "CL000"], cwd=root)  # a third entry: written whole, the journal emptied
+    assert cache_file(root).read_bytes() != whole and store._read(journal_file(root)) == ({}, {})
+    assert hook_problems(root, *many) == {("CL000", "k/m00.yaml", 5)}
 
 
 def test_a_run_that_finds_every_file_as_kept_does_not_rewrite_the_cache(tmp_path: Path, no_racy_window: None,

@@ -1,0 +1,255 @@
+"""What a commit hook keeps of each file between runs, keyed by the file's content: its named facts.
+
+A hook on one staged manifest still judges the whole Flux tree whenever the change may matter to it, and
+reading 5,000 manifests is most of such a run. Between two commits almost none of them change, so the hook
+keeps, per file, what the models asked of it (`<git-dir>/cloudlab-lint/facts`, never in the work tree):
+
+- a named fact (`views.MANIFEST`: the Flux model's manifest facts), the one a model reads of most files,
+  with a digest of it (a kept tree result compares digests, so an edit outside the facts keeps it);
+- the whole documents of a file a rule read whole (a workflow, a kustomization's patch), for the next run.
+
+Each entry is keyed by the bytes it was made from: the staged blob's id where the index is judged (free from
+`git ls-files -s`), a digest of the work-tree file's bytes otherwise. Finding a work-tree file's digest
+without reading it takes its stat (size, times, inode, as git's index does), remembered with the digest;
+a file changed moments before it was read is not remembered (git's racy case), so it is read next time.
+
+One file, one format: a pickle whose only classes are the YAML reader's values and the facts' markers
+(`_ALLOWED`), its shape checked on load. A missing, truncated, foreign or hostile file is ignored and
+replaced whole and atomically by the next save (a FIFO, link or oversized file is never opened as one, see
+`keptfile`). `--all` and `--no-cache` never read or write it.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..files import cache_dir, stamp_of
+from .settings import Settings
+
+try:  # BLAKE2 without hashlib, whose import loads OpenSSL
+    from _blake2 import blake2b
+except ImportError:  # an interpreter built without it
+    from hashlib import blake2b
+
+if TYPE_CHECKING:
+    from ..repo import Repo
+
+FORMAT = 1
+NAME = "facts"
+JOURNAL = "facts-new"  # entries made since the store was last written whole
+MAX_BYTES = 1 << 30  # a bigger file is not ours: ignored, and replaced by the next save
+WHOLE = "yaml"  # the entry name of a file's whole documents
+Problem = tuple[str, int, int]
+# (content key, value, parse problem or None, digest of the value)
+Entry = tuple[str, Any, "Problem | None", bytes]
+
+_ALLOWED = {("cloudlab_lint.parsing.yamlx", name) for name in ("YMap", "YSeq", "Document")} | {
+    ("cloudlab_lint.stack.gitops.facts", name) for name in ("OmittedSeq", "_omitted_map")}
+
+
+class _Unpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in _ALLOWED:
+            raise pickle.UnpicklingError(f"{module}.{name} is not allowed in the fact store")
+        return super().find_class(module, name)
+
+
+def identity() -> tuple[Any, ...]:
+    """What every kept value depends on besides the file: the parser and the facts' extraction code."""
+    from .codeid import code_identity
+
+    return FORMAT, code_identity()
+
+
+def digest_of(value: Any) -> bytes | None:
+    """A digest of `value` that is equal in every run exactly when the value is; None: it cannot be taken."""
+    buf = io.BytesIO()
+    pickler = pickle.Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.fast = True  # no memo: equal values give equal bytes whichever objects they share
+    try:
+        pickler.dump(value)
+    except (RecursionError, ValueError, pickle.PicklingError, TypeError):
+        return None
+    return blake2b(buf.getvalue(), digest_size=16).digest()
+
+
+def _well_formed(table: Any) -> bool:
+    """Only what `save` writes reaches a run: the entries' shape (their values are built of `_ALLOWED` only)."""
+    if not (isinstance(table, tuple) and len(table) == 2 and isinstance(table[0], dict)
+            and isinstance(table[1], dict)):
+        return False
+    stamps, entries = table
+    try:
+        for path, (stamp, key) in stamps.items():
+            if not (isinstance(path, str) and isinstance(key, str) and isinstance(stamp, tuple)
+                    and len(stamp) == 4 and all(type(n) is int for n in stamp)):
+                return False
+        for (name, path), (key, value, problem, digest) in entries.items():
+            if not (isinstance(name, str) and isinstance(path, str) and isinstance(key, str)
+                    and isinstance(digest, bytes) and len(digest) == 16 and isinstance(value, (list, type(None)))
+                    and (problem is None or (isinstance(problem, tuple) and len(problem) == 3
+                                             and isinstance(problem[0], str) and type(problem[1]) is int
+                                             and type(problem[2]) is int))):
+                return False
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+class FactStore:
+    """Opened lazily, once a run has read `settings.open_after` files itself: loading it costs as much as
+    parsing a few dozen files, so a run that reads a handful (a hook on a README) never reads or writes it."""
+
+    def __init__(self, repo: Repo, settings: Settings | None = None) -> None:
+        self.repo = repo
+        self.settings = settings or Settings()
+        self.started_ns = time.time_ns()
+        self.path: Path | None = None
+        self._stamps: dict[str, tuple[tuple[int, int, int, int], str]] | None = None
+        self._entries: dict[tuple[str, str], Entry] | None = None
+        self.fresh: dict[tuple[str, str], Entry] = {}
+        self.fresh_stamps: dict[str, tuple[tuple[int, int, int, int], str]] = {}
+        self._keys: dict[str, str | None] = {}
+        self.misses = 0
+
+    # -- loading --------------------------------------------------------------------------------
+
+    @property
+    def opened(self) -> bool:
+        return self._entries is not None
+
+    def _open(self) -> None:
+        folder = cache_dir(self.repo.root)
+        self.path = folder / NAME if folder is not None else None
+        self._stamps, self._entries = {}, {}
+        self._journal: tuple[dict[str, Any], dict[tuple[str, str], Entry]] = ({}, {})
+        self._whole = False  # whether the store file itself was read (else the next save writes it)
+        if self.path is None:
+            return
+        base = _read(self.path)
+        if base is None:
+            return
+        self._whole = True
+        self._stamps, self._entries = base
+        journal = _read(self.path.with_name(JOURNAL))
+        if journal is not None:
+            self._journal = journal
+            self._stamps.update(journal[0])
+            self._entries.update(journal[1])
+
+    # -- content keys ---------------------------------------------------------------------------
+
+    def key(self, path: str) -> str | None:
+        """What names the content of `path` as this run reads it; None: unreadable."""
+        if path not in self._keys:
+            self._keys[path] = self._key(path)
+        return self._keys[path]
+
+    def _key(self, path: str) -> str | None:
+        repo = self.repo
+        entry = repo.git_entry(path)
+        if entry is not None:  # read from git: the blob id names it
+            return "g" + entry[7:] if entry[:6] in ("100644", "100755") else None
+        st = repo.stat_quietly(path)
+        if st is None:
+            return None
+        stamp = stamp_of(st)
+        if self._stamps is not None:
+            known = self._stamps.get(path)
+            if known is not None and known[0] == stamp:
+                return known[1]
+        data = repo.read_bytes(path)
+        if data is None:
+            return None
+        key = "c" + blake2b(data, digest_size=16).hexdigest()
+        limit = self.started_ns - self.settings.racy_ns
+        if stamp[1] < limit and stamp[2] < limit:  # not changed moments ago: the stamp vouches for the bytes
+            self.fresh_stamps[path] = (stamp, key)
+        return key
+
+    # -- entries --------------------------------------------------------------------------------
+
+    def get(self, name: str, path: str) -> Entry | None:
+        """The kept entry of `name` for `path` as it is now, or None."""
+        if self._entries is None:
+            if self.misses < self.settings.open_after:
+                self.misses += 1
+                return None
+            self._open()
+        assert self._entries is not None
+        entry = self._entries.get((name, path))
+        if entry is None or entry[0] != self.key(path):
+            return None
+        return entry
+
+    def put(self, name: str, path: str, value: Any, problem: Problem | None, digest: bytes | None = None) -> bytes | None:
+        """Keep `value` (with the problem its parse reported) for `path`'s current content; its digest."""
+        key = self.key(path)
+        if digest is None:
+            digest = digest_of(value)
+        if key is not None and digest is not None:
+            self.fresh[(name, path)] = (key, value, problem, digest)
+        return digest
+
+    def save(self, files: frozenset[str]) -> None:
+        """Keep what this run made (only once the store was opened). A few new entries go to the journal, a
+        small file read beside the store, so a hook that changed one file does not rewrite every entry; once
+        the journal grows, everything is written as one new store (dropping files no longer tracked)."""
+        if self._entries is None or self.path is None:
+            return
+        fresh = {k: e for k, e in self.fresh.items() if (old := self._entries.get(k)) is None or old[0] != e[0]}
+        stamps = self._stamps or {}
+        new_stamps = {p: s for p, s in self.fresh_stamps.items() if stamps.get(p) != s}
+        if not fresh and not new_stamps:
+            return
+        journal_stamps, journal_entries = self._journal
+        journal_stamps = {**journal_stamps, **new_stamps}
+        journal_entries = {**journal_entries, **fresh}
+        size = len(journal_entries)  # stamps are small: the entries are what costs to write
+        if self._whole and size <= max(self.settings.journal_min, len(self._entries) // self.settings.journal_share):
+            _write(self.path.with_name(JOURNAL), journal_stamps, journal_entries)
+            return
+        entries = {k: e for k, e in self._entries.items() if k[1] in files}
+        entries.update(fresh)
+        kept_stamps = {p: s for p, s in stamps.items() if p in files}
+        kept_stamps.update(new_stamps)
+        if _write(self.path, kept_stamps, entries):
+            _write(self.path.with_name(JOURNAL), {}, {})  # its entries are in the store now
+
+
+def _read(path: Path) -> tuple[dict[str, Any], dict[tuple[str, str], Entry]] | None:
+    """A store or journal file's table; None when there is none that this code wrote."""
+    from .keptfile import read_kept
+
+    raw = read_kept(path, MAX_BYTES)  # a FIFO, a link, a giant: absent (and replaced by the next save)
+    if raw is None:
+        return None
+    try:
+        header, table = _Unpickler(io.BytesIO(raw)).load()
+    except Exception:  # noqa: BLE001 - any damage at all: start again
+        return None
+    if header != identity() or not _well_formed(table):
+        return None
+    return table
+
+
+def _write(path: Path, stamps: dict[str, Any], entries: dict[tuple[str, str], Entry]) -> bool:
+    from .keptfile import write_kept
+
+    try:
+        data = pickle.dumps((identity(), (stamps, entries)), protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, RecursionError, TypeError):
+        return False
+    return write_kept(path, data)
+
+
+def open_store(repo: Repo, settings: Settings) -> FactStore | None:
+    """The fact store of this hook run, or None where nothing may be kept."""
+    if not settings.keep or repo.all_mode or cache_dir(repo.root) is None:
+        return None
+    return FactStore(repo, settings)
+
