@@ -281,6 +281,10 @@ class Repo:
         self._record(path, False)
         return self._bytes_of(path)
 
+    def unrecorded_bytes(self, path: str) -> bytes | None:
+        """`read_bytes` not counted as a rule's read: what the runner reads to key what it keeps."""
+        return self._bytes_of(path)
+
     def readable(self, path: str) -> bool:
         """Whether `path` may be read at all (a regular file inside the repository, under the cap), asked
         without a note."""

@@ -162,7 +162,7 @@ class FactStore:
             known = self._stamps.get(path)
             if known is not None and known[0] == stamp:
                 return known[1]
-        data = repo.read_bytes(path)
+        data = repo.unrecorded_bytes(path)
         if data is None:
             return None
         key = "c" + blake2b(data, digest_size=16).hexdigest()
