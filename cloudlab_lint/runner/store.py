@@ -186,7 +186,8 @@ class FactStore:
             return None
         return entry
 
-    def put(self, name: str, path: str, value: Any, problem: Problem | None, digest: bytes | None = None) -> bytes | None:
+    def put(self, name: str, path: str, value: Any, problem: Problem | None,
+            digest: bytes | None = None) -> bytes | None:
         """Keep `value` (with the problem its parse reported) for `path`'s current content; its digest."""
         key = self.key(path)
         if digest is None:
