@@ -80,6 +80,14 @@ def compile_patterns(lines: Iterable[str], base: str = ".") -> list[Pattern]:
 
 def matcher(patterns: list[Pattern]) -> Callable[[str], bool]:
     """Whether a repository path is excluded: the last pattern matching it decides."""
+    if not any(negated for _, negated in patterns):  # any match excludes: one pass over the path, not one per pattern
+        try:
+            one = re.compile("|".join(f"(?:{regex.pattern})" for regex, _ in patterns))
+        except (re.error, RecursionError):
+            one = None
+        if one is not None:
+            return lambda path: one.match(path) is not None
+
     def excluded(path: str) -> bool:
         verdict = False
         for regex, negated in patterns:
