@@ -114,6 +114,7 @@ class Repo:
         # computation that asked (`recording`): what a result kept between runs depends on (`treememo`).
         self._recorders: list[dict[str, bool]] = []
         self._cached_reads: dict[Any, dict[str, bool]] = {}  # what each `cached` value read to be made
+        self._yaml_parsed: set[str] = set()  # YAML files parsed in this run, held or not
 
     # -- opening -------------------------------------------------------------------------
 
@@ -253,7 +254,8 @@ class Repo:
     def invalidate(self, path: str) -> None:
         """Forget what was read of `path` (after --fix rewrote it)."""
         self._bytes.pop(path, None)
-        for key in [k for k in self._cache if isinstance(k, tuple) and len(k) > 1 and k[1] == path]:
+        self._yaml_parsed.discard(path)
+        for key in [k for k in self._cache if isinstance(k, tuple) and path in k[1:]]:
             del self._cache[key]
 
     @property
@@ -533,8 +535,7 @@ class Repo:
 
     def _view(self, name: str, path: str) -> tuple[Any, bytes | None]:
         """The view and its digest: kept (`store`) where the content is unchanged, else extracted and kept."""
-        from .runner.store import digest_of
-        from .views import extractor
+        from .views import digest_of, extractor
 
         store = self.store
         kept = store.get(name, path) if store is not None else None
@@ -544,7 +545,7 @@ class Repo:
                 self.problem(path, *problem)
         else:
             had_problem = path in self.problems
-            value = extractor(name)(self._yaml(path, keep=False), path)
+            value = extractor(name)(self._yaml(path, keep=False, hold=False), path)
             problem = self.problems.get(path)
             if store is not None and not had_problem:  # a parse problem is kept with the view, and said again
                 said = None if problem is None else (problem.message, problem.line, problem.column)
@@ -554,25 +555,25 @@ class Repo:
         self._cache[("view-digest", name, path)] = digest
         return value, digest
 
-    def _yaml(self, path: str, *, keep: bool) -> list[Any] | None:
-        """The whole documents (once per run); `keep`: kept for later hook runs (a file a rule reads whole)."""
+    def _yaml(self, path: str, *, keep: bool, hold: bool = True) -> list[Any] | None:
+        """The whole documents (parsed once per run while held). `keep`: kept for later hook runs (a file a rule
+        reads whole); `hold`: held for the rest of the run (not when only a view of them is wanted: a run over
+        the whole tree then holds the views, not every parse tree)."""
         key = ("yaml", path)
         if key in self._cache:  # first: rules ask for the same file many times
             return self._cache[key]
         from .parsing.yamlx import load_documents, looks_templated
         from .stack.refs import is_chart_template
+        from .views import WHOLE
 
+        self._yaml_parsed.add(path)
         if is_chart_template(path, self.file_set):  # not YAML until Helm renders it
             return None
         load: Callable[[str], list[Any]] = load_documents
         if path.lower().endswith(".json"):  # JSON is YAML but for tabs, which JSON allows as whitespace
             from .parsing.yamlx import load_json_documents as load
-        store = self.store
-        if store is None:
-            return self._parsed("yaml", path, load, excuse=looks_templated)
-        from .runner.store import WHOLE
-
-        hit = store.get(WHOLE, path) if keep else None
+        store = self.store if keep else None
+        hit = store.get(WHOLE, path) if store is not None else None
         if hit is not None:
             _, value, problem, _ = hit
             if problem is not None:
@@ -580,10 +581,16 @@ class Repo:
         else:
             had_problem = path in self.problems
             value, problem, readable = self._parse(path, load, looks_templated)
-            if keep and readable and not had_problem:
+            if store is not None and readable and not had_problem:
                 store.put(WHOLE, path, value, problem, digest=b"\0" * 16)  # no kept result compares it
-        self._cache[key] = value
+        if hold:
+            self._cache[key] = value
         return value
+
+    def parse_yaml(self, path: str) -> None:
+        """Parse the file if nothing has in this run, so its problems are known (CL000); holds nothing of it."""
+        if path not in self._yaml_parsed:
+            self._yaml(path, keep=self.store is not None, hold=self.store is not None)
 
     def git_entry(self, path: str) -> Entry | None:
         """The index entry `path` is read from in this run, where git rather than the disk has its content."""

@@ -7,10 +7,18 @@ keeps the runner from importing any model."""
 
 from __future__ import annotations
 
+import io
+import pickle
 from collections.abc import Callable
 from typing import Any
 
+try:  # BLAKE2 without hashlib, whose import loads OpenSSL
+    from _blake2 import blake2b
+except ImportError:  # an interpreter built without it
+    from hashlib import blake2b
+
 MANIFEST = "gitops.manifest"  # the Flux model's manifest facts
+WHOLE = "yaml"  # not a view: a file's whole documents, as the fact store keeps them for rules that read them whole
 
 Extract = Callable[[list[Any] | None, str], Any]
 # Name -> (module, function): the model defining a view imports this module, never the other way round.
@@ -23,3 +31,15 @@ def extractor(name: str) -> Extract:
 
     module, function = EXTRACTORS[name]
     return getattr(import_module(module), function)
+
+
+def digest_of(value: Any) -> bytes | None:
+    """A digest of a view that is equal in every run exactly when the view is; None: it cannot be taken."""
+    buf = io.BytesIO()
+    pickler = pickle.Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.fast = True  # no memo: equal values give equal bytes whichever objects they share
+    try:
+        pickler.dump(value)
+    except (RecursionError, ValueError, pickle.PicklingError, TypeError):
+        return None
+    return blake2b(buf.getvalue(), digest_size=16).digest()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from cloudlab_lint import views
 from cloudlab_lint.runner import store
 
 from .helpers import commit_all, git, init_repo, run_cli, runner_settings, write_files
@@ -69,14 +70,14 @@ def read_table(root: Path) -> tuple[dict, dict]:
 def read_entries(root: Path) -> tuple[dict, dict]:
     """(stamps, {path: entry}) of the whole documents kept."""
     stamps, entries = read_table(root)
-    return stamps, {path: e for (name, path), e in entries.items() if name == store.WHOLE}
+    return stamps, {path: e for (name, path), e in entries.items() if name == views.WHOLE}
 
 
 def plant(root: Path, path: str, outcome: tuple) -> None:
     """Replace the kept parse of `path` (its content key unchanged) with `outcome` (documents, problem)."""
     stamps, entries = read_table(root)
-    key, _, _, digest = entries[(store.WHOLE, path)]
-    entries[(store.WHOLE, path)] = (key, *outcome, digest)
+    key, _, _, digest = entries[(views.WHOLE, path)]
+    entries[(views.WHOLE, path)] = (key, *outcome, digest)
     cache_file(root).write_bytes(pickle.dumps((store.identity(), (stamps, entries))))
     journal_file(root).unlink(missing_ok=True)
 
@@ -161,8 +162,8 @@ def test_an_entry_hostile_inside_a_valid_store_drops_the_store(tmp_path: Path, n
     root = repo_with(tmp_path, {"k/a.yaml": BROKEN})
     run_cli(["k/a.yaml", "--select", "CL000"], cwd=root)
     stamps, entries = read_table(root)
-    key, _, problem, digest = entries[(store.WHOLE, "k/a.yaml")]
-    entries[(store.WHOLE, "k/a.yaml")] = (key, [Hostile()], problem, digest)
+    key, _, problem, digest = entries[(views.WHOLE, "k/a.yaml")]
+    entries[(views.WHOLE, "k/a.yaml")] = (key, [Hostile()], problem, digest)
     cache_file(root).write_bytes(pickle.dumps((store.identity(), (stamps, entries))))
     assert parse_problems(root) == {("CL000", "k/a.yaml", 5)}
     assert not (root / "pwned-by-cache").exists()
@@ -218,7 +219,7 @@ def test_a_few_new_entries_go_to_the_journal_and_the_store_is_written_whole_once
         (root / path).write_text(BROKEN if i == 0 else MANIFEST + "# edited\n", encoding="utf-8")
         run_cli([path, "--select", "CL000"], cwd=root)
         assert cache_file(root).read_bytes() == whole, "a few new entries rewrote the whole store"
-    assert set(store._read(journal_file(root))[1]) == {(store.WHOLE, "k/m00.yaml"), (store.WHOLE, "k/m01.yaml")}
+    assert set(store._read(journal_file(root))[1]) == {(views.WHOLE, "k/m00.yaml"), (views.WHOLE, "k/m01.yaml")}
     assert hook_problems(root, *many) == {("CL000", "k/m00.yaml", 5)}  # served from the journal
     (root / "k/m02.yaml").write_text(MANIFEST + "# edited\n", encoding="utf-8")
     run_cli(["k/m02.yaml", "--select", "CL000"], cwd=root)  # a third entry: written whole, the journal emptied

@@ -21,7 +21,7 @@ def parse_error(ctx: Context) -> Iterator[Hit]:
     commit hook reports what it was given; problems in other files are CI's (--all) to report."""
     for path in ctx.files:
         if path.lower().endswith(YAML_SUFFIXES):  # kubectl reads `.YAML` as it reads `.yaml`
-            ctx.repo.yaml(path)
+            ctx.repo.parse_yaml(path)
     judged = set(ctx.files)
     for problem in ctx.repo.problems.values():
         if problem.path not in judged:

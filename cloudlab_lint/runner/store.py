@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..files import cache_dir, stamp_of
+from ..views import digest_of
 from .settings import Settings
 
 try:  # BLAKE2 without hashlib, whose import loads OpenSSL
@@ -42,7 +43,6 @@ FORMAT = 1
 NAME = "facts"
 JOURNAL = "facts-new"  # entries made since the store was last written whole
 MAX_BYTES = 1 << 30  # a bigger file is not ours: ignored, and replaced by the next save
-WHOLE = "yaml"  # the entry name of a file's whole documents
 Problem = tuple[str, int, int]
 # (content key, value, parse problem or None, digest of the value)
 Entry = tuple[str, Any, "Problem | None", bytes]
@@ -63,18 +63,6 @@ def identity() -> tuple[Any, ...]:
     from .codeid import code_identity
 
     return FORMAT, code_identity()
-
-
-def digest_of(value: Any) -> bytes | None:
-    """A digest of `value` that is equal in every run exactly when the value is; None: it cannot be taken."""
-    buf = io.BytesIO()
-    pickler = pickle.Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL)
-    pickler.fast = True  # no memo: equal values give equal bytes whichever objects they share
-    try:
-        pickler.dump(value)
-    except (RecursionError, ValueError, pickle.PicklingError, TypeError):
-        return None
-    return blake2b(buf.getvalue(), digest_size=16).digest()
 
 
 def _well_formed(table: Any) -> bool:
