@@ -72,9 +72,14 @@ def test_filter_flags_a_keyword_line_kept_from_a_flagged_version() -> None:
     assert filt.flagged(leaked, "a.yaml")
     # The next version keeps the leaked line and edits another: still flagged (its reference is the clean one).
     assert filt.flagged(leaked.replace(b"key40: value", b"key40: other"), "a.yaml")
-    # A new Secret's `kind` line, the rest copied from a clean version at another path (found by its head).
-    secret = base.replace(b"key10: value\n", b"kind: Secret\n")
+    # A Secret with data: judged by its content (CL004), wherever it is.
+    secret = base.replace(b"key10: value\n", b"kind: Secret\n").replace(b"key11: value\n", b"stringData:\n")
     assert filt.flagged(secret, None) and filt.flagged(secret, "b.yaml")
+    # Without `data` or `stringData` it holds no literal for CL004 to find; nor does a `kind: Secret` below
+    # a root of another kind (a HelmRelease's valuesFrom entry).
+    assert not filt.flagged(base.replace(b"key10: value\n", b"kind: Secret\n"))
+    release = b"kind: HelmRelease\nspec:\n  valuesFrom:\n    - name: a\n      kind: Secret\n  values:\n    data: {}\n"
+    assert not filt.flagged(release) and filt.flagged(release + b"---\nkind: Secret\n")
 
 
 def test_plugin_without_keywords_tests_every_blob() -> None:

@@ -94,15 +94,14 @@ def may_be_kind_value_bytes(data: bytes, kind: str = "Secret") -> bool:
     complete than the parser: an escape, a value on its own line, a complex key or an anchor still count."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return may_name_kind_bytes(data, kind)
-    if _ESCAPE_BYTES.search(data):
-        return True
     name = kind.encode()
+    if b"\\" in data and _escape_may_spell(data, name):
+        return True
     pos = data.find(name)
     if pos < 0:
         return False
     listed = b"items" in data
-    if not listed and _roots_name_other_kinds(data, name):
-        return False
+    settled: bool | None = None  # whether the document roots settle other kinds (asked once, when needed)
     item_line = _item_line_bytes(kind)
     size = len(name)
     while pos >= 0:
@@ -112,13 +111,34 @@ def may_be_kind_value_bytes(data: bytes, kind: str = "Secret") -> bool:
             if _KIND_VALUE_PREFIX.search(data, start, pos) and _KIND_VALUE_SUFFIX.match(data, pos + size):
                 end = data.find(b"\n", pos)
                 if listed or not item_line.fullmatch(data, start, len(data) if end < 0 else end):
-                    return True
+                    if settled is None:
+                        settled = not listed and _roots_name_other_kinds(data, name)
+                    if not settled:
+                        return True
         pos = data.find(name, pos + size)
+    return False
+
+
+@functools.cache
+def _pieces(name: bytes) -> tuple[bytes, ...]:
+    return tuple(name[:n] for n in range(1, len(name) + 1))
+
+
+def _escape_may_spell(data: bytes, name: bytes) -> bool:
+    """Whether an escape may spell `name`: any hex escape; an escaped line break (a shell script's line
+    continuation, mostly) only right after a piece of the name that starts it (`"Sec\\` + a line break +
+    `ret"`; a break before the whole name leaves the name whole on the next line, where it is seen)."""
+    pieces = _pieces(name)
+    for match in _ESCAPE_BYTES.finditer(data):
+        if data[match.start() + 1:match.start() + 2] in (b"x", b"u", b"U") or data.endswith(pieces, 0, match.start()):
+            return True
     return False
 
 
 _DOC_MARKER = re.compile(rb"(?m)^(?:---|\.\.\.)(?=[ \t\r\n]|\Z)[^\n]*")
 _ROOT_KEY = re.compile(rb"([A-Za-z_][\w.-]*)[ \t]*:(?:[ \t]+([^\r\n]*?))?[ \t]*\r?$")
+_FIRST_CONTENT = re.compile(rb"(?m)^[ \t]*[^ \t\r\n#%]")
+_COLUMN_0 = re.compile(rb"(?m)^[^ \t\r\n#-][^\n]*")
 _PLAIN_WORD = re.compile(rb"[A-Za-z0-9][\w.-]*(?:[ \t]+#[^\n]*)?")
 
 
@@ -142,17 +162,17 @@ def _roots_name_other_kinds(data: bytes, name: bytes) -> bool:
 
 
 def _root_names_other_kind(data: bytes, start: int, end: int, name: bytes) -> bool:
-    first = True
-    for line in data[start:end].split(b"\n"):
-        head = line[:1]
-        if head in (b"", b"\r", b"#") or not line.strip() or (first and head == b"%"):
-            continue  # blank, a comment, a directive
-        if not first and head in (b" ", b"\t", b"-"):
-            continue  # inside a root key's value (a block sequence may start at column 0)
-        key = _ROOT_KEY.match(line)
+    first = _FIRST_CONTENT.search(data, start, end)
+    if first is None:
+        return True  # nothing but blank lines, comments and directives
+    if first.group()[:1] in (b" ", b"\t", b"-"):
+        return False  # an indented root, or a sequence: the parse decides
+    # Only the lines that start at column 0 can hold the root's keys (a block sequence at column 0 is a
+    # root key's value, and never one of these lines).
+    for line in _COLUMN_0.finditer(data, first.start(), end):
+        key = _ROOT_KEY.fullmatch(line.group())
         if key is None:
             return False
-        first = False
         if key.group(1) == b"kind":
             value = key.group(2) or b""
             if not _PLAIN_WORD.fullmatch(value) or value.split()[0] == name:

@@ -25,11 +25,13 @@ from .textstream import normalise
 
 
 def secret_kind(data: bytes) -> bool:
-    """Whether the blob may hold a Kubernetes Secret: its kind where it may be a `kind` key's value (a List
-    item, flow style, JSON) or an escape that could spell it (`kinds.may_be_kind_value_bytes`, never less
-    complete than the parser). Whether it is one is the parse's to say (`- kind: Secret` under valuesFrom
-    is a reference)."""
-    return may_be_kind_value_bytes(data)
+    """Whether the blob may hold a Kubernetes Secret with `data` or `stringData` (what CL004 judges by its
+    content): its kind where it may be a `kind` key's value (a List item, flow style, JSON) or an escape
+    that could spell it (`kinds.may_be_kind_value_bytes`, never less complete than the parser), and either
+    key's name or an escape. Whether it is one is the parse's to say (`- kind: Secret` under valuesFrom is
+    a reference)."""
+    return (b"data" in data or b"Data" in data or data.startswith((b"\xff\xfe", b"\xfe\xff"))
+            or b"\\" in data) and may_be_kind_value_bytes(data)
 
 
 def keyword_regex(keywords: Iterable[bytes], patterns: Iterable[Any] = ()) -> linear.Pattern:
