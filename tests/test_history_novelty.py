@@ -101,3 +101,12 @@ def test_a_pattern_that_needs_backtracking_is_refused_not_run() -> None:
         NoveltyFilter(KEYWORDS, (re.compile(rb"(z)\1q"),), False)
     with pytest.raises(linear.error):
         NoveltyFilter(KEYWORDS, (re.compile(rb"a(?!b)"),), False)
+
+
+@given(st.lists(st.sampled_from(PIECES), max_size=30).map(b"".join))
+@settings(max_examples=400, deadline=None)
+def test_literals_in_one_pass_are_the_in_tests(text: bytes) -> None:
+    """The detectors' one-pass presence test (RE2::Set) answers as one `in` per literal, overlaps included
+    (`token` inside `pm_api_token`, `-us` overlapping `sk-`)."""
+    words = (*KEYWORDS, b"users:", b"kind: Config", b"ca:", b"s-u")
+    assert linear.Literals(words).present(text) == {w for w in words if w in text}

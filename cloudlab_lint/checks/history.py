@@ -95,7 +95,7 @@ def _stream_all(ctx: Context, scan: _Scan, max_bytes: int) -> Any:
     # Detection on the other core while this one streams and filters (forked first: see Worker).
     # The walk goes with it: its `git log` parse would take the GIL from the stream here, and the stream
     # needs no path (the filter reads content only); `finish` needs the walk, after the stream.
-    worker = Worker(scan.detect, functools.partial(walk, repo.root)) if _pipeline(repo.root) else None
+    worker = Worker(scan.examine, functools.partial(walk, repo.root)) if _pipeline(repo.root) else None
     # Optionally (parallel_min_blobs) a helper process reads and filters about half of the blobs, from its own
     # `git cat-file`, on another core; it is forked first, before any thread exists.
     parts = 2 if _parallel(repo.root, int(ctx.params.get("parallel_min_blobs") or 0)) else 1
@@ -115,7 +115,9 @@ def _stream_all(ctx: Context, scan: _Scan, max_bytes: int) -> Any:
         _stream(scan, streams.read(0, max_bytes, stream=True), Progress(0, ctx.options.progress), walked, parts,
                 worker)
         if worker is not None:
-            scan.detections = worker.results()  # type: ignore[assignment]
+            examined: dict[str, Any] = worker.results()
+            scan.detections = {oid: found for oid, (found, _) in examined.items()}
+            scan.secretish = {oid: secretish for oid, (_, secretish) in examined.items()}
             walked.append(worker.side_result())
             worker = None
         if helper is not None:
@@ -224,6 +226,7 @@ class _Scan:
         self.kinds: dict[str, tuple[str, int]] = {}  # oid -> (kind, size) of every streamed blob
         self.flagged: dict[str, bytes] = {}  # blobs whose content needs testing (normalised)
         self.detections: dict[str, list[Any]] = {}  # oid -> what the detectors found, when found beforehand
+        self.secretish: dict[str, bool] = {}  # oid -> whether it may be a Secret (`secret_kind`), likewise
         self.streamed: dict[str, Any] = {}  # oid -> the scan of a blob over the size limit or binary (`Scanned`)
         # Blobs arrive in pack order: keep, for each leak, the hit at the earliest commit.
         self.best: dict[tuple[str, ...], tuple[int, Hit]] = {}
@@ -288,11 +291,18 @@ class _Scan:
         for hit_key, commit, hit in self._forbidden(data, binary, uses, detections or [], path_only):
             self._offer(hit_key, commit, hit)
         if self.check_encryption:
-            for hit_key, commit, hit in self._plaintext_before_encrypted(data, binary, uses):
+            for hit_key, commit, hit in self._plaintext_before_encrypted(data, binary, uses, oid):
                 self._offer(hit_key, commit, hit)
         if detections:
             for hit_key, commit, hit in self._secrets(detections, uses):
                 self._offer(hit_key, commit, hit)
+
+    def examine(self, oid: str, data: bytes) -> tuple[list[Any], bool]:
+        """`detect`, and whether the blob may be a Secret: the pipeline's second process asks both, so the
+        first need not read the blob again."""
+        from ..stack.novelty import secret_kind
+
+        return self.detect(oid, data), secret_kind(data)
 
     def detect(self, oid: str, data: bytes) -> list[Any]:
         """What the detectors find in one blob (whole: context such as `kind: Config` may be anywhere)."""
@@ -346,11 +356,12 @@ class _Scan:
                 f"rotate what it held and rewrite history before pushing",
                 Location(use.path, line), key=f"CL002:{what}:{use.commit}", commit=use.commit)
 
-    def _plaintext_before_encrypted(self, data: bytes, binary: bool, uses: list[Any]) -> Iterator[Found]:
+    def _plaintext_before_encrypted(self, data: bytes, binary: bool, uses: list[Any], oid: str = ""
+                                    ) -> Iterator[Found]:
         from ..stack.novelty import secret_kind
         from ..stack.sops.model import encryption_required, is_sops_text
 
-        is_secret = not binary and secret_kind(data)
+        is_secret = not binary and (self.secretish[oid] if oid in self.secretish else secret_kind(data))
         if not is_secret:
             for use in uses:
                 if use.path not in self.required:
