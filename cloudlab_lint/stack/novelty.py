@@ -30,8 +30,13 @@ def secret_kind(data: bytes) -> bool:
     that could spell it (`kinds.may_be_kind_value_bytes`, never less complete than the parser), and either
     key's name or an escape. Whether it is one is the parse's to say (`- kind: Secret` under valuesFrom is
     a reference)."""
-    return (b"data" in data or b"Data" in data or data.startswith((b"\xff\xfe", b"\xfe\xff"))
-            or b"\\" in data) and may_be_kind_value_bytes(data)
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return may_be_kind_value_bytes(data)
+    # Most blobs hold neither the name nor an escape: one `in` each settles them.
+    escaped = b"\\" in data
+    if not escaped and b"Secret" not in data:
+        return False
+    return (escaped or b"data" in data or b"Data" in data) and may_be_kind_value_bytes(data)
 
 
 def keyword_regex(keywords: Iterable[bytes], patterns: Iterable[Any] = ()) -> linear.Pattern:
