@@ -236,20 +236,28 @@ def read_stream(out: IO[bytes], max_bytes: int, *, stream: bool = False) -> Iter
     `stream`: an object over `max_bytes` comes as an iterator of chunks (bounded memory) instead of None; what
     the consumer leaves of it is skipped before the next object is read."""
     _widen_pipe(out)
+    readline, read = out.readline, out.read
     while True:
-        header = out.readline()
+        header = readline()
         if not header:
             return
         parts = header.split()
         if len(parts) != 3:  # "<oid> missing": gone since it was listed
             continue
         size = int(parts[2])
-        if stream and size > max_bytes:
-            chunks = Chunks(out, size)
-            yield parts[0].decode("ascii"), chunks, size
-            chunks.drain()
+        if size > max_bytes:
+            if stream:
+                chunks = Chunks(out, size)
+                yield parts[0].decode("ascii"), chunks, size
+                chunks.drain()
+            else:
+                discard(out, size + 1)
+                yield parts[0].decode("ascii"), None, size
             continue
-        yield _object(out, parts, max_bytes)
+        # `_object`, inlined: this loop runs once per blob of the whole history.
+        data = read(size)
+        read(1)  # the newline after the content
+        yield parts[0].decode("ascii"), data, size
 
 
 class Chunks:
