@@ -63,3 +63,25 @@ class Lazy:
 
 def lazy(pattern: str | bytes) -> Lazy:
     return Lazy(pattern)
+
+
+class Literals:
+    """Which of some byte literals occur in a text, in one pass (RE2::Set, overlapping occurrences included)
+    instead of one `in` test per literal: several times faster over the texts the detectors read. Compiled
+    on first use."""
+
+    __slots__ = ("words", "_set")
+
+    def __init__(self, words: tuple[bytes, ...]) -> None:
+        self.words = tuple(dict.fromkeys(words))
+        self._set: Any = None
+
+    def present(self, data: bytes) -> frozenset[bytes]:
+        if self._set is None:
+            found = re2.Set.SearchSet(_BYTES)
+            for word in self.words:
+                found.Add(escape(word))
+            found.Compile()
+            self._set = found
+        indices = self._set.Match(data)
+        return frozenset(self.words[i] for i in indices) if indices else frozenset()

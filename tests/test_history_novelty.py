@@ -1,4 +1,4 @@
-"""The CL006 novelty filter: only lines new to history are keyword-tested, yet no blob holding a keyword is missed."""
+"""The CL006 filter: one search per blob, and no blob holding a keyword is missed."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from cloudlab_lint import linear
 from cloudlab_lint.stack.detectors import _PVE
-from cloudlab_lint.stack.novelty import NoveltyFilter, changed_span, keyword_regex, secret_kind
+from cloudlab_lint.stack.novelty import NoveltyFilter, keyword_regex, secret_kind
 from cloudlab_lint.stack.secrets import _BASIC_AUTH
 
 KEYWORDS = (b"token", b"pm_api_token", b"ghp_", b"gho_", b"github_pat_", b"AKIA", b"A3T", b"aws", b"AWS", b"-us",
@@ -49,31 +49,6 @@ def _edit(rng: random.Random, ref: bytes) -> bytes:
     return bytes(data)
 
 
-def test_changed_span_leaves_out_only_whole_lines_of_the_reference() -> None:
-    rng = random.Random(6)
-    for _ in range(4000):
-        ref = b"".join(rng.choice(PIECES) for _ in range(rng.randint(0, 40)))
-        if rng.random() < 0.3:
-            ref += b"y" * rng.randint(60, 300) + b"\n"  # longer than the search's step
-        data = _edit(rng, ref)
-        start, end = changed_span(data, ref)
-        assert 0 <= start <= end <= len(data)
-        # The prefix: the same bytes in both, ending a line.
-        assert data[:start] == ref[:start] and (start == 0 or data[start - 1:start] == b"\n")
-        # The suffix: the same bytes in both, starting a line in both.
-        tail = len(data) - end
-        if tail:
-            assert data[end:] == ref[len(ref) - tail:]
-            assert data[end - 1:end] == b"\n" and ref[len(ref) - tail - 1:len(ref) - tail] == b"\n"
-
-
-def test_changed_span_is_small_for_one_edit() -> None:
-    ref = b"".join(b"line %d of the file\n" % i for i in range(300))
-    data = ref.replace(b"line 150 of", b"line 150 (edited) of")
-    start, end = changed_span(data, ref)
-    assert b"(edited)" in data[start:end] and end - start < 300
-
-
 def test_filter_never_misses_a_blob_that_holds_a_keyword() -> None:
     """Versions of a few files, edited at random, with and without their paths known: every blob that holds a
     keyword (also in an unchanged line, or one seen before in a clean blob's context) is flagged."""
@@ -97,9 +72,14 @@ def test_filter_flags_a_keyword_line_kept_from_a_flagged_version() -> None:
     assert filt.flagged(leaked, "a.yaml")
     # The next version keeps the leaked line and edits another: still flagged (its reference is the clean one).
     assert filt.flagged(leaked.replace(b"key40: value", b"key40: other"), "a.yaml")
-    # A new Secret's `kind` line, the rest copied from a clean version at another path (found by its head).
-    secret = base.replace(b"key10: value\n", b"kind: Secret\n")
+    # A Secret with data: judged by its content (CL004), wherever it is.
+    secret = base.replace(b"key10: value\n", b"kind: Secret\n").replace(b"key11: value\n", b"stringData:\n")
     assert filt.flagged(secret, None) and filt.flagged(secret, "b.yaml")
+    # Without `data` or `stringData` it holds no literal for CL004 to find; nor does a `kind: Secret` below
+    # a root of another kind (a HelmRelease's valuesFrom entry).
+    assert not filt.flagged(base.replace(b"key10: value\n", b"kind: Secret\n"))
+    release = b"kind: HelmRelease\nspec:\n  valuesFrom:\n    - name: a\n      kind: Secret\n  values:\n    data: {}\n"
+    assert not filt.flagged(release) and filt.flagged(release + b"---\nkind: Secret\n")
 
 
 def test_plugin_without_keywords_tests_every_blob() -> None:
@@ -121,3 +101,12 @@ def test_a_pattern_that_needs_backtracking_is_refused_not_run() -> None:
         NoveltyFilter(KEYWORDS, (re.compile(rb"(z)\1q"),), False)
     with pytest.raises(linear.error):
         NoveltyFilter(KEYWORDS, (re.compile(rb"a(?!b)"),), False)
+
+
+@given(st.lists(st.sampled_from(PIECES), max_size=30).map(b"".join))
+@settings(max_examples=400, deadline=None)
+def test_literals_in_one_pass_are_the_in_tests(text: bytes) -> None:
+    """The detectors' one-pass presence test (RE2::Set) answers as one `in` per literal, overlaps included
+    (`token` inside `pm_api_token`, `-us` overlapping `sk-`)."""
+    words = (*KEYWORDS, b"users:", b"kind: Config", b"ca:", b"s-u")
+    assert linear.Literals(words).present(text) == {w for w in words if w in text}

@@ -10,6 +10,7 @@ from cloudlab_lint.parsing.yamlx import load_documents
 from cloudlab_lint.stack.kinds import (
     flatten,
     is_manifest_name,
+    may_be_kind_value_bytes,
     may_name_kind,
     may_name_kind_bytes,
     objects,
@@ -52,6 +53,7 @@ def test_prefilter_is_never_less_complete_than_the_parser(text: str) -> None:
     assert may_name_kind(text)
     assert may_name_kind_bytes(text.encode())
     assert may_name_kind_bytes(b"\xff\xfe" + text.encode("utf-16-le"))
+    assert may_be_kind_value_bytes(text.encode()) and may_be_kind_value_bytes(b"\xff\xfe" + text.encode("utf-16-le"))
 
 
 def test_prefilter_skips_what_cannot_be_a_secret() -> None:
@@ -181,7 +183,24 @@ def test_name_exemptions_never_exempt_the_content_detectors(tmp_path: Path) -> N
     "kind: Secret # a comment\n",
 ])
 def test_prefilter_skips_valuesfrom_lines_only(text: str) -> None:
-    assert may_name_kind(text) and may_name_kind_bytes(text.encode())
+    assert may_name_kind(text) and may_name_kind_bytes(text.encode()) and may_be_kind_value_bytes(text.encode())
+
+
+def test_history_prefilter_skips_prose_schemas_and_nested_kinds() -> None:
+    """The history scan's narrower prefilter: `Secret` in prose or a schema's enum, and `kind: Secret` below
+    a root whose own kind is another, make no Secret (the parser agrees); the forms that may, pass."""
+    crd = (b"apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nspec:\n  names:\n"
+           b"    listKind: ExternalSecretList\n  versions:\n  - schema:\n      description: |\n"
+           b"        Secret values should not be specified here.\n      items:\n        enum:\n        - Secret\n")
+    release = (b"apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nspec:\n  valuesFrom:\n"
+               b"    - name: db\n      kind: Secret\n  values:\n    kind: Secret\n")
+    for text in (crd, release):
+        assert may_name_kind_bytes(text) and not may_be_kind_value_bytes(text)
+        assert not [d for d in objects(load_documents(text.decode())) if d.data.get("kind") == "Secret"]
+    for text in (release + b"---\nkind: Secret\n", release + b"---\n  kind: Secret\n", b"a: &s Secret\nkind: *s\n",
+                 release.replace(b"kind: HelmRelease", b'"kind": HelmRelease'), b"kind: Foo\nkind: Secret\n",
+                 b"? kind\n: Secret\n", b"--- {kind: Secret}\n", crd + b"  x: {kind: Secret}\n"):
+        assert may_be_kind_value_bytes(text), text
 
 
 def test_prefilter_skips_helmrelease_values_from_secrets() -> None:
@@ -247,5 +266,33 @@ def test_prefilter_never_misses_what_the_walker_finds() -> None:
             assert may_name_kind(text), text
             assert may_name_kind_bytes(text.encode()), text
             assert may_name_kind_bytes(b"\xff\xfe" + text.encode("utf-16-le")), text
+            assert may_be_kind_value_bytes(text.encode()), text
+
+    check()
+
+
+_PIECES = ("kind: ", "kind:", "Secret", "Other", "\n", "\n", "\n  ", "\n- ", "---\n", "...\n", "&a ", "*a", "!!str ",
+           "{", "}", "[", "]", ", ", "? ", ": ", '"', "'", "# c", "items: ", "data: x", "apiVersion: v1", "x: ",
+           "  ", "-", "|\n", ">-\n")
+
+
+@pytest.mark.slow
+def test_history_prefilter_never_misses_what_the_walker_finds() -> None:
+    """Random YAML-ish texts built from the pieces that matter (markers, anchors, tags, flow and block,
+    indentation): whenever the walker finds a Secret object, the history prefilter said it may."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from cloudlab_lint.parsing import ParseError
+
+    @settings(deadline=None, max_examples=3000, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.lists(st.sampled_from(_PIECES), max_size=24).map("".join))
+    def check(text: str) -> None:
+        try:
+            found = [d for d in objects(load_documents(text)) if d.data.get("kind") == "Secret"]
+        except ParseError:
+            return
+        if found:
+            assert may_be_kind_value_bytes(text.encode()), text
 
     check()

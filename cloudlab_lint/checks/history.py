@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Iterator
 from typing import Any
 
+from .. import linear
 from ..model import Hit, Location
 from ..record import record
 from . import Context, check
@@ -15,6 +17,8 @@ from . import Context, check
 # A kubeconfig or talosconfig (YAML or JSON) holds `users` or `contexts` on a line of its own.
 _CL002_HINTS = (b"AGE-SECRET-KEY-1", b'"terraform_version"', b"kind: Config", b"users:", b'"users"', b"contexts:",
                 b'"contexts"')
+
+_CL002_HINT = linear.lazy(b"|".join(linear.escape(h) for h in _CL002_HINTS))  # one pass, not one per hint
 
 Found = tuple[tuple[str, ...], str, Hit]  # (what the leak is, the commit that added it, the hit)
 
@@ -89,7 +93,9 @@ def _stream_all(ctx: Context, scan: _Scan, max_bytes: int) -> Any:
 
     repo = ctx.repo
     # Detection on the other core while this one streams and filters (forked first: see Worker).
-    worker = Worker(scan.detect) if _pipeline(repo.root) else None
+    # The walk goes with it: its `git log` parse would take the GIL from the stream here, and the stream
+    # needs no path (the filter reads content only); `finish` needs the walk, after the stream.
+    worker = Worker(scan.examine, functools.partial(walk, repo.root)) if _pipeline(repo.root) else None
     # Optionally (parallel_min_blobs) a helper process reads and filters about half of the blobs, from its own
     # `git cat-file`, on another core; it is forked first, before any thread exists.
     parts = 2 if _parallel(repo.root, int(ctx.params.get("parallel_min_blobs") or 0)) else 1
@@ -100,14 +106,19 @@ def _stream_all(ctx: Context, scan: _Scan, max_bytes: int) -> Any:
         streams.output(1).close()  # the helper's now
     streams.start()
     walked: list[Any] = []
-    walker = threading.Thread(target=_walk_into, args=(walk, repo.root, walked), daemon=True)
-    walker.start()
+    walker = None
+    if worker is None:
+        walker = threading.Thread(target=_walk_into, args=(walk, repo.root, walked), daemon=True)
+        walker.start()
     try:
         # Every blob whatever its size: one over `max_bytes` is scanned as it streams, never held whole.
         _stream(scan, streams.read(0, max_bytes, stream=True), Progress(0, ctx.options.progress), walked, parts,
                 worker)
         if worker is not None:
-            scan.detections = worker.results()  # type: ignore[assignment]
+            examined: dict[str, Any] = worker.results()
+            scan.detections = {oid: found for oid, (found, _) in examined.items()}
+            scan.secretish = {oid: secretish for oid, (_, secretish) in examined.items()}
+            walked.append(worker.side_result())
             worker = None
         if helper is not None:
             more_kinds, more_flagged, more_streamed = helper.finish()
@@ -120,7 +131,8 @@ def _stream_all(ctx: Context, scan: _Scan, max_bytes: int) -> Any:
             helper.abort()
         if worker is not None:
             worker.close()
-    walker.join()
+    if walker is not None:
+        walker.join()
     history = walked[0]
     if isinstance(history, BaseException):
         raise history
@@ -214,6 +226,7 @@ class _Scan:
         self.kinds: dict[str, tuple[str, int]] = {}  # oid -> (kind, size) of every streamed blob
         self.flagged: dict[str, bytes] = {}  # blobs whose content needs testing (normalised)
         self.detections: dict[str, list[Any]] = {}  # oid -> what the detectors found, when found beforehand
+        self.secretish: dict[str, bool] = {}  # oid -> whether it may be a Secret (`secret_kind`), likewise
         self.streamed: dict[str, Any] = {}  # oid -> the scan of a blob over the size limit or binary (`Scanned`)
         # Blobs arrive in pack order: keep, for each leak, the hit at the earliest commit.
         self.best: dict[tuple[str, ...], tuple[int, Hit]] = {}
@@ -278,11 +291,18 @@ class _Scan:
         for hit_key, commit, hit in self._forbidden(data, binary, uses, detections or [], path_only):
             self._offer(hit_key, commit, hit)
         if self.check_encryption:
-            for hit_key, commit, hit in self._plaintext_before_encrypted(data, binary, uses):
+            for hit_key, commit, hit in self._plaintext_before_encrypted(data, binary, uses, oid):
                 self._offer(hit_key, commit, hit)
         if detections:
             for hit_key, commit, hit in self._secrets(detections, uses):
                 self._offer(hit_key, commit, hit)
+
+    def examine(self, oid: str, data: bytes) -> tuple[list[Any], bool]:
+        """`detect`, and whether the blob may be a Secret: the pipeline's second process asks both, so the
+        first need not read the blob again."""
+        from ..stack.novelty import secret_kind
+
+        return self.detect(oid, data), secret_kind(data)
 
     def detect(self, oid: str, data: bytes) -> list[Any]:
         """What the detectors find in one blob (whole: context such as `kind: Config` may be anywhere)."""
@@ -312,7 +332,7 @@ class _Scan:
                    path_only: bool = False) -> Iterator[Found]:
         from .hygiene import AGE_KEY_FILE, classify_text, needs_content
 
-        hinted = not binary and any(h in data for h in _CL002_HINTS)
+        hinted = not binary and _CL002_HINT.search(data) is not None
         # An age key in a binary blob, one over the size limit, or base64-encoded: what the detectors found.
         age = next((d.line for d in detections if d.detector == "age-secret-key"), None)
         text: str | None = None
@@ -336,11 +356,18 @@ class _Scan:
                 f"rotate what it held and rewrite history before pushing",
                 Location(use.path, line), key=f"CL002:{what}:{use.commit}", commit=use.commit)
 
-    def _plaintext_before_encrypted(self, data: bytes, binary: bool, uses: list[Any]) -> Iterator[Found]:
+    def _plaintext_before_encrypted(self, data: bytes, binary: bool, uses: list[Any], oid: str = ""
+                                    ) -> Iterator[Found]:
         from ..stack.novelty import secret_kind
         from ..stack.sops.model import encryption_required, is_sops_text
 
-        is_secret = not binary and secret_kind(data)
+        is_secret = not binary and (self.secretish[oid] if oid in self.secretish else secret_kind(data))
+        if not is_secret:
+            for use in uses:
+                if use.path not in self.required:
+                    self.required[use.path] = encryption_required(use.path, None, self.sops)
+            if all(self.required[use.path] is None for use in uses):
+                return  # by path alone nothing to say: whether it is a SOPS file does not matter
         text = self._text(data) if not binary and (is_secret or b"sops" in data) else None
         if text is not None and "sops" in text and is_sops_text(text):
             return

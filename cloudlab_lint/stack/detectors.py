@@ -94,12 +94,17 @@ def may_hold_age_key(data: bytes) -> bool:
 _ANY = linear.lazy(b"|".join([*(linear.escape(k) for _, k in KEYWORDS), _GH.pattern, b"@", _B64_FRAGMENT.pattern]))
 
 
+_KEYWORD_SET = linear.Literals(tuple(k for _, k in KEYWORDS))
+_CONTEXT_SET = linear.Literals(CONTEXT_WORDS)
+
+
 def candidates(data: bytes) -> set[str]:
     """Names of the detectors that may match `data` (empty for most texts); "base64" when a base64 run in
     it may encode a keyword."""
     if _ANY.search(data) is None:
         return set()
-    found = {name for name, keyword in KEYWORDS if keyword in data}
+    present = _KEYWORD_SET.present(data)
+    found = {name for name, keyword in KEYWORDS if keyword in present}
     if _GH.search(data):
         found.add("github-token")
     if b"!" in data and b"@" in data and _PVE.search(data):
@@ -253,10 +258,8 @@ class FileScan:
         """Scan one window; `only`: the candidates the prefilter found in it (default: computed here)."""
         data = window.data
         only = candidates(data) if only is None else only
-        if not window.whole:
-            self.present.update(w for w in CONTEXT_WORDS if w in data)
-        elif only:
-            self.present.update(w for w in CONTEXT_WORDS if w in data)
+        if not window.whole or only:
+            self.present.update(_CONTEXT_SET.present(data))
         if not only:
             return
         for det in DETECTORS:

@@ -236,20 +236,28 @@ def read_stream(out: IO[bytes], max_bytes: int, *, stream: bool = False) -> Iter
     `stream`: an object over `max_bytes` comes as an iterator of chunks (bounded memory) instead of None; what
     the consumer leaves of it is skipped before the next object is read."""
     _widen_pipe(out)
+    readline, read = out.readline, out.read
     while True:
-        header = out.readline()
+        header = readline()
         if not header:
             return
         parts = header.split()
         if len(parts) != 3:  # "<oid> missing": gone since it was listed
             continue
         size = int(parts[2])
-        if stream and size > max_bytes:
-            chunks = Chunks(out, size)
-            yield parts[0].decode("ascii"), chunks, size
-            chunks.drain()
+        if size > max_bytes:
+            if stream:
+                chunks = Chunks(out, size)
+                yield parts[0].decode("ascii"), chunks, size
+                chunks.drain()
+            else:
+                discard(out, size + 1)
+                yield parts[0].decode("ascii"), None, size
             continue
-        yield _object(out, parts, max_bytes)
+        # `_object`, inlined: this loop runs once per blob of the whole history.
+        data = read(size)
+        read(1)  # the newline after the content
+        yield parts[0].decode("ascii"), data, size
 
 
 class Chunks:
@@ -369,20 +377,24 @@ class Worker:
     """A forked process applying `work` to blobs as they are handed to it, while this process goes on
     streaming: detection on one core, `git cat-file` and the filtering on the other. Fork it before any thread
     or pipe to git exists (a git reader's input end held by the child would keep git from ever seeing its
-    end). `results()` returns {oid: work(oid, data)} for every blob handed over."""
+    end). `results()` returns {oid: work(oid, data)} for every blob handed over.
+
+    `side`: a job the child runs in a thread of its own meanwhile (the history walk: parsing `git log` is
+    CPU the streaming process cannot spare); its result, or the exception it raised, is `side_result()`."""
 
     BATCH = 1 << 20  # bytes sent at once: fewer, larger messages
 
-    def __init__(self, work: Callable[[str, bytes], object]) -> None:
+    def __init__(self, work: Callable[[str, bytes], object], side: Callable[[], object] | None = None) -> None:
         import multiprocessing
 
         context = multiprocessing.get_context("fork")
         self.conn, child = context.Pipe()
-        self.process = context.Process(target=_work, args=(child, work), daemon=True)
+        self.process = context.Process(target=_work, args=(child, work, side), daemon=True)
         self.process.start()
         child.close()
         self.batch: list[tuple[str, bytes]] = []
         self.size = 0
+        self._side: object = None
 
     def put(self, oid: str, data: bytes) -> None:
         self.batch.append((oid, data))
@@ -399,12 +411,17 @@ class Worker:
         try:
             self._send()
             self.conn.send(None)
-            out: dict[str, object] = self.conn.recv()
+            out: dict[str, object]
+            out, self._side = self.conn.recv()
         except (EOFError, OSError):
             raise RuntimeError("the history detection process failed: its blobs were not scanned") from None
         finally:
             self.close()
         return out
+
+    def side_result(self) -> object:
+        """What `side` returned, or the exception it raised (after `results()`)."""
+        return self._side
 
     def close(self) -> None:
         self.conn.close()
@@ -415,8 +432,13 @@ class Worker:
             self.process.join()
 
 
-def _work(conn: Any, work: Callable[[str, bytes], object]) -> None:
+def _work(conn: Any, work: Callable[[str, bytes], object], side: Callable[[], object] | None = None) -> None:
     out: dict[str, object] = {}
+    side_out: list[object] = []
+    thread = None
+    if side is not None:
+        thread = threading.Thread(target=_run_side, args=(side, side_out), daemon=True)
+        thread.start()
     try:
         while True:
             batch = conn.recv()
@@ -424,10 +446,19 @@ def _work(conn: Any, work: Callable[[str, bytes], object]) -> None:
                 break
             for oid, data in batch:
                 out[oid] = work(oid, data)
-        conn.send(out)
+        if thread is not None:
+            thread.join()
+        conn.send((out, side_out[0] if side_out else None))
     except (EOFError, OSError):
         pass  # the parent stopped (it says so itself)
     except Exception:  # noqa: BLE001 - never a traceback from a child: the parent reports the failure
         pass
     finally:
         conn.close()
+
+
+def _run_side(side: Callable[[], object], out: list[object]) -> None:
+    try:
+        out.append(side())
+    except Exception as exc:  # noqa: BLE001 - handed to the parent, which raises it
+        out.append(exc)

@@ -76,6 +76,110 @@ def may_name_kind_bytes(data: bytes, kind: str = "Secret") -> bool:
     return _outside_item_lines(data, kind.encode(), b"items", b"\n", _item_line_bytes(kind))
 
 
+# What a line may hold before a kind's name where that name is (or may become) the value of a `kind` key:
+# indentation and flow punctuation (the value on a line of its own, a complex key's `: `), `kind:` itself
+# (any quoting, JSON too), or an anchor (`&a Secret`: `kind: *a` elsewhere names it); tags and anchors may
+# come between. Not `- `: a block sequence's entry is no `kind` value (a kind that is a list is no kind).
+_KIND_VALUE_PREFIX = re.compile(rb"(?m)(?:^[\s?:{\[,\"']*|kind[\"']?[ \t]*:[ \t]*|&\S+[ \t]+)(?:[!&]\S*[ \t]+)*[\"']?$")
+# And after it: the end of the scalar (a quote, the line's end, a comment, flow punctuation). A plain
+# scalar that goes on (`Secret values should...`) is another value; one continued on the next line is
+# kept all the same (its end is the line's end here).
+_KIND_VALUE_SUFFIX = re.compile(rb"(?m)[\"']?[ \t]*(?:[,}\]#]|\r?$)")
+
+
+def may_be_kind_value_bytes(data: bytes, kind: str = "Secret") -> bool:
+    """`may_name_kind_bytes`, narrower: the kind's name counts only where it may be a `kind` key's value
+    (`_KIND_VALUE_PREFIX`), so a CRD or chart whose descriptions mention a Secret and whose schema says
+    `items` is not parsed in full (the history scan meets thousands of their versions). Never less
+    complete than the parser: an escape, a value on its own line, a complex key or an anchor still count."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return may_name_kind_bytes(data, kind)
+    name = kind.encode()
+    if b"\\" in data and _escape_may_spell(data, name):
+        return True
+    pos = data.find(name)
+    if pos < 0:
+        return False
+    listed = b"items" in data
+    settled: bool | None = None  # whether the document roots settle other kinds (asked once, when needed)
+    item_line = _item_line_bytes(kind)
+    size = len(name)
+    while pos >= 0:
+        before, after = data[pos - 1:pos], data[pos + size:pos + size + 1]
+        if not (before.isalnum() or before == b"_") and not (after.isalnum() or after == b"_"):
+            start = data.rfind(b"\n", 0, pos) + 1
+            if _KIND_VALUE_PREFIX.search(data, start, pos) and _KIND_VALUE_SUFFIX.match(data, pos + size):
+                end = data.find(b"\n", pos)
+                if listed or not item_line.fullmatch(data, start, len(data) if end < 0 else end):
+                    if settled is None:
+                        settled = not listed and _roots_name_other_kinds(data, name)
+                    if not settled:
+                        return True
+        pos = data.find(name, pos + size)
+    return False
+
+
+@functools.cache
+def _pieces(name: bytes) -> tuple[bytes, ...]:
+    return tuple(name[:n] for n in range(1, len(name) + 1))
+
+
+def _escape_may_spell(data: bytes, name: bytes) -> bool:
+    """Whether an escape may spell `name`: any hex escape; an escaped line break (a shell script's line
+    continuation, mostly) only right after a piece of the name that starts it (`"Sec\\` + a line break +
+    `ret"`; a break before the whole name leaves the name whole on the next line, where it is seen)."""
+    pieces = _pieces(name)
+    for match in _ESCAPE_BYTES.finditer(data):
+        if data[match.start() + 1:match.start() + 2] in (b"x", b"u", b"U") or data.endswith(pieces, 0, match.start()):
+            return True
+    return False
+
+
+_DOC_MARKER = re.compile(rb"(?m)^(?:---|\.\.\.)(?=[ \t\r\n]|\Z)[^\n]*")
+_ROOT_KEY = re.compile(rb"([A-Za-z_][\w.-]*)[ \t]*:(?:[ \t]+([^\r\n]*?))?[ \t]*\r?$")
+_FIRST_CONTENT = re.compile(rb"(?m)^[ \t]*[^ \t\r\n#%]")
+_COLUMN_0 = re.compile(rb"(?m)^[^ \t\r\n#-][^\n]*")
+_PLAIN_WORD = re.compile(rb"[A-Za-z0-9][\w.-]*(?:[ \t]+#[^\n]*)?")
+
+
+def _roots_name_other_kinds(data: bytes, name: bytes) -> bool:
+    """Whether every document of a text without Lists is a block mapping whose keys start at column 0 (its
+    first line a plain `key:`) and every column-0 `kind:` line gives a plain kind other than `name`. Then
+    no object is of that kind: without a List every object is a document's root, and a root mapping's keys
+    all start at its first key's column (a `kind: Secret` deeper in, such as a HelmRelease's valuesFrom
+    entry, is no object's kind). Anything else at column 0 (a quoted, tagged or complex key, a flow
+    mapping, content after `---`) answers False: the parse decides."""
+    start = 0
+    for marker in (*_DOC_MARKER.finditer(data), None):
+        end = marker.start() if marker is not None else len(data)
+        if not _root_names_other_kind(data, start, end, name):
+            return False
+        if marker is not None:
+            if marker.group().rstrip()[3:].strip():
+                return False  # content after the marker: the root starts there
+            start = marker.end()
+    return True
+
+
+def _root_names_other_kind(data: bytes, start: int, end: int, name: bytes) -> bool:
+    first = _FIRST_CONTENT.search(data, start, end)
+    if first is None:
+        return True  # nothing but blank lines, comments and directives
+    if first.group()[:1] in (b" ", b"\t", b"-"):
+        return False  # an indented root, or a sequence: the parse decides
+    # Only the lines that start at column 0 can hold the root's keys (a block sequence at column 0 is a
+    # root key's value, and never one of these lines).
+    for line in _COLUMN_0.finditer(data, first.start(), end):
+        key = _ROOT_KEY.fullmatch(line.group())
+        if key is None:
+            return False
+        if key.group(1) == b"kind":
+            value = key.group(2) or b""
+            if not _PLAIN_WORD.fullmatch(value) or value.split()[0] == name:
+                return False
+    return True
+
+
 def _outside_item_lines(text: Any, kind: Any, items: Any, newline: Any, item_line: Any) -> bool:
     """Whether `kind` occurs as a token of its own anywhere when `items` is there, else on a line that is
     not a `- kind: KIND` sequence entry (str or bytes alike). One `find` per occurrence: linear."""

@@ -1,22 +1,16 @@
-"""Which history blobs need their content tested: only lines new to history can hold a new keyword.
+"""Which history blobs need their content tested: those that hold a keyword of any test, or may be a Secret.
 
-Successive versions of a file share most of their lines. A line that was seen
-holding no keyword of any test is clean, and a later blob is tested only on its
-other lines (the saving a diff-based scanner gets, without diffs). Every keyword
-lies within one line, so a blob whose new lines hold none holds none at all. A
-blob that does is judged whole (its context matters: `kind: Config`, `users:`, a
-PEM body).
-
-Two sources of clean lines: the last clean version of the same path (its
-common prefix and suffix with the new version are found with a few
-comparisons in C, no line is split or hashed there), and a set of every clean
-line seen (for the lines in between, and blobs whose path is not known yet).
+Every keyword lies within one line. An earlier version of this module tested
+only the lines a blob adds to history (a set of clean lines, and the common
+prefix and suffix with the last clean version at the same path); it flagged
+exactly the blobs that hold a keyword anywhere (a blob was only ever compared
+with versions that hold none), so one RE2 search over the whole blob gives the
+same answer, at several hundred MB/s, without splitting lines or hashing them.
+A flagged blob is judged whole (its context matters: `kind: Config`, `users:`,
+a PEM body).
 
 On two or more cores a forked process can read and filter a share of the
 blobs from its own `git cat-file`, and return the few it flags.
-
-Every search here is one RE2 alternation (linear time; a DFA over literals is
-also many times faster than Python's `re` on them).
 """
 
 from __future__ import annotations
@@ -26,20 +20,23 @@ from collections.abc import Iterable
 from typing import IO, Any
 
 from .. import linear
-from .kinds import may_name_kind_bytes
+from .kinds import may_be_kind_value_bytes
 from .textstream import normalise
-
-MAX_CLEAN_LINES = 2_000_000  # bounds memory on huge histories; past it, fewer lines are skipped
-MAX_REFERENCE_BYTES = 256 << 20  # clean blobs kept as references, at most
-HEAD_BYTES = 128  # a blob's first bytes: a reference for it before its path is known
-_STEP = 64  # the common prefix and suffix are found to within this many bytes (then cut back to a line)
 
 
 def secret_kind(data: bytes) -> bool:
-    """Whether the blob may hold a Kubernetes Secret: the kind anywhere (a List item, flow style, JSON) or
-    an escape that could spell it (`kinds.may_name_kind_bytes`, never less complete than the parser).
-    Whether it is one is the parse's to say (`- kind: Secret` under valuesFrom is a reference)."""
-    return may_name_kind_bytes(data)
+    """Whether the blob may hold a Kubernetes Secret with `data` or `stringData` (what CL004 judges by its
+    content): its kind where it may be a `kind` key's value (a List item, flow style, JSON) or an escape
+    that could spell it (`kinds.may_be_kind_value_bytes`, never less complete than the parser), and either
+    key's name or an escape. Whether it is one is the parse's to say (`- kind: Secret` under valuesFrom is
+    a reference)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return may_be_kind_value_bytes(data)
+    # Most blobs hold neither the name nor an escape: one `in` each settles them.
+    escaped = b"\\" in data
+    if not escaped and b"Secret" not in data:
+        return False
+    return (escaped or b"data" in data or b"Data" in data) and may_be_kind_value_bytes(data)
 
 
 def keyword_regex(keywords: Iterable[bytes], patterns: Iterable[Any] = ()) -> linear.Pattern:
@@ -61,105 +58,30 @@ def _scoped(pattern: Any) -> bytes:
     return b"(?" + inline.encode() + b":" + text + b")"
 
 
-def common_prefix(a: bytes, b: bytes) -> int:
-    """A length n with a[:n] == b[:n], at most _STEP bytes short of the longest (a binary search over
-    slices: each comparison is one memcmp)."""
-    high = min(len(a), len(b))
-    if a[:high] == b[:high]:
-        return high
-    low = 0
-    while high - low > _STEP:
-        mid = (low + high) >> 1
-        if a[low:mid] == b[low:mid]:
-            low = mid
-        else:
-            high = mid
-    return low
-
-
-def common_suffix(a: bytes, b: bytes, limit: int) -> int:
-    """A length n <= limit with a[-n:] == b[-n:] (n may be 0), at most _STEP bytes short of the longest."""
-    la, lb = len(a), len(b)
-    high = min(la, lb, limit)
-    if high <= 0:
-        return 0
-    if a[la - high:] == b[lb - high:]:
-        return high
-    low = 0
-    while high - low > _STEP:
-        mid = (low + high) >> 1
-        if a[la - mid:la - low] == b[lb - mid:lb - low]:
-            low = mid
-        else:
-            high = mid
-    return low
-
-
-def changed_span(data: bytes, ref: bytes) -> tuple[int, int]:
-    """(start, end): the whole lines of `data` between its common prefix and suffix of whole lines with `ref`.
-
-    Every line outside it is a line of `ref` (same text, also starting a line there): the prefix ends with a
-    newline inside the common prefix, and the suffix starts after a newline inside the common suffix."""
-    start = data.rfind(b"\n", 0, common_prefix(data, ref)) + 1
-    suffix = common_suffix(data, ref, min(len(data), len(ref)) - start)
-    end = len(data)
-    if suffix:
-        newline = data.find(b"\n", end - suffix)
-        if newline >= 0:
-            end = newline + 1
-    return start, max(start, end)
-
-
 class NoveltyFilter:
+    """Whether a blob's content needs the detectors: it holds a keyword of any test, or may be a Secret.
+
+    One RE2 search over the whole blob (a DFA over literals: several hundred MB/s). Line-level novelty
+    (testing only the lines a blob adds to its previous version) flags exactly the same blobs, since every
+    keyword lies within one line and a blob is only ever compared with versions that hold none, but its
+    line splitting and set lookups cost several times the search they save."""
+
     def __init__(self, keywords: Iterable[bytes], patterns: Iterable[re.Pattern[bytes]], always: bool) -> None:
         self.keywords = tuple(dict.fromkeys(keywords))
         self.patterns = tuple(patterns)
         self.always = always  # a plugin without keywords: every blob is tested
         # One search for everything: the keywords and the patterns. Whether a blob may hold a Secret is asked
-        # of the whole blob first (`secret_kind`: a List's `items` may be far from the Secret's lines).
+        # of the whole blob too (`secret_kind`: a List's `items` may be far from the Secret's lines).
         self.regex = keyword_regex(self.keywords, self.patterns)
-        self.clean: set[bytes] = set()
-        # The last version that was not flagged, by path, or by its first bytes before the walk has named
-        # the paths (a file's versions mostly share their head). Any clean blob is a valid reference: these
-        # only choose one that shares many lines.
-        self.by_path: dict[str, bytes] = {}
-        self.by_head: dict[bytes, bytes] = {}
-        self.kept = 0
+        self._search = self.regex.search
 
     def flagged(self, data: bytes, path: str | None = None) -> bool:
-        """Whether the blob needs its content tested; remembers its lines as clean when not.
-        `path`: a path the blob has, when known."""
-        if self.always or secret_kind(data):
-            return True
-        head = b""
-        ref = self.by_path.get(path) if path is not None else None
-        if ref is None:
-            head = data[:HEAD_BYTES]
-            ref = self.by_head.get(head)
-        if ref is None:
-            body = data
-        else:
-            start, end = changed_span(data, ref)
-            body = data[start:end]
-        clean = self.clean
-        lines = body.split(b"\n")
-        new = [line for line in lines if line not in clean]
-        chunk = body if len(new) == len(lines) else b"\n".join(new)
-        if self.regex.search(chunk):
-            return True
-        if len(clean) < MAX_CLEAN_LINES:
-            clean.update(new)  # none of these lines holds a keyword
-        refs, key = (self.by_path, path) if path is not None else (self.by_head, head)
-        grown = len(data) - len(refs.get(key, b""))
-        if self.kept + grown <= MAX_REFERENCE_BYTES:
-            refs[key] = data
-            self.kept += grown
-        return False
-
+        """Whether the blob needs its content tested (`path`: a path it has, when known; not needed)."""
+        return self.always or self._search(data) is not None or secret_kind(data)
 
     def holds_keyword(self, data: bytes) -> bool:
-        """Whether a blob (binary: no lines to compare or remember) holds any keyword at all."""
-        return self.always or self.regex.search(data) is not None or data.startswith(b"kind: Secret")
+        """Whether a binary blob holds any keyword at all (no `kind:` test: binary is never a manifest)."""
+        return self.always or self._search(data) is not None or data.startswith(b"kind: Secret")
 
 
 def take(oid: str, data: Any, size: int, path: str | None, filt: NoveltyFilter, scan_stream: Any,
