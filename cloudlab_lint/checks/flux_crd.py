@@ -4,7 +4,7 @@ A file's Flux objects are judged on their own (no tree model): a commit hook jud
 and every file when a `gotk-components.yaml` is staged or deleted (the CRDs every object is judged by
 changed).
 Where the schema comes from is `stack/crd/schemas.py`; how the API server applies it, `stack/crd/validate.py`
-(jsonschema, imported only once a Flux object is found). Missing fields that CL103 and CL105 own are theirs;
+(both imported only once a Flux object is found). Missing fields that CL103 and CL105 own are theirs;
 a document in a kustomize patch file is partial by design, so only what it sets is judged.
 """
 
@@ -43,9 +43,12 @@ def flux_schema(ctx: Context) -> Iterator[Hit]:
     patches = Patches(repo)
     for path in _judged_files(repo, ctx.files):
         for data, line in _objects(repo, path):
+            version = data.get("apiVersion")
+            if not isinstance(version, str) or "fluxcd" not in version:
+                continue  # no Flux group (`split_api`): the schema machinery is not even imported
             from ..stack.crd.schemas import for_repo, split_api
 
-            api = split_api(data.get("apiVersion"))
+            api = split_api(version)
             kind = data.get("kind") if api is not None else None
             if not isinstance(kind, str) or _encrypted(data):
                 continue

@@ -127,7 +127,7 @@ class FluxSchemas:
         return Schema(group, kind, version, node, "")
 
     def validator(self, schema: Schema) -> Any:
-        """The jsonschema validator of `schema`, built once per run."""
+        """The validator of `schema` (`validate.validator_for`), built once per run."""
         key = (schema.origin, schema.group, schema.kind, schema.version)
         if key not in self._validators:
             from .validate import validator_for

@@ -1,4 +1,4 @@
-"""A Flux object judged as the API server judges it, with jsonschema (imported only when an object is judged).
+"""A Flux object judged as the API server judges it (built only when an object is judged).
 
 On top of the CRD's own schema (`crd_compact.to_jsonschema`):
 - `metadata` follows Kubernetes' ObjectMeta: its known fields only, names as DNS names, label and
@@ -19,8 +19,10 @@ Messages are built from the schema only, never from the value (it may be a secre
 
 from __future__ import annotations
 
+import math
+import numbers
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from .compact import to_jsonschema
@@ -81,12 +83,13 @@ def root_schema(node: dict[str, Any], trusted: frozenset[str] | None = None,
     return schema
 
 
-def validator_for(node: dict[str, Any], trusted: frozenset[str] | None = None, skipped: list[str] | None = None) -> Any:
-    """A jsonschema validator of the kind's compact schema (build once per kind and version per run).
+def validator_for(node: dict[str, Any], trusted: frozenset[str] | None = None,
+                  skipped: list[str] | None = None) -> Validator:
+    """The validator of the kind's compact schema (build once per kind and version per run).
 
     `trusted`: for a schema from the repository, the patterns run as they are; any other is guarded (see
     the module's docstring), and one that could backtrack badly is not checked but added to `skipped`."""
-    return _validator_class()(root_schema(node, trusted, skipped))
+    return Validator(root_schema(node, trusted, skipped))
 
 
 def _guard(schema: Any, trusted: frozenset[str], skipped: list[str]) -> None:
@@ -162,54 +165,114 @@ def _class_end(pattern: str, i: int) -> int:
 
 
 # -- the keywords, as the API server applies them ----------------------------------------------
-
-_CLASS: list[Any] = []
-
-
-def _validator_class() -> Any:
-    if _CLASS:
-        return _CLASS[0]
-    from jsonschema import Draft202012Validator, validators
-
-    base = Draft202012Validator.VALIDATORS
-    scalar_checks = {k: _skipping(base[k]) for k in (
-        "enum", "const", "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
-        "multipleOf")}
-    cls = validators.extend(Draft202012Validator, {
-        **scalar_checks, "type": _type, "pattern": _pattern, "format": _format, "required": _required,
-        "additionalProperties": _additional, "qualifiedKeys": _qualified_keys, "guardedPattern": _guarded_pattern,
-    })
-    _CLASS.append(cls)
-    return cls
+#
+# What JSON Schema validators do (jsonschema's Draft 2020-12 semantics: each schema's keywords in their order,
+# depth first), for the keywords `root_schema` writes and no other, with Kubernetes' rules where they differ.
+# Written here rather than imported: jsonschema's import alone costs ~50 ms of a ~140 ms commit hook, and the
+# compiled validators (jsonschema-rs, fastjsonschema) cannot take Kubernetes' rules for `type`, `required` and
+# `additionalProperties` or report every problem at its own key. `tests/crd_reference.py` holds this to the
+# jsonschema-based validator it replaced.
 
 
-def _error(*, path: tuple[Any, ...] = ()) -> Any:
-    from jsonschema.exceptions import ValidationError
+class SchemaError:
+    """One problem, with the attributes of jsonschema's ValidationError that `describe` and CL112 read: the
+    keyword that failed (`validator`) and its value, the schema holding it, the value it judged (`instance`)
+    and that value's place in the object (`absolute_path`)."""
 
-    return ValidationError("", path=path)  # the message is the caller's to write (see `describe`)
+    __slots__ = ("validator", "validator_value", "schema", "instance", "absolute_path")
+
+    def __init__(self, validator: str, validator_value: Any, schema: dict[str, Any], instance: Any,
+                 absolute_path: tuple[Any, ...]) -> None:
+        self.validator, self.validator_value, self.schema = validator, validator_value, schema
+        self.instance, self.absolute_path = instance, absolute_path
+
+    def __repr__(self) -> str:
+        return f"SchemaError({self.validator!r} at {list(self.absolute_path)!r})"
 
 
-def _skipping(check: Any) -> Any:
-    def keyword(validator: Any, value: Any, instance: Any, schema: Any) -> Iterator[Any]:
-        if instance is None or is_substituted(instance):
-            return
-        if any(True for _ in check(validator, value, instance, schema)):
-            yield _error()  # not the default error: its message quotes the value
-    return keyword
+class Validator:
+    """Every problem of an object under one root schema (`validator_for`)."""
+
+    __slots__ = ("schema",)
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        self.schema = schema
+
+    def iter_errors(self, instance: Any) -> Iterator[SchemaError]:
+        return _errors(instance, self.schema, ())
+
+    def is_valid(self, instance: Any) -> bool:
+        return _valid(instance, self.schema)
 
 
-def _type(validator: Any, types: Any, instance: Any, schema: Any) -> Iterator[Any]:
+Keyword = Callable[[str, Any, Any, dict[str, Any], tuple[Any, ...]], Iterator[SchemaError]]
+
+
+def _errors(instance: Any, schema: dict[str, Any], path: tuple[Any, ...]) -> Iterator[SchemaError]:
+    for keyword, value in schema.items():
+        check = KEYWORDS.get(keyword)
+        if check is not None:
+            yield from check(keyword, value, instance, schema, path)
+
+
+def _valid(instance: Any, schema: dict[str, Any]) -> bool:
+    return next(_errors(instance, schema, ()), None) is None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Number) and not isinstance(value, bool)
+
+
+IS_TYPE: dict[str, Callable[[Any], bool]] = {
+    "object": lambda v: isinstance(v, dict),
+    "array": lambda v: isinstance(v, list),
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, float) and v.is_integer()),
+    "number": _is_number,
+    "boolean": lambda v: isinstance(v, bool),
+    "null": lambda v: v is None,
+}
+
+
+def _type(keyword: str, types: Any, instance: Any, schema: dict[str, Any], path: tuple[Any, ...]
+          ) -> Iterator[SchemaError]:
     if instance is None:
         return
     wanted = [types] if isinstance(types, str) else list(types)
     if is_substituted(instance) and any(t in SCALARS for t in wanted):
         return
-    if not any(validator.is_type(instance, t) for t in wanted):
-        yield _error()
+    if not any(IS_TYPE[t](instance) for t in wanted):
+        yield SchemaError(keyword, types, schema, instance, path)
 
 
-def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[Any]:
+def _scalar(fails: Callable[[Any, Any], bool]) -> Keyword:
+    """A check of a value that passes when the value is null (pruned) or holds a substitution."""
+    def keyword(name: str, want: Any, instance: Any, schema: dict[str, Any], path: tuple[Any, ...]
+                ) -> Iterator[SchemaError]:
+        if instance is not None and not is_substituted(instance) and fails(want, instance):
+            yield SchemaError(name, want, schema, instance, path)
+    return keyword
+
+
+def _not_multiple(by: Any, value: Any) -> bool:
+    if isinstance(value, float) and not math.isfinite(value):
+        return True  # `.inf` and `.nan` are multiples of nothing (jsonschema raised on them)
+    if isinstance(by, float):
+        try:
+            quotient = value / by
+            return int(quotient) != quotient
+        except OverflowError:  # a value too large for a float: exact arithmetic instead (jsonschema raised)
+            from fractions import Fraction
+
+            return (Fraction(value) / Fraction(by)).denominator != 1
+    return bool(value % by)
+
+
+def _pattern(keyword: str, pattern: str, instance: Any, schema: dict[str, Any], path: tuple[Any, ...]
+             ) -> Iterator[SchemaError]:
     if not isinstance(instance, str) or is_substituted(instance):
+        return
+    if keyword == "guardedPattern" and len(instance) > GUARDED_LENGTH:
         return
     from ..goregex import GoRegexError, compile_go
 
@@ -218,34 +281,41 @@ def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterat
     except GoRegexError:
         return  # a pattern Go would refuse: the CRD itself would not install
     if not regex.search(instance):
-        yield _error()
+        yield SchemaError(keyword, pattern, schema, instance, path)
 
 
-def _guarded_pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[Any]:
-    if isinstance(instance, str) and len(instance) <= GUARDED_LENGTH:
-        yield from _pattern(validator, pattern, instance, schema)
-
-
-def _format(validator: Any, fmt: str, instance: Any, schema: Any) -> Iterator[Any]:
+def _format(keyword: str, fmt: Any, instance: Any, schema: dict[str, Any], path: tuple[Any, ...]
+            ) -> Iterator[SchemaError]:
     if instance is None or is_substituted(instance):
         return
     if fmt in RANGES and isinstance(instance, int) and not isinstance(instance, bool):
         low, high = RANGES[fmt]
         if not low <= instance <= high:
-            yield _error()
+            yield SchemaError(keyword, fmt, schema, instance, path)
     elif fmt in STRING_FORMATS and isinstance(instance, str) and not STRING_FORMATS[fmt](instance):
-        yield _error()
+        yield SchemaError(keyword, fmt, schema, instance, path)
 
 
-def _required(validator: Any, required: list[str], instance: Any, schema: Any) -> Iterator[Any]:
+def _required(keyword: str, required: list[str], instance: Any, schema: dict[str, Any], path: tuple[Any, ...]
+              ) -> Iterator[SchemaError]:
     if not isinstance(instance, dict):
         return
     for name in required:
         if instance.get(name) is None:  # a null field is pruned before the API server validates: missing
-            yield _error(path=(name,))
+            yield SchemaError(keyword, required, schema, instance, (*path, name))
 
 
-def _additional(validator: Any, extra: Any, instance: Any, schema: Any) -> Iterator[Any]:
+def _properties(keyword: str, properties: dict[str, Any], instance: Any, schema: dict[str, Any],
+                path: tuple[Any, ...]) -> Iterator[SchemaError]:
+    if not isinstance(instance, dict):
+        return
+    for name, sub in properties.items():
+        if name in instance:
+            yield from _errors(instance[name], sub, (*path, name))
+
+
+def _additional(keyword: str, extra: Any, instance: Any, schema: dict[str, Any], path: tuple[Any, ...]
+                ) -> Iterator[SchemaError]:
     if not isinstance(instance, dict):
         return
     known = schema.get("properties", {})
@@ -253,17 +323,128 @@ def _additional(validator: Any, extra: Any, instance: Any, schema: Any) -> Itera
         if key in known:
             continue
         if extra is False:
-            yield _error(path=(key,))
+            yield SchemaError(keyword, extra, schema, instance, (*path, key))
         elif isinstance(extra, dict):
-            yield from validator.descend(value, extra, path=key)
+            yield from _errors(value, extra, (*path, key))
 
 
-def _qualified_keys(validator: Any, wanted: Any, instance: Any, schema: Any) -> Iterator[Any]:
+def _items(keyword: str, items: dict[str, Any], instance: Any, schema: dict[str, Any], path: tuple[Any, ...]
+           ) -> Iterator[SchemaError]:
+    if isinstance(instance, list):
+        for index, item in enumerate(instance):
+            yield from _errors(item, items, (*path, index))
+
+
+def _qualified_keys(keyword: str, wanted: Any, instance: Any, schema: dict[str, Any], path: tuple[Any, ...]
+                    ) -> Iterator[SchemaError]:
     if not isinstance(instance, dict):
         return
     for key in instance:
         if not is_substituted(key) and qualified_name_problem(str(key)):
-            yield _error(path=(key,))
+            yield SchemaError(keyword, wanted, schema, instance, (*path, key))
+
+
+def _all_of(keyword: str, subs: list[dict[str, Any]], instance: Any, schema: dict[str, Any],
+            path: tuple[Any, ...]) -> Iterator[SchemaError]:
+    for sub in subs:
+        yield from _errors(instance, sub, path)
+
+
+def _any_of(keyword: str, subs: list[dict[str, Any]], instance: Any, schema: dict[str, Any],
+            path: tuple[Any, ...]) -> Iterator[SchemaError]:
+    if not any(_valid(instance, sub) for sub in subs):
+        yield SchemaError(keyword, subs, schema, instance, path)
+
+
+def _one_of(keyword: str, subs: list[dict[str, Any]], instance: Any, schema: dict[str, Any],
+            path: tuple[Any, ...]) -> Iterator[SchemaError]:
+    if sum(1 for sub in subs if _valid(instance, sub)) != 1:
+        yield SchemaError(keyword, subs, schema, instance, path)
+
+
+def _not(keyword: str, sub: dict[str, Any], instance: Any, schema: dict[str, Any], path: tuple[Any, ...]
+         ) -> Iterator[SchemaError]:
+    if _valid(instance, sub):
+        yield SchemaError(keyword, sub, schema, instance, path)
+
+
+def _sized(kind: type, fails: Callable[[Any, int], bool]) -> Keyword:
+    """A bound on the size of a list or a mapping (null and substitutions need no exception: they are neither)."""
+    def keyword(name: str, want: Any, instance: Any, schema: dict[str, Any], path: tuple[Any, ...]
+                ) -> Iterator[SchemaError]:
+        if isinstance(instance, kind) and fails(want, instance):
+            yield SchemaError(name, want, schema, instance, path)
+    return keyword
+
+
+_TRUE, _FALSE = object(), object()
+
+
+def _unbool(value: Any) -> Any:
+    """True and 1 (False and 0) are different values in JSON."""
+    if value is True:
+        return _TRUE
+    if value is False:
+        return _FALSE
+    return value
+
+
+def _equal(one: Any, two: Any) -> bool:
+    """JSON equality: a boolean is no number, lists and mappings compared item by item so."""
+    if one is two:
+        return True
+    if isinstance(one, str) or isinstance(two, str):
+        return bool(one == two)
+    if isinstance(one, Sequence) and isinstance(two, Sequence):
+        return len(one) == len(two) and all(_equal(a, b) for a, b in zip(one, two, strict=True))
+    if isinstance(one, Mapping) and isinstance(two, Mapping):
+        return len(one) == len(two) and all(key in two and _equal(value, two[key]) for key, value in one.items())
+    return bool(_unbool(one) == _unbool(two))
+
+
+def _repeats_an_item(items: list[Any]) -> bool:
+    try:
+        ordered = sorted(_unbool(i) for i in items)
+        return any(_equal(a, b) for a, b in zip(ordered, ordered[1:], strict=False))
+    except (NotImplementedError, TypeError):  # values of kinds that do not order: each against the others
+        seen: list[Any] = []
+        for item in items:
+            item = _unbool(item)
+            if any(_equal(other, item) for other in seen):
+                return True
+            seen.append(item)
+        return False
+
+
+KEYWORDS: dict[str, Keyword] = {
+    "type": _type,
+    "enum": _scalar(lambda want, v: all(not _equal(each, v) for each in want)),
+    "const": _scalar(lambda want, v: not _equal(v, want)),
+    "minLength": _scalar(lambda want, v: isinstance(v, str) and len(v) < want),
+    "maxLength": _scalar(lambda want, v: isinstance(v, str) and len(v) > want),
+    "minimum": _scalar(lambda want, v: _is_number(v) and v < want),
+    "maximum": _scalar(lambda want, v: _is_number(v) and v > want),
+    "exclusiveMinimum": _scalar(lambda want, v: _is_number(v) and v <= want),
+    "exclusiveMaximum": _scalar(lambda want, v: _is_number(v) and v >= want),
+    "multipleOf": _scalar(lambda want, v: _is_number(v) and _not_multiple(want, v)),
+    "pattern": _pattern,
+    "guardedPattern": _pattern,
+    "format": _format,
+    "required": _required,
+    "properties": _properties,
+    "additionalProperties": _additional,
+    "items": _items,
+    "qualifiedKeys": _qualified_keys,
+    "allOf": _all_of,
+    "anyOf": _any_of,
+    "oneOf": _one_of,
+    "not": _not,
+    "minItems": _sized(list, lambda want, v: len(v) < want),
+    "maxItems": _sized(list, lambda want, v: len(v) > want),
+    "minProperties": _sized(dict, lambda want, v: len(v) < want),
+    "maxProperties": _sized(dict, lambda want, v: len(v) > want),
+    "uniqueItems": _sized(list, lambda want, v: bool(want) and _repeats_an_item(v)),
+}
 
 
 # -- messages ------------------------------------------------------------------------------------
