@@ -22,10 +22,11 @@ replaced whole and atomically by the next save (a FIFO, link or oversized file i
 from __future__ import annotations
 
 import io
+import os
 import pickle
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ..files import cache_dir, stamp_of
 from ..views import digest_of
@@ -36,8 +37,17 @@ try:  # BLAKE2 without hashlib, whose import loads OpenSSL
 except ImportError:  # an interpreter built without it
     from hashlib import blake2b
 
-if TYPE_CHECKING:
-    from ..repo import Repo
+
+
+class Source(Protocol):
+    """What the store asks of the repository it keys (`Repo`): where it is and how it reads a file."""
+
+    root: Path
+    all_mode: bool
+
+    def git_entry(self, path: str) -> str | None: ...
+    def stat_quietly(self, path: str) -> os.stat_result | None: ...
+    def unrecorded_bytes(self, path: str) -> bytes | None: ...
 
 FORMAT = 1
 NAME = "facts"
@@ -92,7 +102,7 @@ class FactStore:
     """Opened lazily, once a run has read `settings.open_after` files itself: loading it costs as much as
     parsing a few dozen files, so a run that reads a handful (a hook on a README) never reads or writes it."""
 
-    def __init__(self, repo: Repo, settings: Settings | None = None) -> None:
+    def __init__(self, repo: Source, settings: Settings | None = None) -> None:
         self.repo = repo
         self.settings = settings or Settings()
         self.started_ns = time.time_ns()
@@ -236,7 +246,7 @@ def _write(path: Path, stamps: dict[str, Any], entries: dict[tuple[str, str], En
     return write_kept(path, data)
 
 
-def open_store(repo: Repo, settings: Settings) -> FactStore | None:
+def open_store(repo: Source, settings: Settings) -> FactStore | None:
     """The fact store of this hook run, or None where nothing may be kept."""
     if not settings.keep or repo.all_mode or cache_dir(repo.root) is None:
         return None
