@@ -57,13 +57,19 @@ def flux_schema(ctx: Context) -> Iterator[Hit]:
             yield from _judge(schemas, path, data, line, api[0], api[1], kind, patches.is_patch(path))
 
 
-def _objects(repo: Repo, path: str) -> Iterator[tuple[dict, int]]:
-    """The Kubernetes objects of a manifest and where each starts, as kubectl applies them (`stack/kinds`:
-    List items, JSON manifests)."""
+def _objects(repo: Repo, path: str) -> list[tuple[dict, int]]:
+    """The Kubernetes objects of a manifest that holds a Flux object, and where each starts, as kubectl applies
+    them (`stack/kinds`: List items, JSON manifests); none for any other manifest. Asked first of the manifest
+    facts the Flux model reads anyway; read whole only where the facts left something out (a HelmRelease's
+    `values`)."""
+    from ..stack.gitops.facts import is_whole, manifest_facts
     from ..stack.kinds import objects
 
-    for doc in objects(repo.yaml(path)):
-        yield doc.data, doc.line
+    facts = objects(manifest_facts(repo, path))
+    if not any(isinstance(v := d.data.get("apiVersion"), str) and "fluxcd" in v for d in facts):
+        return []
+    docs = facts if all(is_whole(d.data) for d in facts) else objects(repo.yaml(path))
+    return [(d.data, d.line) for d in docs]
 
 
 def _judged_files(repo: Repo, files: tuple[str, ...]) -> list[str]:
