@@ -466,6 +466,8 @@ class Repo:
         if data is not None:
             try:
                 text = decode(data)
+                # valid UTF-8 reads the same either way: one copy held for both (a run holds every file's text)
+                self._cache[("text", path, not strict)] = text
             except UnicodeDecodeError as exc:
                 if strict:
                     line = data.count(b"\n", 0, exc.start) + 1
