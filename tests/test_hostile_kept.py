@@ -9,7 +9,6 @@ trip, releases the reader (opening the FIFO for writing) before failing.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import pickle
@@ -22,8 +21,8 @@ from typing import Any
 import pytest
 
 from cloudlab_lint import catalog
+from cloudlab_lint.runner import keptfile, store
 from cloudlab_lint.runner import keptformat as treememo_file
-from cloudlab_lint.runner import store
 
 from .helpers import commit_all, git, load_case, materialise, run_cli, runner_settings, write_files
 from .test_hostile import MARKER
@@ -85,8 +84,8 @@ def bounded(run: Callable[[], Any], fifo: Path | None = None) -> Any:
     return box["value"]
 
 
-def _pickled(path: Path, allowed: Any) -> tuple[Any, Any]:
-    return allowed(io.BytesIO(path.read_bytes())).load()
+def _pickled(path: Path, allowed: frozenset[tuple[str, str]]) -> tuple[Any, Any]:
+    return keptfile._Restricted(path.read_bytes(), allowed).load()
 
 
 def wrong_shape(kind: str, path: Path) -> bytes:
@@ -96,9 +95,9 @@ def wrong_shape(kind: str, path: Path) -> bytes:
         doc["data"][5] = {"id": "CL005"}  # keyed right, no name, help or check
         return json.dumps(doc).encode()
     if kind == "facts":
-        header, _ = _pickled(path, store._Unpickler)
+        header, _ = _pickled(path, store._ALLOWED)
         return pickle.dumps((header, ({}, {("yaml", "kubernetes/apps/extra.yaml"): "not an entry"})))
-    header, stored = _pickled(path, treememo_file._Unpickler)
+    header, stored = _pickled(path, treememo_file._ALLOWED)
     return pickle.dumps((header, {**stored, "rules": {"CL101": ("k", "not hits", stored["rules"]["CL101"][2])}}))
 
 
@@ -163,7 +162,7 @@ def test_forged_kept_files_never_hide_a_finding_in_all(repo: Path) -> None:
     commit_all(repo)
     run_cli([secret, "notes/key.md"], cwd=repo)  # the hook keeps their parses and the rules
     # Forge: the Secret parses as nothing, CL004's and CL005's parameters empty out, under the right keys.
-    header, (stamps, entries) = _pickled(kept(repo, "facts"), store._Unpickler)
+    header, (stamps, entries) = _pickled(kept(repo, "facts"), store._ALLOWED)
     forged = {k: (e[0], [], None, e[3]) for k, e in entries.items() if k[1] == secret}
     assert forged, "the hook kept nothing of the Secret"
     kept(repo, "facts").write_bytes(pickle.dumps((header, (stamps, {**entries, **forged}))))

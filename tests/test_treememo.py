@@ -7,7 +7,6 @@ the run reports exactly what a run without any cache reports.
 
 from __future__ import annotations
 
-import io
 import os
 import pickle
 from collections.abc import Callable
@@ -18,6 +17,7 @@ import pytest
 from cloudlab_lint import runner as runner_pkg
 from cloudlab_lint.model import Hit, Location
 from cloudlab_lint.parsing.yamlx import load_documents
+from cloudlab_lint.runner import keptfile
 from cloudlab_lint.runner import keptformat as treememo_file
 from cloudlab_lint.stack.gitops import facts as gitops_facts
 
@@ -117,7 +117,7 @@ def findings(root: Path, *args: str) -> set[tuple[str, str, int, str]]:
 
 def load_memo(root: Path) -> tuple[tuple, dict]:
     # Through the product's restricted loader: a hostile file left in place fails the test, never runs.
-    return treememo_file._Unpickler(io.BytesIO(memo_file(root).read_bytes())).load()
+    return keptfile._Restricted(memo_file(root).read_bytes(), treememo_file._ALLOWED).load()
 
 
 def reads_of(stored: dict) -> dict[str, tuple[bool, list[int], bytes]]:
@@ -408,7 +408,7 @@ def test_a_damaged_kept_pipeline_set_is_ignored_and_replaced(tmp_path: Path, no_
     kept.write_bytes(damage)
     assert report(root, ["tools/a"]) == expected
     assert not (root / "MARKER").exists()
-    _, stored = treememo_file._Unpickler(io.BytesIO(kept.read_bytes())).load()
+    _, stored = keptfile._Restricted(kept.read_bytes(), treememo_file._ALLOWED).load()
     assert "tools/a" in stored["reads"][0].split("\0") and "CL201" in stored["rules"]
 
 

@@ -9,9 +9,13 @@ check what they read: a kept file may be truncated, of another version, or forge
 
 from __future__ import annotations
 
+import io
 import os
+import pickle
 import stat
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 _FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 
@@ -68,3 +72,41 @@ def write_kept(path: Path, data: bytes | str) -> bool:
     except OSError:
         return False  # a read-only git folder: the next run computes again
     return True
+
+
+class _Restricted(pickle.Unpickler):
+    """Builds only the classes a kept file's format names: a forged file cannot run code."""
+
+    def __init__(self, data: bytes, allowed: frozenset[tuple[str, str]]) -> None:
+        super().__init__(io.BytesIO(data))
+        self.allowed = allowed
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in self.allowed:
+            raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a kept file")
+        return super().find_class(module, name)
+
+
+def load_pickled(path: Path, max_bytes: int, allowed: frozenset[tuple[str, str]], header: Any,
+                 well_formed: Callable[[Any], bool]) -> Any:
+    """What `dump_pickled(path, header, payload)` wrote: the payload, or None when the file is absent, damaged,
+    of another header (format, code) or of another shape (`well_formed` false)."""
+    raw = read_kept(path, max_bytes)  # a FIFO, a link, a giant: absent (and replaced by the next write)
+    if raw is None:
+        return None
+    try:
+        found, payload = _Restricted(raw, allowed).load()
+    except Exception:  # noqa: BLE001 - any damage at all: computed again
+        return None
+    if found != header or not well_formed(payload):
+        return None
+    return payload
+
+
+def dump_pickled(path: Path, header: Any, payload: Any) -> bool:
+    """Replace `path` with `payload` under `header` (`write_kept`); False when it cannot be kept."""
+    try:
+        data = pickle.dumps((header, payload), protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, RecursionError, TypeError):
+        return False
+    return write_kept(path, data)

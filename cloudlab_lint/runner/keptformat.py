@@ -3,14 +3,12 @@ ever reaching the engine (it is then ignored, and replaced whole and atomically 
 
 from __future__ import annotations
 
-import io
-import pickle
 from array import array
 from pathlib import Path
 from typing import Any
 
 from .codeid import code_identity
-from .keptfile import read_kept, write_kept
+from .keptfile import dump_pickled, load_pickled
 
 FORMAT = 5
 NAME = "tree-result"
@@ -18,15 +16,8 @@ MAX_BYTES = 256 << 20  # a bigger file is not ours
 NONE = -1
 MISSING = (NONE, NONE, NONE, NONE)  # no stamp: the digest decides
 
-_ALLOWED = {("cloudlab_lint.model", "Hit"), ("cloudlab_lint.model", "Location"), ("array", "array"),
-            ("array", "_array_reconstructor")}
-
-
-class _Unpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) not in _ALLOWED:
-            raise pickle.UnpicklingError(f"{module}.{name} is not allowed in the tree result")
-        return super().find_class(module, name)
+_ALLOWED = frozenset({("cloudlab_lint.model", "Hit"), ("cloudlab_lint.model", "Location"), ("array", "array"),
+                      ("array", "_array_reconstructor")})
 
 
 class Reads:
@@ -61,24 +52,11 @@ class Reads:
 
 def load(path: Path) -> dict[str, Any] | None:
     """The stored result, or None when there is none that this code wrote."""
-    raw = read_kept(path, MAX_BYTES)  # a FIFO, a link, a giant: none (and replaced by the next write)
-    if raw is None:
-        return None
-    try:
-        header, stored = _Unpickler(io.BytesIO(raw)).load()
-    except Exception:  # noqa: BLE001 - any damage at all: computed again
-        return None
-    if header != (FORMAT, identity()) or not _well_formed(stored):
-        return None
-    return stored
+    return load_pickled(path, MAX_BYTES, _ALLOWED, (FORMAT, identity()), _well_formed)
 
 
 def write(path: Path, stored: dict[str, Any]) -> None:
-    try:
-        data = pickle.dumps(((FORMAT, identity()), stored), protocol=pickle.HIGHEST_PROTOCOL)
-    except (pickle.PicklingError, RecursionError):
-        return
-    write_kept(path, data)
+    dump_pickled(path, (FORMAT, identity()), stored)
 
 
 def _hit_ok(hit: Any) -> bool:

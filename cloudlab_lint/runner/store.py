@@ -21,9 +21,7 @@ replaced whole and atomically by the next save (a FIFO, link or oversized file i
 
 from __future__ import annotations
 
-import io
 import os
-import pickle
 import time
 from pathlib import Path
 from typing import Any, Protocol
@@ -57,15 +55,8 @@ Problem = tuple[str, int, int]
 # (content key, value, parse problem or None, digest of the value)
 Entry = tuple[str, Any, "Problem | None", bytes]
 
-_ALLOWED = {("cloudlab_lint.parsing.yamlx", name) for name in ("YMap", "YSeq", "Document")} | {
-    ("cloudlab_lint.stack.gitops.facts", name) for name in ("OmittedSeq", "_omitted_map")}
-
-
-class _Unpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) not in _ALLOWED:
-            raise pickle.UnpicklingError(f"{module}.{name} is not allowed in the fact store")
-        return super().find_class(module, name)
+_ALLOWED = frozenset({("cloudlab_lint.parsing.yamlx", name) for name in ("YMap", "YSeq", "Document")} | {
+    ("cloudlab_lint.stack.gitops.facts", name) for name in ("OmittedSeq", "_omitted_map")})
 
 
 def identity() -> tuple[Any, ...]:
@@ -222,28 +213,15 @@ class FactStore:
 
 def _read(path: Path) -> tuple[dict[str, Any], dict[tuple[str, str], Entry]] | None:
     """A store or journal file's table; None when there is none that this code wrote."""
-    from .keptfile import read_kept
+    from .keptfile import load_pickled
 
-    raw = read_kept(path, MAX_BYTES)  # a FIFO, a link, a giant: absent (and replaced by the next save)
-    if raw is None:
-        return None
-    try:
-        header, table = _Unpickler(io.BytesIO(raw)).load()
-    except Exception:  # noqa: BLE001 - any damage at all: start again
-        return None
-    if header != identity() or not _well_formed(table):
-        return None
-    return table
+    return load_pickled(path, MAX_BYTES, _ALLOWED, identity(), _well_formed)
 
 
 def _write(path: Path, stamps: dict[str, Any], entries: dict[tuple[str, str], Entry]) -> bool:
-    from .keptfile import write_kept
+    from .keptfile import dump_pickled
 
-    try:
-        data = pickle.dumps((identity(), (stamps, entries)), protocol=pickle.HIGHEST_PROTOCOL)
-    except (pickle.PicklingError, RecursionError, TypeError):
-        return False
-    return write_kept(path, data)
+    return dump_pickled(path, identity(), (stamps, entries))
 
 
 def open_store(repo: Source, settings: Settings) -> FactStore | None:
