@@ -537,25 +537,34 @@ class Repo:
 
     def _view(self, name: str, path: str) -> tuple[Any, bytes | None]:
         """The view and its digest: kept (`store`) where the content is unchanged, else extracted and kept."""
-        from .views import digest_of, extractor
+        from .views import extractor
 
-        store = self.store
-        kept = store.get(name, path) if store is not None else None
-        if kept is not None:
-            _, value, problem, digest = kept
-            if problem is not None:
-                self.problem(path, *problem)
-        else:
-            had_problem = path in self.problems
-            value = extractor(name)(self._yaml(path, keep=False, hold=False), path)
-            problem = self.problems.get(path)
-            if store is not None and not had_problem:  # a parse problem is kept with the view, and said again
-                said = None if problem is None else (problem.message, problem.line, problem.column)
-                digest = store.put(name, path, value, said)
-            else:
-                digest = digest_of(value)
+        value, digest = self._kept(name, path, lambda: (
+            extractor(name)(self._yaml(path, keep=False, hold=False), path), True))
         self._cache[("view-digest", name, path)] = digest
         return value, digest
+
+    def _kept(self, name: str, path: str, make: Callable[[], tuple[Any, bool]],
+              digest: bytes | None = None) -> tuple[Any, bytes | None]:
+        """The value `name` of `path`: the one the fact store keeps for the file's content, else `make()`
+        (the value, and whether it may be kept), kept with its digest (`digest`, else computed). A parse
+        problem is kept with the value and said again whenever it is served."""
+        store = self.store
+        hit = store.get(name, path) if store is not None else None
+        if hit is not None:
+            _, value, problem, kept_digest = hit
+            if problem is not None:
+                self.problem(path, *problem)
+            return value, kept_digest
+        had_problem = path in self.problems  # said before this read: not this file's parse problem
+        value, keepable = make()
+        if store is None or not keepable or had_problem:
+            from .views import digest_of
+
+            return value, digest_of(value) if digest is None else digest
+        problem = self.problems.get(path)
+        said = None if problem is None else (problem.message, problem.line, problem.column)
+        return value, store.put(name, path, value, said, digest)
 
     def _yaml(self, path: str, *, keep: bool, hold: bool = True) -> list[Any] | None:
         """The whole documents (parsed once per run while held). `keep`: kept for later hook runs (a file a rule
@@ -574,17 +583,15 @@ class Repo:
         load: Callable[[str], list[Any]] = load_documents
         if path.lower().endswith(".json"):  # JSON is YAML but for tabs, which JSON allows as whitespace
             from .parsing.yamlx import load_json_documents as load
-        store = self.store if keep else None
-        hit = store.get(WHOLE, path) if store is not None else None
-        if hit is not None:
-            _, value, problem, _ = hit
-            if problem is not None:
-                self.problem(path, *problem)
+
+        def parsed() -> tuple[Any, bool]:
+            value, _, readable = self._parse(path, load, looks_templated)
+            return value, readable
+
+        if keep:  # no kept result compares the whole documents: no digest
+            value, _ = self._kept(WHOLE, path, parsed, digest=b"\0" * 16)
         else:
-            had_problem = path in self.problems
-            value, problem, readable = self._parse(path, load, looks_templated)
-            if store is not None and readable and not had_problem:
-                store.put(WHOLE, path, value, problem, digest=b"\0" * 16)  # no kept result compares it
+            value, _ = parsed()
         if hold:
             self._cache[key] = value
         return value
