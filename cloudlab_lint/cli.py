@@ -107,10 +107,12 @@ class Session:
 def open_session(args: argparse.Namespace) -> Session:
     from .catalog import check_ignores, load_catalog, with_overrides
     from .config import CONFIG_NAME, Config, load_config
+    from .files import index_file_from_env
     from .repo import locate_root
 
     root, is_git = locate_root(args.root, Path.cwd())
-    index_file = _own_index(root, INDEX_FILE) if is_git else None
+    # git names the index relative to where it started the hook (nothing here changes directory)
+    index_file = _own_index(root, index_file_from_env(Path.cwd())) if is_git else None
     staged = is_git and _judges_index(args, index_file)
     config_path = args.config or (root / CONFIG_NAME)
     if args.config and not config_path.is_file():
@@ -155,10 +157,6 @@ def open_session(args: argparse.Namespace) -> Session:
     if config.baseline is not None and not args.config:
         _confine(root, config.baseline, f"{CONFIG_NAME}: baseline {config.baseline.name}")
     return Session(root, is_git, config, catalog, index_file, notes, index)
-
-
-# The index a git hook names (GIT_INDEX_FILE), resolved in `main` before anything changes directory.
-INDEX_FILE: Path | None = None
 
 
 def _own_index(root: Path, index_file: Path | None) -> Path | None:
@@ -465,14 +463,9 @@ COMMANDS = {"rules": cmd_rules, "explain": cmd_explain, "graph": cmd_graph, "bas
 
 
 def main(argv: list[str] | None = None) -> int:
-    global INDEX_FILE
     as_command = argv is None  # the console script: the process ends with the run
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
-    # Before anything changes directory: git names the index relative to where it started the hook.
-    from .files import index_file_from_env
-
-    INDEX_FILE = index_file_from_env(Path.cwd())
     # A run builds models whose objects all stay alive until it ends, and makes little cyclic garbage: the
     # cyclic collector would only walk them again and again. Paused for the run (measured with bench/speed.py).
     collecting = gc.isenabled()
