@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from sys import intern
 from typing import Any
 
 import yaml
@@ -202,7 +203,9 @@ class _Builder:
                 merged = self.build(value_node, depth + 1)
                 merges.extend(m for m in (merged if isinstance(merged, list) else [merged]) if isinstance(m, YMap))
                 continue
-            key = key_node.value if key_node.__class__ is ScalarNode else str(self.build(key_node, depth + 1))
+            # Interned: every manifest repeats the same keys, and a run (and the fact store, which pickles
+            # each object once) holding thousands of trees then holds each name once.
+            key = intern(key_node.value) if key_node.__class__ is ScalarNode else str(self.build(key_node, depth + 1))
             key_mark = key_node.start_mark
             if key in keys_pos:
                 # YAML forbids it and kubectl, kustomize and Actions refuse it; keeping the last value
