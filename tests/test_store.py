@@ -276,3 +276,26 @@ def test_a_damaged_or_stale_rules_file_is_parsed_again_and_replaced(tmp_path: Pa
     assert out.code == 0 and "Traceback" not in out.err
     assert out.out == expected
     assert len(json.loads(rules_file(root).read_text(encoding="utf-8"))["data"]) >= 26
+
+
+def test_kept_views_share_their_position_pairs_and_keys_and_equal_a_fresh_parse(tmp_path: Path,
+                                                                                 no_racy_window: None) -> None:
+    """A hook at 20,000 manifests holds every manifest's facts: their (line, column) pairs and key names are
+    held once for all files (each pair and name pickled once), never at the cost of a wrong position."""
+    from cloudlab_lint.parsing.yamlx import load_documents
+
+    other = MANIFEST.replace("name: app", "name: other") + "  second: two\n"
+    root = repo_with(tmp_path, {"kubernetes/apps/a.yaml": MANIFEST, "kubernetes/apps/b.yaml": other})
+    out = run_cli(["kubernetes/apps/a.yaml", "--select", "CL1"], cwd=root)  # the Flux model reads every file's facts
+    assert "Traceback" not in out.err, out.err
+    _, entries = read_table(root)
+    a = entries[(views.MANIFEST, "kubernetes/apps/a.yaml")][1][0].data
+    b = entries[(views.MANIFEST, "kubernetes/apps/b.yaml")][1][0].data
+    assert a.keys_pos["kind"] is b.keys_pos["kind"] and a.pos["metadata"] is b.pos["metadata"]
+    assert next(iter(a)) is next(iter(b))  # "apiVersion", interned
+    for path, text in (("kubernetes/apps/a.yaml", MANIFEST), ("kubernetes/apps/b.yaml", other)):
+        kept = entries[(views.MANIFEST, path)][1][0].data
+        fresh = load_documents(text)[0].data
+        assert (kept.keys_pos, kept.pos) == (fresh.keys_pos, fresh.pos)
+        assert (kept["metadata"].keys_pos, kept["metadata"].pos) == (fresh["metadata"].keys_pos,
+                                                                    fresh["metadata"].pos)

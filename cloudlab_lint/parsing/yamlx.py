@@ -233,6 +233,30 @@ class _Builder:
         return out
 
 
+# One tuple per (line, column) pair, for the trees a run or the fact store holds by the thousand (the manifest
+# facts): the same few hundred pairs recur in every manifest. Bounded: a pair past the bound is left as it is.
+_PLACES: dict[Pos, Pos] = {}
+MAX_SHARED_PLACES = 1 << 14
+
+
+def share_places(node: Any) -> None:
+    """Give the mappings and sequences of `node`, recursively, the shared tuple of each of their positions
+    (equal values: nothing a reader sees changes, and a pickle of many such trees holds each pair once)."""
+    places, todo = _PLACES, [node]
+    while todo:
+        item = todo.pop()
+        # once the table is full, only pairs already in it are shared (it may pass the bound by one node's)
+        share = places.get if len(places) >= MAX_SHARED_PLACES else places.setdefault
+        if isinstance(item, YMap):
+            for table in (item.keys_pos, item.pos):
+                for key, place in table.items():
+                    table[key] = share(place, place)
+            todo.extend(v for v in dict.values(item) if isinstance(v, (YMap, YSeq)))
+        elif isinstance(item, YSeq):
+            item.pos[:] = [share(place, place) for place in item.pos]
+            todo.extend(v for v in list.__iter__(item) if isinstance(v, (YMap, YSeq)))
+
+
 def _size(value: Any) -> int:
     if isinstance(value, dict):
         return 1 + sum(_size(v) for v in value.values())

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..files import cache_dir, stamp_of
-from ..views import digest_of
+from ..views import WHOLE, digest_of
 from .settings import Settings
 
 try:  # BLAKE2 without hashlib, whose import loads OpenSSL
@@ -182,6 +182,12 @@ class FactStore:
         if digest is None:
             digest = digest_of(value)
         if key is not None and digest is not None:
+            if name != WHOLE and isinstance(value, list):
+                # a view's documents, kept by the thousand: each position pair pickled (and loaded) once
+                from ..parsing.yamlx import share_places
+
+                for doc in value:
+                    share_places(getattr(doc, "data", None))
             self.fresh[(name, path)] = (key, value, problem, digest)
         return digest
 
