@@ -280,8 +280,8 @@ def test_a_damaged_or_stale_rules_file_is_parsed_again_and_replaced(tmp_path: Pa
 
 def test_kept_views_share_their_position_pairs_and_keys_and_equal_a_fresh_parse(tmp_path: Path,
                                                                                  no_racy_window: None) -> None:
-    """A hook at 20,000 manifests holds every manifest's facts: their (line, column) pairs and key names are
-    held once for all files (each pair and name pickled once), never at the cost of a wrong position."""
+    """A hook at 20,000 manifests holds every manifest's facts: their (line, column) pairs, key names and short
+    values are held once for all files (each pickled once), never at the cost of a wrong position."""
     from cloudlab_lint.parsing.yamlx import load_documents
 
     other = MANIFEST.replace("name: app", "name: other") + "  second: two\n"
@@ -293,6 +293,7 @@ def test_kept_views_share_their_position_pairs_and_keys_and_equal_a_fresh_parse(
     b = entries[(views.MANIFEST, "kubernetes/apps/b.yaml")][1][0].data
     assert a.keys_pos["kind"] is b.keys_pos["kind"] and a.pos["metadata"] is b.pos["metadata"]
     assert next(iter(a)) is next(iter(b))  # "apiVersion", interned
+    assert a["kind"] is b["kind"] and a["metadata"]["name"] is not b["metadata"]["name"]  # "ConfigMap", shared
     for path, text in (("kubernetes/apps/a.yaml", MANIFEST), ("kubernetes/apps/b.yaml", other)):
         kept = entries[(views.MANIFEST, path)][1][0].data
         fresh = load_documents(text)[0].data

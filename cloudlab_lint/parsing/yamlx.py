@@ -237,11 +237,13 @@ class _Builder:
 # facts): the same few hundred pairs recur in every manifest. Bounded: a pair past the bound is left as it is.
 _PLACES: dict[Pos, Pos] = {}
 MAX_SHARED_PLACES = 1 << 14
+MAX_SHARED_TEXT = 64  # characters of a scalar shared (interned): `v1`, a kind, a namespace, a label's value
 
 
-def share_places(node: Any) -> None:
-    """Give the mappings and sequences of `node`, recursively, the shared tuple of each of their positions
-    (equal values: nothing a reader sees changes, and a pickle of many such trees holds each pair once)."""
+def share_common(node: Any) -> None:
+    """Give the mappings and sequences of `node`, recursively, the shared tuple of each of their positions and
+    the interned copy of each short string value (equal values: nothing a reader sees changes, and a pickle of
+    many such trees holds each pair and each such string once)."""
     places, todo = _PLACES, [node]
     while todo:
         item = todo.pop()
@@ -251,10 +253,18 @@ def share_places(node: Any) -> None:
             for table in (item.keys_pos, item.pos):
                 for key, place in table.items():
                     table[key] = share(place, place)
-            todo.extend(v for v in dict.values(item) if isinstance(v, (YMap, YSeq)))
+            for key, value in dict.items(item):
+                if value.__class__ is str and len(value) <= MAX_SHARED_TEXT:
+                    dict.__setitem__(item, key, intern(value))
+                elif isinstance(value, (YMap, YSeq)):
+                    todo.append(value)
         elif isinstance(item, YSeq):
             item.pos[:] = [share(place, place) for place in item.pos]
-            todo.extend(v for v in list.__iter__(item) if isinstance(v, (YMap, YSeq)))
+            for i, value in enumerate(list.__iter__(item)):
+                if value.__class__ is str and len(value) <= MAX_SHARED_TEXT:
+                    list.__setitem__(item, i, intern(value))
+                elif isinstance(value, (YMap, YSeq)):
+                    todo.append(value)
 
 
 def _size(value: Any) -> int:

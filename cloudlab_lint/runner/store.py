@@ -183,11 +183,11 @@ class FactStore:
             digest = digest_of(value)
         if key is not None and digest is not None:
             if name != WHOLE and isinstance(value, list):
-                # a view's documents, kept by the thousand: each position pair pickled (and loaded) once
-                from ..parsing.yamlx import share_places
+                # a view's documents, kept by the thousand: each position pair and short string pickled once
+                from ..parsing.yamlx import share_common
 
                 for doc in value:
-                    share_places(getattr(doc, "data", None))
+                    share_common(getattr(doc, "data", None))
             self.fresh[(name, path)] = (key, value, problem, digest)
         return digest
 
