@@ -547,8 +547,7 @@ def run_sequence(root: Path, name: str, edits: int, racy_from: int, monkeypatch:
 
 
 # Cases whose sequence meets a defect found by this test on main (each with its own minimal test below).
-KNOWN = {"CL112-flux-schema/fail-repo-crd-version":
-         "a stale parse problem (test_a_fixed_parse_error_is_not_reported_again)"}
+KNOWN: dict[str, str] = {}
 
 
 def _case_param(folder: Path) -> object:
@@ -579,8 +578,8 @@ def test_a_kept_run_reports_what_a_fresh_run_does_on_a_generated_repository(tmp_
     assert served, "no run served a kept result: the sequence never reached what it tests"
 
 
-# -- the defects this test found on main, each minimal (strict xfail: fixed, it fails until the mark goes, with its
-# KNOWN entry above) ----------------------------------------------------------------------------------------------
+# -- the defects this test found on main, each minimal (while one is open: a strict xfail, with its KNOWN entry
+# above) ----------------------------------------------------------------------------------------------------------
 
 def _found(root: Path, *args: str) -> tuple[list[tuple[str, str, int]], list[str]]:
     out = run_cli([*args, "--format", "json", "--fail-on", "never"], cwd=root)
@@ -598,8 +597,6 @@ def _repo(tmp_path: Path, files: dict[str, str]) -> Path:
 OK_YAML = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ok\n"
 
 
-@pytest.mark.xfail(strict=True, reason="kept.py `_save` carries an earlier run's parse problem of a file whose "
-                   "content changed since (`self.problems` filtered by `index` only, not by `changed`)")
 def test_a_fixed_parse_error_is_not_reported_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     runner_settings(monkeypatch, racy_ns=0, jobs=1)
     root = _repo(tmp_path, {"kubernetes/ok.yaml": OK_YAML})

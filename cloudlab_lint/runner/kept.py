@@ -161,9 +161,10 @@ class KeptResults:
         index = {p: i for i, p in enumerate(paths)}
         reads = Reads(paths, bytes(union[p] for p in paths), stamps, b"".join(digests))
         # The parse problems of what was read, whichever rule read it first: a later run must report them again.
+        # Those kept from earlier runs only for files whose content held: a changed file's are this run's own.
         problems = dict.fromkeys((p.path, p.message, p.line, p.column) for p in
                                  (self.repo.problems.get(path) for path in paths) if p is not None)
-        problems.update(dict.fromkeys(p for p in self.problems if p[0] in index))
+        problems.update(dict.fromkeys(p for p in self.problems if p[0] in index and p[0] not in changed))
         write(self.path, {"key": self.key, "reads": reads.state(), "problems": list(problems),
                           "rules": {rid: (key, hits, array("I", sorted(index[p] for p in read)), notes)
                                     for rid, (key, hits, read, notes) in rules.items()}})
