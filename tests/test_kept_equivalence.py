@@ -610,9 +610,6 @@ def test_a_fixed_parse_error_is_not_reported_again(tmp_path: Path, monkeypatch: 
     assert _found(root) == _found(root, "--no-cache")
 
 
-@pytest.mark.xfail(strict=True, reason="kept.py `_load` takes a stored MISSING stamp (the racy window's, or a file "
-                   "gone from the work tree) as equal to a MISSING stamp now, so the digest is never compared; a "
-                   "tracked file gone from the work tree is read from the index, whose blob may differ")
 @pytest.mark.parametrize("how", ["racy-then-deleted", "deleted-then-index-changed"])
 def test_a_file_gone_from_the_work_tree_is_read_again(how: str, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:

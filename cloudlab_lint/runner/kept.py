@@ -75,11 +75,13 @@ class KeptResults:
         reads = Reads.of(stored["reads"])
         if reads is None:
             return
-        # The hot path of a hook run on a big tree: one lstat per file, all compared at once.
+        # The hot path of a hook run on a big tree: one lstat per file, all compared at once. A stored MISSING
+        # stamp vouches for nothing (a file changed moments before it was kept, or gone from the work tree and
+        # read from the index): equal to MISSING now, its digest still decides.
         now = self._stamps(reads.paths, racy=False)
-        if now != reads.stamps:
+        if now != reads.stamps or NONE in reads.stamps[0::4]:
             for i, path in enumerate(reads.paths):
-                if now[4 * i:4 * i + 4] == reads.stamps[4 * i:4 * i + 4]:
+                if now[4 * i:4 * i + 4] == reads.stamps[4 * i:4 * i + 4] and reads.stamps[4 * i] != NONE:
                     continue
                 stamp = self._stamps([path])  # before the digest, as in save()
                 if _digest(self.repo, path, bool(reads.viewed[i])) != reads.digests[16 * i:16 * i + 16]:
