@@ -105,11 +105,15 @@ class KeptResults:
         read = {paths[i] for i in indices}
         if not self.changed.isdisjoint(indices):
             return [], read, False
-        for problem in self.problems:  # what it could not parse is said again, and what it noted
+        return list(entry[1]), read, True
+
+    def say_again(self, rule: Rule, read: set[str]) -> None:
+        """Say again what a served rule said when it ran: the parse problems of what it read, and its notes.
+        Only with its hits reported: a rule whose outcome this run drops says nothing, as when it runs."""
+        for problem in self.problems:
             if problem[0] in read:
                 self.repo.problem(*problem)
-        self.repo.diagnostics.again(entry[3])
-        return list(entry[1]), read, True
+        self.repo.diagnostics.again(self.entries[rule.id][3])
 
     def keep(self, rule: Rule, hits: list[Hit], reads: dict[str, bool], notes: list[tuple[str, str | None]],
              clean: bool) -> None:
