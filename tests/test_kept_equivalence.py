@@ -653,9 +653,6 @@ def test_a_rule_that_runs_and_reports_nothing_says_no_note(tmp_path: Path, monke
     assert _found(root) == _found(root, "--no-cache") == ([], [])
 
 
-@pytest.mark.xfail(strict=True, reason="the pipeline prefilter (stack/pipeline/scope.py `_searchable`) asks "
-                   "`repo.readable`, false for a tracked file gone from the work tree, which the model reads from "
-                   "the index: a fresh run rules CL204 out, a kept run (which knows what CL204 read) reports it")
 def test_the_pipeline_prefilter_follows_a_config_gone_from_the_work_tree(tmp_path: Path,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     runner_settings(monkeypatch, racy_ns=0, jobs=1)
