@@ -47,6 +47,10 @@ class Diagnostics:
             if path is not None:
                 self.file_notes.setdefault(path, note)
 
+    def withdraw(self, mark: int) -> None:
+        """Unsay the notes said after `mark` (`file_notes` may keep theirs: it only says which file each is about)."""
+        del self.notes[mark:]
+
     def merge(self, other: Diagnostics) -> None:
         """Take in what another process found (the first word on a file stays)."""
         for path, problem in other.problems.items():

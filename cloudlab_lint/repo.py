@@ -293,7 +293,10 @@ class Repo:
         entry = self._from_git(path)
         if entry is not None:
             return mode_of(entry) in REGULAR_MODES
-        return self._guarded_stat(path, note=False) is not None
+        if self._guarded_stat(path, note=False) is not None:
+            return True
+        gone = self._gone(path)  # a tracked file gone from the work tree is read from the index (`_read_guarded`)
+        return gone is not None and mode_of(gone) in REGULAR_MODES
 
     # The private readers below record nothing: a file is recorded by what a check asked for.
 

@@ -62,7 +62,11 @@ class _Run:
         if served is not None:
             hits, reads, valid = served
             if valid:
-                return Outcome(hits) if triggered or gate.reaches(reads) else Outcome()
+                if not (triggered or gate.reaches(reads)):
+                    return Outcome()
+                assert kept is not None  # it served
+                kept.say_again(rule, reads)
+                return Outcome(hits)
             triggered = triggered or gate.reaches(reads)  # it read a file this change touches
         if not triggered:
             prefilter = self.registry.prefilter(rule.scope.prefilter) if rule.scope.prefilter else None
@@ -78,6 +82,9 @@ class _Run:
                       clean=outcome.error is None and not outcome.edits)
         if triggered or outcome.error is not None or gate.reaches(reads):
             return outcome
+        # Dropped, and its notes with it: whether it ran at all depends on how much the prefilter could rule out,
+        # and when it is served from what was kept its notes are not said either.
+        repo.diagnostics.withdraw(said)
         return Outcome()
 
 

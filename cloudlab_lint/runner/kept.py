@@ -75,11 +75,13 @@ class KeptResults:
         reads = Reads.of(stored["reads"])
         if reads is None:
             return
-        # The hot path of a hook run on a big tree: one lstat per file, all compared at once.
+        # The hot path of a hook run on a big tree: one lstat per file, all compared at once. A stored MISSING
+        # stamp vouches for nothing (a file changed moments before it was kept, or gone from the work tree and
+        # read from the index): equal to MISSING now, its digest still decides.
         now = self._stamps(reads.paths, racy=False)
-        if now != reads.stamps:
+        if now != reads.stamps or NONE in reads.stamps[0::4]:
             for i, path in enumerate(reads.paths):
-                if now[4 * i:4 * i + 4] == reads.stamps[4 * i:4 * i + 4]:
+                if now[4 * i:4 * i + 4] == reads.stamps[4 * i:4 * i + 4] and reads.stamps[4 * i] != NONE:
                     continue
                 stamp = self._stamps([path])  # before the digest, as in save()
                 if _digest(self.repo, path, bool(reads.viewed[i])) != reads.digests[16 * i:16 * i + 16]:
@@ -103,11 +105,15 @@ class KeptResults:
         read = {paths[i] for i in indices}
         if not self.changed.isdisjoint(indices):
             return [], read, False
-        for problem in self.problems:  # what it could not parse is said again, and what it noted
+        return list(entry[1]), read, True
+
+    def say_again(self, rule: Rule, read: set[str]) -> None:
+        """Say again what a served rule said when it ran: the parse problems of what it read, and its notes.
+        Only with its hits reported: a rule whose outcome this run drops says nothing, as when it runs."""
+        for problem in self.problems:
             if problem[0] in read:
                 self.repo.problem(*problem)
-        self.repo.diagnostics.again(entry[3])
-        return list(entry[1]), read, True
+        self.repo.diagnostics.again(self.entries[rule.id][3])
 
     def keep(self, rule: Rule, hits: list[Hit], reads: dict[str, bool], notes: list[tuple[str, str | None]],
              clean: bool) -> None:
@@ -161,9 +167,10 @@ class KeptResults:
         index = {p: i for i, p in enumerate(paths)}
         reads = Reads(paths, bytes(union[p] for p in paths), stamps, b"".join(digests))
         # The parse problems of what was read, whichever rule read it first: a later run must report them again.
+        # Those kept from earlier runs only for files whose content held: a changed file's are this run's own.
         problems = dict.fromkeys((p.path, p.message, p.line, p.column) for p in
                                  (self.repo.problems.get(path) for path in paths) if p is not None)
-        problems.update(dict.fromkeys(p for p in self.problems if p[0] in index))
+        problems.update(dict.fromkeys(p for p in self.problems if p[0] in index and p[0] not in changed))
         write(self.path, {"key": self.key, "reads": reads.state(), "problems": list(problems),
                           "rules": {rid: (key, hits, array("I", sorted(index[p] for p in read)), notes)
                                     for rid, (key, hits, read, notes) in rules.items()}})
