@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
+import codecs
 import functools
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -260,6 +261,7 @@ class FileScan:
         self._line_text = b""
         self._line_ascii = True
         self._brackets: tuple[list[int], list[int]] | None = None
+        self._columns: tuple[bytes, int, int, int, Any] | None = None  # (bytes, line start, byte, characters, decoder)
 
     def _index(self, window: Window) -> LineIndex:
         """The line index of the window being read (one per window, built on its first hit)."""
@@ -276,6 +278,21 @@ class FileScan:
             self._line_ascii = self._line_text.isascii()
             self._brackets = None
         return begin, self._line_text
+
+    def _column(self, window: Window, begin: int, start: int) -> int:
+        """The 1-based character column of byte `start` of the current line: its byte offset on an ASCII line,
+        else the characters before it, counted on from the last hit of the line while hits go forward (decoding
+        the prefix again for each hit was quadratic on a long line); a character cut in two counts as one
+        replacement, as decoding the prefix whole does."""
+        if self._line_ascii:
+            return start - begin + 1
+        state = self._columns
+        if state is None or state[0] is not window.data or state[1] != begin or state[2] > start:
+            state = (window.data, begin, begin, 0, codecs.getincrementaldecoder("utf-8")("replace"))
+        data, _, done, counted, decoder = state
+        counted += len(decoder.decode(data[done:start]))
+        self._columns = (data, begin, start, counted, decoder)
+        return counted + bool(decoder.getstate()[0]) + 1
 
     def _in_ciphertext(self, at: int) -> bool:
         """`_inside_ciphertext` for the current line at byte `at` of it, from its `ENC[` and `]` offsets (found
@@ -328,10 +345,7 @@ class FileScan:
             self.truncated = True
             return
         begin, line_text = self._line(window, start)
-        if self._line_ascii:
-            column = start - begin + 1
-        else:
-            column = len(window.data[begin:start].decode("utf-8", "replace")) + 1
+        column = self._column(window, begin, start)
         if self._in_ciphertext(start - begin):
             return
         line = window.line + self._index(window).before(begin)
