@@ -26,9 +26,9 @@ from .files import (
     Entry,
     diff_index,
     list_head,
-    list_index,
     mode_of,
     oid_of,
+    read_index,
     skip_worktree,
     staged_change,
 )
@@ -121,11 +121,13 @@ class Repo:
     @classmethod
     def open(cls, root: Path, *, is_git: bool, paths: list[str] | None, all_files: bool, cwd: Path,
              exclude: tuple[str, ...] = (), max_bytes: int = DEFAULT_MAX_BYTES, staged: bool = False,
-             index_file: Path | None = None, index: dict[str, Entry] | None = None) -> Repo:
+             index_file: Path | None = None, index: dict[str, Entry] | None = None,
+             sparse: frozenset[str] | None = None) -> Repo:
         """The repository at `root` (from `locate_root`), judging `paths`, all files, or what is staged.
 
         The index is what is judged (`staged`) in a commit hook (`index_file`: the index git named),
-        with `--staged`, or when neither paths nor `--all` are given."""
+        with `--staged`, or when neither paths nor `--all` are given. `index` and `sparse`: the index's entries and
+        its skip-worktree paths, when the caller listed them already (`files.read_index`)."""
         if not is_git:
             files = list(_walk(root))
             targets = None if all_files or not paths else _expand_dirs(_relative(paths, cwd, root), files)
@@ -134,8 +136,12 @@ class Repo:
             return repo
         staged = staged or index_file is not None or (not paths and not all_files)
         try:
-            index = list_index(root, index_file) if index is None else index
-            sparse = frozenset() if staged else skip_worktree(root, index_file)
+            if index is None:
+                index, sparse = read_index(root, index_file)
+            if staged:
+                sparse = frozenset()
+            elif sparse is None:
+                sparse = skip_worktree(root, index_file)
             if staged or paths:
                 change = diff_index(root, index_file)
                 # git could not compare (no commit yet, or a temporary index it cannot diff): entry by entry.
