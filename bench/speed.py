@@ -44,34 +44,7 @@ HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
 BIN = Path(sys.executable).parent
 GNU_TIME = next((p for p in ("/usr/bin/time",) if os.access(p, os.X_OK)), None)
-FLOOR = r"""
-import os, stat, subprocess, sys, yaml
-root = sys.argv[1]
-out = subprocess.run(["git", "-C", root, "ls-files", "-z"], capture_output=True, check=True).stdout
-n = docs = errors = size = files = total = 0
-for rel in out.decode("utf-8", "surrogateescape").split("\0"):
-    if not rel:
-        continue
-    path = f"{root}/{rel}"
-    try:
-        if not stat.S_ISREG(os.lstat(path).st_mode):
-            continue
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError:
-        continue
-    files += 1
-    total += len(data)
-    if not rel.endswith((".yaml", ".yml")):
-        continue
-    n += 1
-    size += len(data)
-    try:
-        docs += sum(1 for _ in yaml.load_all(data, Loader=yaml.CSafeLoader))
-    except yaml.YAMLError:
-        errors += 1
-print(n, docs, errors, size, files, total)
-"""
+FLOOR = (HERE / "floor.py").read_text(encoding="utf-8")  # run as `python -c FLOOR REPO`
 # How a case changes its file before every run (argv: the file, then the command to exec). A comment appended;
 # or a Flux Kustomization's `interval` set to a new value (the process id), a change the Flux rules read.
 COMMENT = 'f="$1"; shift; echo "# bench edit $$" >> "$f" && git add -- "$f" && exec "$@"'

@@ -100,12 +100,36 @@ def _kind_scope(check: str, builtin: Mapping[str, Rule]) -> Scope:
 MAX_KEPT = 4 << 20  # rules.json is ~100 KB: a bigger one is not ours
 
 
+# The built-in rules' data as JSON, shipped with the package (`python -m cloudlab_lint.gen` writes it): a run
+# without a kept copy (`--all`, `--no-cache`, CI) reads one JSON file instead of parsing every rule's YAML, as
+# long as it is keyed by the rule files' content (else they are parsed, as before).
+SHIPPED = Path(__file__).resolve().parent / "data" / "rules.json"
+
+
+def shipped_rules_json() -> str:
+    """What `SHIPPED` must hold: the content key of the built-in rule files and their parsed data."""
+    files = list(_rule_files(builtin_rules_dir()))
+    texts = [path.read_bytes() for path in files]
+    data = [_load_yaml(path) for path in files]
+    text = json.dumps({"key": _content_key(files, texts), "data": data}, ensure_ascii=False)
+    if json.loads(text)["data"] != data:  # only what JSON keeps exactly may stand for the YAML
+        raise CatalogError("rules/: a rule's data does not survive JSON; it cannot be shipped as rules.json")
+    return text + "\n"
+
+
 def _builtin_data(cache: Path | None, write: bool) -> list[tuple[Path, Any]]:
     files = list(_rule_files(builtin_rules_dir()))
-    if cache is None:
-        return [(path, _load_yaml(path)) for path in files]
     texts = [path.read_bytes() for path in files]
     key = _content_key(files, texts)
+    if cache is None:
+        try:
+            raw: bytes | None = SHIPPED.read_bytes()
+        except OSError:
+            raw = None
+        shipped = _valid_data(raw, key, files) if raw is not None else None
+        if shipped is not None:
+            return list(zip(files, shipped, strict=True))
+        return [(path, _load_yaml(path)) for path in files]
     kept = _kept_data(cache, key, files)
     if kept is not None:
         return list(zip(files, kept, strict=True))
@@ -144,7 +168,13 @@ def _kept_data(cache: Path, key: str, files: list[Path]) -> list[Any] | None:
     from .runner.keptfile import read_kept
 
     raw = read_kept(cache, MAX_KEPT)
-    if raw is None:
+    return _valid_data(raw, key, files) if raw is not None else None
+
+
+def _valid_data(raw: bytes, key: str, files: list[Path]) -> list[Any] | None:
+    """The rule data of a kept or shipped JSON file, when it is keyed by `key` and every entry is a rule of the
+    right file; else None."""
+    if len(raw) > MAX_KEPT:
         return None
     try:
         kept = json.loads(raw.decode("utf-8"))

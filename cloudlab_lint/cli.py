@@ -102,6 +102,7 @@ class Session:
     index_file: Path | None = None  # the index a running git hook named
     notes: list[str] = factory(list)  # said with the report (a config found but not counted)
     index: dict[str, str] | None = None  # the index's entries ("<mode> <blob id>"), listed once
+    sparse: frozenset[str] | None = None  # the index's skip-worktree paths, listed with it
 
 
 def open_session(args: argparse.Namespace) -> Session:
@@ -120,7 +121,7 @@ def open_session(args: argparse.Namespace) -> Session:
         raise UsageError(f"{args.config}: {what}")
     notes: list[str] = []
     data = None
-    index = _list_index(root, index_file) if is_git else None
+    index, sparse = _list_index(root, index_file) if is_git else (None, None)
     if not args.config:
         _confine(root, config_path, CONFIG_NAME)
         found = os.path.lexists(config_path)
@@ -156,7 +157,7 @@ def open_session(args: argparse.Namespace) -> Session:
     check_ignores(catalog, config.ignore, config.source or CONFIG_NAME)
     if config.baseline is not None and not args.config:
         _confine(root, config.baseline, f"{CONFIG_NAME}: baseline {config.baseline.name}")
-    return Session(root, is_git, config, catalog, index_file, notes, index)
+    return Session(root, is_git, config, catalog, index_file, notes, index, sparse)
 
 
 def _own_index(root: Path, index_file: Path | None) -> Path | None:
@@ -179,13 +180,13 @@ def _judges_index(args: argparse.Namespace, index_file: Path | None) -> bool:
     return bool(args.staged or index_file is not None or (not args.paths and not args.all))
 
 
-def _list_index(root: Path, index_file: Path | None) -> dict[str, str]:
-    from .files import list_index
+def _list_index(root: Path, index_file: Path | None) -> tuple[dict[str, str], frozenset[str]]:
+    from .files import read_index
     from .gitcmd import GitError
     from .repo import RepoError
 
     try:
-        return list_index(root, index_file)
+        return read_index(root, index_file)
     except GitError as exc:
         raise RepoError(f"cannot list the files git tracks: {exc}") from None
 
@@ -211,7 +212,8 @@ def open_repo(session: Session, args: argparse.Namespace, *, all_files: bool) ->
     repo = Repo.open(session.root, is_git=session.is_git, paths=getattr(args, "paths", None) or None,
                      all_files=all_files, cwd=Path.cwd(), exclude=session.config.exclude,
                      max_bytes=session.config.max_file_size, staged=getattr(args, "staged", False),
-                     index_file=session.index_file if hasattr(args, "staged") else None, index=session.index)
+                     index_file=session.index_file if hasattr(args, "staged") else None, index=session.index,
+                     sparse=session.sparse)
     repo.notes.extend(session.notes)
     return repo
 

@@ -43,9 +43,12 @@ def fingerprint_base(rule: Rule, hit: Hit, repo: Repo) -> str:
         lines = repo.lines(hit.location.path) if repo.exists(hit.location.path) else []
         index = hit.location.line - 1
         key = " ".join(lines[index].split()) if 0 <= index < len(lines) else hit.message
-    import hashlib  # only when there is a finding: not on the path of a clean commit
+    try:  # only when there is a finding; SHA-256 without hashlib, whose import loads OpenSSL
+        from _sha256 import sha256
+    except ImportError:  # an interpreter without the module (3.12 names it _sha2)
+        from hashlib import sha256
 
-    digest = hashlib.sha256(f"{rule.id}\0{hit.location.path}\0{key}".encode("utf-8", "surrogateescape"))
+    digest = sha256(f"{rule.id}\0{hit.location.path}\0{key}".encode("utf-8", "surrogateescape"))
     return digest.hexdigest()[:16]
 
 

@@ -47,15 +47,23 @@ def index_file_from_env(cwd: Path) -> Path | None:
 
 def list_index(root: Path, index_file: Path | None) -> dict[str, Entry]:
     """Every path of the index with its staged blob (a conflicted path: one of its stages)."""
-    raw = git(root, "ls-files", "-s", "-z", "--full-name", index_file=index_file)
-    # "<mode> <oid> <stage>\t<path>\0": the part before the path has one length for every entry of
-    # a repository (its hash's), so slices of one decoded string take it apart.
+    return read_index(root, index_file)[0]
+
+
+def read_index(root: Path, index_file: Path | None) -> tuple[dict[str, Entry], frozenset[str]]:
+    """`list_index`, and the paths a sparse checkout leaves out of the work tree (`skip_worktree`): one git
+    call answers both."""
+    raw = git(root, "ls-files", "-s", "-t", "-z", "--full-name", index_file=index_file)
+    # "<tag> <mode> <oid> <stage>\t<path>\0" (tag: S skip-worktree, H or M otherwise): the part before the
+    # path has one length for every entry of a repository (its hash's), so slices of one decoded string
+    # take it apart.
     items = raw.decode("utf-8", "surrogateescape").split("\0")
     items.pop()  # after the last \0
     if not items:
-        return {}
+        return {}, frozenset()
     tab = items[0].index("\t")
-    return {item[tab + 1:]: item[:tab - 2] for item in items}
+    return ({item[tab + 1:]: item[2:tab - 2] for item in items},
+            frozenset(item[tab + 1:] for item in items if item[0] == "S"))
 
 
 def list_head(root: Path) -> dict[str, Entry] | None:

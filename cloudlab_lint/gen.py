@@ -1,7 +1,8 @@
 """Everything generated from rules/ and the project URL, by one command: `python -m cloudlab_lint.gen`.
 
 Writes `.pre-commit-hooks.yaml`, one page per built-in rule in `docs/rules/` (the SARIF `helpUri`), the check
-index (`cloudlab_lint/checks/index.py`: which module registers each check), and the README's generated parts
+index (`cloudlab_lint/checks/index.py`: which module registers each check), the built-in rules' data as JSON
+(`cloudlab_lint/data/rules.json`: read instead of the rules' YAML), and the README's generated parts
 (the rules table, the user section's `uses:`/`repo:` lines). `--check` writes nothing and exits 1 naming what
 is stale (a test runs it).
 """
@@ -14,7 +15,7 @@ import re
 import sys
 from pathlib import Path
 
-from .catalog import Catalog, load_catalog
+from .catalog import Catalog, load_catalog, shipped_rules_json
 from .model import Rule
 from .project import CONFIG_SCHEMA_PATH
 
@@ -153,7 +154,8 @@ def outputs(catalog: Catalog | None = None, root: Path = PROJECT) -> dict[Path, 
     catalog = catalog or load_catalog()
     builtin = [r for r in catalog.rules if r.builtin]
     out = {root / ".pre-commit-hooks.yaml": hookgen.render(catalog), root / CONFIG_SCHEMA_PATH: config_schema(),
-           root / "cloudlab_lint" / "checks" / "index.py": check_index()}
+           root / "cloudlab_lint" / "checks" / "index.py": check_index(),
+           root / "cloudlab_lint" / "data" / "rules.json": shipped_rules_json()}
     for rule in builtin:
         out[root / "docs" / "rules" / f"{rule.id}.md"] = rule_page(rule)
     readme = (root / "README.md").read_text(encoding="utf-8")

@@ -26,9 +26,9 @@ from .files import (
     Entry,
     diff_index,
     list_head,
-    list_index,
     mode_of,
     oid_of,
+    read_index,
     skip_worktree,
     staged_change,
 )
@@ -121,11 +121,13 @@ class Repo:
     @classmethod
     def open(cls, root: Path, *, is_git: bool, paths: list[str] | None, all_files: bool, cwd: Path,
              exclude: tuple[str, ...] = (), max_bytes: int = DEFAULT_MAX_BYTES, staged: bool = False,
-             index_file: Path | None = None, index: dict[str, Entry] | None = None) -> Repo:
+             index_file: Path | None = None, index: dict[str, Entry] | None = None,
+             sparse: frozenset[str] | None = None) -> Repo:
         """The repository at `root` (from `locate_root`), judging `paths`, all files, or what is staged.
 
         The index is what is judged (`staged`) in a commit hook (`index_file`: the index git named),
-        with `--staged`, or when neither paths nor `--all` are given."""
+        with `--staged`, or when neither paths nor `--all` are given. `index` and `sparse`: the index's entries and
+        its skip-worktree paths, when the caller listed them already (`files.read_index`)."""
         if not is_git:
             files = list(_walk(root))
             targets = None if all_files or not paths else _expand_dirs(_relative(paths, cwd, root), files)
@@ -134,8 +136,12 @@ class Repo:
             return repo
         staged = staged or index_file is not None or (not paths and not all_files)
         try:
-            index = list_index(root, index_file) if index is None else index
-            sparse = frozenset() if staged else skip_worktree(root, index_file)
+            if index is None:
+                index, sparse = read_index(root, index_file)
+            if staged:
+                sparse = frozenset()
+            elif sparse is None:
+                sparse = skip_worktree(root, index_file)
             if staged or paths:
                 change = diff_index(root, index_file)
                 # git could not compare (no commit yet, or a temporary index it cannot diff): entry by entry.
@@ -534,9 +540,16 @@ class Repo:
 
     def view_digest(self, path: str, name: str) -> bytes | None:
         """A digest of the view `name` of `path` as this run reads it (equal exactly when the view is)."""
-        if ("view-digest", name, path) not in self._cache:
-            self._cache[("yaml-view", name, path)] = self._view(name, path)[0]
-        return self._cache[("view-digest", name, path)]
+        key = ("view-digest", name, path)
+        if key not in self._cache:
+            view = ("yaml-view", name, path)
+            if view not in self._cache:
+                self._cache[view] = self._view(name, path)[0]
+            if key not in self._cache:  # nothing kept it: taken now, when first asked
+                from .views import digest_of
+
+                self._cache[key] = digest_of(self._cache[view])
+        return self._cache[key]
 
     def _view(self, name: str, path: str) -> tuple[Any, bytes | None]:
         """The view and its digest: kept (`store`) where the content is unchanged, else extracted and kept."""
@@ -544,14 +557,16 @@ class Repo:
 
         value, digest = self._kept(name, path, lambda: (
             extractor(name)(self._yaml(path, keep=False, hold=False), path), True))
-        self._cache[("view-digest", name, path)] = digest
+        if digest is not None:  # else taken when asked (`view_digest`): a run that keeps nothing never takes it
+            self._cache[("view-digest", name, path)] = digest
         return value, digest
 
     def _kept(self, name: str, path: str, make: Callable[[], tuple[Any, bool]],
               digest: bytes | None = None) -> tuple[Any, bytes | None]:
         """The value `name` of `path`: the one the fact store keeps for the file's content, else `make()`
-        (the value, and whether it may be kept), kept with its digest (`digest`, else computed). A parse
-        problem is kept with the value and said again whenever it is served."""
+        (the value, and whether it may be kept), kept with its digest (`digest`, else computed). Not kept, its
+        digest is `digest` (None: the caller takes one if it needs it). A parse problem is kept with the value and
+        said again whenever it is served."""
         store = self.store
         hit = store.get(name, path) if store is not None else None
         if hit is not None:
@@ -562,9 +577,7 @@ class Repo:
         had_problem = path in self.problems  # said before this read: not this file's parse problem
         value, keepable = make()
         if store is None or not keepable or had_problem:
-            from .views import digest_of
-
-            return value, digest_of(value) if digest is None else digest
+            return value, digest
         problem = self.problems.get(path)
         said = None if problem is None else (problem.message, problem.line, problem.column)
         return value, store.put(name, path, value, said, digest)

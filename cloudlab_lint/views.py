@@ -7,8 +7,6 @@ keeps the runner from importing any model."""
 
 from __future__ import annotations
 
-import io
-import pickle
 from collections.abc import Callable
 from typing import Any
 
@@ -35,6 +33,9 @@ def extractor(name: str) -> Extract:
 
 def digest_of(value: Any) -> bytes | None:
     """A digest of a view that is equal in every run exactly when the view is; None: it cannot be taken."""
+    import io
+    import pickle  # a digest is taken only where a result may be kept (a commit hook)
+
     buf = io.BytesIO()
     pickler = pickle.Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL)
     pickler.fast = True  # no memo: equal values give equal bytes whichever objects they share

@@ -154,6 +154,32 @@ def test_the_fork_is_decided_by_the_bytes_to_read_not_the_count_of_files(tmp_pat
     calls_here.clear()
     large = init_repo(tmp_path / "large")
     write_files(large, {f"docs/big{i}.md": ("words of prose " * 20 + "\n") * 400 for i in range(12)})
+    write_files(large, {f"kubernetes/apps/a{i}/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"
+                        f"data:\n  pad: {'x' * 4000}\n" for i in range(300)})
     commit_all(large)
     report(large, ["--all"])
-    assert "CL005" not in calls_here  # 12 files, 1.45 MB: in the forked process
+    assert "CL005" not in calls_here  # 12 files, 1.45 MB, beside 1.2 MB of manifests: in the forked process
+
+
+def test_the_fork_is_worth_it_only_when_both_halves_have_work_of_their_own(tmp_path: Path) -> None:
+    """Measured on real repositories: a fork pays only when the forked rules have bytes of their own to read (not
+    only the manifests this process parses anyway), and this process has manifests to parse meanwhile."""
+    from cloudlab_lint.repo import Repo
+    from cloudlab_lint.runner.settings import Settings
+
+    from .helpers import commit_all, init_repo, write_files
+
+    root = init_repo(tmp_path / "repo")
+    manifest = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n"
+    write_files(root, {f"kubernetes/apps/a{i}/cm.yaml": manifest + f"  pad: {'x' * 4000}\n" for i in range(400)})
+    commit_all(root)
+    settings = Settings()
+    files = [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() and ".git" not in p.parts]
+    assert parallel._work(Repo(root, files), settings) < settings.fork_min_work  # 1.6 MB of manifests alone
+    write_files(root, {f"scripts/vendored{i}.py": "# " + "y" * 300_000 + "\n" for i in range(4)})
+    commit_all(root)
+    files = [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() and ".git" not in p.parts]
+    assert parallel._work(Repo(root, files), settings) >= settings.fork_min_work  # and 1.2 MB of other files
+    write_files(root, {f"kubernetes/apps/a{i}/cm.yaml": manifest for i in range(400)})
+    commit_all(root)
+    assert parallel._work(Repo(root, files), settings) < settings.fork_min_work  # scripts alone: nothing to overlap

@@ -203,3 +203,63 @@ def test_common_keywords_need_their_plugins_pattern_before_detect_secrets_runs()
     # CL006 screens new lines with the same patterns: each of them matches its line alone.
     for pattern in scanner.line_patterns:
         assert pattern.search(b"\n") is None
+
+
+class _Metered(bytes):
+    """Bytes that add up how much of themselves `find`, `rfind` and `count` look at (up to what they find) and
+    slices copy: the work of the scanner's line arithmetic, counted instead of timed."""
+
+    seen = 0
+
+    def _span(self, args: tuple) -> int:
+        start = args[1] if len(args) > 1 and args[1] is not None else 0
+        end = args[2] if len(args) > 2 and args[2] is not None else len(self)
+        start, end = (max(0, i + len(self) if i < 0 else i) for i in (start, end))
+        return max(0, min(end, len(self)) - start)
+
+    def find(self, *args: object) -> int:  # type: ignore[override]
+        at = super().find(*args)  # type: ignore[arg-type]
+        start = args[1] if len(args) > 1 and args[1] is not None else 0
+        _Metered.seen += self._span(args) if at < 0 else at - int(start) + 1  # type: ignore[call-overload]
+        return at
+
+    def rfind(self, *args: object) -> int:  # type: ignore[override]
+        at = super().rfind(*args)  # type: ignore[arg-type]
+        end = args[2] if len(args) > 2 and args[2] is not None else len(self)
+        _Metered.seen += self._span(args) if at < 0 else int(end) - at  # type: ignore[call-overload]
+        return at
+
+    def count(self, *args: object) -> int:  # type: ignore[override]
+        _Metered.seen += self._span(args)
+        return super().count(*args)  # type: ignore[arg-type]
+
+    def __getitem__(self, key: object) -> object:  # type: ignore[override]
+        got = super().__getitem__(key)  # type: ignore[index]
+        _Metered.seen += len(got) if isinstance(key, slice) else 1  # a slice copies what it takes
+        return got
+
+
+def _line_work(text: bytes) -> int:
+    """Bytes the line arithmetic looks at when every detector and plugin reads `text` as one window."""
+    from cloudlab_lint.stack.detectors import FileScan
+    from cloudlab_lint.stack.secrets import _dropped_lines
+    from cloudlab_lint.stack.textstream import Window
+
+    window = Window(_Metered(text), 1, 0, len(text), False, True)
+    _Metered.seen = 0
+    assert list(Scanner(plugins=["AWSKeyDetector", "BasicAuthDetector"])._plugin_lines(window))
+    FileScan().window(window)
+    _dropped_lines(window)
+    return _Metered.seen
+
+
+@pytest.mark.parametrize("shape", ["one line", "many lines", "one line, not ASCII"])
+def test_line_arithmetic_is_linear_in_the_file(shape: str) -> None:
+    """A vendored file (a 2.3 MB script, a minified bundle) with a keyword every few hundred bytes: finding each
+    hit's line must not rescan the file from its start or its long line whole (that was 0.8 s on one file)."""
+    unit = (b"x" * 150 + b" aws s3 cp http://user@host/ " + ("y" if "ASCII" not in shape else "\u00e9").encode() * 150
+            + b" # pragma: allowlist secret " + b"ghp_" + b"Fake" * 9 + b" ")
+    sep = b"\n" if shape == "many lines" else b" "
+    small, big = (sep.join([unit] * n) for n in (400, 1600))
+    assert _line_work(small) > 0
+    assert _line_work(big) <= 6 * _line_work(small)  # 4x the input: 4x the work (16x when quadratic)

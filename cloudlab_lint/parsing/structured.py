@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 from typing import Any
 
 from . import ParseError
@@ -13,6 +12,8 @@ MAX_DEPTH = 200
 
 
 def load_toml(text: str) -> dict[str, Any]:
+    import tomllib  # on the first TOML file only: a run that reads none never imports it
+
     _check_depth(text, "[{")
     try:
         data = tomllib.loads(text)

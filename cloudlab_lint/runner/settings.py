@@ -18,8 +18,9 @@ class Settings:
 
     keep: bool = False
     jobs: int | None = None
-    # The work a fork must be worth, in bytes to read and parse, each file also counting `file_cost` (its open,
-    # stat and dispatch). Measured on real homelab repositories on 2 cores: below it a fork saves nothing.
+    # The work each half of a fork must hold (`fork._work`: the YAML files' bytes, the other files' bytes), each
+    # file also counting `file_cost` (its open, stat and dispatch). Measured on real homelab repositories on 2
+    # cores: with less in either half a fork saves nothing.
     fork_min_work: int = 1 << 20
     file_cost: int = 2048
     steal: bool = True  # this process takes queued rules too once its own are done

@@ -26,11 +26,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
+import codecs
+import functools
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from .. import linear
 from ..record import record
-from .textstream import Window, normalise, windows
+from .textstream import LineIndex, Window, normalise, windows
 
 BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 _UUID = rb"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -183,6 +187,7 @@ def _pem_private(value: bytes) -> bool:
     return b"PRIVATE KEY" in decoded
 
 
+@functools.lru_cache(maxsize=8)  # the hits of one line ask for it again (bytes keep their hash)
 def _key_name(line_text: bytes) -> bytes:
     return line_text.split(b":", 1)[0].strip().lower()
 
@@ -220,10 +225,6 @@ def _context_ok(detector: Detector, line_text: bytes, present: frozenset[bytes] 
     return True
 
 
-def _line_bounds(data: bytes, offset: int) -> tuple[int, int]:
-    return data.rfind(b"\n", 0, offset) + 1, (data.find(b"\n", offset) + 1 or len(data) + 1) - 1
-
-
 def _inside_ciphertext(line_text: str, column: int) -> bool:
     before = line_text[: column - 1]
     start = before.rfind("ENC[")
@@ -253,6 +254,63 @@ class FileScan:
         self.present: set[bytes] = set()
         self.found: list[_Found] = []
         self.truncated = False
+        self._lines = LineIndex(b"")
+        # The line of the last hit, copied once for all the hits on it (a copy per hit was quadratic on one
+        # long line): (window bytes, start), its text, whether it is ASCII, its `ENC[` and `]` offsets.
+        self._line_at: tuple[bytes, int] = (b"", -1)
+        self._line_text = b""
+        self._line_ascii = True
+        self._brackets: tuple[list[int], list[int]] | None = None
+        self._columns: tuple[bytes, int, int, int, Any] | None = None  # (bytes, line start, byte, characters, decoder)
+
+    def _index(self, window: Window) -> LineIndex:
+        """The line index of the window being read (one per window, built on its first hit)."""
+        if self._lines.data is not window.data:
+            self._lines = LineIndex(window.data)
+        return self._lines
+
+    def _line(self, window: Window, offset: int) -> tuple[int, bytes]:
+        """(start, text) of the line holding `offset`."""
+        begin, end = self._index(window).bounds(offset)
+        if self._line_at[0] is not window.data or self._line_at[1] != begin:
+            self._line_at = (window.data, begin)
+            self._line_text = window.data[begin:end]
+            self._line_ascii = self._line_text.isascii()
+            self._brackets = None
+        return begin, self._line_text
+
+    def _column(self, window: Window, begin: int, start: int) -> int:
+        """The 1-based character column of byte `start` of the current line: its byte offset on an ASCII line,
+        else the characters before it, counted on from the last hit of the line while hits go forward (decoding
+        the prefix again for each hit was quadratic on a long line); a character cut in two counts as one
+        replacement, as decoding the prefix whole does."""
+        if self._line_ascii:
+            return start - begin + 1
+        state = self._columns
+        if state is None or state[0] is not window.data or state[1] != begin or state[2] > start:
+            state = (window.data, begin, begin, 0, codecs.getincrementaldecoder("utf-8")("replace"))
+        data, _, done, counted, decoder = state
+        counted += len(decoder.decode(data[done:start]))
+        self._columns = (data, begin, start, counted, decoder)
+        return counted + bool(decoder.getstate()[0]) + 1
+
+    def _in_ciphertext(self, at: int) -> bool:
+        """`_inside_ciphertext` for the current line at byte `at` of it, from its `ENC[` and `]` offsets (found
+        once a line: both are ASCII, which UTF-8 decoding keeps as they are)."""
+        if self._brackets is None:
+            text, found = self._line_text, ([], [])
+            for marker, out in ((b"ENC[", found[0]), (b"]", found[1])):
+                i = text.find(marker)
+                while i >= 0:
+                    out.append(i)
+                    i = text.find(marker, i + 1)
+            self._brackets = found
+        opens, closes = self._brackets
+        last = bisect.bisect_right(opens, at - 4) - 1  # the last `ENC[` wholly before `at`
+        if last < 0:
+            return False
+        close = bisect.bisect_left(closes, opens[last])
+        return close == len(closes) or closes[close] >= at
 
     def window(self, window: Window, only: set[str] | None = None) -> None:
         """Scan one window; `only`: the candidates the prefilter found in it (default: computed here)."""
@@ -275,29 +333,28 @@ class FileScan:
                 value = match.group(group) if group else match.group(0)
                 if det.boundary and match.end(group) < len(data) and data[match.end(group)] in _WORD:
                     continue
-                begin, end = _line_bounds(data, start)
-                line_text = data[begin:end]
+                begin, line_text = self._line(window, start)
                 if not _value_ok(det, value, line_text):
                     continue
-                self._add(window, start, begin, det, det.title, value, line_text)
+                self._add(window, start, det, det.title, value)
         if "base64" in only and self.decode_base64:
             self._base64(window)
 
-    def _add(self, window: Window, start: int, begin: int, det: Detector, title: str, value: bytes,
-             line_text: bytes, decoded: bool = False) -> None:
+    def _add(self, window: Window, start: int, det: Detector, title: str, value: bytes, decoded: bool = False) -> None:
         if len(self.found) >= MAX_DETECTIONS:
             self.truncated = True
             return
-        column = len(window.data[begin:start].decode("utf-8", "replace")) + 1
-        if _inside_ciphertext(line_text.decode("utf-8", "replace"), column):
+        begin, line_text = self._line(window, start)
+        column = self._column(window, begin, start)
+        if self._in_ciphertext(start - begin):
             return
-        line = window.line + window.data.count(b"\n", 0, begin)
+        line = window.line + self._index(window).before(begin)
         self.found.append(_Found(_ORDER[det.name], start, line, column, det, title, value, line_text, decoded))
 
     def _base64(self, window: Window) -> None:
         """Decode the base64 runs that may encode a keyword; scan the decoded bytes (one level deep)."""
         data = window.data
-        for run in _B64_RUN.finditer(data):
+        for run in self._b64_runs(window):
             start, end = run.start(), min(run.end(), run.start() + MAX_B64_RUN)
             if not window.start <= start < window.end or _B64_FRAGMENT.search(data, start, end) is None:
                 continue
@@ -307,10 +364,19 @@ class FileScan:
             inner = FileScan(self.enabled, decode_base64=False)
             text, binary = normalise(decoded)
             inner.window(Window(text, 1, 0, len(text), binary, True))
-            begin, line_end = _line_bounds(data, start)
             for found in inner.resolved():
-                self._add(window, start, begin, found.detector, f"{found.title} (base64-encoded)", found.value,
-                          data[begin:line_end], decoded=True)
+                self._add(window, start, found.detector, f"{found.title} (base64-encoded)", found.value, decoded=True)
+
+    def _b64_runs(self, window: Window) -> Iterator[Any]:
+        """The base64 runs of the lines holding a keyword's fragment, in order: a run never crosses a line, so
+        the others cannot hold one (a 2.3 MB base64 blob in a vendored script was 30,000 runs, two regex calls
+        each, for a handful of fragments)."""
+        data, lines, done = window.data, self._index(window), -1
+        for hit in _B64_FRAGMENT.finditer(data):
+            if hit.start() < done:
+                continue  # this line's runs are done
+            begin, done = lines.bounds(hit.start())
+            yield from _B64_RUN.finditer(data, begin, done)
 
     def resolved(self) -> list[_Found]:
         """What was found, the whole-file tests passed, at most one per line."""

@@ -39,7 +39,7 @@ def judge(repo: Repo, paths: Iterable[str]) -> dict[str, Verdict]:
         return {}
     scratch = Path(tempfile.mkdtemp(prefix="cloudlab-ignores-"))
     try:
-        git(scratch, "init", "-q", "--template=")
+        _init(scratch)
         for name in ignore_files(repo):
             data = repo.read_bytes(name)
             if data is None:
@@ -63,3 +63,17 @@ def judge(repo: Repo, paths: Iterable[str]) -> dict[str, Verdict]:
     for path in wanted:
         verdicts.setdefault(path, Verdict(path, False))
     return verdicts
+
+
+def _init(scratch: Path) -> None:
+    """An empty repository at `scratch`, what `git init --template=` makes of it, without a git process: the
+    folders and HEAD that make a folder a repository, and the one setting git's probe of the file system would
+    write that check-ignore reads (`core.ignoreCase`, where names differing in case are one file)."""
+    git_dir = scratch / ".git"
+    (git_dir / "objects").mkdir(parents=True)
+    (git_dir / "refs").mkdir()
+    (git_dir / "HEAD").write_bytes(b"ref: refs/heads/main\n")
+    config = b"[core]\n\trepositoryformatversion = 0\n\tbare = false\n"
+    if (git_dir / "head").exists():  # the same file: a case-insensitive file system
+        config += b"\tignorecase = true\n"
+    (git_dir / "config").write_bytes(config)

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import bisect
 import codecs
 from collections.abc import Iterable, Iterator
 
@@ -35,6 +36,38 @@ class Window:
     end: int
     binary: bool
     whole: bool  # the window is the whole file
+
+
+class LineIndex:
+    """Where the lines of a window's bytes start, found once on first use: each hit's line and bounds then cost
+    a binary search. Looking them up per hit (`rfind` back to the line's start, `count` from the buffer's start)
+    made a scan quadratic on a vendored file with a keyword every few hundred bytes, or on one long line."""
+
+    __slots__ = ("data", "_newlines")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self._newlines: list[int] | None = None
+
+    def _all(self) -> list[int]:
+        if self._newlines is None:
+            data, found = self.data, []
+            at = data.find(b"\n")
+            while at >= 0:
+                found.append(at)
+                at = data.find(b"\n", at + 1)
+            self._newlines = found
+        return self._newlines
+
+    def before(self, offset: int) -> int:
+        """How many newlines precede `offset` (its line number, counting from 0)."""
+        return bisect.bisect_left(self._all(), offset)
+
+    def bounds(self, offset: int) -> tuple[int, int]:
+        """[begin, end) of the line holding `offset`, without its newline."""
+        newlines = self._all()
+        i = bisect.bisect_left(newlines, offset)
+        return (newlines[i - 1] + 1 if i else 0), (newlines[i] if i < len(newlines) else len(self.data))
 
 
 def kind_of(head: bytes) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import heapq
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
@@ -140,6 +139,8 @@ def closest(name: str, candidates: list[str]) -> str | None:
     parts = [c for c in candidates if c.startswith(name) or name.startswith(c) or name in c]
     if parts:
         return min(parts, key=lambda c: (abs(len(c) - len(name)), c))
+    import difflib  # only for a name that was not found
+
     best = difflib.get_close_matches(name, candidates, n=1, cutoff=0.5)
     return best[0] if best else None
 

@@ -18,7 +18,7 @@ DEFAULT_EXCLUDED = (".git/", ".gitignore", ".gitmodules", ".gitattributes", "*.j
                     "appveyor.yml", ".drone.yml", "cloudbuild.yaml", "codeship-services.yml", "codeship-steps.yml",
                     "**/.goreleaser.yml", "**/.sops.yaml", "**/.flux.yaml")
 
-Pattern = tuple[re.Pattern[str], bool]  # (compiled, negated)
+Pattern = tuple[str, bool]  # (regular expression, negated): compiled by `matcher`, all in one where it can
 
 
 def _glob(text: str) -> str:
@@ -71,30 +71,36 @@ def compile_patterns(lines: Iterable[str], base: str = ".") -> list[Pattern]:
         body = _glob(line.lstrip("/"))
         where = prefix + ("" if anchored else "(?:.*/)?")
         tail = "/.*" if folder else "(?:/.*)?"
-        try:
-            out.append((re.compile(f"^{where}{body}{tail}$"), negated))
-        except re.error:
-            continue
+        out.append((f"^{where}{body}{tail}$", negated))
     return out
 
 
 def matcher(patterns: list[Pattern]) -> Callable[[str], bool]:
-    """Whether a repository path is excluded: the last pattern matching it decides."""
+    """Whether a repository path is excluded: the last pattern matching it decides. A pattern that is no valid
+    regular expression (a bracket git reads and Python does not) matches nothing."""
     if not any(negated for _, negated in patterns):  # any match excludes: one pass over the path, not one per pattern
         try:
-            one = re.compile("|".join(f"(?:{regex.pattern})" for regex, _ in patterns))
-        except (re.error, RecursionError):
+            one = re.compile("|".join(f"(?:{regex})" for regex, _ in patterns))
+        except (re.error, RecursionError):  # an invalid one among them: each compiled alone below
             one = None
         if one is not None:
             return lambda path: one.match(path) is not None
+    compiled = [(regex, negated) for regex, negated in ((_compiled(r), n) for r, n in patterns) if regex is not None]
 
     def excluded(path: str) -> bool:
         verdict = False
-        for regex, negated in patterns:
+        for regex, negated in compiled:
             if regex.match(path):
                 verdict = not negated
         return verdict
     return excluded
+
+
+def _compiled(regex: str) -> re.Pattern[str] | None:
+    try:
+        return re.compile(regex)
+    except re.error:
+        return None
 
 
 def source_ignore(repo: object, spec_ignore: str | None) -> Callable[[str], bool] | None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import fnmatch
 import re
-import tomllib
 from typing import Any
 
 from ...record import record
@@ -188,6 +187,8 @@ def _file_task(repo: Any, path: str, folder: str) -> Task | None:
     for line in text.splitlines()[:50]:
         match = MISE_HEADER.match(line.strip())
         if match:
+            import tomllib  # a `#MISE` header: tomllib only once a task file has one
+
             try:
                 headers.update(tomllib.loads(f"{match.group(1)} = {match.group(2)}"))
             except tomllib.TOMLDecodeError:
