@@ -265,3 +265,42 @@ def test_the_check_knows_the_same_crd_files_as_the_schema_source() -> None:
     from cloudlab_lint.stack.crd import schemas as flux_crds
 
     assert flux_crd.COMPONENTS == flux_crds.COMPONENTS
+
+
+HELM_RELEASE = """apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: app, namespace: apps}
+spec:
+  interval: 30m
+  chart:
+    spec: {chart: app, version: 1.0.0, sourceRef: {kind: HelmRepository, name: charts}}
+  values:
+    image: {tag: "1.0"}
+    replicas: 2
+"""
+
+
+def test_a_helm_release_is_judged_on_its_facts_and_read_whole_only_for_a_finding(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The facts leave a HelmRelease's `values` out; its schema asks only their type, so a valid release is
+    judged without a second parse, and a release with a finding is judged (and said) from the whole object."""
+    from cloudlab_lint.repo import Repo
+
+    read_whole: list[str] = []
+    original = Repo.yaml
+
+    def counting(self: Repo, path: str) -> object:
+        read_whole.append(path)
+        return original(self, path)
+
+    monkeypatch.setattr(Repo, "yaml", counting)
+    typo = HELM_RELEASE.replace("  values:\n", "  intervall: 5m\n  values:\n")
+    listed = HELM_RELEASE.replace("  values:\n    image: {tag: \"1.0\"}\n    replicas: 2\n", "  values:\n    - 1\n")
+    root = init_repo(tmp_path / "repo")
+    write_files(root, {"kubernetes/apps/ok.yaml": HELM_RELEASE, "kubernetes/apps/typo.yaml": typo,
+                       "kubernetes/apps/listed.yaml": listed})
+    commit_all(root)
+    # `values` is free-form (x-kubernetes-preserve-unknown-fields): a list there is no finding, read whole or not
+    assert _found(root, "--all") == {("kubernetes/apps/typo.yaml", 8)}
+    assert "kubernetes/apps/typo.yaml" in read_whole
+    assert not {"kubernetes/apps/ok.yaml", "kubernetes/apps/listed.yaml"} & set(read_whole)

@@ -42,7 +42,8 @@ def flux_schema(ctx: Context) -> Iterator[Hit]:
     schemas: FluxSchemas | None = None
     patches = Patches(repo)
     for path in _judged_files(repo, ctx.files):
-        for data, line in _objects(repo, path):
+        objs = _objects(repo, path)
+        for i, (data, line) in enumerate(objs):
             version = data.get("apiVersion")
             if not isinstance(version, str) or "fluxcd" not in version:
                 continue  # no Flux group (`split_api`): the schema machinery is not even imported
@@ -54,22 +55,50 @@ def flux_schema(ctx: Context) -> Iterator[Hit]:
                 continue
             if schemas is None:
                 schemas = for_repo(repo)
-            yield from _judge(schemas, path, data, line, api[0], api[1], kind, patches.is_patch(path))
+            judged = (schemas, path, line, api[0], api[1], kind, patches.is_patch(path))
+            yield from _judged(repo, judged, data, (len(objs), i))
 
 
 def _objects(repo: Repo, path: str) -> list[tuple[dict, int]]:
     """The Kubernetes objects of a manifest that holds a Flux object, and where each starts, as kubectl applies
-    them (`stack/kinds`: List items, JSON manifests); none for any other manifest. Asked first of the manifest
-    facts the Flux model reads anyway; read whole only where the facts left something out (a HelmRelease's
-    `values`)."""
-    from ..stack.gitops.facts import is_whole, manifest_facts
+    them (`stack/kinds`: List items, JSON manifests), as the manifest facts the Flux model reads anyway give them
+    (a HelmRelease's `values` left out); none for any other manifest."""
+    from ..stack.gitops.facts import manifest_facts
     from ..stack.kinds import objects
 
     facts = objects(manifest_facts(repo, path))
     if not any(isinstance(v := d.data.get("apiVersion"), str) and "fluxcd" in v for d in facts):
         return []
-    docs = facts if all(is_whole(d.data) for d in facts) else objects(repo.yaml(path))
-    return [(d.data, d.line) for d in docs]
+    return [(d.data, d.line) for d in facts]
+
+
+def _whole_object(repo: Repo, path: str, count: int, index: int) -> dict | None:
+    """Object `index` of the `count` objects of `path`, read whole (None where the file no longer lines up)."""
+    from ..stack.kinds import objects
+
+    docs = objects(repo.yaml(path))
+    return docs[index].data if len(docs) == count else None
+
+
+def _judged(repo: Repo, judged: tuple[Any, ...], data: dict, at: tuple[int, int]) -> list[Hit]:
+    """The object's hits, judged on its manifest facts where they suffice: a schema that never looks inside
+    what the facts left out (a HelmRelease's `values` is free-form: only its type is asked) judges the facts as it
+    would the whole object. Where it looks inside (`NotExtracted`), or finds anything at all (a finding is said
+    from the object as written), the object is judged whole."""
+    from ..stack.gitops.facts import NotExtracted, is_whole
+
+    schemas, path, line, group, version, kind, patch = judged
+    if not is_whole(data):
+        try:
+            if not (hits := list(_judge(schemas, path, data, line, group, version, kind, patch))):
+                return hits
+        except NotExtracted:
+            pass
+        whole = _whole_object(repo, path, *at)  # `at`: (how many objects the file has, which one this is)
+        if whole is None:
+            return []
+        data = whole
+    return list(_judge(schemas, path, data, line, group, version, kind, patch))
 
 
 def _judged_files(repo: Repo, files: tuple[str, ...]) -> list[str]:
