@@ -531,8 +531,11 @@ class Repo:
 
     def yaml_view(self, path: str, name: str) -> Any:
         """The named view (`views`) of the file's documents, once per run: what a model reads of them when it
-        never needs the rest. Recorded as such, so a result kept between runs survives edits outside it."""
-        self._record(path, True)
+        never needs the rest. The manifest facts are recorded as such, so a result kept between runs survives
+        edits outside them (`runner/kept.py` digests them); any other view as a read of the whole file."""
+        from .views import MANIFEST
+
+        self._record(path, name == MANIFEST)
         key = ("yaml-view", name, path)
         if key not in self._cache:
             self._cache[key] = self._view(name, path)[0]

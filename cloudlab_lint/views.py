@@ -16,11 +16,16 @@ except ImportError:  # an interpreter built without it
     from hashlib import blake2b
 
 MANIFEST = "gitops.manifest"  # the Flux model's manifest facts
+FLUX_CRDS = "flux.crds"  # CL112's schemas of a gotk-components file's Flux CRDs
 WHOLE = "yaml"  # not a view: a file's whole documents, as the fact store keeps them for rules that read them whole
 
 Extract = Callable[[list[Any] | None, str], Any]
 # Name -> (module, function): the model defining a view imports this module, never the other way round.
-EXTRACTORS = {MANIFEST: ("cloudlab_lint.stack.gitops.facts", "facts_of")}
+EXTRACTORS = {MANIFEST: ("cloudlab_lint.stack.gitops.facts", "facts_of"),
+              FLUX_CRDS: ("cloudlab_lint.stack.crd.schemas", "crd_facts")}
+# Views of a few big files, small beside them: kept apart from the others (`runner/store.py`), so a run that reads
+# a handful of files gets them without loading the facts of every manifest.
+APART = frozenset({FLUX_CRDS})
 
 
 def extractor(name: str) -> Extract:

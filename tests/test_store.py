@@ -300,3 +300,42 @@ def test_kept_views_share_their_position_pairs_and_keys_and_equal_a_fresh_parse(
         assert (kept.keys_pos, kept.pos) == (fresh.keys_pos, fresh.pos)
         assert (kept["metadata"].keys_pos, kept["metadata"].pos) == (fresh["metadata"].keys_pos,
                                                                     fresh["metadata"].pos)
+
+
+def test_a_components_file_s_crds_are_kept_apart_and_served_without_parsing_it(
+        tmp_path: Path, no_racy_window: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hook staging one Flux object reads a handful of files: it never opens the facts of every manifest, yet
+    the schemas of the repository's own CRDs (half a megabyte of YAML in a real gotk-components.yaml) are
+    served by the file's content from a small file of their own; damaged, it is ignored and replaced."""
+    from cloudlab_lint.repo import Repo
+
+    from .test_flux_crd_rule import KS, OLD_COMPONENTS
+
+    components, ks = "kubernetes/flux-system/gotk-components.yaml", "kubernetes/apps/ks.yaml"
+    root = repo_with(tmp_path, {components: OLD_COMPONENTS, ks: KS})
+    runner_settings(monkeypatch, open_after=10_000)  # the store of every manifest's facts stays closed
+    parsed: list[str] = []
+    original = Repo._parse
+
+    def counting(self: Repo, path: str, *args: object) -> object:
+        parsed.append(path)
+        return original(self, path, *args)
+
+    monkeypatch.setattr(Repo, "_parse", counting)
+
+    def hook(edit: str) -> set[tuple[str, str, int]]:
+        with open(root / ks, "a") as fh:
+            fh.write(f"# {edit}\n")
+        git(root, "add", ks)
+        parsed.clear()
+        return hook_problems(root, "--select", "CL112")
+
+    # `deletionPolicy` is no field of this repository's (older) Kustomization CRD
+    expected = {("CL112", ks, 7)}
+    assert hook("first") == expected and components in parsed
+    apart = cache_file(root).with_name(store.APART_FILE)
+    assert store._read(apart) is not None and not cache_file(root).exists()
+    assert hook("second") == expected and components not in parsed
+    apart.write_bytes(apart.read_bytes()[:100])
+    assert hook("third") == expected and components in parsed
+    assert store._read(apart) is not None

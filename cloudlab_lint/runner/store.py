@@ -13,7 +13,11 @@ Each entry is keyed by the bytes it was made from: the staged blob's id where th
 without reading it takes its stat (size, times, inode, as git's index does), remembered with the digest;
 a file changed moments before it was read is not remembered (git's racy case), so it is read next time.
 
-One file, one format: a pickle whose only classes are the YAML reader's values and the facts' markers
+The views of a few big files that are small beside them (`views.APART`: the schemas of a gotk-components.yaml's
+CRDs) are kept apart, in `facts-apart`: a hook staging one Flux object gets them without loading the facts of
+every manifest.
+
+One format: a pickle whose only classes are the YAML reader's values and the facts' markers
 (`_ALLOWED`), its shape checked on load. A missing, truncated, foreign or hostile file is ignored and
 replaced whole and atomically by the next save (a FIFO, link or oversized file is never opened as one, see
 `keptfile`). `--all` and `--no-cache` never read or write it.
@@ -27,7 +31,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..files import cache_dir, stamp_of
-from ..views import WHOLE, digest_of
+from ..views import APART, WHOLE, digest_of
 from .settings import Settings
 
 try:  # BLAKE2 without hashlib, whose import loads OpenSSL
@@ -50,6 +54,7 @@ class Source(Protocol):
 FORMAT = 1
 NAME = "facts"
 JOURNAL = "facts-new"  # entries made since the store was last written whole
+APART_FILE = "facts-apart"  # the views `views.APART` names: a few big files' small facts, read on their own
 MAX_BYTES = 1 << 30  # a bigger file is not ours: ignored, and replaced by the next save
 Problem = tuple[str, int, int]
 # (content key, value, parse problem or None, digest of the value)
@@ -101,6 +106,8 @@ class FactStore:
         self._stamps: dict[str, tuple[tuple[int, int, int, int], str]] | None = None
         self._entries: dict[tuple[str, str], Entry] | None = None
         self.fresh: dict[tuple[str, str], Entry] = {}
+        self._apart: dict[tuple[str, str], Entry] | None = None
+        self.fresh_apart: dict[tuple[str, str], Entry] = {}
         self.fresh_stamps: dict[str, tuple[tuple[int, int, int, int], str]] = {}
         self._keys: dict[str, str | None] = {}
         self.misses = 0
@@ -164,6 +171,9 @@ class FactStore:
 
     def get(self, name: str, path: str) -> Entry | None:
         """The kept entry of `name` for `path` as it is now, or None."""
+        if name in APART:
+            entry = self._apart_table().get((name, path))
+            return entry if entry is not None and entry[0] == self.key(path) else None
         if self._entries is None:
             if self.misses < self.settings.open_after:
                 self.misses += 1
@@ -188,13 +198,23 @@ class FactStore:
 
                 for doc in value:
                     share_common(getattr(doc, "data", None))
-            self.fresh[(name, path)] = (key, value, problem, digest)
+            (self.fresh_apart if name in APART else self.fresh)[(name, path)] = (key, value, problem, digest)
         return digest
+
+    def _apart_table(self) -> dict[tuple[str, str], Entry]:
+        if self._apart is None:
+            folder = cache_dir(self.repo.root)
+            table = _read(folder / APART_FILE) if folder is not None else None
+            self._apart = table[1] if table is not None else {}
+        return self._apart
 
     def save(self, files: frozenset[str]) -> None:
         """Keep what this run made (only once the store was opened). A few new entries go to the journal, a
         small file read beside the store, so a hook that changed one file does not rewrite every entry; once
-        the journal grows, everything is written as one new store (dropping files no longer tracked)."""
+        the journal grows, everything is written as one new store (dropping files no longer tracked). The views
+        kept apart are written whole, when one changed."""
+        if self.fresh_apart:
+            self._save_apart(files)
         if self._entries is None or self.path is None:
             return
         fresh = {k: e for k, e in self.fresh.items() if (old := self._entries.get(k)) is None or old[0] != e[0]}
@@ -215,6 +235,14 @@ class FactStore:
         kept_stamps.update(new_stamps)
         if _write(self.path, kept_stamps, entries):
             _write(self.path.with_name(JOURNAL), {}, {})  # its entries are in the store now
+
+    def _save_apart(self, files: frozenset[str]) -> None:
+        kept = self._apart_table()
+        if all(kept.get(k, ("",))[0] == e[0] for k, e in self.fresh_apart.items()):
+            return
+        folder = cache_dir(self.repo.root)
+        if folder is not None:
+            _write(folder / APART_FILE, {}, {**{k: e for k, e in kept.items() if k[1] in files}, **self.fresh_apart})
 
 
 def _read(path: Path) -> tuple[dict[str, Any], dict[tuple[str, str], Entry]] | None:

@@ -40,6 +40,29 @@ def split_api(api: Any) -> tuple[str, str] | None:
     return (group, version) if is_flux_group(group) and version else None
 
 
+# A CRD as CL112 keeps it: the versions it serves, the compact schema of each (None: it cannot be read), and why not.
+CRDFacts = tuple[tuple[str, ...], "dict[str, Any] | None", "str | None"]
+
+
+def crd_facts(docs: list[Any] | None, path: str) -> list[tuple[str, str, tuple[str, ...], Any, str | None]] | None:
+    """`views.FLUX_CRDS`: the Flux CRDs of a components file, (group, kind, versions served, compact schema by
+    version or None, why it cannot be read), in the file's order. Small beside the file (half a megabyte of YAML),
+    so a commit hook keeps them by the file's content instead of parsing it whenever a Flux object is staged."""
+    if docs is None:
+        return None
+    out = []
+    for doc in docs:
+        ident = crd_identity(doc.data)
+        if ident is None or not is_flux_group(ident[0]):
+            continue
+        served = tuple(served_versions(doc.data))
+        try:
+            out.append((*ident, served, compact_crd(doc.data), None))
+        except CRDError as exc:
+            out.append((*ident, served, None, str(exc)))
+    return out
+
+
 class Schema:
     """The compact schema of one kind at one version, and where it came from (said in findings)."""
 
@@ -56,8 +79,8 @@ class FluxSchemas:
         self.repo = repo
         self._index: dict[str, Any] | None = None
         self._bundled: dict[tuple[str, str], dict[str, Any] | None] = {}
-        self._crds: dict[tuple[str, str], list[tuple[str, Any]]] | None = None
-        self._compact: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self._crds: dict[tuple[str, str], list[tuple[str, CRDFacts]]] | None = None
+        self._noted: set[tuple[str, str, str]] = set()
         self._validators: dict[tuple[str, str, str, str], Any] = {}
 
     # -- the shipped data ----------------------------------------------------------------
@@ -81,17 +104,16 @@ class FluxSchemas:
 
     # -- the repository's CRDs -----------------------------------------------------------
 
-    def repo_crds(self) -> dict[tuple[str, str], list[tuple[str, Any]]]:
-        """(group, kind) -> [(gotk-components path, CRD document)] of the Flux CRDs the repository holds."""
+    def repo_crds(self) -> dict[tuple[str, str], list[tuple[str, CRDFacts]]]:
+        """(group, kind) -> [(gotk-components path, that CRD's facts)] of the Flux CRDs the repository holds."""
         if self._crds is None:
+            from ...views import FLUX_CRDS
+
             self._crds = {}
             for path in self.repo.files:
-                if posixpath.basename(path) not in COMPONENTS:
-                    continue
-                for doc in self.repo.yaml(path) or []:
-                    ident = crd_identity(doc.data)
-                    if ident is not None and is_flux_group(ident[0]):
-                        self._crds.setdefault(ident, []).append((path, doc.data))
+                if posixpath.basename(path) in COMPONENTS:
+                    for group, kind, served, nodes, error in self.repo.yaml_view(path, FLUX_CRDS) or []:
+                        self._crds.setdefault((group, kind), []).append((path, (served, nodes, error)))
         return self._crds
 
     def components_files(self) -> list[str]:
@@ -105,19 +127,15 @@ class FluxSchemas:
 
     def lookup(self, group: str, kind: str, version: str, path: str) -> Schema | None:
         """The schema for an object of `group/version` `kind` in file `path`; None when none serves it."""
-        serving = sorted([(p, crd) for p, crd in self.repo_crds().get((group, kind), [])
-                          if version in served_versions(crd)], key=lambda found: found[0])
+        serving = sorted([(p, crd) for p, crd in self.repo_crds().get((group, kind), []) if version in crd[0]],
+                         key=lambda found: found[0])
         if serving:
-            where, crd = max(serving, key=lambda found: _shared(found[0], path))  # the first of the closest
-            key = (where, group, kind)
-            if key not in self._compact:
-                try:
-                    self._compact[key] = compact_crd(crd)
-                except CRDError as exc:
-                    self.repo.notes.append(f"{where}: the CRD of {kind} cannot be read ({exc}); CL112 uses the "
-                                           f"schema cloudlab-lint ships")
-                    self._compact[key] = {}
-            node = self._compact[key].get(version)
+            where, (_, nodes, error) = max(serving, key=lambda found: _shared(found[0], path))  # the first closest
+            if error is not None and (where, group, kind) not in self._noted:
+                self._noted.add((where, group, kind))
+                self.repo.notes.append(f"{where}: the CRD of {kind} cannot be read ({error}); CL112 uses the "
+                                       f"schema cloudlab-lint ships")
+            node = (nodes or {}).get(version)
             if node is not None:
                 return Schema(group, kind, version, node, where)
         data = self._bundled_kind(group, kind)
