@@ -110,10 +110,10 @@ class Repo:
         self._real_dirs: dict[str, str] = {}
         self._real_root = str(self.real_root)
         self.store: FactStore | None = None  # facts kept between hook runs, by content (`runner/store`)
-        # Which files are read, and whether only through `yaml_view` (True) or whole (False), for each
-        # computation that asked (`recording`): what a result kept between runs depends on (`treememo`).
-        self._recorders: list[dict[str, bool]] = []
-        self._cached_reads: dict[Any, dict[str, bool]] = {}  # what each `cached` value read to be made
+        # Which files are read, and how: only through views (`yaml_view`: a bit each, `views.BIT`) or whole (0),
+        # for each computation that asked (`recording`): what a result kept between runs depends on (`runner/kept.py`).
+        self._recorders: list[dict[str, int]] = []
+        self._cached_reads: dict[Any, dict[str, int]] = {}  # what each `cached` value read to be made
         self._yaml_parsed: set[str] = set()  # YAML files parsed in this run, held or not
 
     # -- opening -------------------------------------------------------------------------
@@ -227,8 +227,8 @@ class Repo:
         every recording computation that gets the value (what a tree rule read gates it: `runner.gate`)."""
         if key in self._cache:
             if self._recorders and key in self._cached_reads:
-                for path, viewed in self._cached_reads[key].items():
-                    self._record(path, viewed)
+                for path, how in self._cached_reads[key].items():
+                    self._record(path, how)
             return self._cache[key]
         if self.all_mode:  # every rule runs, nothing is kept between runs: nothing to remember
             self._cache[key] = factory()
@@ -239,9 +239,9 @@ class Repo:
         return self._cache[key]
 
     @contextlib.contextmanager
-    def recording(self, reads: dict[str, bool] | None = None) -> Iterator[dict[str, bool]]:
-        """Which files the code inside reads (path -> only through `yaml_view`), `cached` values included;
-        added to `reads` when given."""
+    def recording(self, reads: dict[str, int] | None = None) -> Iterator[dict[str, int]]:
+        """Which files the code inside reads (path -> the bits of the views it read, or 0: whole), `cached`
+        values included; added to `reads` when given."""
         reads = {} if reads is None else reads
         self._recorders.append(reads)
         try:
@@ -250,12 +250,11 @@ class Repo:
             # By identity: two recordings that read nothing yet are equal dicts.
             self._recorders[:] = [r for r in self._recorders if r is not reads]
 
-    def _record(self, path: str, viewed: bool) -> None:
+    def _record(self, path: str, how: int = 0) -> None:
+        """`how`: the views read (bits), or 0: the whole file, which then says what was read."""
         for reads in self._recorders:
-            if not viewed:
-                reads[path] = False
-            elif path not in reads:
-                reads[path] = True
+            before = reads.get(path)
+            reads[path] = how if before is None else (before | how if before and how else 0)
 
     def invalidate(self, path: str) -> None:
         """Forget what was read of `path` (after --fix rewrote it)."""
@@ -286,7 +285,7 @@ class Repo:
 
     def read_bytes(self, path: str) -> bytes | None:
         """The file's bytes, or None when it is missing, a link, too big or binary."""
-        self._record(path, False)
+        self._record(path)
         return self._bytes_of(path)
 
     def unrecorded_bytes(self, path: str) -> bytes | None:
@@ -400,7 +399,7 @@ class Repo:
         when it is missing or may not be read (a link, outside the repository: noted as for `read_bytes`).
         For the secret detectors, which read every file whole; the size cap is for parsing. A file under
         the cap is read once and shared with `read_bytes`."""
-        self._record(path, False)
+        self._record(path)
         cached = self._bytes.get(path)
         if cached is not None:
             return iter((cached,))
@@ -463,7 +462,7 @@ class Repo:
 
     def read_text(self, path: str, *, strict: bool = True) -> str | None:
         """Decoded text; undecodable bytes are a CL000 problem when `strict`, replaced otherwise."""
-        self._record(path, False)
+        self._record(path)
         return self._text(path, strict)
 
     def _text(self, path: str, strict: bool = True) -> str | None:
@@ -526,16 +525,16 @@ class Repo:
 
     def yaml(self, path: str) -> list[Any] | None:
         """The documents of a YAML file, or None (unreadable, a Helm template, or a CL000 problem)."""
-        self._record(path, False)
+        self._record(path)
         return self._yaml(path, keep=True)
 
     def yaml_view(self, path: str, name: str) -> Any:
         """The named view (`views`) of the file's documents, once per run: what a model reads of them when it
-        never needs the rest. The manifest facts are recorded as such, so a result kept between runs survives
-        edits outside them (`runner/kept.py` digests them); any other view as a read of the whole file."""
-        from .views import MANIFEST
+        never needs the rest. Recorded as such, so a result kept between runs survives edits outside it
+        (`runner/kept.py` digests the view)."""
+        from .views import BIT
 
-        self._record(path, name == MANIFEST)
+        self._record(path, BIT[name])
         key = ("yaml-view", name, path)
         if key not in self._cache:
             self._cache[key] = self._view(name, path)[0]
@@ -556,10 +555,14 @@ class Repo:
 
     def _view(self, name: str, path: str) -> tuple[Any, bytes | None]:
         """The view and its digest: kept (`store`) where the content is unchanged, else extracted and kept."""
-        from .views import extractor
+        from .views import NEEDS, extractor
 
-        value, digest = self._kept(name, path, lambda: (
-            extractor(name)(self._yaml(path, keep=False, hold=False), path), True))
+        needles = NEEDS.get(name)
+        if needles is not None and not any(n in (self._text(path, strict=False) or "") for n in needles):
+            value, digest = [], None  # the view is empty whatever the documents: not parsed for it
+        else:
+            value, digest = self._kept(name, path, lambda: (
+                extractor(name)(self._yaml(path, keep=False, hold=False), path), True))
         if digest is not None:  # else taken when asked (`view_digest`): a run that keeps nothing never takes it
             self._cache[("view-digest", name, path)] = digest
         return value, digest
@@ -642,20 +645,20 @@ class Repo:
     def toml(self, path: str) -> dict[str, Any] | None:
         from .parsing.structured import load_toml
 
-        self._record(path, False)
+        self._record(path)
         return self._parsed("toml", path, load_toml)
 
     def json(self, path: str) -> Any:
         from .parsing.structured import load_json
 
-        self._record(path, False)
+        self._record(path)
         return self._parsed("json", path, load_json)
 
     def hcl(self, path: str) -> Any:
         """A Terraform file's body (`parsing.hcl.Block`), or None (unreadable, or a CL000 problem)."""
         from .parsing.hcl import load_hcl, too_large
 
-        self._record(path, False)
+        self._record(path)
         if not self.all_mode and ("hcl", path) not in self._cache:
             # Over the parse's own caps: a note in a hook, CL000 in --all (as for the size cap).
             text = self._text(path)

@@ -17,12 +17,27 @@ except ImportError:  # an interpreter built without it
 
 MANIFEST = "gitops.manifest"  # the Flux model's manifest facts
 FLUX_CRDS = "flux.crds"  # CL112's schemas of a gotk-components file's Flux CRDs
+SOURCES = "gitops.sources"  # the Flux source objects of a file outside the GitOps tree (their manifest facts)
+INSTANCES = "gitops.instances"  # the manifest facts of a file outside the tree that may hold a FluxInstance
 WHOLE = "yaml"  # not a view: a file's whole documents, as the fact store keeps them for rules that read them whole
 
 Extract = Callable[[list[Any] | None, str], Any]
 # Name -> (module, function): the model defining a view imports this module, never the other way round.
 EXTRACTORS = {MANIFEST: ("cloudlab_lint.stack.gitops.facts", "facts_of"),
-              FLUX_CRDS: ("cloudlab_lint.stack.crd.schemas", "crd_facts")}
+              FLUX_CRDS: ("cloudlab_lint.stack.crd.schemas", "crd_facts"),
+              SOURCES: ("cloudlab_lint.stack.gitops.facts", "sources_of"),
+              INSTANCES: ("cloudlab_lint.stack.gitops.facts", "facts_of")}
+# A view that is empty for a file whose text holds none of these: the file is not parsed for it. An edit to a
+# workflow or a Taskfile then changes no view the Flux model reads, and keeps a kept result.
+NEEDS = {SOURCES: ("source.toolkit.fluxcd.io",), INSTANCES: ("FluxInstance", "flux-instance")}
+# How a kept tree result says what a rule read of a file: 0, the whole file; else one bit per view it read.
+VIEWS_READ = (MANIFEST, FLUX_CRDS, SOURCES, INSTANCES)
+BIT = {name: 1 << i for i, name in enumerate(VIEWS_READ)}
+
+
+def views_in(mask: int) -> list[str]:
+    """The views a read mask names, in `VIEWS_READ` order."""
+    return [name for name in VIEWS_READ if mask & BIT[name]]
 # Views of a few big files, small beside them: kept apart from the others (`runner/store.py`), so a run that reads
 # a handful of files gets them without loading the facts of every manifest.
 APART = frozenset({FLUX_CRDS})

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from cloudlab_lint import runner as runner_pkg
+from cloudlab_lint import views
 from cloudlab_lint.model import Hit, Location
 from cloudlab_lint.parsing.yamlx import load_documents
 from cloudlab_lint.runner import keptfile
@@ -28,6 +29,18 @@ BASE = FIXTURES / "CL109-kustomize-orphan" / "fail-unlisted-manifest"  # one fin
 SETTINGS = "kubernetes/apps/settings.yaml"
 DEPLOY = "kubernetes/apps/web.yaml"
 HELM = "kubernetes/apps/release.yaml"
+TALOS = "talos/talconfig.yaml"
+STRAY = "setup/flux/sources.yaml"
+STRAY_SOURCE = """apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata:
+  name: platform
+  namespace: flux-system
+spec:
+  interval: 1h
+  url: https://github.com/example/platform
+  ref: {branch: main}
+"""
 PLANTED = Hit("planted by the test", Location("kubernetes/apps/namespace.yaml", 2))
 
 CONFIGMAP = """apiVersion: v1
@@ -103,7 +116,9 @@ def no_racy_window(monkeypatch: pytest.MonkeyPatch) -> None:
 def repo(tmp_path: Path) -> Path:
     root = materialise(load_case(BASE), tmp_path / "repo")
     write_files(root, {SETTINGS: CONFIGMAP, DEPLOY: DEPLOYMENT, HELM: RELEASE,
-                       "kubernetes/apps/kustomization.yaml": APPS_KUSTOMIZATION})
+                       "kubernetes/apps/kustomization.yaml": APPS_KUSTOMIZATION,
+                       # outside the GitOps tree: YAML the Flux model searches for sources, one holding one
+                       TALOS: "clusterName: lab\nendpoint: https://10.0.0.10:6443\n", STRAY: STRAY_SOURCE})
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "more")
     return root
@@ -123,7 +138,7 @@ def load_memo(root: Path) -> tuple[tuple, dict]:
 def reads_of(stored: dict) -> dict[str, tuple[bool, list[int], bytes]]:
     reads = treememo_file.Reads.of(stored["reads"])
     assert reads is not None
-    return {p: (viewed, list(stamp), digest) for p, (viewed, stamp, digest) in reads.by_path().items()}
+    return {p: (views.views_in(how), list(stamp), digest) for p, (how, stamp, digest) in reads.by_path().items()}
 
 
 def plant(root: Path) -> None:
@@ -146,8 +161,8 @@ def test_the_hook_keeps_the_result_and_the_next_run_uses_it(repo: Path, no_racy_
     assert set(stored["rules"]) == {"CL1" + n for n in ("01", "02", "03", "04", "05", "06", "07", "08", "09",
                                                           "10", "11")}
     reads = reads_of(stored)
-    assert reads[SETTINGS][0] is True, "a ConfigMap is read through the model's view only"
-    assert reads["kubernetes/apps/kustomization.yaml"][0] is False, "a kustomization file is read whole"
+    assert reads[SETTINGS][0] == [views.MANIFEST], "a ConfigMap is read through the model's view only"
+    assert reads["kubernetes/apps/kustomization.yaml"][0] == [], "a kustomization file is read whole"
     st = os.lstat(repo / SETTINGS)
     assert reads[SETTINGS][1] == [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino], "its stamp"
     plant(repo)
@@ -178,6 +193,7 @@ KEEPING = {
     "a Deployment's image": edit(DEPLOY, "nginx:1.27.0", "nginx:1.27.1"),
     "a HelmRelease's values": edit(HELM, "tag: 7.4.0", "tag: 7.4.1"),
     "a comment after the document": edit(SETTINGS, "COLOUR: blue\n", "COLOUR: blue\n# tuned\n"),
+    "a YAML file outside the tree, no Flux source in it": edit(TALOS, "clusterName: lab", "clusterName: home"),
 }
 
 
@@ -214,6 +230,9 @@ DROPPING = {
                                                           "flux:\n  chain: [flux-system, apps]\n"}),
                                        git(root, "add", ".cloudlab-lint.yaml")),
     "a file that no longer parses": edit(SETTINGS, "data:\n", "data: [\n"),
+    "a Flux source outside the tree": edit(STRAY, "interval: 1h", "interval: 2h"),
+    "a Flux source written into a YAML file outside the tree": edit(
+        TALOS, "clusterName: lab\n", "clusterName: lab\n---\n" + STRAY_SOURCE.replace("platform", "extra")),
 }
 
 

@@ -35,7 +35,7 @@ except ImportError:  # an interpreter built without it
 
 from ..files import REGULAR_MODES, cache_dir
 from ..repo import Repo, blob_stamp
-from ..views import MANIFEST
+from ..views import NEEDS, views_in
 from .keptformat import MISSING, NAME, NONE, Reads, identity, load, write
 from .settings import Settings
 
@@ -43,8 +43,8 @@ if TYPE_CHECKING:
     from ..config import Config
     from ..model import Hit, Rule
 
-# What a rule computed: its key, hits, what it read (path -> through the manifest facts only), what it noted.
-Entry = tuple[str, list["Hit"], dict[str, bool], list[tuple[str, str | None]]]
+# What a rule computed: its key, hits, what it read (path -> the bits of the views it read, 0: whole), its notes.
+Entry = tuple[str, list["Hit"], dict[str, int], list[tuple[str, str | None]]]
 _STAMP = operator.attrgetter("st_size", "st_mtime_ns", "st_ctime_ns", "st_ino")
 
 
@@ -84,7 +84,7 @@ class KeptResults:
                 if now[4 * i:4 * i + 4] == reads.stamps[4 * i:4 * i + 4] and reads.stamps[4 * i] != NONE:
                     continue
                 stamp = self._stamps([path])  # before the digest, as in save()
-                if _digest(self.repo, path, bool(reads.viewed[i])) != reads.digests[16 * i:16 * i + 16]:
+                if _digest(self.repo, path, reads.viewed[i]) != reads.digests[16 * i:16 * i + 16]:
                     self.changed.add(i)
                     continue
                 reads.stamps[4 * i:4 * i + 4] = stamp
@@ -115,7 +115,7 @@ class KeptResults:
                 self.repo.problem(*problem)
         self.repo.diagnostics.again(self.entries[rule.id][3])
 
-    def keep(self, rule: Rule, hits: list[Hit], reads: dict[str, bool], notes: list[tuple[str, str | None]],
+    def keep(self, rule: Rule, hits: list[Hit], reads: dict[str, int], notes: list[tuple[str, str | None]],
              clean: bool) -> None:
         """Keep what `rule` computed this run (`clean`: no error, no edit), with what it read and noted."""
         if not clean:
@@ -141,26 +141,27 @@ class KeptResults:
     def _stored_reads(self, entry: tuple[str, list[Hit], array, list[tuple[str, str | None]]]) -> Entry:
         assert self.reads is not None
         paths, viewed = self.reads.paths, self.reads.viewed
-        return entry[0], entry[1], {paths[i]: bool(viewed[i]) for i in entry[2]}, entry[3]
+        return entry[0], entry[1], {paths[i]: viewed[i] for i in entry[2]}, entry[3]
 
     def _save(self, rules: dict[str, Entry]) -> None:
-        union: dict[str, bool] = {}
+        union: dict[str, int] = {}
         for _, _, reads, _ in rules.values():
-            for path, viewed in reads.items():
-                union[path] = union.get(path, True) and viewed
+            for path, how in reads.items():
+                before = union.get(path)
+                union[path] = how if before is None else (before | how if before and how else 0)
         paths = list(union)
         stamps = self._stamps(paths)  # before the digests: a write in between is seen next time
         earlier = self.reads.by_path() if self.reads is not None else {}
         changed = {self.reads.paths[i] for i in self.changed} if self.reads is not None else set()
         digests = []
         for i, path in enumerate(paths):
-            viewed, stamp = union[path], stamps[4 * i:4 * i + 4]
+            how, stamp = union[path], stamps[4 * i:4 * i + 4]
             known = earlier.get(path)
-            if (stamp[0] != NONE and known is not None and known[0] == viewed and known[1] == stamp
+            if (stamp[0] != NONE and known is not None and known[0] == how and known[1] == stamp
                     and path not in changed):
                 digests.append(known[2])
                 continue
-            digest = _digest(self.repo, path, viewed)
+            digest = _digest(self.repo, path, how)
             if digest is None:
                 return
             digests.append(digest)
@@ -168,9 +169,11 @@ class KeptResults:
         reads = Reads(paths, bytes(union[p] for p in paths), stamps, b"".join(digests))
         # The parse problems of what was read, whichever rule read it first: a later run must report them again.
         # Those kept from earlier runs only for files whose content held: a changed file's are this run's own.
+        # Only where what was read shows the problem: a view left empty unparsed says nothing of the file's YAML.
+        shown = {path for path in paths if _shows_parse(self.repo, path, union[path])}
         problems = dict.fromkeys((p.path, p.message, p.line, p.column) for p in
-                                 (self.repo.problems.get(path) for path in paths) if p is not None)
-        problems.update(dict.fromkeys(p for p in self.problems if p[0] in index and p[0] not in changed))
+                                 (self.repo.problems.get(path) for path in shown) if p is not None)
+        problems.update(dict.fromkeys(p for p in self.problems if p[0] in shown and p[0] not in changed))
         write(self.path, {"key": self.key, "reads": reads.state(), "problems": list(problems),
                           "rules": {rid: (key, hits, array("I", sorted(index[p] for p in read)), notes)
                                     for rid, (key, hits, read, notes) in rules.items()}})
@@ -223,10 +226,24 @@ def _key(repo: Repo, config: Config) -> bytes:
     return h.digest()
 
 
-def _digest(repo: Repo, path: str, viewed: bool) -> bytes | None:
-    """What a rule read of `path`: the digest of the model's view of it (kept with the view, by content), or
-    of its bytes. None: cannot say."""
-    if viewed:
-        return repo.view_digest(path, MANIFEST)
+def _shows_parse(repo: Repo, path: str, how: int) -> bool:
+    """Whether what a rule read of `path` depends on whether the file parses: the whole file, a view made from
+    its documents, but not a view `views.NEEDS` left empty without parsing (its text lacks what it looks for)."""
+    names = views_in(how)
+    if not names or any(name not in NEEDS for name in names):
+        return True
+    return any(repo.yaml_view(path, name) is None for name in names)  # it parsed, and failed
+
+
+def _digest(repo: Repo, path: str, how: int) -> bytes | None:
+    """What a rule read of `path`: the digest of the views it read (`how`, their bits; each kept with its view,
+    by content), or of its bytes (0). None: cannot say."""
+    if how:
+        digests = [repo.view_digest(path, name) for name in views_in(how)]
+        if None in digests:
+            return None
+        if len(digests) == 1:
+            return digests[0]
+        return blake2b(b"".join(digests), digest_size=16).digest()  # type: ignore[arg-type]
     data = repo.read_bytes(path)
     return blake2b(b"-" if data is None else b"b" + data, digest_size=16).digest()

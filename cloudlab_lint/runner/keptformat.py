@@ -7,10 +7,11 @@ from array import array
 from pathlib import Path
 from typing import Any
 
+from ..views import VIEWS_READ
 from .codeid import code_identity
 from .keptfile import dump_pickled, load_pickled
 
-FORMAT = 5
+FORMAT = 6
 NAME = "tree-result"
 MAX_BYTES = 256 << 20  # a bigger file is not ours
 NONE = -1
@@ -21,7 +22,7 @@ _ALLOWED = frozenset({("cloudlab_lint.model", "Hit"), ("cloudlab_lint.model", "L
 
 
 class Reads:
-    """What the kept outcomes read, in columns: the paths, whether each was read through the view only,
+    """What the kept outcomes read, in columns: the paths, how each was read (the bits of `views.VIEWS_READ`),
     four stamp numbers per path, a 16-byte digest per path. Stored as four strings: unpickling 5,000
     tuples would cost more than the rest of a hook run."""
 
@@ -40,13 +41,14 @@ class Reads:
         paths = state[0].split("\0") if state[0] else []
         stamps = array("q")
         n = len(paths)
-        if len(state[1]) != n or len(state[2]) != 4 * n * stamps.itemsize or len(state[3]) != 16 * n:
+        if (len(state[1]) != n or len(state[2]) != 4 * n * stamps.itemsize or len(state[3]) != 16 * n
+                or max(state[1], default=0) >= 1 << len(VIEWS_READ)):
             return None
         stamps.frombytes(state[2])
         return cls(paths, state[1], stamps, state[3])
 
-    def by_path(self) -> dict[str, tuple[bool, array, bytes]]:
-        return {p: (bool(self.viewed[i]), self.stamps[4 * i:4 * i + 4], self.digests[16 * i:16 * i + 16])
+    def by_path(self) -> dict[str, tuple[int, array, bytes]]:
+        return {p: (self.viewed[i], self.stamps[4 * i:4 * i + 4], self.digests[16 * i:16 * i + 16])
                 for i, p in enumerate(self.paths)}
 
 

@@ -25,7 +25,7 @@ from ...parsing.yamlx import load_documents
 from ...record import factory, record
 from ..kinds import flatten
 from ..refs import is_chart_template
-from .facts import Omitted, manifest_facts
+from .facts import Omitted, instance_facts, manifest_facts
 from .names import HELM_GROUP, KS_GROUP, SOURCE_GROUP, YAML_SUFFIXES
 from .objects import obj_of
 from .patch import Rendered, restored
@@ -199,10 +199,8 @@ def _candidates(gitops: Index) -> list[Obj]:
     for path in gitops.repo.files:
         if path in seen or not path.endswith(YAML_SUFFIXES) or is_chart_template(path, gitops.repo.file_set):
             continue
-        text = gitops.repo.read_text(path, strict=False) or ""
-        if "FluxInstance" not in text and "flux-instance" not in text:
-            continue
-        objs.extend(gitops.raw_of(path, extra=True))
+        # none unless its text names a FluxInstance or the flux-instance chart (`views.INSTANCES`)
+        objs.extend(gitops.raw_of(path, extra=True, docs=instance_facts(gitops.repo, path)))
     out = []
     for obj in objs:
         out.append(obj)

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from ...parsing.yamlx import Document, YMap, YSeq
-from ...views import MANIFEST
+from ...views import INSTANCES, MANIFEST, SOURCES
 from .names import HELM_GROUP
 
 if TYPE_CHECKING:
@@ -197,6 +197,17 @@ def manifest_facts(repo: Repo, path: str) -> list[Document] | None:
     return repo.yaml_view(path, MANIFEST)
 
 
+def source_facts(repo: Repo, path: str) -> list[Document] | None:
+    """`sources_of` the file's documents (once per run), recorded as that view (`Repo.yaml_view`)."""
+    return repo.yaml_view(path, SOURCES)
+
+
+def instance_facts(repo: Repo, path: str) -> list[Document] | None:
+    """The manifest facts of a file whose text names a FluxInstance or the flux-instance chart, else none;
+    recorded as that view (`views.INSTANCES`)."""
+    return repo.yaml_view(path, INSTANCES)
+
+
 def facts_of(docs: list[Document] | None, path: str) -> list[Document] | None:
     """MANIFEST_FACTS of a file's documents (the same objects where nothing is left out)."""
     if docs is None:
@@ -204,6 +215,19 @@ def facts_of(docs: list[Document] | None, path: str) -> list[Document] | None:
     from ..kinds import flatten  # a List's items are the objects kubectl applies, each with its own index
 
     return [_facts(doc, path) for doc in flatten(docs) or ()]
+
+
+def sources_of(docs: list[Document] | None, path: str) -> list[Document] | None:
+    """`views.SOURCES`: the manifest facts of the Flux source objects (`source.toolkit.fluxcd.io`) among a
+    file's documents. What the Flux model reads of a file outside the GitOps tree (a bootstrap script's
+    `setup/flux/` sources): an edit to a workflow or a Taskfile changes no source, so keeps a kept result."""
+    from .names import SOURCE_GROUP
+
+    facts = facts_of(docs, path)
+    if facts is None:
+        return None
+    return [d for d in facts if isinstance(d.data, dict) and isinstance(api := d.data.get("apiVersion"), str)
+            and api.startswith(SOURCE_GROUP + "/") and isinstance(d.data.get("kind"), str)]
 
 
 def _facts(doc: Document, path: str) -> Document:

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterator, Mapping
+from typing import Any
 
 from ...config import Config
 from ...repo import Repo
 from ..refs import is_chart_template
 from .boot import Boot
-from .facts import manifest_facts
+from .facts import manifest_facts, source_facts
 from .flux import flux_rendered
 from .kustomize import (
     CLUSTER_SCOPED,
@@ -96,8 +97,9 @@ class GitOps:
         for path in self.repo.files:
             if path in known or not path.endswith(YAML_SUFFIXES) or is_chart_template(path, self.repo.file_set):
                 continue
-            if SOURCE_GROUP in (self.repo.read_text(path, strict=False) or ""):
-                objs.extend(o for o in self.raw_of(path, extra=True) if o.kind in kinds)
+            # their sources only (a view): an edit to a workflow or a Taskfile keeps a kept result
+            docs = source_facts(self.repo, path)
+            objs.extend(o for o in self.raw_of(path, extra=True, docs=docs) if o.kind in kinds)
         stray = [o for o in objs if o.group == SOURCE_GROUP and (o.path, o.index) not in reached]
         self.stray_sources = stray
         for cluster in self.clusters:
@@ -141,19 +143,23 @@ class GitOps:
                 continue
             self.raw.extend(self.raw_of(path))
 
-    def raw_of(self, path: str, extra: bool = False) -> list[Obj]:
-        """The Kubernetes documents of `path` as written, with the namespace kustomize gives them."""
-        if not extra and path in self._by_path:
-            return self._by_path[path]
+    def raw_of(self, path: str, extra: bool = False, docs: list[Any] | None = None) -> list[Obj]:
+        """The Kubernetes documents of `path` as written, with the namespace kustomize gives them (`extra`: of a
+        file outside the model's files, not remembered; of `docs`, its facts as a narrower view gives them)."""
+        if extra:
+            return self._objs_of(path, manifest_facts(self.repo, path) if docs is None else docs)
+        if path not in self._by_path:
+            self._by_path[path] = self._objs_of(path, manifest_facts(self.repo, path))
+        return self._by_path[path]
+
+    def _objs_of(self, path: str, docs: list[Any] | None) -> list[Obj]:
         out = []
-        for doc in manifest_facts(self.repo, path) or []:
+        for doc in docs or []:
             if is_k8s(doc.data) and not is_kustomize_doc(doc.data):
                 ns = self.namespaces.get(path)
                 if ns is None or doc.data.get("kind") in CLUSTER_SCOPED:
                     ns = meta(doc.data, "namespace")
                 out.append(obj_of(Rendered(path, doc.index, doc.line, doc.data, ns)))
-        if not extra:
-            self._by_path[path] = out
         return out
 
     # -- index ---------------------------------------------------------------------------
