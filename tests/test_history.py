@@ -424,6 +424,34 @@ def test_detection_in_a_second_process_finds_the_same(tmp_path: Path, monkeypatc
     assert handed  # the second process did the detection
 
 
+def test_blobs_only_the_judge_needs_are_judged_but_never_scanned(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ConfigMap (`kind: Config` is CL002's hint), SOPS files and a HelmRelease whose `token` is a reference
+    are not handed to the detectors; what they hold is judged all the same (a SOPS path in plaintext, then
+    encrypted), in one process and in two."""
+    from cloudlab_lint.checks import history as check
+    from cloudlab_lint.stack.history import Worker
+
+    repo = make_repo(tmp_path)
+    write_files(repo, {".sops.yaml": SOPS_YAML, "secrets/db.yaml": "password: not-yet-encrypted\n",
+                       "apps/cm.yaml": "apiVersion: v1\nkind: ConfigMap\ndata:\n  a: b\n",
+                       "apps/release.yaml": "kind: HelmRelease\nspec:\n  values:\n    token: ${BOT_TOKEN}\n"})
+    commit_all(repo, "plaintext")
+    write_files(repo, {"secrets/db.yaml": ENCRYPTED, "apps/bot.yaml": f"bot:\n  token: {TOKEN}\n"})
+    commit_all(repo, "encrypted")
+    monkeypatch.setenv("CLOUDLAB_LINT_JOBS", "1")
+    single, _, _ = history_findings(repo)
+    monkeypatch.delenv("CLOUDLAB_LINT_JOBS")
+    monkeypatch.setattr(check, "PIPELINE_MIN_BYTES", 0)
+    monkeypatch.setattr(check.os, "cpu_count", lambda: 2)
+    handed: list[str] = []
+    put = Worker.put
+    monkeypatch.setattr(Worker, "put", lambda self, oid, data: (handed.append(oid), put(self, oid, data)))
+    piped, _, _ = history_findings(repo)
+    assert single == piped == {("secrets/db.yaml", 1), ("apps/bot.yaml", 2)}
+    assert handed == [git(repo, "rev-parse", "HEAD:apps/bot.yaml").strip()]  # the token's blob alone
+
+
 def test_worker_failure_is_said_not_hidden() -> None:
     """A detection process that dies is an error of the run, never a silent pass."""
     from cloudlab_lint.stack.history import Worker

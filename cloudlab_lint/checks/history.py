@@ -116,8 +116,8 @@ def _stream_all(ctx: Context, scan: _Scan, max_bytes: int) -> Any:
                 worker)
         if worker is not None:
             examined: dict[str, Any] = worker.results()
-            scan.detections = {oid: found for oid, (found, _) in examined.items()}
-            scan.secretish = {oid: secretish for oid, (_, secretish) in examined.items()}
+            scan.detections.update((oid, found) for oid, (found, _) in examined.items())
+            scan.secretish.update((oid, secretish) for oid, (_, secretish) in examined.items())
             walked.append(worker.side_result())
             worker = None
         if helper is not None:
@@ -143,12 +143,13 @@ def _stream(scan: _Scan, blobs: Iterator[tuple[str, Any, int]], progress: Any, w
             parts: int = 1, worker: Any = None) -> None:
     """What each streamed blob is, and the text blobs whose new lines need a content test (`walked`: the walk,
     once done, in a list; None when it is done before the stream starts)."""
-    from ..stack.novelty import take
+    from ..stack.novelty import secret_kind, take
 
     # The filter compares each blob with the last clean version at its path, known once the walk is done
     # (before that, with the last clean blob that starts with the same bytes).
     uses: dict[str, list[Any]] | None = None
     kinds, flagged, streamed, filt = scan.kinds, scan.flagged, scan.streamed, scan.filter  # once per blob
+    judged, secretish = scan.judged, scan.secretish
     scan_stream = scan.scanner.scan_chunks
     try:
         for oid, data, size in blobs:
@@ -159,9 +160,12 @@ def _stream(scan: _Scan, blobs: Iterator[tuple[str, Any, int]], progress: Any, w
                 uses = _uses(walked[0])
                 progress.total = len(uses) // parts  # with the helper, about our share
             at = uses.get(oid) if uses is not None else None
-            take(oid, data, size, at[0].path if at else None, filt, scan_stream, kinds, flagged, streamed)
-            if worker is not None and oid in flagged:
-                worker.put(oid, flagged[oid])  # normalised, as `finish` would scan it
+            take(oid, data, size, at[0].path if at else None, filt, scan_stream, kinds, flagged, streamed, judged)
+            if oid in flagged:
+                if oid in judged:  # no detector can find anything in it: judged here, never scanned
+                    secretish[oid] = secret_kind(flagged[oid])
+                elif worker is not None:
+                    worker.put(oid, flagged[oid])  # normalised, as `finish` would scan it
     finally:
         progress.close()
 
@@ -205,12 +209,22 @@ def _parallel(root: Any, threshold: int) -> bool:
     return objects >= 2 * threshold  # about half of the objects are blobs
 
 
+def history_filter(scanner: Any) -> Any:
+    """CL006's filter for `scanner`: every keyword of every test, all within a line (a blob that holds none
+    needs no content test). What only the judge needs (CL002's content hints, `sops`) is kept apart: a blob
+    that holds none of the detectors' keywords is judged whole but never scanned."""
+    from ..stack.detectors import B64_LITERALS, FILTER_LITERALS, FILTER_PATTERNS
+    from ..stack.novelty import NoveltyFilter
+
+    return NoveltyFilter((*FILTER_LITERALS, *B64_LITERALS, *scanner.line_literals),
+                         (*FILTER_PATTERNS, *scanner.line_patterns), scanner.ds_always,
+                         judge=(*_CL002_HINTS, b"sops"))
+
+
 class _Scan:
     """What CL006 asks of each blob: CL002 and CL005 on it, and the plaintext-before-encrypted test."""
 
     def __init__(self, ctx: Context, scanner: Any) -> None:
-        from ..stack.detectors import B64_LITERALS, KEYWORD_LITERALS, LINE_PATTERNS
-        from ..stack.novelty import NoveltyFilter
         from ..stack.secrets import load_baseline
         from ..stack.sops.model import sops_config
 
@@ -227,12 +241,12 @@ class _Scan:
         self.flagged: dict[str, bytes] = {}  # blobs whose content needs testing (normalised)
         self.detections: dict[str, list[Any]] = {}  # oid -> what the detectors found, when found beforehand
         self.secretish: dict[str, bool] = {}  # oid -> whether it may be a Secret (`secret_kind`), likewise
+        self.judged: set[str] = set()  # flagged blobs in which no detector can find anything (never scanned)
         self.streamed: dict[str, Any] = {}  # oid -> the scan of a blob over the size limit or binary (`Scanned`)
         # Blobs arrive in pack order: keep, for each leak, the hit at the earliest commit.
         self.best: dict[tuple[str, ...], tuple[int, Hit]] = {}
         # Every keyword of every test, all within a line: a blob whose new lines hold none needs no content test.
-        self.filter = NoveltyFilter((*KEYWORD_LITERALS, *B64_LITERALS, *scanner.line_literals, *_CL002_HINTS, b"sops"),
-                                    (*LINE_PATTERNS, *scanner.line_patterns), scanner.ds_always)
+        self.filter = history_filter(scanner)
         self.by_name: dict[str, tuple[str, int] | None] = {}  # CL002 by name alone, per path
         self.required: dict[str, str | None] = {}  # CL004 by path alone, per path
         self.quiet: dict[str, bool] = {}  # neither of the two, per path
@@ -287,7 +301,10 @@ class _Scan:
             return  # the common case: nothing to say about this path by its name
         if detections is None and not path_only:
             # Found in the pipeline's second process, or now.
-            detections = self.detections[oid] if oid in self.detections else self.detect(oid, data)
+            if oid in self.detections:
+                detections = self.detections[oid]
+            else:
+                detections = [] if oid in self.judged else self.detect(oid, data)
         for hit_key, commit, hit in self._forbidden(data, binary, uses, detections or [], path_only):
             self._offer(hit_key, commit, hit)
         if self.check_encryption:
