@@ -418,7 +418,8 @@ def test_detection_in_a_second_process_finds_the_same(tmp_path: Path, monkeypatc
     monkeypatch.setattr(check.os, "cpu_count", lambda: 2)
     handed: list[str] = []
     put = Worker.put
-    monkeypatch.setattr(Worker, "put", lambda self, oid, data: (handed.append(oid), put(self, oid, data)))
+    monkeypatch.setattr(Worker, "put", lambda self, oid, data, scan=True: (handed.append(oid),
+                                                                         put(self, oid, data, scan)))
     piped, _, _ = history_findings(repo)
     assert single == piped == {("apps/a2/values.yaml", 3), ("apps/a2/values.yaml", 2), ("secrets/db.yaml", 1)}
     assert handed  # the second process did the detection
@@ -444,19 +445,40 @@ def test_blobs_only_the_judge_needs_are_judged_but_never_scanned(tmp_path: Path,
     monkeypatch.delenv("CLOUDLAB_LINT_JOBS")
     monkeypatch.setattr(check, "PIPELINE_MIN_BYTES", 0)
     monkeypatch.setattr(check.os, "cpu_count", lambda: 2)
-    handed: list[str] = []
+    handed: list[tuple[str, bool]] = []
     put = Worker.put
-    monkeypatch.setattr(Worker, "put", lambda self, oid, data: (handed.append(oid), put(self, oid, data)))
+    monkeypatch.setattr(Worker, "put", lambda self, oid, data, scan=True: (handed.append((oid, scan)),
+                                                                         put(self, oid, data, scan)))
     piped, _, _ = history_findings(repo)
     assert single == piped == {("secrets/db.yaml", 1), ("apps/bot.yaml", 2)}
-    assert handed == [git(repo, "rev-parse", "HEAD:apps/bot.yaml").strip()]  # the token's blob alone
+    # The token's blob alone is scanned; the SOPS file and the ConfigMap are handed over to be judged there
+    # (the plaintext version holds no word of any test: its path alone is judged, here or there).
+    assert [oid for oid, scan in handed if scan] == [git(repo, "rev-parse", "HEAD:apps/bot.yaml").strip()]
+    assert {oid for oid, scan in handed if not scan} == {
+        git(repo, "rev-parse", f"HEAD:{path}").strip() for path in ("secrets/db.yaml", "apps/cm.yaml")}
 
 
 def test_worker_failure_is_said_not_hidden() -> None:
     """A detection process that dies is an error of the run, never a silent pass."""
     from cloudlab_lint.stack.history import Worker
 
-    worker = Worker(lambda oid, data: 1 / 0)
+    worker = Worker(lambda oid, data, scan: 1 / 0, None, lambda final, side: [])
     worker.put("a" * 40, b"x")
     with pytest.raises(RuntimeError, match="detection process failed"):
         worker.results()
+
+
+def test_worker_judges_once_every_blob_is_in_and_hands_back_its_errors() -> None:
+    """`end` runs in the child after every blob and the side job; what it raises comes back as a value."""
+    from cloudlab_lint.stack.history import Worker
+
+    kept: dict[str, tuple[bytes, bool]] = {}
+    worker = Worker(lambda oid, data, scan: kept.__setitem__(oid, (data, scan)), lambda: "walked",
+                    lambda final, side: (sorted(kept.items()), final, side))
+    worker.put("b" * 40, b"y", False)
+    worker.put("a" * 40, b"x")
+    assert worker.results("end") == ([("a" * 40, (b"x", True)), ("b" * 40, (b"y", False))], "end", "walked")
+    assert kept == {}  # kept in the child only
+    failing = Worker(lambda oid, data, scan: None, lambda: 1 / 0,
+                     lambda final, side: (_ for _ in ()).throw(side) if isinstance(side, Exception) else side)
+    assert isinstance(failing.results(), ZeroDivisionError)

@@ -48,9 +48,10 @@ def history_secrets(ctx: Context) -> Iterator[Hit]:
     scan = _Scan(ctx, scanner_for(ctx.params))
     max_bytes = int(ctx.params.get("max_blob_bytes") or repo.max_bytes)
     revs = ctx.options.history_revs
+    judged: list[Hit] | None = None  # the hits, when the detection process judged every blob itself
     try:
         if revs is None:
-            history = _stream_all(ctx, scan, max_bytes)
+            history, judged = _stream_all(ctx, scan, max_bytes)
         else:
             # A range or a push: the walk names the few blobs it added, and only those are read.
             history = walk(repo.root, revs)
@@ -68,7 +69,7 @@ def history_secrets(ctx: Context) -> Iterator[Hit]:
     if history.partial:
         yield Hit("this is a partial clone: blobs that were never fetched were not scanned, so the history gate "
                   "cannot pass; run it on a full clone", Location(".git/config", 1), key="partial")
-    yield from scan.finish(history)
+    yield from (judged if judged is not None else scan.finish(history))
     t = scan.tally
     if t.missing and not history.partial:
         oid, path = scan.missing_example
@@ -86,8 +87,10 @@ def history_secrets(ctx: Context) -> Iterator[Hit]:
         + (f", {t.excluded:,} only at excluded paths" if t.excluded else ""))
 
 
-def _stream_all(ctx: Context, scan: _Scan, max_bytes: int) -> Any:
-    """Every blob present, streamed while `git log` walks every ref (their work overlaps); returns the walk."""
+def _stream_all(ctx: Context, scan: _Scan, max_bytes: int) -> tuple[Any, list[Hit] | None]:
+    """Every blob present, streamed while `git log` walks every ref (their work overlaps): (the walk, None),
+    or, when a second process detected and judged (`_Scan.finish_there`), (the walk without its blobs, the
+    hits)."""
     from ..stack.history import BlobStreams, Progress, Worker, walk
     from ..stack.novelty import Helper
 
@@ -95,7 +98,10 @@ def _stream_all(ctx: Context, scan: _Scan, max_bytes: int) -> Any:
     # Detection on the other core while this one streams and filters (forked first: see Worker).
     # The walk goes with it: its `git log` parse would take the GIL from the stream here, and the stream
     # needs no path (the filter reads content only); `finish` needs the walk, after the stream.
-    worker = Worker(scan.examine, functools.partial(walk, repo.root)) if _pipeline(repo.root) else None
+    # It judges every blob too, once the stream is done: the walk (tens of thousands of paths and commits)
+    # stays there, and only the hits come back.
+    worker = (Worker(scan.hand, functools.partial(walk, repo.root), scan.finish_there) if _pipeline(repo.root)
+              else None)
     # Optionally (parallel_min_blobs) a helper process reads and filters about half of the blobs, from its own
     # `git cat-file`, on another core; it is forked first, before any thread exists.
     parts = 2 if _parallel(repo.root, int(ctx.params.get("parallel_min_blobs") or 0)) else 1
@@ -114,18 +120,22 @@ def _stream_all(ctx: Context, scan: _Scan, max_bytes: int) -> Any:
         # Every blob whatever its size: one over `max_bytes` is scanned as it streams, never held whole.
         _stream(scan, streams.read(0, max_bytes, stream=True), Progress(0, ctx.options.progress), walked, parts,
                 worker)
-        if worker is not None:
-            examined: dict[str, Any] = worker.results()
-            scan.detections.update((oid, found) for oid, (found, _) in examined.items())
-            scan.secretish.update((oid, secretish) for oid, (_, secretish) in examined.items())
-            walked.append(worker.side_result())
-            worker = None
         if helper is not None:
             more_kinds, more_flagged, more_streamed = helper.finish()
             helper = None
             scan.kinds.update(more_kinds)
             scan.flagged.update(more_flagged)
             scan.streamed.update(more_streamed)
+            if worker is not None:
+                for oid, data in more_flagged.items():
+                    worker.put(oid, data)
+        if worker is not None:
+            done = worker.results((scan.kinds, scan.streamed))
+            worker = None
+            if isinstance(done, BaseException):
+                raise done
+            history, hits, scan.tally, scan.missing_example = done
+            return history, hits
     finally:
         if helper is not None:
             helper.abort()
@@ -136,20 +146,20 @@ def _stream_all(ctx: Context, scan: _Scan, max_bytes: int) -> Any:
     history = walked[0]
     if isinstance(history, BaseException):
         raise history
-    return history
+    return history, None
 
 
 def _stream(scan: _Scan, blobs: Iterator[tuple[str, Any, int]], progress: Any, walked: list[Any] | None,
             parts: int = 1, worker: Any = None) -> None:
     """What each streamed blob is, and the text blobs whose new lines need a content test (`walked`: the walk,
     once done, in a list; None when it is done before the stream starts)."""
-    from ..stack.novelty import secret_kind, take
+    from ..stack.novelty import take
 
     # The filter compares each blob with the last clean version at its path, known once the walk is done
     # (before that, with the last clean blob that starts with the same bytes).
     uses: dict[str, list[Any]] | None = None
     kinds, flagged, streamed, filt = scan.kinds, scan.flagged, scan.streamed, scan.filter  # once per blob
-    judged, secretish = scan.judged, scan.secretish
+    judged = scan.judged
     scan_stream = scan.scanner.scan_chunks
     try:
         for oid, data, size in blobs:
@@ -161,11 +171,10 @@ def _stream(scan: _Scan, blobs: Iterator[tuple[str, Any, int]], progress: Any, w
                 progress.total = len(uses) // parts  # with the helper, about our share
             at = uses.get(oid) if uses is not None else None
             take(oid, data, size, at[0].path if at else None, filt, scan_stream, kinds, flagged, streamed, judged)
-            if oid in flagged:
-                if oid in judged:  # no detector can find anything in it: judged here, never scanned
-                    secretish[oid] = secret_kind(flagged[oid])
-                elif worker is not None:
-                    worker.put(oid, flagged[oid])  # normalised, as `finish` would scan it
+            if worker is not None and oid in flagged:
+                # Normalised, as `finish` would scan it; judged there, and scanned unless no detector can
+                # find anything in it (`judged`).
+                worker.put(oid, flagged.pop(oid), oid not in judged)
     finally:
         progress.close()
 
@@ -314,12 +323,30 @@ class _Scan:
             for hit_key, commit, hit in self._secrets(detections, uses):
                 self._offer(hit_key, commit, hit)
 
-    def examine(self, oid: str, data: bytes) -> tuple[list[Any], bool]:
-        """`detect`, and whether the blob may be a Secret: the pipeline's second process asks both, so the
-        first need not read the blob again."""
+    def hand(self, oid: str, data: bytes, scan: bool) -> None:
+        """In the pipeline's second process: a flagged blob, `scan`ned by the detectors unless no detector
+        can find anything in it, and whether it may be a Secret, kept for `finish_there`."""
         from ..stack.novelty import secret_kind
 
-        return self.detect(oid, data), secret_kind(data)
+        self.flagged[oid] = data
+        if scan:
+            self.detections[oid] = self.detect(oid, data)
+        else:
+            self.judged.add(oid)
+        self.secretish[oid] = secret_kind(data)
+
+    def finish_there(self, final: Any, history: Any) -> tuple[Any, list[Hit], Tally, tuple[str, str]]:
+        """In the pipeline's second process, once every blob is in: `finish` on the walk (`history`, or the
+        exception it raised), given what the stream found (`final`: kinds and the streamed scans). Returns
+        the walk without its blobs, the hits, the tally and a missing blob's example."""
+        from ..stack.history import History
+
+        if isinstance(history, BaseException):
+            raise history
+        self.kinds, self.streamed = final
+        hits = list(self.finish(history))
+        bare = History(commits=history.commits, shallow=history.shallow, partial=history.partial)
+        return bare, hits, self.tally, self.missing_example
 
     def detect(self, oid: str, data: bytes) -> list[Any]:
         """What the detectors find in one blob (whole: context such as `kind: Config` may be anywhere)."""
