@@ -458,6 +458,43 @@ def test_blobs_only_the_judge_needs_are_judged_but_never_scanned(tmp_path: Path,
         git(repo, "rev-parse", f"HEAD:{path}").strip() for path in ("secrets/db.yaml", "apps/cm.yaml")}
 
 
+@pytest.mark.parametrize("late", ["walk", "blobs"])
+def test_blobs_judged_as_they_come_or_at_the_end_say_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              late: str) -> None:
+    """The second process judges a flagged blob as it comes once the walk is done, or all of them once the
+    stream is (whichever comes last is made late here): the findings, commits and messages are the same
+    as in one process."""
+    import time
+
+    from cloudlab_lint.checks import history as check
+    from cloudlab_lint.stack import history as stack
+    from cloudlab_lint.stack.history import Worker
+
+    repo = make_repo(tmp_path)
+    for n in range(3):
+        files = {f"apps/a{i}/values.yaml": f"replicas: {n}\nname: a{i}\n" for i in range(4)}
+        files["apps/a1/values.yaml"] += f"token: {TOKEN if n else OTHER}\n"
+        files[".sops.yaml"] = SOPS_YAML
+        files["secrets/db.yaml"] = ENCRYPTED if n == 2 else f"password: not-yet-encrypted-{n}\nsops: no\n"
+        files["apps/cm.yaml"] = f"kind: ConfigMap\ndata:\n  n: '{n}'\n"
+        write_files(repo, files)
+        commit_all(repo, f"step {n}")
+    monkeypatch.setenv("CLOUDLAB_LINT_JOBS", "1")
+    _, single, _ = history_findings(repo)
+    monkeypatch.delenv("CLOUDLAB_LINT_JOBS")
+    monkeypatch.setattr(check, "PIPELINE_MIN_BYTES", 0)
+    monkeypatch.setattr(check.os, "cpu_count", lambda: 2)
+    if late == "walk":
+        walk = stack.walk
+        monkeypatch.setattr(stack, "walk", lambda *a: (time.sleep(0.5), walk(*a))[1])
+    else:
+        put = Worker.put
+        monkeypatch.setattr(Worker, "put", lambda *a: (time.sleep(0.1), put(*a)))
+    _, piped, _ = history_findings(repo)
+    assert piped == single
+    assert {f["path"] for f in single} == {"apps/a1/values.yaml", "secrets/db.yaml"}
+
+
 def test_worker_failure_is_said_not_hidden() -> None:
     """A detection process that dies is an error of the run, never a silent pass."""
     from cloudlab_lint.stack.history import Worker

@@ -100,8 +100,8 @@ def _stream_all(ctx: Context, scan: _Scan, max_bytes: int) -> tuple[Any, list[Hi
     # needs no path (the filter reads content only); `finish` needs the walk, after the stream.
     # It judges every blob too, once the stream is done: the walk (tens of thousands of paths and commits)
     # stays there, and only the hits come back.
-    worker = (Worker(scan.hand, functools.partial(walk, repo.root), scan.finish_there) if _pipeline(repo.root)
-              else None)
+    worker = (Worker(scan.hand, functools.partial(scan.walk_there, walk, repo.root), scan.finish_there)
+              if _pipeline(repo.root) else None)
     # Optionally (parallel_min_blobs) a helper process reads and filters about half of the blobs, from its own
     # `git cat-file`, on another core; it is forked first, before any thread exists.
     parts = 2 if _parallel(repo.root, int(ctx.params.get("parallel_min_blobs") or 0)) else 1
@@ -251,6 +251,10 @@ class _Scan:
         self.detections: dict[str, list[Any]] = {}  # oid -> what the detectors found, when found beforehand
         self.secretish: dict[str, bool] = {}  # oid -> whether it may be a Secret (`secret_kind`), likewise
         self.judged: set[str] = set()  # flagged blobs in which no detector can find anything (never scanned)
+        # In the pipeline's second process: the walk once done, the flagged blobs judged as they came.
+        self.walked: Any = None
+        self.unjudged: list[str] = []
+        self.prejudged: set[str] = set()
         self.streamed: dict[str, Any] = {}  # oid -> the scan of a blob over the size limit or binary (`Scanned`)
         # Blobs arrive in pack order: keep, for each leak, the hit at the earliest commit.
         self.best: dict[tuple[str, ...], tuple[int, Hit]] = {}
@@ -273,7 +277,7 @@ class _Scan:
         """Judge every wanted blob at its paths: the flagged ones whole, the others by their paths alone."""
         self.order = history.order
         t = self.tally
-        kinds, flagged, quiet = self.kinds, self.flagged, self.quiet
+        kinds, flagged, quiet, prejudged = self.kinds, self.flagged, self.quiet, self.prejudged
         for oid, uses in history.blobs.items():
             if self.exclude and not self.wanted(uses):
                 t.excluded += 1
@@ -295,7 +299,8 @@ class _Scan:
             else:
                 data = flagged.get(oid)
                 if data is not None:
-                    self.judge(data, False, uses, oid=oid)
+                    if oid not in prejudged:
+                        self.judge(data, False, uses, oid=oid)
                 elif len(uses) == 1 and quiet.get(uses[0].path):
                     continue  # the common case (judge's first test, inlined: it runs for nearly every blob)
                 else:
@@ -325,7 +330,8 @@ class _Scan:
 
     def hand(self, oid: str, data: bytes, scan: bool) -> None:
         """In the pipeline's second process: a flagged blob, `scan`ned by the detectors unless no detector
-        can find anything in it, and whether it may be a Secret, kept for `finish_there`."""
+        can find anything in it, and whether it may be a Secret; judged at once when the walk is done (it
+        says where the blob is), else once it is (`finish` judges the rest)."""
         from ..stack.novelty import secret_kind
 
         self.flagged[oid] = data
@@ -334,6 +340,32 @@ class _Scan:
         else:
             self.judged.add(oid)
         self.secretish[oid] = secret_kind(data)
+        self.unjudged.append(oid)
+        walked = self.walked
+        if walked is None:
+            return
+        self.order = walked.order
+        blobs, flagged, unjudged = walked.blobs, self.flagged, self.unjudged
+        while unjudged:
+            oid = unjudged.pop()
+            uses = blobs.get(oid)
+            if uses is None or self.exclude and not self.wanted(uses):
+                continue  # no ref reaches it, or only excluded paths: `finish` says so
+            self.judge(flagged[oid], False, uses, oid=oid)
+            self.prejudged.add(oid)
+
+    def walk_there(self, walk: Any, root: Any) -> Any:
+        """In the pipeline's second process (a thread of its own): the walk, then what each of its paths
+        says by its name alone (asked of nearly every blob), while the stream still goes on."""
+        history = walk(root)
+        self.walked = history
+        seen: set[str] = set()
+        for uses in history.blobs.values():
+            for use in uses:
+                if use.path not in seen:
+                    seen.add(use.path)
+                    self._quiet_path(use.path)
+        return history
 
     def finish_there(self, final: Any, history: Any) -> tuple[Any, list[Hit], Tally, tuple[str, str]]:
         """In the pipeline's second process, once every blob is in: `finish` on the walk (`history`, or the
