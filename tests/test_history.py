@@ -241,8 +241,9 @@ def test_secret_manifest_gains_literal_data_in_a_later_version(tmp_path: Path) -
     assert literal[:12] in findings[0]["message"]
 
 
-def test_second_process_finds_the_same(tmp_path: Path) -> None:
-    """With the helper process forced on (every blob count pays), findings are the same as without it."""
+def test_second_process_finds_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the helper process forced on (every blob count pays), findings are the same as without it, and
+    with the detection process on as well (the helper's flagged blobs are handed to it at the end)."""
     repo = make_repo(tmp_path)
     for n in range(6):
         files = {f"apps/a{i}/values.yaml": f"replicas: {n}\nname: a{i}\n" for i in range(8)}
@@ -261,6 +262,12 @@ def test_second_process_finds_the_same(tmp_path: Path) -> None:
     forked, _, err = history_findings(repo)
     assert single == forked == {("apps/a3/values.yaml", 3), ("secrets/db.yaml", 1)}
     assert "1 binary" in err
+    from cloudlab_lint.checks import history as check
+
+    monkeypatch.setattr(check, "PIPELINE_MIN_BYTES", 0)
+    monkeypatch.setattr(check.os, "cpu_count", lambda: 2)
+    piped, _, err = history_findings(repo)
+    assert piped == single and "1 binary" in err
 
 
 def test_two_readers_share_every_blob_once(tmp_path: Path) -> None:
