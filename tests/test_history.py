@@ -241,8 +241,9 @@ def test_secret_manifest_gains_literal_data_in_a_later_version(tmp_path: Path) -
     assert literal[:12] in findings[0]["message"]
 
 
-def test_second_process_finds_the_same(tmp_path: Path) -> None:
-    """With the helper process forced on (every blob count pays), findings are the same as without it."""
+def test_second_process_finds_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the helper process forced on (every blob count pays), findings are the same as without it, and
+    with the detection process on as well (the helper's flagged blobs are handed to it at the end)."""
     repo = make_repo(tmp_path)
     for n in range(6):
         files = {f"apps/a{i}/values.yaml": f"replicas: {n}\nname: a{i}\n" for i in range(8)}
@@ -261,6 +262,12 @@ def test_second_process_finds_the_same(tmp_path: Path) -> None:
     forked, _, err = history_findings(repo)
     assert single == forked == {("apps/a3/values.yaml", 3), ("secrets/db.yaml", 1)}
     assert "1 binary" in err
+    from cloudlab_lint.checks import history as check
+
+    monkeypatch.setattr(check, "PIPELINE_MIN_BYTES", 0)
+    monkeypatch.setattr(check.os, "cpu_count", lambda: 2)
+    piped, _, err = history_findings(repo)
+    assert piped == single and "1 binary" in err
 
 
 def test_two_readers_share_every_blob_once(tmp_path: Path) -> None:
@@ -418,17 +425,104 @@ def test_detection_in_a_second_process_finds_the_same(tmp_path: Path, monkeypatc
     monkeypatch.setattr(check.os, "cpu_count", lambda: 2)
     handed: list[str] = []
     put = Worker.put
-    monkeypatch.setattr(Worker, "put", lambda self, oid, data: (handed.append(oid), put(self, oid, data)))
+    monkeypatch.setattr(Worker, "put", lambda self, oid, data, scan=True: (handed.append(oid),
+                                                                         put(self, oid, data, scan)))
     piped, _, _ = history_findings(repo)
     assert single == piped == {("apps/a2/values.yaml", 3), ("apps/a2/values.yaml", 2), ("secrets/db.yaml", 1)}
     assert handed  # the second process did the detection
+
+
+def test_blobs_only_the_judge_needs_are_judged_but_never_scanned(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ConfigMap (`kind: Config` is CL002's hint), SOPS files and a HelmRelease whose `token` is a reference
+    are not handed to the detectors; what they hold is judged all the same (a SOPS path in plaintext, then
+    encrypted), in one process and in two."""
+    from cloudlab_lint.checks import history as check
+    from cloudlab_lint.stack.history import Worker
+
+    repo = make_repo(tmp_path)
+    write_files(repo, {".sops.yaml": SOPS_YAML, "secrets/db.yaml": "password: not-yet-encrypted\n",
+                       "apps/cm.yaml": "apiVersion: v1\nkind: ConfigMap\ndata:\n  a: b\n",
+                       "apps/release.yaml": "kind: HelmRelease\nspec:\n  values:\n    token: ${BOT_TOKEN}\n"})
+    commit_all(repo, "plaintext")
+    write_files(repo, {"secrets/db.yaml": ENCRYPTED, "apps/bot.yaml": f"bot:\n  token: {TOKEN}\n"})
+    commit_all(repo, "encrypted")
+    monkeypatch.setenv("CLOUDLAB_LINT_JOBS", "1")
+    single, _, _ = history_findings(repo)
+    monkeypatch.delenv("CLOUDLAB_LINT_JOBS")
+    monkeypatch.setattr(check, "PIPELINE_MIN_BYTES", 0)
+    monkeypatch.setattr(check.os, "cpu_count", lambda: 2)
+    handed: list[tuple[str, bool]] = []
+    put = Worker.put
+    monkeypatch.setattr(Worker, "put", lambda self, oid, data, scan=True: (handed.append((oid, scan)),
+                                                                         put(self, oid, data, scan)))
+    piped, _, _ = history_findings(repo)
+    assert single == piped == {("secrets/db.yaml", 1), ("apps/bot.yaml", 2)}
+    # The token's blob alone is scanned; the SOPS file and the ConfigMap are handed over to be judged there
+    # (the plaintext version holds no word of any test: its path alone is judged, here or there).
+    assert [oid for oid, scan in handed if scan] == [git(repo, "rev-parse", "HEAD:apps/bot.yaml").strip()]
+    assert {oid for oid, scan in handed if not scan} == {
+        git(repo, "rev-parse", f"HEAD:{path}").strip() for path in ("secrets/db.yaml", "apps/cm.yaml")}
+
+
+@pytest.mark.parametrize("late", ["walk", "blobs"])
+def test_blobs_judged_as_they_come_or_at_the_end_say_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              late: str) -> None:
+    """The second process judges a flagged blob as it comes once the walk is done, or all of them once the
+    stream is (whichever comes last is made late here): the findings, commits and messages are the same
+    as in one process."""
+    import time
+
+    from cloudlab_lint.checks import history as check
+    from cloudlab_lint.stack import history as stack
+    from cloudlab_lint.stack.history import Worker
+
+    repo = make_repo(tmp_path)
+    for n in range(3):
+        files = {f"apps/a{i}/values.yaml": f"replicas: {n}\nname: a{i}\n" for i in range(4)}
+        files["apps/a1/values.yaml"] += f"token: {TOKEN if n else OTHER}\n"
+        files[".sops.yaml"] = SOPS_YAML
+        files["secrets/db.yaml"] = ENCRYPTED if n == 2 else f"password: not-yet-encrypted-{n}\nsops: no\n"
+        files["apps/cm.yaml"] = f"kind: ConfigMap\ndata:\n  n: '{n}'\n"
+        write_files(repo, files)
+        commit_all(repo, f"step {n}")
+    monkeypatch.setenv("CLOUDLAB_LINT_JOBS", "1")
+    _, single, _ = history_findings(repo)
+    monkeypatch.delenv("CLOUDLAB_LINT_JOBS")
+    monkeypatch.setattr(check, "PIPELINE_MIN_BYTES", 0)
+    monkeypatch.setattr(check.os, "cpu_count", lambda: 2)
+    if late == "walk":
+        walk = stack.walk
+        monkeypatch.setattr(stack, "walk", lambda *a: (time.sleep(0.5), walk(*a))[1])
+    else:
+        put = Worker.put
+        monkeypatch.setattr(Worker, "put", lambda *a: (time.sleep(0.1), put(*a)))
+    _, piped, _ = history_findings(repo)
+    assert piped == single
+    assert {f["path"] for f in single} == {"apps/a1/values.yaml", "secrets/db.yaml"}
 
 
 def test_worker_failure_is_said_not_hidden() -> None:
     """A detection process that dies is an error of the run, never a silent pass."""
     from cloudlab_lint.stack.history import Worker
 
-    worker = Worker(lambda oid, data: 1 / 0)
+    worker = Worker(lambda oid, data, scan: 1 / 0, None, lambda final, side: [])
     worker.put("a" * 40, b"x")
     with pytest.raises(RuntimeError, match="detection process failed"):
         worker.results()
+
+
+def test_worker_judges_once_every_blob_is_in_and_hands_back_its_errors() -> None:
+    """`end` runs in the child after every blob and the side job; what it raises comes back as a value."""
+    from cloudlab_lint.stack.history import Worker
+
+    kept: dict[str, tuple[bytes, bool]] = {}
+    worker = Worker(lambda oid, data, scan: kept.__setitem__(oid, (data, scan)), lambda: "walked",
+                    lambda final, side: (sorted(kept.items()), final, side))
+    worker.put("b" * 40, b"y", False)
+    worker.put("a" * 40, b"x")
+    assert worker.results("end") == ([("a" * 40, (b"x", True)), ("b" * 40, (b"y", False))], "end", "walked")
+    assert kept == {}  # kept in the child only
+    failing = Worker(lambda oid, data, scan: None, lambda: 1 / 0,
+                     lambda final, side: (_ for _ in ()).throw(side) if isinstance(side, Exception) else side)
+    assert isinstance(failing.results(), ZeroDivisionError)

@@ -110,3 +110,49 @@ def test_literals_in_one_pass_are_the_in_tests(text: bytes) -> None:
     (`token` inside `pm_api_token`, `-us` overlapping `sk-`)."""
     words = (*KEYWORDS, b"users:", b"kind: Config", b"ca:", b"s-u")
     assert linear.Literals(words).present(text) == {w for w in words if w in text}
+
+
+# -- what the detectors need apart from what only the judge needs (CL006's own filter) ---------------------
+
+# Pieces of what a detector finds and of what it must not (references, HelmRelease values, ConfigMaps, SOPS).
+TALOS_PIECES = (b"token: ", b"bootstraptoken: ", b"secret: ", b"  ", b"\n", b"\"", b"fake00", b".", b"abcdef",
+                b"fakefakefakefake", b"0123456789abcdef", b"RkFLRS1UQUxPUy1DTFVTVEVSLVNFQ1JFVC1GT1ItVEVTVFMt",
+                b"${TOKEN}", b"existingSecret: x\n", b"kind: ConfigMap\n", b"kind: Config\n", b"sops:\n",
+                b"machine:\n", b"trustdinfo:\n", b"secretboxencryptionsecret: ", b"users:\n", b"clusters:\n",
+                b"ghp_", b"FAKE" * 9, b"value: 1\n")
+
+
+def _cl006_filter_and_scanner():  # noqa: ANN202 - test helper
+    import yaml
+
+    from cloudlab_lint.catalog import builtin_rules_dir
+    from cloudlab_lint.checks.history import history_filter
+    from cloudlab_lint.stack.secrets import Scanner
+
+    params = yaml.safe_load((builtin_rules_dir() / "CL006-history-secrets.yaml").read_text())["params"]
+    scanner = Scanner(params["detectors"], params["detect_secrets_plugins"])
+    return history_filter(scanner), scanner
+
+
+@given(st.lists(st.sampled_from(TALOS_PIECES), max_size=30).map(b"".join))
+@settings(max_examples=400, deadline=None)
+def test_a_blob_the_filter_sends_past_the_detectors_holds_no_find(text: bytes) -> None:
+    from cloudlab_lint.stack.novelty import DETECT
+
+    filt, scanner = _cl006_filter_and_scanner()
+    if filt.sort(text) != DETECT:
+        assert scanner.scan(text) == []
+    assert bool(filt.sort(text)) == filt.flagged(text)  # the judge still sees every blob it saw before
+
+
+def test_sort_keeps_the_judges_words_apart() -> None:
+    from cloudlab_lint.stack.novelty import DETECT, JUDGE
+
+    filt, _ = _cl006_filter_and_scanner()
+    release = b"kind: HelmRelease\nspec:\n  values:\n    token: ${TOKEN}\n    tokenSecret: bot\n"
+    assert filt.sort(release) == 0  # `token` alone: no Talos token's shape, nothing to scan or judge
+    assert filt.sort(b"kind: ConfigMap\ndata:\n  a: b\n") == JUDGE  # `kind: Config`: CL002's hint only
+    assert filt.sort(b"password: ENC[x]\nsops:\n  lastmodified: x\n") == JUDGE
+    assert filt.sort(b"sops: 1\n" + b"x" * 5000 + b"\ntoken: fake00.fakefakefakefake\n") == DETECT  # later on
+    assert filt.sort(b"cluster:\n  secret: " + b"A" * 40 + b"\n") == DETECT
+    assert filt.sort(b"kind: Config\nusers:\n- name: a\n") == DETECT  # `users:` is a detector's keyword too

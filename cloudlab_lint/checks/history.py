@@ -48,9 +48,10 @@ def history_secrets(ctx: Context) -> Iterator[Hit]:
     scan = _Scan(ctx, scanner_for(ctx.params))
     max_bytes = int(ctx.params.get("max_blob_bytes") or repo.max_bytes)
     revs = ctx.options.history_revs
+    judged: list[Hit] | None = None  # the hits, when the detection process judged every blob itself
     try:
         if revs is None:
-            history = _stream_all(ctx, scan, max_bytes)
+            history, judged = _stream_all(ctx, scan, max_bytes)
         else:
             # A range or a push: the walk names the few blobs it added, and only those are read.
             history = walk(repo.root, revs)
@@ -68,7 +69,7 @@ def history_secrets(ctx: Context) -> Iterator[Hit]:
     if history.partial:
         yield Hit("this is a partial clone: blobs that were never fetched were not scanned, so the history gate "
                   "cannot pass; run it on a full clone", Location(".git/config", 1), key="partial")
-    yield from scan.finish(history)
+    yield from (judged if judged is not None else scan.finish(history))
     t = scan.tally
     if t.missing and not history.partial:
         oid, path = scan.missing_example
@@ -86,8 +87,10 @@ def history_secrets(ctx: Context) -> Iterator[Hit]:
         + (f", {t.excluded:,} only at excluded paths" if t.excluded else ""))
 
 
-def _stream_all(ctx: Context, scan: _Scan, max_bytes: int) -> Any:
-    """Every blob present, streamed while `git log` walks every ref (their work overlaps); returns the walk."""
+def _stream_all(ctx: Context, scan: _Scan, max_bytes: int) -> tuple[Any, list[Hit] | None]:
+    """Every blob present, streamed while `git log` walks every ref (their work overlaps): (the walk, None),
+    or, when a second process detected and judged (`_Scan.finish_there`), (the walk without its blobs, the
+    hits)."""
     from ..stack.history import BlobStreams, Progress, Worker, walk
     from ..stack.novelty import Helper
 
@@ -95,7 +98,10 @@ def _stream_all(ctx: Context, scan: _Scan, max_bytes: int) -> Any:
     # Detection on the other core while this one streams and filters (forked first: see Worker).
     # The walk goes with it: its `git log` parse would take the GIL from the stream here, and the stream
     # needs no path (the filter reads content only); `finish` needs the walk, after the stream.
-    worker = Worker(scan.examine, functools.partial(walk, repo.root)) if _pipeline(repo.root) else None
+    # It judges every blob too, once the stream is done: the walk (tens of thousands of paths and commits)
+    # stays there, and only the hits come back.
+    worker = (Worker(scan.hand, functools.partial(scan.walk_there, walk, repo.root), scan.finish_there)
+              if _pipeline(repo.root) else None)
     # Optionally (parallel_min_blobs) a helper process reads and filters about half of the blobs, from its own
     # `git cat-file`, on another core; it is forked first, before any thread exists.
     parts = 2 if _parallel(repo.root, int(ctx.params.get("parallel_min_blobs") or 0)) else 1
@@ -114,18 +120,22 @@ def _stream_all(ctx: Context, scan: _Scan, max_bytes: int) -> Any:
         # Every blob whatever its size: one over `max_bytes` is scanned as it streams, never held whole.
         _stream(scan, streams.read(0, max_bytes, stream=True), Progress(0, ctx.options.progress), walked, parts,
                 worker)
-        if worker is not None:
-            examined: dict[str, Any] = worker.results()
-            scan.detections = {oid: found for oid, (found, _) in examined.items()}
-            scan.secretish = {oid: secretish for oid, (_, secretish) in examined.items()}
-            walked.append(worker.side_result())
-            worker = None
         if helper is not None:
             more_kinds, more_flagged, more_streamed = helper.finish()
             helper = None
             scan.kinds.update(more_kinds)
             scan.flagged.update(more_flagged)
             scan.streamed.update(more_streamed)
+            if worker is not None:
+                for oid, data in more_flagged.items():
+                    worker.put(oid, data)
+        if worker is not None:
+            done = worker.results((scan.kinds, scan.streamed))
+            worker = None
+            if isinstance(done, BaseException):
+                raise done
+            history, hits, scan.tally, scan.missing_example = done
+            return history, hits
     finally:
         if helper is not None:
             helper.abort()
@@ -136,7 +146,7 @@ def _stream_all(ctx: Context, scan: _Scan, max_bytes: int) -> Any:
     history = walked[0]
     if isinstance(history, BaseException):
         raise history
-    return history
+    return history, None
 
 
 def _stream(scan: _Scan, blobs: Iterator[tuple[str, Any, int]], progress: Any, walked: list[Any] | None,
@@ -149,6 +159,7 @@ def _stream(scan: _Scan, blobs: Iterator[tuple[str, Any, int]], progress: Any, w
     # (before that, with the last clean blob that starts with the same bytes).
     uses: dict[str, list[Any]] | None = None
     kinds, flagged, streamed, filt = scan.kinds, scan.flagged, scan.streamed, scan.filter  # once per blob
+    judged = scan.judged
     scan_stream = scan.scanner.scan_chunks
     try:
         for oid, data, size in blobs:
@@ -159,9 +170,11 @@ def _stream(scan: _Scan, blobs: Iterator[tuple[str, Any, int]], progress: Any, w
                 uses = _uses(walked[0])
                 progress.total = len(uses) // parts  # with the helper, about our share
             at = uses.get(oid) if uses is not None else None
-            take(oid, data, size, at[0].path if at else None, filt, scan_stream, kinds, flagged, streamed)
+            take(oid, data, size, at[0].path if at else None, filt, scan_stream, kinds, flagged, streamed, judged)
             if worker is not None and oid in flagged:
-                worker.put(oid, flagged[oid])  # normalised, as `finish` would scan it
+                # Normalised, as `finish` would scan it; judged there, and scanned unless no detector can
+                # find anything in it (`judged`).
+                worker.put(oid, flagged.pop(oid), oid not in judged)
     finally:
         progress.close()
 
@@ -205,12 +218,22 @@ def _parallel(root: Any, threshold: int) -> bool:
     return objects >= 2 * threshold  # about half of the objects are blobs
 
 
+def history_filter(scanner: Any) -> Any:
+    """CL006's filter for `scanner`: every keyword of every test, all within a line (a blob that holds none
+    needs no content test). What only the judge needs (CL002's content hints, `sops`) is kept apart: a blob
+    that holds none of the detectors' keywords is judged whole but never scanned."""
+    from ..stack.detectors import B64_LITERALS, FILTER_LITERALS, FILTER_PATTERNS
+    from ..stack.novelty import NoveltyFilter
+
+    return NoveltyFilter((*FILTER_LITERALS, *B64_LITERALS, *scanner.line_literals),
+                         (*FILTER_PATTERNS, *scanner.line_patterns), scanner.ds_always,
+                         judge=(*_CL002_HINTS, b"sops"))
+
+
 class _Scan:
     """What CL006 asks of each blob: CL002 and CL005 on it, and the plaintext-before-encrypted test."""
 
     def __init__(self, ctx: Context, scanner: Any) -> None:
-        from ..stack.detectors import B64_LITERALS, KEYWORD_LITERALS, LINE_PATTERNS
-        from ..stack.novelty import NoveltyFilter
         from ..stack.secrets import load_baseline
         from ..stack.sops.model import sops_config
 
@@ -227,12 +250,16 @@ class _Scan:
         self.flagged: dict[str, bytes] = {}  # blobs whose content needs testing (normalised)
         self.detections: dict[str, list[Any]] = {}  # oid -> what the detectors found, when found beforehand
         self.secretish: dict[str, bool] = {}  # oid -> whether it may be a Secret (`secret_kind`), likewise
+        self.judged: set[str] = set()  # flagged blobs in which no detector can find anything (never scanned)
+        # In the pipeline's second process: the walk once done, the flagged blobs judged as they came.
+        self.walked: Any = None
+        self.unjudged: list[str] = []
+        self.prejudged: set[str] = set()
         self.streamed: dict[str, Any] = {}  # oid -> the scan of a blob over the size limit or binary (`Scanned`)
         # Blobs arrive in pack order: keep, for each leak, the hit at the earliest commit.
         self.best: dict[tuple[str, ...], tuple[int, Hit]] = {}
         # Every keyword of every test, all within a line: a blob whose new lines hold none needs no content test.
-        self.filter = NoveltyFilter((*KEYWORD_LITERALS, *B64_LITERALS, *scanner.line_literals, *_CL002_HINTS, b"sops"),
-                                    (*LINE_PATTERNS, *scanner.line_patterns), scanner.ds_always)
+        self.filter = history_filter(scanner)
         self.by_name: dict[str, tuple[str, int] | None] = {}  # CL002 by name alone, per path
         self.required: dict[str, str | None] = {}  # CL004 by path alone, per path
         self.quiet: dict[str, bool] = {}  # neither of the two, per path
@@ -250,7 +277,7 @@ class _Scan:
         """Judge every wanted blob at its paths: the flagged ones whole, the others by their paths alone."""
         self.order = history.order
         t = self.tally
-        kinds, flagged, quiet = self.kinds, self.flagged, self.quiet
+        kinds, flagged, quiet, prejudged = self.kinds, self.flagged, self.quiet, self.prejudged
         for oid, uses in history.blobs.items():
             if self.exclude and not self.wanted(uses):
                 t.excluded += 1
@@ -272,7 +299,8 @@ class _Scan:
             else:
                 data = flagged.get(oid)
                 if data is not None:
-                    self.judge(data, False, uses, oid=oid)
+                    if oid not in prejudged:
+                        self.judge(data, False, uses, oid=oid)
                 elif len(uses) == 1 and quiet.get(uses[0].path):
                     continue  # the common case (judge's first test, inlined: it runs for nearly every blob)
                 else:
@@ -287,7 +315,10 @@ class _Scan:
             return  # the common case: nothing to say about this path by its name
         if detections is None and not path_only:
             # Found in the pipeline's second process, or now.
-            detections = self.detections[oid] if oid in self.detections else self.detect(oid, data)
+            if oid in self.detections:
+                detections = self.detections[oid]
+            else:
+                detections = [] if oid in self.judged else self.detect(oid, data)
         for hit_key, commit, hit in self._forbidden(data, binary, uses, detections or [], path_only):
             self._offer(hit_key, commit, hit)
         if self.check_encryption:
@@ -297,12 +328,57 @@ class _Scan:
             for hit_key, commit, hit in self._secrets(detections, uses):
                 self._offer(hit_key, commit, hit)
 
-    def examine(self, oid: str, data: bytes) -> tuple[list[Any], bool]:
-        """`detect`, and whether the blob may be a Secret: the pipeline's second process asks both, so the
-        first need not read the blob again."""
+    def hand(self, oid: str, data: bytes, scan: bool) -> None:
+        """In the pipeline's second process: a flagged blob, `scan`ned by the detectors unless no detector
+        can find anything in it, and whether it may be a Secret; judged at once when the walk is done (it
+        says where the blob is), else once it is (`finish` judges the rest)."""
         from ..stack.novelty import secret_kind
 
-        return self.detect(oid, data), secret_kind(data)
+        self.flagged[oid] = data
+        if scan:
+            self.detections[oid] = self.detect(oid, data)
+        else:
+            self.judged.add(oid)
+        self.secretish[oid] = secret_kind(data)
+        self.unjudged.append(oid)
+        walked = self.walked
+        if walked is None:
+            return
+        self.order = walked.order
+        blobs, flagged, unjudged = walked.blobs, self.flagged, self.unjudged
+        while unjudged:
+            oid = unjudged.pop()
+            uses = blobs.get(oid)
+            if uses is None or self.exclude and not self.wanted(uses):
+                continue  # no ref reaches it, or only excluded paths: `finish` says so
+            self.judge(flagged[oid], False, uses, oid=oid)
+            self.prejudged.add(oid)
+
+    def walk_there(self, walk: Any, root: Any) -> Any:
+        """In the pipeline's second process (a thread of its own): the walk, then what each of its paths
+        says by its name alone (asked of nearly every blob), while the stream still goes on."""
+        history = walk(root)
+        self.walked = history
+        seen: set[str] = set()
+        for uses in history.blobs.values():
+            for use in uses:
+                if use.path not in seen:
+                    seen.add(use.path)
+                    self._quiet_path(use.path)
+        return history
+
+    def finish_there(self, final: Any, history: Any) -> tuple[Any, list[Hit], Tally, tuple[str, str]]:
+        """In the pipeline's second process, once every blob is in: `finish` on the walk (`history`, or the
+        exception it raised), given what the stream found (`final`: kinds and the streamed scans). Returns
+        the walk without its blobs, the hits, the tally and a missing blob's example."""
+        from ..stack.history import History
+
+        if isinstance(history, BaseException):
+            raise history
+        self.kinds, self.streamed = final
+        hits = list(self.finish(history))
+        bare = History(commits=history.commits, shallow=history.shallow, partial=history.partial)
+        return bare, hits, self.tally, self.missing_example
 
     def detect(self, oid: str, data: bytes) -> list[Any]:
         """What the detectors find in one blob (whole: context such as `kind: Config` may be anywhere)."""

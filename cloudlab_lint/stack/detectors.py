@@ -60,6 +60,15 @@ KEYWORDS: tuple[tuple[str, bytes], ...] = (
 KEYWORD_LITERALS: tuple[bytes, ...] = (*(k for _, k in KEYWORDS), b"ghp_", b"gho_", b"ghu_", b"ghs_", b"ghr_",
                                        b"github_pat_")
 LINE_PATTERNS = (_PVE,)  # `@` alone is too common (image digests, e-mail)
+# What a history blob must hold for any detector to find something in it (CL006's filter; the detectors
+# themselves still screen with KEYWORD_LITERALS). `token` is in the values of nearly every HelmRelease, and
+# the one detector it unlocks (Talos') reports a `token`/`bootstraptoken` key only with a Talos token's shape
+# for value (`_TALOS_TOKEN`), and a `secret` key only with 40 or more characters of its class: those lines
+# replace the word (`secretbox...`/`aescbc...` keys hold `ncryption`, still a literal; in base64, its
+# fragments stay). Each pattern is looser than what it stands for (no line anchors, no quotes required).
+FILTER_LITERALS: tuple[bytes, ...] = tuple(k for k in KEYWORD_LITERALS if k != b"token")
+FILTER_PATTERNS = (*LINE_PATTERNS, linear.lazy(rb"token:[ \t]*[\"']?[a-z0-9]{6}\.[a-z0-9]{16}"),
+                   linear.lazy(rb"secret:[ \t]*[\"']?[A-Za-z0-9+/=.]{40}"))
 # The whole-file facts some detectors need (a kubeconfig is `kind: Config` with `clusters:`).
 CONTEXT_WORDS: tuple[bytes, ...] = (b"users:", b"kind: Config", b"clusters:", b"crt:", b"ca:", b"contexts:",
                                     b"trustdinfo:", b"machine:")

@@ -377,27 +377,31 @@ class Worker:
     """A forked process applying `work` to blobs as they are handed to it, while this process goes on
     streaming: detection on one core, `git cat-file` and the filtering on the other. Fork it before any thread
     or pipe to git exists (a git reader's input end held by the child would keep git from ever seeing its
-    end). `results()` returns {oid: work(oid, data)} for every blob handed over.
+    end).
 
-    `side`: a job the child runs in a thread of its own meanwhile (the history walk: parsing `git log` is
-    CPU the streaming process cannot spare); its result, or the exception it raised, is `side_result()`."""
+    `work(oid, data, scan)` is called in the child for every blob handed over (`scan`: as `put` was told);
+    what it keeps, it keeps in the child's own copy of the state it was forked with. `side`: a job the child
+    runs in a thread of its own meanwhile (the history walk: parsing `git log` is CPU the streaming process
+    cannot spare). `end(final, side)` runs in the child once every blob is in and `side` is done, given what
+    `results(final)` sends and what `side` returned (or the exception it raised); its return value, or the
+    exception it raised, is what `results` returns."""
 
     BATCH = 1 << 20  # bytes sent at once: fewer, larger messages
 
-    def __init__(self, work: Callable[[str, bytes], object], side: Callable[[], object] | None = None) -> None:
+    def __init__(self, work: Callable[[str, bytes, bool], object], side: Callable[[], object] | None,
+                 end: Callable[[object, object], object]) -> None:
         import multiprocessing
 
         context = multiprocessing.get_context("fork")
         self.conn, child = context.Pipe()
-        self.process = context.Process(target=_work, args=(child, work, side), daemon=True)
+        self.process = context.Process(target=_work, args=(child, work, side, end), daemon=True)
         self.process.start()
         child.close()
-        self.batch: list[tuple[str, bytes]] = []
+        self.batch: list[tuple[str, bytes, bool]] = []
         self.size = 0
-        self._side: object = None
 
-    def put(self, oid: str, data: bytes) -> None:
-        self.batch.append((oid, data))
+    def put(self, oid: str, data: bytes, scan: bool = True) -> None:
+        self.batch.append((oid, data, scan))
         self.size += len(data)
         if self.size >= self.BATCH:
             self._send()
@@ -407,21 +411,17 @@ class Worker:
             self.conn.send(self.batch)
             self.batch, self.size = [], 0
 
-    def results(self) -> dict[str, object]:
+    def results(self, final: object = None) -> object:
+        """What `end(final, side)` returned in the child (an exception it raised is returned, not raised)."""
         try:
             self._send()
-            self.conn.send(None)
-            out: dict[str, object]
-            out, self._side = self.conn.recv()
+            self.conn.send((final,))
+            out = self.conn.recv()
         except (EOFError, OSError):
             raise RuntimeError("the history detection process failed: its blobs were not scanned") from None
         finally:
             self.close()
         return out
-
-    def side_result(self) -> object:
-        """What `side` returned, or the exception it raised (after `results()`)."""
-        return self._side
 
     def close(self) -> None:
         self.conn.close()
@@ -432,8 +432,8 @@ class Worker:
             self.process.join()
 
 
-def _work(conn: Any, work: Callable[[str, bytes], object], side: Callable[[], object] | None = None) -> None:
-    out: dict[str, object] = {}
+def _work(conn: Any, work: Callable[[str, bytes, bool], object], side: Callable[[], object] | None,
+          end: Callable[[object, object], object]) -> None:
     side_out: list[object] = []
     thread = None
     if side is not None:
@@ -442,13 +442,17 @@ def _work(conn: Any, work: Callable[[str, bytes], object], side: Callable[[], ob
     try:
         while True:
             batch = conn.recv()
-            if batch is None:
+            if isinstance(batch, tuple):  # (final,): every blob is in
                 break
-            for oid, data in batch:
-                out[oid] = work(oid, data)
+            for oid, data, scan in batch:
+                work(oid, data, scan)
         if thread is not None:
             thread.join()
-        conn.send((out, side_out[0] if side_out else None))
+        try:
+            out = end(batch[0], side_out[0] if side_out else None)
+        except Exception as exc:  # noqa: BLE001 - handed to the parent, which raises it
+            out = exc
+        conn.send(out)
     except (EOFError, OSError):
         pass  # the parent stopped (it says so itself)
     except Exception:  # noqa: BLE001 - never a traceback from a child: the parent reports the failure

@@ -64,32 +64,59 @@ class NoveltyFilter:
     One RE2 search over the whole blob (a DFA over literals: several hundred MB/s). Line-level novelty
     (testing only the lines a blob adds to its previous version) flags exactly the same blobs, since every
     keyword lies within one line and a blob is only ever compared with versions that hold none, but its
-    line splitting and set lookups cost several times the search they save."""
+    line splitting and set lookups cost several times the search they save.
 
-    def __init__(self, keywords: Iterable[bytes], patterns: Iterable[re.Pattern[bytes]], always: bool) -> None:
+    `keywords` and `patterns` are what the detectors need; `judge` what only the tests on the whole blob
+    need (CL002's content hints, `sops`): a blob that holds one of those and none of the detectors' needs
+    its content judged but not scanned (`sort`)."""
+
+    def __init__(self, keywords: Iterable[bytes], patterns: Iterable[re.Pattern[bytes]], always: bool,
+                 judge: Iterable[bytes] = ()) -> None:
         self.keywords = tuple(dict.fromkeys(keywords))
         self.patterns = tuple(patterns)
+        self.judge = tuple(dict.fromkeys(judge))
         self.always = always  # a plugin without keywords: every blob is tested
         # One search for everything: the keywords and the patterns. Whether a blob may hold a Secret is asked
         # of the whole blob too (`secret_kind`: a List's `items` may be far from the Secret's lines).
-        self.regex = keyword_regex(self.keywords, self.patterns)
+        self.regex = keyword_regex((*self.keywords, *self.judge), self.patterns)
         self._search = self.regex.search
+        # When the search stops at a word only the judge needs, whether the detectors need anything further on.
+        self._judge_only = frozenset(self.judge) - frozenset(self.keywords)
+        self._detect = keyword_regex(self.keywords, self.patterns).search if self._judge_only else None
 
     def flagged(self, data: bytes, path: str | None = None) -> bool:
         """Whether the blob needs its content tested (`path`: a path it has, when known; not needed)."""
         return self.always or self._search(data) is not None or secret_kind(data)
+
+    def sort(self, data: bytes) -> int:
+        """What a text blob needs: DETECT (the detectors and the judge), JUDGE (the judge only: no
+        detector can find anything in it) or 0 (nothing: its paths alone are judged)."""
+        if self.always:
+            return DETECT
+        found = self._search(data)
+        if found is None:
+            return JUDGE if secret_kind(data) else 0
+        if self._detect is None or found.group() not in self._judge_only:
+            return DETECT
+        # The leftmost match is a judge's word: a detector's keyword may come later (never earlier).
+        return DETECT if self._detect(data, found.start()) is not None else JUDGE
 
     def holds_keyword(self, data: bytes) -> bool:
         """Whether a binary blob holds any keyword at all (no `kind:` test: binary is never a manifest)."""
         return self.always or self._search(data) is not None or data.startswith(b"kind: Secret")
 
 
+DETECT, JUDGE = 2, 1
+
+
 def take(oid: str, data: Any, size: int, path: str | None, filt: NoveltyFilter, scan_stream: Any,
-         kinds: dict[str, tuple[str, int]], flagged: dict[str, bytes], streamed: dict[str, Any]) -> None:
+         kinds: dict[str, tuple[str, int]], flagged: dict[str, bytes], streamed: dict[str, Any],
+         judged: set[str] | None = None) -> None:
     """Sort one blob as it streams: its kind, and whether its content needs testing (kept in `flagged`,
     normalised: UTF-16 decoded, CRLF as LF). A blob over the size limit comes as chunks (`data` is not
     bytes): `scan_stream` scans them at once (bounded memory) and its result is kept in `streamed`, as
-    for a binary blob that holds a keyword."""
+    for a binary blob that holds a keyword. `judged`: where to note the flagged blobs in which no detector
+    can find anything (the caller need not scan them); without it, every flagged blob may hold a find."""
     if not isinstance(data, bytes):
         kinds[oid] = ("oversize", size)
         streamed[oid] = scan_stream(data)
@@ -101,8 +128,11 @@ def take(oid: str, data: Any, size: int, path: str | None, filt: NoveltyFilter, 
             streamed[oid] = scan_stream((data,))
         return
     kinds[oid] = ("text", size)
-    if filt.flagged(data, path):
+    need = filt.sort(data)
+    if need:
         flagged[oid] = data
+        if need == JUDGE and judged is not None:
+            judged.add(oid)
 
 
 class Helper:
