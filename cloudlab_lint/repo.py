@@ -558,7 +558,8 @@ class Repo:
         from .views import NEEDS, extractor
 
         needles = NEEDS.get(name)
-        if needles is not None and not any(n in (self._text(path, strict=False) or "") for n in needles):
+        text = (self._text(path, strict=False) or "") if needles is not None else ""
+        if needles is not None and not any(n in text for n in needles):
             value, digest = [], None  # the view is empty whatever the documents: not parsed for it
         else:
             value, digest = self._kept(name, path, lambda: (
