@@ -110,7 +110,7 @@ class Repo:
         self._real_dirs: dict[str, str] = {}
         self._real_root = str(self.real_root)
         self.store: FactStore | None = None  # facts kept between hook runs, by content (`runner/store`)
-        # Which files are read, and how: only through views (`yaml_view`: a bit each, `views.BIT`) or whole (0),
+        # Which files are read, and how: only through views (`view`: a bit each, `views.BIT`) or whole (0),
         # for each computation that asked (`recording`): what a result kept between runs depends on (`runner/kept.py`).
         self._recorders: list[dict[str, int]] = []
         self._cached_reads: dict[Any, dict[str, int]] = {}  # what each `cached` value read to be made
@@ -528,9 +528,9 @@ class Repo:
         self._record(path)
         return self._yaml(path, keep=True)
 
-    def yaml_view(self, path: str, name: str) -> Any:
-        """The named view (`views`) of the file's documents, once per run: what a model reads of them when it
-        never needs the rest. Recorded as such, so a result kept between runs survives edits outside it
+    def view(self, path: str, name: str) -> Any:
+        """The named view (`views`) of the file's documents (or text), once per run: what a model reads of them
+        when it never needs the rest. Recorded as such, so a result kept between runs survives edits outside it
         (`runner/kept.py` digests the view)."""
         from .views import BIT
 
@@ -555,12 +555,14 @@ class Repo:
 
     def _view(self, name: str, path: str) -> tuple[Any, bytes | None]:
         """The view and its digest: kept (`store`) where the content is unchanged, else extracted and kept."""
-        from .views import NEEDS, extractor
+        from .views import NEEDS, OF_TEXT, extractor
 
         needles = NEEDS.get(name)
-        text = (self._text(path, strict=False) or "") if needles is not None else ""
+        text = (self._text(path, strict=False) or "") if needles is not None or name in OF_TEXT else ""
         if needles is not None and not any(n in text for n in needles):
             value, digest = [], None  # the view is empty whatever the documents: not parsed for it
+        elif name in OF_TEXT:
+            value, digest = extractor(name)(text, path), None
         else:
             value, digest = self._kept(name, path, lambda: (
                 extractor(name)(self._yaml(path, keep=False, hold=False), path), True))

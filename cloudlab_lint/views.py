@@ -1,8 +1,9 @@
 """The named facts a model reads of a file instead of its whole documents (its "view"), found by name.
 
-A model asks `repo.yaml_view(path, NAME)`; the extraction is a pure function of the file's documents and its
-path, so what a commit hook keeps of it (`runner/store.py`) is keyed by the file's content, and a kept tree
-result can compare a digest of exactly what a rule read (`runner/kept.py`). Looking the extraction up by name
+A model asks `repo.view(path, NAME)`; the extraction is a pure function of the file's documents (or, for the
+views in `OF_TEXT`, of its text) and its path, so what a commit hook keeps of it (`runner/store.py`) is keyed by
+the file's content, and a kept tree result can compare a digest of exactly what a rule read (`runner/kept.py`).
+Looking the extraction up by name
 keeps the runner from importing any model."""
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ MANIFEST = "gitops.manifest"  # the Flux model's manifest facts
 FLUX_CRDS = "flux.crds"  # CL112's schemas of a gotk-components file's Flux CRDs
 SOURCES = "gitops.sources"  # the Flux source objects of a file outside the GitOps tree (their manifest facts)
 INSTANCES = "gitops.instances"  # the manifest facts of a file outside the tree that may hold a FluxInstance
+PUSHED = "gitops.pushed"  # the folders a CI workflow or script pushes as an OCI artifact (`flux push artifact`)
 WHOLE = "yaml"  # not a view: a file's whole documents, as the fact store keeps them for rules that read them whole
 
 Extract = Callable[[list[Any] | None, str], Any]
@@ -26,12 +28,16 @@ Extract = Callable[[list[Any] | None, str], Any]
 EXTRACTORS = {MANIFEST: ("cloudlab_lint.stack.gitops.facts", "facts_of"),
               FLUX_CRDS: ("cloudlab_lint.stack.crd.schemas", "crd_facts"),
               SOURCES: ("cloudlab_lint.stack.gitops.facts", "sources_of"),
-              INSTANCES: ("cloudlab_lint.stack.gitops.facts", "facts_of")}
+              INSTANCES: ("cloudlab_lint.stack.gitops.facts", "facts_of"),
+              PUSHED: ("cloudlab_lint.stack.gitops.boot", "pushed_folders")}
+# Views extracted from a file's text, not its documents: never parsed for, cheap enough not to be kept.
+OF_TEXT = frozenset({PUSHED})
 # A view that is empty for a file whose text holds none of these: the file is not parsed for it. An edit to a
 # workflow or a Taskfile then changes no view the Flux model reads, and keeps a kept result.
-NEEDS = {SOURCES: ("source.toolkit.fluxcd.io",), INSTANCES: ("FluxInstance", "flux-instance")}
+NEEDS = {SOURCES: ("source.toolkit.fluxcd.io",), INSTANCES: ("FluxInstance", "flux-instance"),
+         PUSHED: ("artifact",)}
 # How a kept tree result says what a rule read of a file: 0, the whole file; else one bit per view it read.
-VIEWS_READ = (MANIFEST, FLUX_CRDS, SOURCES, INSTANCES)
+VIEWS_READ = (MANIFEST, FLUX_CRDS, SOURCES, INSTANCES, PUSHED)
 BIT = {name: 1 << i for i, name in enumerate(VIEWS_READ)}
 
 
@@ -44,7 +50,7 @@ APART = frozenset({FLUX_CRDS})
 
 
 def extractor(name: str) -> Extract:
-    """The extraction named `name` (documents, path -> facts)."""
+    """The extraction named `name` (documents, path -> facts; text, path -> facts for the views in `OF_TEXT`)."""
     from importlib import import_module
 
     module, function = EXTRACTORS[name]

@@ -135,10 +135,12 @@ def load_memo(root: Path) -> tuple[tuple, dict]:
     return keptfile._Restricted(memo_file(root).read_bytes(), treememo_file._ALLOWED).load()
 
 
-def reads_of(stored: dict) -> dict[str, tuple[bool, list[int], bytes]]:
+def reads_of(stored: dict, rule: str = "CL101") -> dict[str, tuple[list[str], list[int], bytes]]:
+    """What `rule` read: path -> (the views it read, [] for the whole file; the stamp; the digest)."""
     reads = treememo_file.Reads.of(stored["reads"])
     assert reads is not None
-    return {p: (views.views_in(how), list(stamp), digest) for p, (how, stamp, digest) in reads.by_path().items()}
+    return {reads.paths[i]: (views.views_in(reads.viewed[i]), list(reads.stamps[4 * i:4 * i + 4]),
+                             reads.digests[16 * i:16 * i + 16]) for i in stored["rules"][rule][2]}
 
 
 def plant(root: Path) -> None:
@@ -452,3 +454,56 @@ def test_a_hook_served_by_kept_results_imports_neither_model(repo: Path) -> None
     # The first builds the Flux model and keeps its result; the pipeline's prefilter rules the change out.
     assert models() == "['cloudlab_lint.stack.gitops.tree']"
     assert models() == "[]"
+
+
+PUSH_WORKFLOW = """on: push
+jobs:
+  push:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo start
+      - run: |
+          flux push artifact oci://ghcr.io/example/manifests:main \\
+            --path="./deploy" \\
+            --source=example
+"""
+OCI_INSTANCE = """apiVersion: fluxcd.controlplane.io/v1
+kind: FluxInstance
+metadata:
+  name: flux
+  namespace: flux-system
+spec:
+  distribution:
+    version: 2.x
+  sync:
+    kind: OCIRepository
+    url: oci://ghcr.io/example/manifests
+    ref: main
+    path: ./clusters/home
+"""
+
+
+@pytest.mark.parametrize(("old", "new", "keeps"), [
+    ("echo start", "echo begin", True),
+    ('--path="./deploy"', '--path="./deploy/clusters"', False),
+], ids=["a step that pushes nothing", "the folder it pushes"])
+def test_a_workflow_edit_keeps_the_flux_result_unless_it_changes_the_pushed_folder(
+        tmp_path: Path, no_racy_window: None, old: str, new: str, keeps: bool) -> None:
+    """A FluxInstance syncing an OCI artifact: the Flux model reads of CI workflows only the folders they push
+    (`views.PUSHED`), so an edit elsewhere in a workflow keeps the Flux rules' kept result."""
+    root = init_repo(tmp_path / "repo")
+    write_files(root, {"deploy/flux/instance.yaml": OCI_INSTANCE, ".github/workflows/push.yaml": PUSH_WORKFLOW,
+                       "deploy/clusters/home/cm.yaml": CONFIGMAP, "deploy/apps/cm.yaml": CONFIGMAP})
+    commit_all(root)
+    staged = ("deploy/clusters/home/cm.yaml", ".github/workflows/push.yaml")  # the pipeline rules run too
+    findings(root, "--staged", *staged)
+    stored = load_memo(root)[1]
+    assert views.PUSHED in reads_of(stored)[".github/workflows/push.yaml"][0], "the Flux rules read views only"
+    assert reads_of(stored, "CL202")[".github/workflows/push.yaml"][0] == [], "the pipeline rules read it whole"
+    plant(root)
+    edit(".github/workflows/push.yaml", old, new)(root)
+    git(root, "add", "-A")
+    found = findings(root, "--staged", *staged)
+    assert planted(found) is keeps
+    fresh = findings(root, "--no-cache", "--staged", *staged)
+    assert found == fresh | ({("CL101", PLANTED.location.path, 2, PLANTED.message)} if keeps else set())

@@ -35,7 +35,7 @@ except ImportError:  # an interpreter built without it
 
 from ..files import REGULAR_MODES, cache_dir
 from ..repo import Repo, blob_stamp
-from ..views import NEEDS, views_in
+from ..views import NEEDS, OF_TEXT, views_in
 from .keptformat import MISSING, NAME, NONE, Reads, identity, load, write
 from .settings import Settings
 
@@ -144,38 +144,36 @@ class KeptResults:
         return entry[0], entry[1], {paths[i]: viewed[i] for i in entry[2]}, entry[3]
 
     def _save(self, rules: dict[str, Entry]) -> None:
-        union: dict[str, int] = {}
-        for _, _, reads, _ in rules.values():
-            for path, how in reads.items():
-                before = union.get(path)
-                union[path] = how if before is None else (before | how if before and how else 0)
-        paths = list(union)
+        # A row per way a file was read (`Reads`); a file's problems are shown if any way it was read shows them.
+        rows = list(dict.fromkeys(chain.from_iterable(reads.items() for _, _, reads, _ in rules.values())))
+        paths = [path for path, _ in rows]
         stamps = self._stamps(paths)  # before the digests: a write in between is seen next time
-        earlier = self.reads.by_path() if self.reads is not None else {}
-        changed = {self.reads.paths[i] for i in self.changed} if self.reads is not None else set()
+        earlier = self.reads.rows() if self.reads is not None else {}
+        changed = ({(self.reads.paths[i], self.reads.viewed[i]) for i in self.changed}
+                   if self.reads is not None else set())
         digests = []
-        for i, path in enumerate(paths):
-            how, stamp = union[path], stamps[4 * i:4 * i + 4]
-            known = earlier.get(path)
-            if (stamp[0] != NONE and known is not None and known[0] == how and known[1] == stamp
-                    and path not in changed):
-                digests.append(known[2])
+        for i, (path, how) in enumerate(rows):
+            stamp = stamps[4 * i:4 * i + 4]
+            known = earlier.get((path, how))
+            if stamp[0] != NONE and known is not None and known[0] == stamp and (path, how) not in changed:
+                digests.append(known[1])
                 continue
             digest = _digest(self.repo, path, how)
             if digest is None:
                 return
             digests.append(digest)
-        index = {p: i for i, p in enumerate(paths)}
-        reads = Reads(paths, bytes(union[p] for p in paths), stamps, b"".join(digests))
+        index = {row: i for i, row in enumerate(rows)}
+        reads = Reads(paths, bytes(how for _, how in rows), stamps, b"".join(digests))
         # The parse problems of what was read, whichever rule read it first: a later run must report them again.
         # Those kept from earlier runs only for files whose content held: a changed file's are this run's own.
         # Only where what was read shows the problem: a view left empty unparsed says nothing of the file's YAML.
-        shown = {path for path in paths if _shows_parse(self.repo, path, union[path])}
+        shown = {path for path, how in rows if _shows_parse(self.repo, path, how)}
+        changed_paths = {path for path, _ in changed}
         problems = dict.fromkeys((p.path, p.message, p.line, p.column) for p in
                                  (self.repo.problems.get(path) for path in shown) if p is not None)
-        problems.update(dict.fromkeys(p for p in self.problems if p[0] in shown and p[0] not in changed))
+        problems.update(dict.fromkeys(p for p in self.problems if p[0] in shown and p[0] not in changed_paths))
         write(self.path, {"key": self.key, "reads": reads.state(), "problems": list(problems),
-                          "rules": {rid: (key, hits, array("I", sorted(index[p] for p in read)), notes)
+                          "rules": {rid: (key, hits, array("I", sorted(index[row] for row in read.items())), notes)
                                     for rid, (key, hits, read, notes) in rules.items()}})
 
     def _stamps(self, paths: list[str], *, racy: bool = True) -> array:
@@ -228,11 +226,14 @@ def _key(repo: Repo, config: Config) -> bytes:
 
 def _shows_parse(repo: Repo, path: str, how: int) -> bool:
     """Whether what a rule read of `path` depends on whether the file parses: the whole file, a view made from
-    its documents, but not a view `views.NEEDS` left empty without parsing (its text lacks what it looks for)."""
-    names = views_in(how)
-    if not names or any(name not in NEEDS for name in names):
+    its documents, but not a view of its text (`views.OF_TEXT`) nor one `views.NEEDS` left empty without parsing
+    (its text lacks what it looks for)."""
+    if not how:
         return True
-    return any(repo.yaml_view(path, name) is None for name in names)  # it parsed, and failed
+    names = [name for name in views_in(how) if name not in OF_TEXT]
+    if any(name not in NEEDS for name in names):
+        return True
+    return any(repo.view(path, name) is None for name in names)  # it parsed, and failed
 
 
 def _digest(repo: Repo, path: str, how: int) -> bytes | None:

@@ -11,7 +11,7 @@ from ..views import VIEWS_READ
 from .codeid import code_identity
 from .keptfile import dump_pickled, load_pickled
 
-FORMAT = 6
+FORMAT = 7
 NAME = "tree-result"
 MAX_BYTES = 256 << 20  # a bigger file is not ours
 NONE = -1
@@ -22,9 +22,11 @@ _ALLOWED = frozenset({("cloudlab_lint.model", "Hit"), ("cloudlab_lint.model", "L
 
 
 class Reads:
-    """What the kept outcomes read, in columns: the paths, how each was read (the bits of `views.VIEWS_READ`),
-    four stamp numbers per path, a 16-byte digest per path. Stored as four strings: unpickling 5,000
-    tuples would cost more than the rest of a hook run."""
+    """What the kept outcomes read, in columns, a row for each way a file was read: the path, how it was read (the
+    bits of `views.VIEWS_READ`, 0: whole), four stamp numbers, a 16-byte digest of what was read. A file that
+    rules read in different ways has a row for each (a workflow the pipeline rules read whole, the Flux rules only
+    for the folder it pushes): an edit changes only the rows that see it. Stored as four strings: unpickling
+    5,000 tuples would cost more than the rest of a hook run."""
 
     def __init__(self, paths: list[str], viewed: bytes, stamps: array, digests: bytes) -> None:
         self.paths, self.viewed, self.stamps, self.digests = paths, viewed, stamps, digests
@@ -47,8 +49,9 @@ class Reads:
         stamps.frombytes(state[2])
         return cls(paths, state[1], stamps, state[3])
 
-    def by_path(self) -> dict[str, tuple[int, array, bytes]]:
-        return {p: (self.viewed[i], self.stamps[4 * i:4 * i + 4], self.digests[16 * i:16 * i + 16])
+    def rows(self) -> dict[tuple[str, int], tuple[array, bytes]]:
+        """(path, how it was read) -> (its stamp, its digest)."""
+        return {(p, self.viewed[i]): (self.stamps[4 * i:4 * i + 4], self.digests[16 * i:16 * i + 16])
                 for i, p in enumerate(self.paths)}
 
 

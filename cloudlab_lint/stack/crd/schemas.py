@@ -112,7 +112,7 @@ class FluxSchemas:
             self._crds = {}
             for path in self.repo.files:
                 if posixpath.basename(path) in COMPONENTS:
-                    for group, kind, served, nodes, error in self.repo.yaml_view(path, FLUX_CRDS) or []:
+                    for group, kind, served, nodes, error in self.repo.view(path, FLUX_CRDS) or []:
                         self._crds.setdefault((group, kind), []).append((path, (served, nodes, error)))
         return self._crds
 

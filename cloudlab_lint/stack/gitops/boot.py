@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from ...parsing import ParseError
 from ...parsing.yamlx import load_documents
 from ...record import factory, record
+from ...views import PUSHED
 from ..kinds import flatten
 from ..refs import is_chart_template
 from .facts import Omitted, instance_facts, manifest_facts
@@ -274,21 +275,29 @@ def _instance_boot(gitops: Index, obj: Obj, ns: str, sync: dict[str, Any], insta
 
 
 def pushed_folder(gitops: Index) -> str | None:
-    """The folder `flux push artifact --path=...` pushes, from CI workflows and scripts."""
+    """The folder `flux push artifact --path=...` pushes, from CI workflows and scripts (the first found)."""
     for path in gitops.repo.files:
         base = posixpath.basename(path)
         if not (path.endswith(_SCRIPTS) or base.startswith(_SCRIPTS)):
             continue
         if not (path.startswith(".github/") or not path.endswith(YAML_SUFFIXES) or "askfile" in base):
             continue
-        text = gitops.repo.read_text(path, strict=False) or ""
-        for m in _PUSH.finditer(text):
-            found = _PUSH_PATH.search(_command_at(text, m.end()))
-            if found and "$" not in found.group(1):
-                folder = posixpath.normpath(found.group(1).lstrip("/"))
-                if not folder.startswith(".."):
-                    return folder
+        folders = gitops.repo.view(path, PUSHED)
+        if folders:
+            return folders[0]
     return None
+
+
+def pushed_folders(text: str, path: str) -> list[str]:
+    """`views.PUSHED`: the folders the `flux push artifact --path=...` commands of a file's text push, in order."""
+    folders = []
+    for m in _PUSH.finditer(text):
+        found = _PUSH_PATH.search(_command_at(text, m.end()))
+        if found and "$" not in found.group(1):
+            folder = posixpath.normpath(found.group(1).lstrip("/"))
+            if not folder.startswith(".."):
+                folders.append(folder)
+    return folders
 
 
 def _command_at(text: str, start: int) -> str:

@@ -192,20 +192,20 @@ def is_whole(node: Any) -> bool:
 
 
 def manifest_facts(repo: Repo, path: str) -> list[Document] | None:
-    """The Flux model's facts of the documents of `path` (once per run). The one call of `Repo.yaml_view`:
+    """The Flux model's facts of the documents of `path` (once per run). The one call of `Repo.view`:
     recorded as a view, so a result kept between runs survives edits to what the facts leave out."""
-    return repo.yaml_view(path, MANIFEST)
+    return repo.view(path, MANIFEST)
 
 
 def source_facts(repo: Repo, path: str) -> list[Document] | None:
-    """`sources_of` the file's documents (once per run), recorded as that view (`Repo.yaml_view`)."""
-    return repo.yaml_view(path, SOURCES)
+    """`sources_of` the file's documents (once per run), recorded as that view (`Repo.view`)."""
+    return repo.view(path, SOURCES)
 
 
 def instance_facts(repo: Repo, path: str) -> list[Document] | None:
     """The manifest facts of a file whose text names a FluxInstance or the flux-instance chart, else none;
     recorded as that view (`views.INSTANCES`)."""
-    return repo.yaml_view(path, INSTANCES)
+    return repo.view(path, INSTANCES)
 
 
 def facts_of(docs: list[Document] | None, path: str) -> list[Document] | None:
