@@ -14,6 +14,8 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import sys
+from array import array
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -634,17 +636,6 @@ class Repo:
         """The stat of a work-tree file this run may read (None: unreadable, a link, over the cap), unnoted."""
         return self._guarded_stat(path, note=False)
 
-    def stamp(self, path: str) -> tuple[int, int, int, int] | None:
-        """What identifies the file's content between runs, without reading it: the stat of a work-tree
-        file (size, times, inode, as git's index), or one made of its staged blob's id."""
-        entry = self._from_git(path)
-        if entry is not None:
-            return blob_stamp(entry) if mode_of(entry) in REGULAR_MODES else None
-        from .files import stamp_of
-
-        st = self._guarded_stat(path, note=False)
-        return stamp_of(st) if st is not None else None
-
     def toml(self, path: str) -> dict[str, Any] | None:
         from .parsing.structured import load_toml
 
@@ -672,12 +663,25 @@ class Repo:
         return self._parsed("hcl", path, load_hcl)
 
 
-def blob_stamp(entry: Entry) -> tuple[int, int, int, int]:
-    """A stamp from a blob id: content-addressed, so never "racy"; its two time fields hold 60-bit parts
-    of the id, below any clock reading in nanoseconds, so the racy test never discards it."""
-    # The id's hex and the mode's digits as four numbers (a SHA-256 id, longer, through a digest of it).
-    digits = entry[7:] + entry[:6] if len(entry) == 47 else _digest_hex(entry)
-    return int(digits[:8], 16), int(digits[8:23], 16), int(digits[23:38], 16), int(digits[38:46], 16)
+def blob_stamps(entries: list[Entry]) -> array:
+    """Four numbers per index entry of a regular file, made of its mode and blob id: content-addressed, so never
+    "racy". Each number holds 7 bytes of them, below any clock reading in nanoseconds, so the racy test never
+    discards it. All at once: a hook stamps every file a kept result read."""
+    # "100644 <40 hex digits>": the mode's digits and the id read as hex, 23 bytes (a SHA-256 id, longer,
+    # through a digest of the entry to as many).
+    if all(len(e) == 47 for e in entries):
+        raw = bytes.fromhex("".join(entries))  # the space between mode and id is skipped
+    else:
+        raw = bytes.fromhex("".join(e if len(e) == 47 else _digest_hex(e) for e in entries))
+    n = len(entries)
+    out = bytearray(32 * n)
+    shift = 0 if sys.byteorder == "little" else 1  # the zero byte is the most significant one
+    for field, (start, stop) in enumerate(((0, 7), (7, 14), (14, 21), (21, 23))):
+        for k in range(start, stop):
+            out[8 * field + k - start + shift::32] = raw[k::23]
+    stamps = array("q")
+    stamps.frombytes(bytes(out))
+    return stamps
 
 
 def _digest_hex(text: str) -> str:

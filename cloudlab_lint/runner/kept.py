@@ -34,7 +34,7 @@ except ImportError:  # an interpreter built without it
     from hashlib import blake2b
 
 from ..files import REGULAR_MODES, cache_dir
-from ..repo import Repo, blob_stamp
+from ..repo import Repo, blob_stamps
 from ..views import NEEDS, OF_TEXT, views_in
 from .keptformat import MISSING, NAME, NONE, Reads, identity, load, write
 from .settings import Settings
@@ -62,6 +62,7 @@ class KeptResults:
         # rule id -> (rule key, hits, read indices, notes said with the file each is about)
         self.entries: dict[str, tuple[str, list[Hit], array, list[tuple[str, str | None]]]] = {}
         self.changed: set[int] = set()  # indices of stored reads whose content changed
+        self.read_sets: dict[bytes, set[str]] = {}  # the paths of a rule's read indices, by those indices
         self.problems: list[tuple[str, str, int, int]] = []
         self.refreshed = 0
         self.new: dict[str, Entry] = {}  # computed this run
@@ -101,8 +102,12 @@ class KeptResults:
         if entry is None or self.reads is None or entry[0] != _rule_key(rule):
             return None
         indices = entry[2]
-        paths = self.reads.paths
-        read = {paths[i] for i in indices}
+        # The Flux rules read the same files: their sets are made once.
+        shared = indices.tobytes()
+        read = self.read_sets.get(shared)
+        if read is None:
+            paths = self.reads.paths
+            read = self.read_sets[shared] = {paths[i] for i in indices}
         if not self.changed.isdisjoint(indices):
             return [], read, False
         return list(entry[1]), read, True
@@ -181,10 +186,19 @@ class KeptResults:
         too recently for its stamp to vouch for its content (git's racy case). A hook reading the index
         stamps each file by its staged blob's id instead."""
         if self.repo.staged:
-            index, out = self.repo.index or {}, array("q")
-            for path in paths:
-                entry = index.get(path)
-                out.extend(MISSING if entry is None or entry[:6] not in REGULAR_MODES else blob_stamp(entry))
+            index = self.repo.index or {}
+            entries = [index.get(path) for path in paths]
+            regular = [e if e is not None and e[:6] in REGULAR_MODES else None for e in entries]
+            present = [e for e in regular if e is not None]
+            if len(present) == len(paths):
+                return blob_stamps(present)
+            stamps, out, k = blob_stamps(present), array("q"), 0
+            for entry in regular:
+                if entry is None:
+                    out.extend(MISSING)
+                else:
+                    out.extend(stamps[4 * k:4 * k + 4])
+                    k += 1
             return out
         try:
             out = array("q", chain.from_iterable(map(_STAMP, map(os.lstat, map(self.prefix.__add__, paths)))))
