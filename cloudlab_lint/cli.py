@@ -62,9 +62,32 @@ def no_color() -> bool:
     return bool(os.environ.get("NO_COLOR"))
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's own, told the terminal's width: argparse would import `shutil` (and with it bz2 and lzma) to
+    ask, in every run, for help text that a run which parses its arguments never prints."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position, width or _columns() - 2)
+
+
+def _columns() -> int:
+    """The terminal's width as `shutil.get_terminal_size` finds it: $COLUMNS, the terminal, else 80."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns if columns > 0 else 80
+
+
 def lint_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="cloudlab-lint",
+        prog="cloudlab-lint", formatter_class=_HelpFormatter,
         description="Policy-as-code checks for a Bootstrap Flux GitOps repository. "
                     "Subcommands: rules, explain ID, graph, baseline, init (each has --help).",
     )

@@ -9,8 +9,6 @@ scratch repository (no template, `core.excludesFile` off) and ask git itself.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -37,6 +35,9 @@ def judge(repo: Repo, paths: Iterable[str]) -> dict[str, Verdict]:
     wanted = sorted(set(paths))
     if not wanted:
         return {}
+    import shutil
+    import tempfile  # here: a commit hook that finds nothing to judge never pays for either import
+
     scratch = Path(tempfile.mkdtemp(prefix="cloudlab-ignores-"))
     try:
         _init(scratch)
