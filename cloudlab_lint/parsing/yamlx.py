@@ -145,6 +145,13 @@ def _too_many(line: int) -> ParseError:
     return ParseError("YAML expands to too many nodes (alias bomb?)", line)
 
 
+# One tuple per (line, column) pair, for the trees a run or the fact store holds by the thousand. Bounded: a pair
+# past the bound is left as it is.
+_PLACES: dict[Pos, Pos] = {}
+MAX_SHARED_PLACES = 1 << 14
+MAX_SHARED_TEXT = 64  # characters of a scalar shared (interned): `v1`, a kind, a namespace, a label's value
+
+
 class _Builder:
     def __init__(self, budget: int) -> None:
         self.budget = budget
@@ -174,6 +181,10 @@ class _Builder:
             return done
         mark = node.start_mark
         line, col = mark.line + 1, mark.column + 1
+        # Every position pair and short string is shared (`_PLACES`, interned): a run over the whole tree, and
+        # the fact store, hold thousands of trees that repeat the same few hundred of each. Once the table is
+        # full, only pairs already in it are shared.
+        share = _PLACES.get if len(_PLACES) >= MAX_SHARED_PLACES else _PLACES.setdefault
         # Scalar children are built inline (most of a tree): a call per scalar was a third of the walk.
         if isinstance(node, SequenceNode):
             seq = YSeq(line, col)
@@ -183,11 +194,14 @@ class _Builder:
             for item in node.value:
                 if item.__class__ is ScalarNode:
                     self.budget -= 1
-                    seq.append(_scalar(item))
+                    value = _scalar(item)
+                    seq.append(intern(value) if value.__class__ is str and len(value) <= MAX_SHARED_TEXT
+                               else value)
                 else:
                     seq.append(self.build(item, depth + 1))
                 mark = item.start_mark
-                pos.append((mark.line + 1, mark.column + 1))
+                place = (mark.line + 1, mark.column + 1)
+                pos.append(share(place, place))
             self.open.discard(id(node))
             if self.budget < 0:
                 raise _too_many(line)
@@ -215,12 +229,15 @@ class _Builder:
                                  key_mark.line + 1, key_mark.column + 1)
             if value_node.__class__ is ScalarNode:
                 self.budget -= 1
-                out[key] = _scalar(value_node)
+                value = _scalar(value_node)
+                out[key] = intern(value) if value.__class__ is str and len(value) <= MAX_SHARED_TEXT else value
             else:
                 out[key] = self.build(value_node, depth + 1)
-            keys_pos[key] = (key_mark.line + 1, key_mark.column + 1)
+            place = (key_mark.line + 1, key_mark.column + 1)
+            keys_pos[key] = share(place, place)
             mark = value_node.start_mark
-            pos[key] = (mark.line + 1, mark.column + 1)
+            place = (mark.line + 1, mark.column + 1)
+            pos[key] = share(place, place)
         for source in merges:
             for key, value in source.items():
                 if key not in out:
@@ -231,40 +248,6 @@ class _Builder:
         if self.budget < 0:
             raise _too_many(line)
         return out
-
-
-# One tuple per (line, column) pair, for the trees a run or the fact store holds by the thousand (the manifest
-# facts): the same few hundred pairs recur in every manifest. Bounded: a pair past the bound is left as it is.
-_PLACES: dict[Pos, Pos] = {}
-MAX_SHARED_PLACES = 1 << 14
-MAX_SHARED_TEXT = 64  # characters of a scalar shared (interned): `v1`, a kind, a namespace, a label's value
-
-
-def share_common(node: Any) -> None:
-    """Give the mappings and sequences of `node`, recursively, the shared tuple of each of their positions and
-    the interned copy of each short string value (equal values: nothing a reader sees changes, and a pickle of
-    many such trees holds each pair and each such string once)."""
-    places, todo = _PLACES, [node]
-    while todo:
-        item = todo.pop()
-        # once the table is full, only pairs already in it are shared (it may pass the bound by one node's)
-        share = places.get if len(places) >= MAX_SHARED_PLACES else places.setdefault
-        if isinstance(item, YMap):
-            for table in (item.keys_pos, item.pos):
-                for key, place in table.items():
-                    table[key] = share(place, place)
-            for key, value in dict.items(item):
-                if value.__class__ is str and len(value) <= MAX_SHARED_TEXT:
-                    dict.__setitem__(item, key, intern(value))
-                elif isinstance(value, (YMap, YSeq)):
-                    todo.append(value)
-        elif isinstance(item, YSeq):
-            item.pos[:] = [share(place, place) for place in item.pos]
-            for i, value in enumerate(list.__iter__(item)):
-                if value.__class__ is str and len(value) <= MAX_SHARED_TEXT:
-                    list.__setitem__(item, i, intern(value))
-                elif isinstance(value, (YMap, YSeq)):
-                    todo.append(value)
 
 
 def _size(value: Any) -> int:

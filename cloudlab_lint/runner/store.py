@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..files import cache_dir, stamp_of
-from ..views import APART, WHOLE, digest_of
+from ..views import APART, digest_of
 from .settings import Settings
 
 try:  # BLAKE2 without hashlib, whose import loads OpenSSL
@@ -192,12 +192,8 @@ class FactStore:
         if digest is None:
             digest = digest_of(value)
         if key is not None and digest is not None:
-            if name != WHOLE and isinstance(value, list):
-                # a view's documents, kept by the thousand: each position pair and short string pickled once
-                from ..parsing.yamlx import share_common
-
-                for doc in value:
-                    share_common(getattr(doc, "data", None))
+            # (a view's documents, kept by the thousand, share their position pairs and short strings, as
+            # `yamlx` builds them: each is pickled once)
             (self.fresh_apart if name in APART else self.fresh)[(name, path)] = (key, value, problem, digest)
         return digest
 
