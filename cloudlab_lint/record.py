@@ -95,7 +95,12 @@ def _build(cls: type[T], mutable: bool, order: bool) -> type[T]:
     body.pop("__weakref__", None)
     compared = tuple(n for n in names if specs[n].compare)
     key: Callable[[Any], Any] = attrgetter(*compared) if compared else (lambda self: ())
-    body.update(_fields=names, _specs=specs, _key=staticmethod(key), __match_args__=names)
+    # Every field's value as a tuple, in C (what `__reduce__` pickles: a kept fact is pickled by the thousand).
+    values: Callable[[Any], tuple[Any, ...]] = (attrgetter(*names) if len(names) > 1 else
+                                                 (lambda self: (getattr(self, names[0]),)) if names else
+                                                 (lambda self: ()))
+    body.update(_fields=names, _specs=specs, _key=staticmethod(key), _values=staticmethod(values),
+                __match_args__=names)
     shared: dict[str, Any] = {"__repr__": _repr, "__eq__": _eq, "__reduce__": _reduce}
     if order:
         shared.update(__lt__=_lt, __le__=_le, __gt__=_gt, __ge__=_ge)
@@ -197,7 +202,7 @@ def _ge(self: Any, other: Any) -> Any:
 
 def _reduce(self: Any) -> tuple[Any, ...]:
     # By position through __init__: a frozen record refuses the setattr that slot state restores with.
-    return type(self), tuple(getattr(self, name) for name in self._fields)
+    return type(self), self._values(self)
 
 
 def _frozen(self: Any, name: str, *args: Any) -> None:

@@ -59,6 +59,11 @@ class MissingPaths(RepoError):
         super().__init__(f"{shown}: no such file in the work tree or the index")
 
 
+# What `decode` does not read as plain UTF-8 (a BOM, UTF-16): such bytes are held as they are.
+_NOT_PLAIN = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+_HELD_AS_TEXT: Any = object()  # in place of the bytes of a file whose text is held
+
+
 def decode(data: bytes) -> str:
     """Text from bytes: UTF-8 (BOM stripped) or UTF-16 with BOM; raise UnicodeDecodeError."""
     if data.startswith(b"\xef\xbb\xbf"):
@@ -309,7 +314,10 @@ class Repo:
 
     def _bytes_of(self, path: str) -> bytes | None:
         if path in self._bytes:
-            return self._bytes[path]
+            data = self._bytes[path]
+            # Valid UTF-8 decoded to text is held as that text only (a run over the tree holds every file's):
+            # encoded again, it gives the same bytes.
+            return self._cache[("text", path, True)].encode("utf-8") if data is _HELD_AS_TEXT else data
         data = self._read_guarded(path)
         self._bytes[path] = data
         return data
@@ -402,7 +410,7 @@ class Repo:
         For the secret detectors, which read every file whole; the size cap is for parsing. A file under
         the cap is read once and shared with `read_bytes`."""
         self._record(path)
-        cached = self._bytes.get(path)
+        cached = self._bytes_of(path) if self._bytes.get(path) is not None else None
         if cached is not None:
             return iter((cached,))
         entry = self._from_git(path)
@@ -478,6 +486,8 @@ class Repo:
                 text = decode(data)
                 # valid UTF-8 reads the same either way: one copy held for both (a run holds every file's text)
                 self._cache[("text", path, not strict)] = text
+                if self._bytes.get(path) is data and not data.startswith(_NOT_PLAIN):
+                    self._bytes[path] = _HELD_AS_TEXT
             except UnicodeDecodeError as exc:
                 if strict:
                     line = data.count(b"\n", 0, exc.start) + 1
