@@ -321,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(HERE))
     from genrepo import generate
 
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; cloudlab-lint from {PROJECT}")
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; cloudlab-lint from {BIN}")
     with tempfile.TemporaryDirectory(prefix="cloudlab-bench-") as tmp:
         for scale in args.scale or [1.0]:
             dest = (args.keep or Path(tmp)) / f"generated-{scale:g}"

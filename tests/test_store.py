@@ -25,11 +25,16 @@ assert len(BROKEN) == len(MANIFEST)
 
 
 def cache_file(root: Path) -> Path:
-    return root / ".git" / "cloudlab-lint" / store.NAME
+    """The table of whole documents (what CL000's parses keep)."""
+    return root / ".git" / "cloudlab-lint" / store.WHOLE_FILE
 
 
 def journal_file(root: Path) -> Path:
-    return root / ".git" / "cloudlab-lint" / store.JOURNAL
+    return root / ".git" / "cloudlab-lint" / store.WHOLE_JOURNAL
+
+
+def views_file(root: Path) -> Path:
+    return root / ".git" / "cloudlab-lint" / store.NAME
 
 
 def repo_with(tmp_path: Path, files: dict[str, str]) -> Path:
@@ -288,7 +293,8 @@ def test_kept_views_share_their_position_pairs_and_keys_and_equal_a_fresh_parse(
     root = repo_with(tmp_path, {"kubernetes/apps/a.yaml": MANIFEST, "kubernetes/apps/b.yaml": other})
     out = run_cli(["kubernetes/apps/a.yaml", "--select", "CL1"], cwd=root)  # the Flux model reads every file's facts
     assert "Traceback" not in out.err, out.err
-    _, entries = read_table(root)
+    _, entries = store._read(views_file(root)) or ({}, {})
+    assert not any(name == views.WHOLE for name, _ in entries), "whole documents are kept in a table of their own"
     a = entries[(views.MANIFEST, "kubernetes/apps/a.yaml")][1][0].data
     b = entries[(views.MANIFEST, "kubernetes/apps/b.yaml")][1][0].data
     assert a.keys_pos["kind"] is b.keys_pos["kind"] and a.pos["metadata"] is b.pos["metadata"]
@@ -334,8 +340,36 @@ def test_a_components_file_s_crds_are_kept_apart_and_served_without_parsing_it(
     expected = {("CL112", ks, 7)}
     assert hook("first") == expected and components in parsed
     apart = cache_file(root).with_name(store.APART_FILE)
-    assert store._read(apart) is not None and not cache_file(root).exists()
+    assert store._read(apart) is not None and not cache_file(root).exists() and not views_file(root).exists()
     assert hook("second") == expected and components not in parsed
     apart.write_bytes(apart.read_bytes()[:100])
     assert hook("third") == expected and components in parsed
     assert store._read(apart) is not None
+
+
+def test_a_hook_that_re_judges_the_pipeline_loads_the_workflows_not_every_manifest_s_facts(
+        tmp_path: Path, no_racy_window: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole documents of the files rules read whole have a table of their own: a hook on an edited
+    workflow serves the pipeline rules' parses from it and never loads the views of every manifest."""
+    workflow = ".github/workflows/ci.yaml"
+    manifests = {f"kubernetes/apps/m{i:02}.yaml": MANIFEST.replace("app", f"app{i}") for i in range(8)}
+    workflows = {f".github/workflows/{name}.yaml": f"on: push\njobs:\n  a:\n    steps:\n      - run: echo {name}\n"
+                 for name in ("ci", "lint", "release")}
+    root = repo_with(tmp_path, {**manifests, **workflows})
+    run_cli(["kubernetes/apps/m00.yaml", workflow], cwd=root)  # every table written
+    assert views_file(root).exists() and (views.WHOLE, workflow) in read_table(root)[1]
+    runner_settings(monkeypatch, open_after=1)
+    loaded: list[str] = []
+    original = store._read
+
+    def recording(path: Path) -> object:
+        loaded.append(path.name)
+        return original(path)
+
+    monkeypatch.setattr(store, "_read", recording)
+    with open(root / workflow, "a") as fh:
+        fh.write("# edited\n")
+    git(root, "add", workflow)
+    served = run_cli([workflow, "--format", "json"], cwd=root)
+    assert store.WHOLE_FILE in loaded and store.NAME not in loaded, loaded
+    assert served.json == run_cli([workflow, "--format", "json", "--no-cache"], cwd=root).json

@@ -6,7 +6,9 @@ keeps, per file, what the models asked of it (`<git-dir>/cloudlab-lint/facts`, n
 
 - a named fact (`views.MANIFEST`: the Flux model's manifest facts), the one a model reads of most files,
   with a digest of it (a kept tree result compares digests, so an edit outside the facts keeps it);
-- the whole documents of a file a rule read whole (a workflow, a kustomization's patch), for the next run.
+- in a table of their own (`facts-whole`), the whole documents of a file a rule read whole (a workflow, a
+  kustomization file), for the next run: a hook that re-judges the pipeline loads the workflows' documents, not
+  the facts of every manifest.
 
 Each entry is keyed by the bytes it was made from: the staged blob's id where the index is judged (free from
 `git ls-files -s`), a digest of the work-tree file's bytes otherwise. Finding a work-tree file's digest
@@ -31,7 +33,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..files import cache_dir, stamp_of
-from ..views import APART, digest_of
+from ..views import APART, WHOLE, digest_of
 from .settings import Settings
 
 try:  # BLAKE2 without hashlib, whose import loads OpenSSL
@@ -55,6 +57,8 @@ FORMAT = 1
 NAME = "facts"
 JOURNAL = "facts-new"  # entries made since the store was last written whole
 APART_FILE = "facts-apart"  # the views `views.APART` names: a few big files' small facts, read on their own
+WHOLE_FILE = "facts-whole"  # the whole documents of the files rules read whole
+WHOLE_JOURNAL = "facts-whole-new"
 MAX_BYTES = 1 << 30  # a bigger file is not ours: ignored, and replaced by the next save
 Problem = tuple[str, int, int]
 # (content key, value, parse problem or None, digest of the value)
@@ -94,48 +98,84 @@ def _well_formed(table: Any) -> bool:
     return True
 
 
-class FactStore:
-    """Opened lazily, once a run has read `settings.open_after` files itself: loading it costs as much as
-    parsing a few dozen files, so a run that reads a handful (a hook on a README) never reads or writes it."""
+class _Table:
+    """One file of entries (with the stamps that found their keys) and its journal, opened lazily: once a run
+    has missed `settings.open_after` of its entries, as loading it costs as much as parsing a few dozen files."""
 
-    def __init__(self, repo: Source, settings: Settings | None = None) -> None:
-        self.repo = repo
-        self.settings = settings or Settings()
-        self.started_ns = time.time_ns()
+    def __init__(self, name: str, journal: str) -> None:
+        self.name, self.journal_name = name, journal
         self.path: Path | None = None
-        self._stamps: dict[str, tuple[tuple[int, int, int, int], str]] | None = None
-        self._entries: dict[tuple[str, str], Entry] | None = None
+        self.stamps: dict[str, tuple[tuple[int, int, int, int], str]] | None = None
+        self.entries: dict[tuple[str, str], Entry] | None = None
+        self.journal: tuple[dict[str, Any], dict[tuple[str, str], Entry]] = ({}, {})
+        self.whole = False  # whether the table's file itself was read (else the next save writes it)
         self.fresh: dict[tuple[str, str], Entry] = {}
-        self._apart: dict[tuple[str, str], Entry] | None = None
-        self.fresh_apart: dict[tuple[str, str], Entry] = {}
-        self.fresh_stamps: dict[str, tuple[tuple[int, int, int, int], str]] = {}
-        self._keys: dict[str, str | None] = {}
         self.misses = 0
 
-    # -- loading --------------------------------------------------------------------------------
-
-    @property
-    def opened(self) -> bool:
-        return self._entries is not None
-
-    def _open(self) -> None:
-        folder = cache_dir(self.repo.root)
-        self.path = folder / NAME if folder is not None else None
-        self._stamps, self._entries = {}, {}
-        self._journal: tuple[dict[str, Any], dict[tuple[str, str], Entry]] = ({}, {})
-        self._whole = False  # whether the store file itself was read (else the next save writes it)
+    def open(self, root: Path) -> None:
+        folder = cache_dir(root)
+        self.path = folder / self.name if folder is not None else None
+        self.stamps, self.entries = {}, {}
         if self.path is None:
             return
         base = _read(self.path)
         if base is None:
             return
-        self._whole = True
-        self._stamps, self._entries = base
-        journal = _read(self.path.with_name(JOURNAL))
+        self.whole = True
+        self.stamps, self.entries = base
+        journal = _read(self.path.with_name(self.journal_name))
         if journal is not None:
-            self._journal = journal
-            self._stamps.update(journal[0])
-            self._entries.update(journal[1])
+            self.journal = journal
+            self.stamps.update(journal[0])
+            self.entries.update(journal[1])
+
+    def save(self, files: frozenset[str], fresh_stamps: dict[str, Any], settings: Settings) -> None:
+        """A few new entries go to the journal, a small file read beside the table, so a hook that changed one
+        file does not rewrite every entry; once the journal grows, everything is written as one new table
+        (dropping files no longer tracked)."""
+        if self.entries is None or self.path is None:
+            return
+        entries = self.entries
+        fresh = {k: e for k, e in self.fresh.items() if (old := entries.get(k)) is None or old[0] != e[0]}
+        stamps = self.stamps or {}
+        new_stamps = {p: s for p, s in fresh_stamps.items() if stamps.get(p) != s}
+        if not fresh and not new_stamps:
+            return
+        journal_stamps, journal_entries = self.journal
+        journal_stamps = {**journal_stamps, **new_stamps}
+        journal_entries = {**journal_entries, **fresh}
+        size = len(journal_entries)  # stamps are small: the entries are what costs to write
+        if self.whole and size <= max(settings.journal_min, len(entries) // settings.journal_share):
+            _write(self.path.with_name(self.journal_name), journal_stamps, journal_entries)
+            return
+        kept = {k: e for k, e in entries.items() if k[1] in files}
+        kept.update(fresh)
+        kept_stamps = {p: s for p, s in stamps.items() if p in files}
+        kept_stamps.update(new_stamps)
+        if _write(self.path, kept_stamps, kept):
+            _write(self.path.with_name(self.journal_name), {}, {})  # its entries are in the table now
+
+
+class FactStore:
+    """Three tables, each loaded only when a run needs it: the views (`facts`: the Flux model's facts of every
+    manifest), the whole documents of the files rules read whole (`facts-whole`: workflows, kustomization
+    files), and the views of a few big files (`facts-apart`). A hook on a workflow reads the workflows whole and
+    never loads the facts of every manifest; a run that reads a handful of files (a hook on a README) reads
+    neither table."""
+
+    def __init__(self, repo: Source, settings: Settings | None = None) -> None:
+        self.repo = repo
+        self.settings = settings or Settings()
+        self.started_ns = time.time_ns()
+        self._views = _Table(NAME, JOURNAL)
+        self._wholes = _Table(WHOLE_FILE, WHOLE_JOURNAL)
+        self._apart: dict[tuple[str, str], Entry] | None = None
+        self.fresh_apart: dict[tuple[str, str], Entry] = {}
+        self.fresh_stamps: dict[str, tuple[tuple[int, int, int, int], str]] = {}
+        self._keys: dict[str, str | None] = {}
+
+    def _table(self, name: str) -> _Table:
+        return self._wholes if name == WHOLE else self._views
 
     # -- content keys ---------------------------------------------------------------------------
 
@@ -154,8 +194,8 @@ class FactStore:
         if st is None:
             return None
         stamp = stamp_of(st)
-        if self._stamps is not None:
-            known = self._stamps.get(path)
+        for table in (self._views, self._wholes):
+            known = table.stamps.get(path) if table.stamps is not None else None
             if known is not None and known[0] == stamp:
                 return known[1]
         data = repo.unrecorded_bytes(path)
@@ -174,13 +214,14 @@ class FactStore:
         if name in APART:
             entry = self._apart_table().get((name, path))
             return entry if entry is not None and entry[0] == self.key(path) else None
-        if self._entries is None:
-            if self.misses < self.settings.open_after:
-                self.misses += 1
+        table = self._table(name)
+        if table.entries is None:
+            if table.misses < self.settings.open_after:
+                table.misses += 1
                 return None
-            self._open()
-        assert self._entries is not None
-        entry = self._entries.get((name, path))
+            table.open(self.repo.root)
+        assert table.entries is not None
+        entry = table.entries.get((name, path))
         if entry is None or entry[0] != self.key(path):
             return None
         return entry
@@ -194,7 +235,8 @@ class FactStore:
         if key is not None and digest is not None:
             # (a view's documents, kept by the thousand, share their position pairs and short strings, as
             # `yamlx` builds them: each is pickled once)
-            (self.fresh_apart if name in APART else self.fresh)[(name, path)] = (key, value, problem, digest)
+            fresh = self.fresh_apart if name in APART else self._table(name).fresh
+            fresh[(name, path)] = (key, value, problem, digest)
         return digest
 
     def _apart_table(self) -> dict[tuple[str, str], Entry]:
@@ -205,32 +247,12 @@ class FactStore:
         return self._apart
 
     def save(self, files: frozenset[str]) -> None:
-        """Keep what this run made (only once the store was opened). A few new entries go to the journal, a
-        small file read beside the store, so a hook that changed one file does not rewrite every entry; once
-        the journal grows, everything is written as one new store (dropping files no longer tracked). The views
-        kept apart are written whole, when one changed."""
+        """Keep what this run made in each table it opened; the views kept apart are written whole, when one
+        changed."""
         if self.fresh_apart:
             self._save_apart(files)
-        if self._entries is None or self.path is None:
-            return
-        fresh = {k: e for k, e in self.fresh.items() if (old := self._entries.get(k)) is None or old[0] != e[0]}
-        stamps = self._stamps or {}
-        new_stamps = {p: s for p, s in self.fresh_stamps.items() if stamps.get(p) != s}
-        if not fresh and not new_stamps:
-            return
-        journal_stamps, journal_entries = self._journal
-        journal_stamps = {**journal_stamps, **new_stamps}
-        journal_entries = {**journal_entries, **fresh}
-        size = len(journal_entries)  # stamps are small: the entries are what costs to write
-        if self._whole and size <= max(self.settings.journal_min, len(self._entries) // self.settings.journal_share):
-            _write(self.path.with_name(JOURNAL), journal_stamps, journal_entries)
-            return
-        entries = {k: e for k, e in self._entries.items() if k[1] in files}
-        entries.update(fresh)
-        kept_stamps = {p: s for p, s in stamps.items() if p in files}
-        kept_stamps.update(new_stamps)
-        if _write(self.path, kept_stamps, entries):
-            _write(self.path.with_name(JOURNAL), {}, {})  # its entries are in the store now
+        for table in (self._views, self._wholes):
+            table.save(files, self.fresh_stamps, self.settings)
 
     def _save_apart(self, files: frozenset[str]) -> None:
         kept = self._apart_table()
