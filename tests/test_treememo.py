@@ -507,3 +507,19 @@ def test_a_workflow_edit_keeps_the_flux_result_unless_it_changes_the_pushed_fold
     assert planted(found) is keeps
     fresh = findings(root, "--no-cache", "--staged", *staged)
     assert found == fresh | ({("CL101", PLANTED.location.path, 2, PLANTED.message)} if keeps else set())
+
+
+def test_a_result_whose_reads_changed_is_never_kept_with_the_new_digests(
+        repo: Path, no_racy_window: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run in which no tree rule runs (a file outside the tree named) still rewrites the kept result when
+    many stamps were refreshed; a rule whose reads changed meanwhile is dropped then, never kept as if it held."""
+    write_files(repo, {"notes.txt": "lab\n"})
+    commit_all(repo)
+    findings(repo, SETTINGS)
+    plant(repo)
+    edit("kubernetes/flux-system/apps.yaml", "interval: 10m", "interval: 11m")(repo)
+    os.utime(repo / DEPLOY, ns=(1, 1))  # a new stamp, the same content: refreshed
+    runner_settings(monkeypatch, save_after=1)
+    assert not planted(findings(repo, "notes.txt"))
+    found = findings(repo, SETTINGS)
+    assert not planted(found) and found == findings(repo, "--no-cache", SETTINGS)

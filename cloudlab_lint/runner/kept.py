@@ -45,6 +45,8 @@ if TYPE_CHECKING:
 
 # What a rule computed: its key, hits, what it read (path -> the bits of the views it read, 0: whole), its notes.
 Entry = tuple[str, list["Hit"], dict[str, int], list[tuple[str, str | None]]]
+# The same as stored: what it read as the indices of rows of `Reads`.
+Stored = tuple[str, list["Hit"], array, list[tuple[str, str | None]]]
 _STAMP = operator.attrgetter("st_size", "st_mtime_ns", "st_ctime_ns", "st_ino")
 
 
@@ -130,56 +132,76 @@ class KeptResults:
 
     def finish(self) -> None:
         """Keep what this run computed beside what it served, or the refreshed stamps of what held."""
-        if not self.savable:
+        if not self.savable or not self.new and (self.refreshed < self.settings.save_after or self.reads is None):
             return
-        if not self.new:
-            if self.refreshed >= self.settings.save_after and self.reads is not None:
-                self._save({rid: self._stored_reads(e) for rid, e in self.entries.items()})
-            return
-        rules: dict[str, Entry] = {}
-        for rule_id, entry in self.entries.items():
-            if rule_id not in self.new and self.reads is not None and self.changed.isdisjoint(entry[2]):
-                rules[rule_id] = self._stored_reads(entry)
-        rules.update(self.new)
-        self._save(rules)
+        # Only results that still hold: a rule whose reads changed and that did not run this time (nothing it
+        # judges was staged) is dropped, never kept with the new content's digests.
+        served = {rid: entry for rid, entry in self.entries.items()
+                  if rid not in self.new and self.changed.isdisjoint(entry[2])}
+        self._save(served, self.new)
 
-    def _stored_reads(self, entry: tuple[str, list[Hit], array, list[tuple[str, str | None]]]) -> Entry:
-        assert self.reads is not None
-        paths, viewed = self.reads.paths, self.reads.viewed
-        return entry[0], entry[1], {paths[i]: viewed[i] for i in entry[2]}, entry[3]
-
-    def _save(self, rules: dict[str, Entry]) -> None:
-        # A row per way a file was read (`Reads`); a file's problems are shown if any way it was read shows them.
-        rows = list(dict.fromkeys(chain.from_iterable(reads.items() for _, _, reads, _ in rules.values())))
-        paths = [path for path, _ in rows]
+    def _save(self, served: dict[str, Stored], new: dict[str, Entry]) -> None:
+        """Write the rules' results: `served`, kept from the stored result (their row indices hold), and `new`.
+        The stored rows keep their places, new ways of reading a file are added after them, so a run that
+        re-ran a few rules does not rebuild every rule's row list; rows no rule reads any more are dropped."""
+        old = self.reads
+        paths = list(old.paths) if old is not None else []
+        viewed = bytearray(old.viewed) if old is not None else bytearray()
+        index_of: dict[tuple[str, int], int] | None = None
+        stored: dict[str, Stored] = dict(served)
+        for rid, (key, hits, reads, notes) in new.items():
+            if index_of is None:
+                index_of = {row: i for i, row in enumerate(zip(paths, viewed, strict=True))}
+            indices = []
+            for row in reads.items():
+                i = index_of.get(row)
+                if i is None:
+                    i = index_of[row] = len(paths)
+                    paths.append(row[0])
+                    viewed.append(row[1])
+                indices.append(i)
+            stored[rid] = (key, hits, array("I", sorted(indices)), notes)
+        used: set[int] = set()
+        for indices in {e[2].tobytes(): e[2] for e in stored.values()}.values():  # the Flux rules share theirs
+            used.update(indices)
+        if len(used) < len(paths):  # rows no rule reads any more: renumbered without them
+            keep = sorted(used)
+            renumber = {i: n for n, i in enumerate(keep)}
+            stored = {rid: (key, hits, array("I", [renumber[i] for i in indices]), notes)
+                      for rid, (key, hits, indices, notes) in stored.items()}
+            paths, viewed = [paths[i] for i in keep], bytearray(viewed[i] for i in keep)
+            was = keep
+        else:
+            was = range(len(paths))
         stamps = self._stamps(paths)  # before the digests: a write in between is seen next time
-        earlier = self.reads.rows() if self.reads is not None else {}
-        changed = ({(self.reads.paths[i], self.reads.viewed[i]) for i in self.changed}
-                   if self.reads is not None else set())
+        known = len(old.paths) if old is not None else 0
         digests = []
-        for i, (path, how) in enumerate(rows):
-            stamp = stamps[4 * i:4 * i + 4]
-            known = earlier.get((path, how))
-            if stamp[0] != NONE and known is not None and known[0] == stamp and (path, how) not in changed:
-                digests.append(known[1])
+        for n, i in enumerate(was):
+            stamp = stamps[4 * n:4 * n + 4]
+            if i < known and stamp[0] != NONE and i not in self.changed and old.stamps[4 * i:4 * i + 4] == stamp:
+                digests.append(old.digests[16 * i:16 * i + 16])
                 continue
-            digest = _digest(self.repo, path, how)
+            digest = _digest(self.repo, paths[n], viewed[n])
             if digest is None:
                 return
             digests.append(digest)
-        index = {row: i for i, row in enumerate(rows)}
-        reads = Reads(paths, bytes(how for _, how in rows), stamps, b"".join(digests))
+        reads = Reads(paths, bytes(viewed), stamps, b"".join(digests))
         # The parse problems of what was read, whichever rule read it first: a later run must report them again.
         # Those kept from earlier runs only for files whose content held: a changed file's are this run's own.
         # Only where what was read shows the problem: a view left empty unparsed says nothing of the file's YAML.
-        shown = {path for path, how in rows if _shows_parse(self.repo, path, how)}
-        changed_paths = {path for path, _ in changed}
+        by_how: dict[int, bool | None] = {}
+        shown = set()
+        for path, how in zip(paths, viewed, strict=True):
+            if how not in by_how:
+                by_how[how] = _always_shows_parse(how)
+            always = by_how[how]
+            if always or always is None and _shows_parse(self.repo, path, how):
+                shown.add(path)
+        changed_paths = {old.paths[i] for i in self.changed} if old is not None else set()
         problems = dict.fromkeys((p.path, p.message, p.line, p.column) for p in
                                  (self.repo.problems.get(path) for path in shown) if p is not None)
         problems.update(dict.fromkeys(p for p in self.problems if p[0] in shown and p[0] not in changed_paths))
-        write(self.path, {"key": self.key, "reads": reads.state(), "problems": list(problems),
-                          "rules": {rid: (key, hits, array("I", sorted(index[row] for row in read.items())), notes)
-                                    for rid, (key, hits, read, notes) in rules.items()}})
+        write(self.path, {"key": self.key, "reads": reads.state(), "problems": list(problems), "rules": stored})
 
     def _stamps(self, paths: list[str], *, racy: bool = True) -> array:
         """Four numbers per file (size, mtime, ctime, inode); MISSING when it is gone, or (`racy`) changed
@@ -238,16 +260,25 @@ def _key(repo: Repo, config: Config) -> bytes:
     return h.digest()
 
 
-def _shows_parse(repo: Repo, path: str, how: int) -> bool:
-    """Whether what a rule read of `path` depends on whether the file parses: the whole file, a view made from
-    its documents, but not a view of its text (`views.OF_TEXT`) nor one `views.NEEDS` left empty without parsing
-    (its text lacks what it looks for)."""
+def _always_shows_parse(how: int) -> bool | None:
+    """Whether what a rule read of a file depends on whether the file parses: the whole file, a view made from
+    its documents (True), but not a view of its text (`views.OF_TEXT`, False); None for views `views.NEEDS` may
+    leave empty without parsing: that depends on the file (`_shows_parse`)."""
     if not how:
         return True
     names = [name for name in views_in(how) if name not in OF_TEXT]
     if any(name not in NEEDS for name in names):
         return True
-    return any(repo.view(path, name) is None for name in names)  # it parsed, and failed
+    return None if names else False
+
+
+def _shows_parse(repo: Repo, path: str, how: int) -> bool:
+    """`_always_shows_parse`, for this file: a view `views.NEEDS` left empty unparsed (its text lacks what it
+    looks for) shows nothing."""
+    always = _always_shows_parse(how)
+    if always is not None:
+        return always
+    return any(repo.view(path, name) is None for name in views_in(how) if name not in OF_TEXT)  # parsed, failed
 
 
 def _digest(repo: Repo, path: str, how: int) -> bytes | None:
