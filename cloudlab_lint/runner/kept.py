@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import operator
 import os
+import re
 import time
 from array import array
 from itertools import chain
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 Entry = tuple[str, list["Hit"], dict[str, int], list[tuple[str, str | None]]]
 # The same as stored: what it read as the indices of rows of `Reads`.
 Stored = tuple[str, list["Hit"], array, list[tuple[str, str | None]]]
+_NONZERO = re.compile(rb"[^\x00]")
 _STAMP = operator.attrgetter("st_size", "st_mtime_ns", "st_ctime_ns", "st_ino")
 
 
@@ -175,17 +177,27 @@ class KeptResults:
             was = range(len(paths))
         stamps = self._stamps(paths)  # before the digests: a write in between is seen next time
         known = len(old.paths) if old is not None else 0
-        digests = []
-        for n, i in enumerate(was):
+        if old is not None and isinstance(was, range):  # the stored rows in their places: redo the few that moved
+            digests = bytearray(old.digests)
+            for i in _moved(old.stamps, stamps[:4 * known]) | self.changed:
+                digest = _digest(self.repo, paths[i], viewed[i])
+                if digest is None:
+                    return
+                digests[16 * i:16 * i + 16] = digest
+            start = known
+        else:
+            digests, start = bytearray(), 0
+        for n in range(start, len(was)):
+            i = was[n]
             stamp = stamps[4 * n:4 * n + 4]
             if i < known and stamp[0] != NONE and i not in self.changed and old.stamps[4 * i:4 * i + 4] == stamp:
-                digests.append(old.digests[16 * i:16 * i + 16])
+                digests += old.digests[16 * i:16 * i + 16]
                 continue
             digest = _digest(self.repo, paths[n], viewed[n])
             if digest is None:
                 return
-            digests.append(digest)
-        reads = Reads(paths, bytes(viewed), stamps, b"".join(digests))
+            digests += digest
+        reads = Reads(paths, bytes(viewed), stamps, bytes(digests))
         # The parse problems of what was read, whichever rule read it first: a later run must report them again.
         # Those kept from earlier runs only for files whose content held: a changed file's are this run's own.
         # Only where what was read shows the problem: a view left empty unparsed says nothing of the file's YAML.
@@ -258,6 +270,15 @@ def _key(repo: Repo, config: Config) -> bytes:
         h.update(repr(part).encode("utf-8", "surrogateescape") + b"\0")
     h.update("\0".join(repo.files).encode("utf-8", "surrogateescape"))
     return h.digest()
+
+
+def _moved(before: array, now: array) -> set[int]:
+    """The rows whose stamps differ between two equally long stamp arrays, or that have none: compared as two
+    big numbers, their difference's non-zero bytes found by one search."""
+    size = 4 * before.itemsize
+    diff = (int.from_bytes(before.tobytes(), "little") ^ int.from_bytes(now.tobytes(), "little"))
+    moved = {m.start() // size for m in _NONZERO.finditer(diff.to_bytes(len(before) * before.itemsize, "little"))}
+    return moved | {i for i, first in enumerate(now[0::4]) if first == NONE}
 
 
 def _always_shows_parse(how: int) -> bool | None:
