@@ -7,9 +7,10 @@ HelmRelease's values), and a hook often runs again on an unchanged tree (another
 
 So a hook run keeps, in `<git-dir>/cloudlab-lint/tree-result`, every tree rule's hits with what it read:
 
-- every file it read, and a digest of what it read of it: the whole file, or, for a manifest read only
-  through the Flux model's manifest facts (`views.MANIFEST`), those facts, lines included (kept with the
-  facts in `store`, so an unchanged file is never extracted again);
+- every file it read, and a digest of what it read of it: the whole file, or the named views it read
+  (`views.VIEWS_READ`: a manifest's Flux facts, lines included, kept with the facts in `store` so an unchanged
+  file is never extracted again; the folder a workflow pushes as an OCI artifact). A file read in two ways (a
+  workflow: whole by the pipeline rules, a view by the Flux rules) has a row for each;
 - keyed by the list of tracked files, the configuration, the rule with its parameters, and this tool's code.
 
 A later hook run serves a rule's hits when none of the files it read changed, and tells the gate what it read
