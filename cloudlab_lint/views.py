@@ -21,6 +21,7 @@ FLUX_CRDS = "flux.crds"  # CL112's schemas of a gotk-components file's Flux CRDs
 SOURCES = "gitops.sources"  # the Flux source objects of a file outside the GitOps tree (their manifest facts)
 INSTANCES = "gitops.instances"  # the manifest facts of a file outside the tree that may hold a FluxInstance
 PUSHED = "gitops.pushed"  # the folders a CI workflow or script pushes as an OCI artifact (`flux push artifact`)
+SOPS_CONFIG = "sops.config"  # `.sops.yaml` as SOPS reads it (its creation rules)
 WHOLE = "yaml"  # not a view: a file's whole documents, as the fact store keeps them for rules that read them whole
 
 Extract = Callable[[list[Any] | None, str], Any]
@@ -29,7 +30,8 @@ EXTRACTORS = {MANIFEST: ("cloudlab_lint.stack.gitops.facts", "facts_of"),
               FLUX_CRDS: ("cloudlab_lint.stack.crd.schemas", "crd_facts"),
               SOURCES: ("cloudlab_lint.stack.gitops.facts", "sources_of"),
               INSTANCES: ("cloudlab_lint.stack.gitops.facts", "facts_of"),
-              PUSHED: ("cloudlab_lint.stack.gitops.boot", "pushed_folders")}
+              PUSHED: ("cloudlab_lint.stack.gitops.boot", "pushed_folders"),
+              SOPS_CONFIG: ("cloudlab_lint.stack.sops.model", "config_of")}
 # Views extracted from a file's text, not its documents: never parsed for, cheap enough not to be kept.
 OF_TEXT = frozenset({PUSHED})
 # A view that is empty for a file whose text holds none of these: the file is not parsed for it. An edit to a
@@ -37,7 +39,7 @@ OF_TEXT = frozenset({PUSHED})
 NEEDS = {SOURCES: ("source.toolkit.fluxcd.io",), INSTANCES: ("FluxInstance", "flux-instance"),
          PUSHED: ("artifact",)}
 # How a kept tree result says what a rule read of a file: 0, the whole file; else one bit per view it read.
-VIEWS_READ = (MANIFEST, FLUX_CRDS, SOURCES, INSTANCES, PUSHED)
+VIEWS_READ = (MANIFEST, FLUX_CRDS, SOURCES, INSTANCES, PUSHED, SOPS_CONFIG)
 BIT = {name: 1 << i for i, name in enumerate(VIEWS_READ)}
 
 
@@ -46,7 +48,9 @@ def views_in(mask: int) -> list[str]:
     return [name for name in VIEWS_READ if mask & BIT[name]]
 # Views of a few big files, small beside them: kept apart from the others (`runner/store.py`), so a run that reads
 # a handful of files gets them without loading the facts of every manifest.
-APART = frozenset({FLUX_CRDS})
+# `.sops.yaml`'s creation rules are asked by every commit hook (CL004: must this staged file be encrypted?):
+# kept apart, a hook on a README reads them without parsing YAML, or even importing the parser.
+APART = frozenset({FLUX_CRDS, SOPS_CONFIG})
 
 
 def extractor(name: str) -> Extract:

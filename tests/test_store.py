@@ -373,3 +373,30 @@ def test_a_hook_that_re_judges_the_pipeline_loads_the_workflows_not_every_manife
     served = run_cli([workflow, "--format", "json"], cwd=root)
     assert store.WHOLE_FILE in loaded and store.NAME not in loaded, loaded
     assert served.json == run_cli([workflow, "--format", "json", "--no-cache"], cwd=root).json
+
+
+def test_a_hook_reads_the_kept_sops_config_without_parsing_yaml(tmp_path: Path, no_racy_window: None) -> None:
+    """Every hook asks `.sops.yaml` whether a staged file must be encrypted (CL004): its creation rules are kept
+    apart by the file's content, so a hook on a file that is not YAML imports no YAML parser at all."""
+    import subprocess
+    import sys
+
+    sops = ("creation_rules:\n  - path_regex: .*\\.env$\n"
+            "    age: age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p\n")
+    root = repo_with(tmp_path, {".sops.yaml": sops, "README.md": "# lab\n"})
+    code = ("import sys; from cloudlab_lint.cli import main; code = main(sys.argv[1:]); "
+            "sys.stderr.write('YAML=%s' % ('yaml' in sys.modules))")
+
+    def hook(text: str) -> tuple[str, str]:
+        write_files(root, {"app.env": text})
+        git(root, "add", "app.env")
+        proc = subprocess.run([sys.executable, "-c", code, "--format", "json"], cwd=root, capture_output=True,
+                              text=True, check=False, env={**os.environ, "GIT_INDEX_FILE": ".git/index"})
+        assert "YAML=" in proc.stderr, proc.stderr
+        return proc.stdout, proc.stderr.rsplit("YAML=", 1)[1]
+
+    first, _ = hook("LOG_LEVEL=info\n")  # parses .sops.yaml, keeps its rules
+    assert '"CL004"' in first and "app.env" in first
+    again, imported = hook("LOG_LEVEL=debug\n")
+    assert imported == "False" and '"CL004"' in again
+    assert store._read(views_file(root).with_name(store.APART_FILE)) is not None

@@ -18,6 +18,7 @@ from collections.abc import Container
 from typing import TYPE_CHECKING, Any
 
 from ...record import record
+from ...views import SOPS_CONFIG
 from ..goregex import GoRegexError, compile_go
 from ..refs import is_public_key_name, is_template_name
 
@@ -187,24 +188,32 @@ def parse_sops_config(text: str) -> SopsConfig | None:
         docs = load_documents(text)
     except ParseError:
         return None
+    found = config_of(docs, CONFIG_NAME)
+    return found[0] if found else None
+
+
+def config_of(docs: list[Any] | None, path: str) -> list[SopsConfig] | None:
+    """`views.SOPS_CONFIG`: the config of `.sops.yaml`'s documents, as a list of none (no `creation_rules`: SOPS
+    then treats the file as absent) or one; None when the file does not parse."""
+    if docs is None:
+        return None
     data = docs[0].data if docs else None
     if not isinstance(data, dict) or not isinstance(data.get("creation_rules"), list):
-        return None
+        return []
     rules = data["creation_rules"]
-    return SopsConfig(tuple(_rule(i, r, rules.line_of(i) if hasattr(rules, "line_of") else 1)
-                            for i, r in enumerate(rules)))
+    return [SopsConfig(tuple(_rule(i, r, rules.line_of(i) if hasattr(rules, "line_of") else 1)
+                             for i, r in enumerate(rules)))]
 
 
 def sops_config(repo: Repo) -> SopsConfig | None:
-    """The root `.sops.yaml` (tracked), parsed once per run; None when absent or without creation rules."""
+    """The root `.sops.yaml` (tracked), read once per run (kept between commit hooks by its content, as the view
+    `views.SOPS_CONFIG`); None when absent, unparsable (reported as CL000) or without creation rules."""
 
     def build() -> SopsConfig | None:
         if not repo.exists(CONFIG_NAME):
             return None
-        if repo.yaml(CONFIG_NAME) is None:  # unreadable or a parse error (reported as CL000)
-            return None
-        text = repo.read_text(CONFIG_NAME)
-        return parse_sops_config(text) if text is not None else None
+        found = repo.view(CONFIG_NAME, SOPS_CONFIG)
+        return found[0] if found else None
 
     return repo.cached(("sops-config", CONFIG_NAME), build)
 
